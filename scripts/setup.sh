@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything skiff needs on a fresh Debian machine (idempotent), then builds.
+# System: iproute2, nftables, conntrack, ping, socat, the reference CNI plugins (compared against in tests),
+# etcd (the second store backend), vagrant (only for `vagrant validate`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+for p in iproute2 nftables conntrack iputils-ping socat containernetworking-plugins etcd-server procps util-linux kmod; do
+  have "$p" || need_pkgs+=("$p")
+done
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing system packages (${need_pkgs[*]}); run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  echo "setup: apt-get install ${need_pkgs[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-fund --no-audit >&2
+fi
+node scripts/build.mjs

@@ -1,0 +1,28 @@
+/**
+ * Every `skiff` subcommand, loaded lazily so `skiff --help` and the CNI-adjacent commands start fast.
+ * A new subcommand is one file in src/cmd exporting `main(argv)` plus one line here.
+ */
+export interface CommandModule {
+  main(argv: string[]): Promise<void>;
+}
+
+export interface CommandEntry {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Record<string, CommandEntry> = {
+  apiserver: { summary: 'run the Kubernetes-compatible API server', load: () => import('./apiserver.js') },
+  'controller-manager': {
+    summary: 'run the controllers (deployments, endpoint slices, IP/port allocation, node lifecycle)',
+    load: () => import('./controller-manager.js'),
+  },
+  scheduler: { summary: 'bind pending pods to nodes', load: () => import('./scheduler.js') },
+  kubelet: { summary: 'run pods on this node through the CNI runtime', load: () => import('./kubelet.js') },
+  proxy: { summary: 'program Services into the node datapath (nftables or userspace)', load: () => import('./proxy.js') },
+  'vxlan-agent': { summary: 'keep VXLAN overlay FDB/neighbour/route entries converged', load: () => import('./vxlan-agent.js') },
+  up: { summary: 'bring up a multi-node lab cluster in network namespaces', load: () => import('./up.js') },
+  down: { summary: 'tear down a lab cluster (idempotent)', load: () => import('./down.js') },
+  exec: { summary: 'run a command inside a node, pod or client namespace', load: () => import('./exec.js') },
+  status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
+};

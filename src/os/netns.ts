@@ -1,0 +1,55 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { run, runRaw } from './exec.js';
+
+/** Named network namespaces, as iproute2 keeps them under /run/netns. */
+export const NETNS_DIR = '/run/netns';
+
+export function netnsPath(name: string): string {
+  return `${NETNS_DIR}/${name}`;
+}
+
+export function netnsExists(name: string): boolean {
+  return existsSync(netnsPath(name));
+}
+
+export function listNetns(): string[] {
+  try {
+    return readdirSync(NETNS_DIR);
+  } catch {
+    return [];
+  }
+}
+
+/** Create a namespace with loopback up. Idempotent. */
+export async function addNetns(name: string): Promise<void> {
+  if (!netnsExists(name)) {
+    const res = await runRaw(['ip', 'netns', 'add', name]);
+    if (res.code !== 0 && !netnsExists(name)) throw new Error(`ip netns add ${name}: ${res.stderr.trim()}`);
+  }
+  await run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
+}
+
+/** Pids of processes whose network namespace is this one. */
+export async function netnsPids(name: string): Promise<number[]> {
+  const res = await runRaw(['ip', 'netns', 'pids', name]);
+  if (res.code !== 0) return [];
+  return res.stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** Kill every process in the namespace, then delete it. Idempotent. */
+export async function delNetns(name: string): Promise<void> {
+  if (!netnsExists(name)) return;
+  for (const pid of await netnsPids(name)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  const res = await runRaw(['ip', 'netns', 'del', name]);
+  if (res.code !== 0 && netnsExists(name)) throw new Error(`ip netns del ${name}: ${res.stderr.trim()}`);
+}
