@@ -24,5 +24,6 @@ export const commands: Record<string, CommandEntry> = {
   up: { summary: 'bring up a multi-node lab cluster in network namespaces', load: () => import('./up.js') },
   down: { summary: 'tear down a lab cluster (idempotent)', load: () => import('./down.js') },
   exec: { summary: 'run a command inside a node, pod or client namespace', load: () => import('./exec.js') },
+  image: { summary: 'run a built-in image (skiff/netexec, skiff/hostname); used by the kubelet', load: () => import('./image.js') },
   status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
 };
