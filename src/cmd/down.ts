@@ -1,6 +1,28 @@
+import { Command } from 'commander';
+import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { DEFAULT_STATE_DIR } from '../lab/state.js';
+import { teardown } from '../lab/teardown.js';
 
-// Placeholder until the component lands; replaced by the owning work item.
-export async function main(_argv: string[]): Promise<void> {
-  throw new UserError('skiff down: not implemented yet', 2);
+export async function main(argv: string[]): Promise<void> {
+  const cmd = new Command('skiff down')
+    .description('remove a lab: processes, namespaces (pods included), forwarder; idempotent, works after a crash')
+    .option('--state-dir <dir>', 'lab state directory', DEFAULT_STATE_DIR)
+    .exitOverride((e) => {
+      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
+    });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode === 0) return;
+    throw e;
+  }
+  if (process.getuid?.() !== 0) throw new UserError('skiff down needs root (it deletes network namespaces)');
+  const dir = resolve(cmd.opts<{ stateDir: string }>().stateDir);
+  const r = await teardown(dir);
+  if (!r.prefix) {
+    process.stdout.write(`no lab in ${dir}: nothing to do\n`);
+    return;
+  }
+  process.stdout.write(`lab ${r.prefix} removed: ${r.processes} processes stopped, ${r.namespaces.length} namespaces deleted (logs kept in ${dir}/logs)\n`);
 }

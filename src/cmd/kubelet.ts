@@ -1,6 +1,107 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { listNetns } from '../os/netns.js';
+import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
+import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
 
-// Placeholder until the component lands; replaced by the owning work item.
-export async function main(_argv: string[]): Promise<void> {
-  throw new UserError('skiff kubelet: not implemented yet', 2);
+function ipv4(v: string): string {
+  if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
+  return v;
+}
+
+function posInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${v}" is not a positive integer`);
+  return n;
+}
+
+/** The named netns this process lives in (matched by inode), to prefix pod namespaces for lab cleanup. */
+function currentNetnsName(): string | undefined {
+  try {
+    const self = statSync('/proc/self/ns/net').ino;
+    return listNetns().find((n) => {
+      try {
+        return statSync(`/run/netns/${n}`).ino === self;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cmd = new Command('skiff kubelet')
+    .description('run pods bound to this node: network namespaces through CNI, processes per container')
+    .requiredOption('--kubeconfig <file>', 'kubeconfig with this node\'s credentials')
+    .requiredOption('--node-name <name>', 'Node name to register')
+    .requiredOption('--node-ip <ip>', 'InternalIP of this node (its underlay address)', ipv4)
+    .option('--cni-conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
+    .option('--cni-bin-dir <dirs>', 'CNI plugin directories, colon-separated', '/opt/cni/bin')
+    .option('--root-dir <dir>', 'kubelet state (pods, logs, IPAM)', '')
+    .option('--cni-cache-dir <dir>', 'CNI result cache', '')
+    .option('--cni-conf-mode <mode>', 'conflist to generate from the podCIDR: bridge, vxlan or none', 'bridge')
+    .option('--subnet-file <file>', 'vxlan: the subnet file the vxlan agent writes for this node')
+    .option('--cluster-cidr <cidr>', 'cluster pod network', '10.244.0.0/16')
+    .option('--pod-routes', 'install routes to other nodes\' podCIDRs via their InternalIP (bridge CNI without overlay)', false)
+    .option('--netns-prefix <prefix>', 'prefix of pod namespace names (default: the node namespace\'s name, else skiff-<node>)')
+    .option('--max-pods <n>', 'pods capacity', posInt, 110)
+    .option('--lease-seconds <n>', 'heartbeat interval', posInt, 10)
+    .option('--backoff-base-ms <n>', 'first container restart back-off', posInt, 10_000)
+    .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000)
+    .exitOverride((e) => {
+      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
+    })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode === 0) return;
+    throw e;
+  }
+  const o = cmd.opts<{
+    kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; rootDir: string;
+    cniCacheDir: string; cniConfMode: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;
+    netnsPrefix?: string; maxPods: number; leaseSeconds: number; backoffBaseMs: number; backoffMaxMs: number;
+  }>();
+  if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode)) throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
+  if (!existsSync(o.kubeconfig)) throw new UserError(`--kubeconfig ${o.kubeconfig}: no such file`, 2);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName)) throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
+  if (process.getuid?.() !== 0) throw new UserError('skiff kubelet needs root (it creates network namespaces)', 1);
+  const binDirs = o.cniBinDir.split(':').filter(Boolean);
+  if (!binDirs.some((d) => existsSync(d) && readdirSync(d).length > 0)) throw new UserError(`--cni-bin-dir ${o.cniBinDir}: no CNI plugins there`, 2);
+  const rootDir = o.rootDir || `/var/lib/skiff/kubelet/${o.nodeName}`;
+  const script = process.argv[1];
+  if (!script) throw new UserError('cannot locate the skiff entry script for built-in images', 1);
+  const opts: KubeletOptions = {
+    kubeconfig: o.kubeconfig,
+    nodeName: o.nodeName,
+    nodeIP: o.nodeIp,
+    cniConfDir: o.cniConfDir,
+    cniBinDirs: binDirs,
+    rootDir,
+    cniCacheDir: o.cniCacheDir || `${rootDir}/cni-cache`,
+    netnsPrefix: o.netnsPrefix ?? currentNetnsName() ?? `skiff-${o.nodeName}`,
+    cniConfMode: o.cniConfMode as KubeletOptions['cniConfMode'],
+    subnetFile: o.subnetFile,
+    clusterCIDR: o.clusterCidr,
+    podRoutes: o.podRoutes,
+    maxPods: o.maxPods,
+    leaseSeconds: o.leaseSeconds,
+    backoff: { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs },
+    imageEntry: [process.execPath, script, 'image'],
+  };
+  const log = createLogger('kubelet', { node: o.nodeName });
+  const kubelet = new Kubelet(opts, log);
+  const stop = (): void => {
+    // Pods keep running: a restarted kubelet adopts them.
+    log.info('kubelet stopping (pods keep running)');
+    kubelet.stop();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await kubelet.run();
 }

@@ -1,6 +1,130 @@
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { Informer } from '../client/informer.js';
+import { loadKubeConfig } from '../client/kubeconfig.js';
+import { normalizeCIDR, isIPv4 } from '../proxy/model/desired.js';
+import { backendNames } from '../proxy/backend.js';
+import { ProxyServer } from '../proxy/server.js';
+import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 
-// Placeholder until the component lands; replaced by the owning work item.
-export async function main(_argv: string[]): Promise<void> {
-  throw new UserError('skiff proxy: not implemented yet', 2);
+function ipv4(v: string): string {
+  if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
+  return v;
+}
+
+function cidr(v: string): string {
+  const c = normalizeCIDR(v);
+  if (!c || !v.includes('/')) throw new InvalidArgumentError(`"${v}" is not an IPv4 CIDR`);
+  return c;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port (0 disables)`);
+  return n;
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`"${v}" is not a number of seconds`);
+  return n;
+}
+
+function mode(v: string): string {
+  if (!backendNames().includes(v)) throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
+  return v;
+}
+
+function nodeReady(n: V1Node): boolean {
+  return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+function internalIP(n: V1Node | undefined): string | undefined {
+  return n?.status?.addresses?.find((a) => a.type === 'InternalIP' && isIPv4(a.address))?.address;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const cmd = new Command('skiff proxy')
+    .description('program Services into this node\'s datapath; run inside the node\'s network namespace')
+    .requiredOption('--kubeconfig <file>', 'kubeconfig for the API server')
+    .requiredOption('--node-name <name>', 'this Node\'s name (local endpoints, LoadBalancer IP ownership)')
+    .option('--mode <mode>', `proxy mode: ${backendNames().join(' | ')}`, mode, 'nftables')
+    .option('--metrics-port <port>', '/metrics and /healthz port (0 disables)', port, 10249)
+    .option('--cluster-cidr <cidr>', 'pod network; other sources to cluster IPs are masqueraded', cidr, '10.244.0.0/16')
+    .option('--node-ip <ip>', 'underlay address that announces LoadBalancer IPs (default: the Node\'s InternalIP)', ipv4)
+    .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
+    .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
+    .option('--cleanup', 'remove everything this mode installed, then exit', false)
+    .exitOverride((e) => {
+      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
+    })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode === 0) return;
+    throw e;
+  }
+  const o = cmd.opts<{
+    kubeconfig: string; nodeName: string; mode: string; metricsPort: number; clusterCidr: string;
+    nodeIp?: string; minSyncPeriod: number; syncPeriod: number; cleanup: boolean;
+  }>();
+  const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
+  if (o.syncPeriod <= 0) throw new UserError('--sync-period must be greater than 0');
+  const server = await ProxyServer.create({
+    mode: o.mode,
+    node: { nodeName: o.nodeName, clusterCIDR: o.clusterCidr },
+    nodeIP: o.nodeIp,
+    metricsPort: o.cleanup ? 0 : o.metricsPort,
+    minSyncIntervalMs: o.minSyncPeriod * 1000,
+    fullSyncIntervalMs: o.syncPeriod * 1000,
+    log,
+  });
+  if (o.cleanup) {
+    await server.stop(true);
+    log.info('cleaned up');
+    return;
+  }
+  const kc = loadKubeConfig(o.kubeconfig);
+  const services = new Informer<V1Service>(kc, { path: '/api/v1/services', log });
+  const slices = new Informer<V1EndpointSlice>(kc, { path: '/apis/discovery.k8s.io/v1/endpointslices', log });
+  const nodes = new Informer<V1Node>(kc, { path: '/api/v1/nodes', log });
+  const t = server.tracker;
+  services.on((type, obj) => {
+    if (type === 'delete') t.deleteService(obj);
+    else t.updateService(obj);
+    server.changed();
+  });
+  slices.on((type, obj) => {
+    if (type === 'delete') t.deleteSlice(obj);
+    else t.updateSlice(obj);
+    server.changed();
+  });
+  const onNodes = (): void => {
+    const all = nodes.list();
+    server.setReadyNodes(all.filter(nodeReady).map((n) => n.metadata?.name ?? '').filter(Boolean));
+    const ip = internalIP(nodes.get(o.nodeName));
+    if (!o.nodeIp && ip) server.setNodeIP(ip);
+  };
+  nodes.on(onNodes);
+  services.start();
+  slices.start();
+  nodes.start();
+  // As kube-proxy: no sync before the caches are complete, or the first sync would delete live services.
+  await Promise.all([services.synced, slices.synced, nodes.synced]);
+  onNodes();
+  server.start();
+  log.info({ services: t.serviceKeys().length }, 'caches synced; proxy running');
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  services.stop();
+  slices.stop();
+  nodes.stop();
+  // Like kube-proxy, leave the datapath in place on exit: Services keep working across a restart.
+  await server.stop(false);
+  log.info('stopped');
 }

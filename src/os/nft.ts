@@ -138,3 +138,25 @@ export async function nftTableExists(table: TableRef, netns?: string): Promise<b
 export async function nftDeleteTable(table: TableRef, netns?: string): Promise<void> {
   await nftApply(`add table ${tableName(table)}\ndelete table ${tableName(table)}\n`, netns);
 }
+
+/** Names of the chains, maps and sets in one table, read tersely (`nft -t`: no set elements), so the
+ * listing stays cheap even when maps hold tens of thousands of elements. Undefined if the table is absent. */
+export async function nftListTableObjects(
+  table: TableRef,
+  netns?: string,
+): Promise<{ chains: string[]; maps: string[]; sets: string[] } | undefined> {
+  const argv = ['nft', '-t', '-j', 'list', 'table', table.family, table.name];
+  const res = await runRaw(argv, { netns });
+  if (res.code !== 0) {
+    if (/No such file or directory/.test(res.stderr)) return undefined;
+    throw new Error(`${argv.join(' ')}: ${res.stderr.trim()}`);
+  }
+  const doc = JSON.parse(res.stdout || '{"nftables":[]}') as { nftables: Record<string, { name?: string }>[] };
+  const out = { chains: [] as string[], maps: [] as string[], sets: [] as string[] };
+  for (const item of doc.nftables) {
+    if (item.chain?.name) out.chains.push(item.chain.name);
+    if (item.map?.name) out.maps.push(item.map.name);
+    if (item.set?.name) out.sets.push(item.set.name);
+  }
+  return out;
+}

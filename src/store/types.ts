@@ -32,8 +32,22 @@ export type WatchEvent =
   /** a progress marker: no event for this prefix up to `revision` */
   | { type: 'progress'; revision: number };
 
+/**
+ * One client's watch. Iterate it with `for await`. The stream ends (done) when closed by the caller, when the
+ * backend closes, or when the consumer is too slow (its bounded buffer overflowed: `closeReason` says so; the
+ * client re-watches from the last revision it saw, as a Kubernetes client does). A too-old start revision
+ * raises CompactedError: synchronously from watch() where the backend can tell at once (memory, sqlite), or
+ * from the first next() (etcd, or when a compaction happened in between).
+ */
 export interface Watch extends AsyncIterable<WatchEvent> {
   close(): void;
+  /**
+   * Ask for a `progress` event: it is queued after every event for this prefix up to its revision
+   * (Kubernetes bookmarks build on this).
+   */
+  requestProgress(): void;
+  /** why the stream ended, when it was not the caller's close() */
+  readonly closeReason?: string;
 }
 
 export interface StoreBackend {
@@ -44,15 +58,46 @@ export interface StoreBackend {
   create(key: string, value: string): Promise<KV>;
   /** throws NotFoundError, ConflictError when expectedRevision (modRevision) differs */
   update(key: string, value: string, expectedRevision?: number): Promise<KV>;
-  /** throws NotFoundError, ConflictError; returns the deleted KV; the delete's own revision is in .modRevision of the returned `deletedAt` */
+  /** throws NotFoundError, ConflictError; returns the deleted KV as `prev` and the delete's own revision */
   delete(key: string, expectedRevision?: number): Promise<{ prev: KV; revision: number }>;
-  /** events with revision > fromRevision for keys under prefix; throws CompactedError (→ 410) when too old */
+  /**
+   * Events with revision > fromRevision for keys under prefix, in revision order. 0 replays the whole
+   * (uncompacted) history; to watch "from now", pass currentRevision() or the revision of a list.
+   * Throws CompactedError (→ 410) when fromRevision is older than the history kept.
+   */
   watch(prefix: string, fromRevision: number): Watch;
   currentRevision(): Promise<number>;
+  /**
+   * Drop the history at and below `revision` (backends also do this on their own beyond their window):
+   * afterwards watch/list-continue from a revision < `revision` throws CompactedError.
+   */
+  compact(revision: number): Promise<void>;
   close(): Promise<void>;
 }
 
+/** How a backend is chosen and where it keeps its state (src/store/index.ts `createBackend`). */
+export interface BackendOptions {
+  kind: 'sqlite' | 'etcd' | 'memory';
+  /** sqlite: the state directory; the database is DIR/state.db */
+  dir?: string;
+  /** etcd: client URLs, e.g. ["http://127.0.0.1:2379"] */
+  etcdEndpoints?: string[];
+  /** etcd: every key is stored under this prefix (default "/skiff") */
+  prefix?: string;
+  /** history kept for watch/list-continue, in revisions (default 10000) */
+  compactionWindow?: number;
+  /** events buffered per watcher before a slow watcher is closed (default 1000) */
+  maxWatchBuffer?: number;
+}
+
 export class StoreError extends Error {}
+/** A malformed or foreign `continue` token, or a bad key/argument: the caller's mistake (HTTP 400). */
+export class InvalidArgumentError extends StoreError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidArgumentError';
+  }
+}
 export class NotFoundError extends StoreError {
   constructor(readonly key: string) {
     super(`not found: ${key}`);

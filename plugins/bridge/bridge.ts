@@ -1,0 +1,237 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  applyNetOps, bridgeVlanAdd, CURRENT_NS, deleteLink, ensureBridge, getAddrs, getLink, getRoutes, type NetOp, nsFromPath,
+  setLocalSysctl,
+} from '../../src/os/net.js';
+import { CniCode, CniError } from '../../src/cni/errors.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc } from '../../src/cni/ipam/index.js';
+import { formatCidr, networkOf, parseCidr } from '../../src/cni/ipam/addr.js';
+import { attach, detach, gcAttachments, type Layout } from '../../src/cni/nftattach.js';
+import { attachmentComment, attachmentHash, hostVethName, macFromSeed } from '../../src/cni/names.js';
+import type { CniArgs, PluginConf } from '../../src/cni/skel.js';
+import { type Attachment, ipamConfSchema, netConfSchema, type Result, type Route } from '../../src/cni/spec/types.js';
+
+/**
+ * bridge: a Linux bridge on the node, a veth pair into the pod with the requested name, addresses and routes
+ * from IPAM. Every kernel change of one ADD is batched into as few `ip`/`nft` processes as possible: a node
+ * batch, a pod batch, and one nft transaction.
+ */
+export const bridgeConfSchema = netConfSchema.extend({
+  bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'bridge: 1-15 letters, digits, _ . -').default('cni0'),
+  isGateway: z.boolean().default(false),
+  isDefaultGateway: z.boolean().default(false),
+  forceAddress: z.boolean().default(false),
+  ipMasq: z.boolean().default(false),
+  mtu: z.number().int().min(68).max(65535).optional(),
+  hairpinMode: z.boolean().default(false),
+  promiscMode: z.boolean().default(false),
+  vlan: z.number().int().min(0).max(4094).optional(),
+  macspoofchk: z.boolean().default(false),
+  ipam: ipamConfSchema.optional(),
+});
+export type BridgeConf = PluginConf<z.infer<typeof bridgeConfSchema>>;
+
+export const MASQ_LAYOUT: Layout = {
+  table: { family: 'inet', name: 'skiff_cni_masq' },
+  maps: [
+    { name: 'masq4', spec: 'type ipv4_addr : verdict;' },
+    { name: 'masq6', spec: 'type ipv6_addr : verdict;' },
+  ],
+  baseChains: [
+    {
+      name: 'postrouting',
+      spec: 'type nat hook postrouting priority 100; policy accept;',
+      rules: ['ip saddr vmap @masq4', 'ip6 saddr vmap @masq6'],
+    },
+  ],
+};
+
+export const MACSPOOF_LAYOUT: Layout = {
+  table: { family: 'bridge', name: 'skiff_cni_macspoof' },
+  maps: [{ name: 'ports', spec: 'type ifname : verdict;' }],
+  baseChains: [{ name: 'prerouting', spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['iifname vmap @ports'] }],
+};
+
+const MASQ_PREFIX = 'masq-';
+const SPOOF_PREFIX = 'spoof-';
+
+function masqChain(network: string, a: CniArgs): string {
+  return `${MASQ_PREFIX}${attachmentHash(network, a.containerId, a.ifname)}`;
+}
+function spoofChain(network: string, a: CniArgs): string {
+  return `${SPOOF_PREFIX}${attachmentHash(network, a.containerId, a.ifname)}`;
+}
+
+function masqElements(addresses: string[]): { map: string; key: string }[] {
+  return addresses.map((a) => {
+    const ip = a.split('/')[0] as string;
+    return { map: ip.includes(':') ? 'masq6' : 'masq4', key: ip };
+  });
+}
+
+function requireNetns(path: string): void {
+  if (!existsSync(path)) throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
+}
+
+function isV6(cidrOrIp: string): boolean {
+  return cidrOrIp.includes(':');
+}
+
+/** Routes the pod gets: IPAM's, with a gateway filled in per family, plus defaults for isDefaultGateway. */
+function podRoutes(conf: BridgeConf, res: Result): Route[] {
+  const routes = [...(res.routes ?? [])];
+  if (conf.isDefaultGateway) {
+    for (const fam of [4, 6]) {
+      const ip = res.ips?.find((i) => (fam === 6) === isV6(i.address) && i.gateway);
+      const dst = fam === 6 ? '::/0' : '0.0.0.0/0';
+      if (ip && !routes.some((r) => r.dst === dst)) routes.push({ dst, gw: ip.gateway });
+    }
+  }
+  return routes;
+}
+
+export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result> {
+  requireNetns(args.netns);
+  const isGateway = conf.isGateway || conf.isDefaultGateway;
+  const node = CURRENT_NS;
+  const pod = nsFromPath(args.netns);
+  const br = conf.bridge;
+  const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
+  const hostMac = macFromSeed(`host:${hostVeth}`);
+  const podMac = macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
+
+  const res: Result = conf.ipam ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : { cniVersion: conf.cniVersion };
+  try {
+    // The bridge: created once per node; a concurrent ADD may win the race, which is fine.
+    const brLink = await ensureBridge(node, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) });
+    if (brLink.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
+
+    const nodeOps: NetOp[] = [{ op: 'link-set', name: br, up: true, ...(conf.promiscMode ? { promisc: true } : {}) }];
+    if (isGateway) {
+      for (const ip of res.ips ?? []) {
+        if (!ip.gateway) continue;
+        const prefix = ip.address.split('/')[1];
+        nodeOps.push({ op: 'addr-add', dev: br, cidr: `${ip.gateway}/${prefix}`, replace: true });
+      }
+    }
+    const pathNs = pod.kind === 'path';
+    if (!pathNs) {
+      nodeOps.push({ op: 'veth-add', name: hostVeth, mac: hostMac, peer: args.ifname, peerMac: podMac, mtu: conf.mtu, peerNs: (pod as { name: string }).name });
+    } else {
+      // A netns known only by path: create the pair from inside it and send the host end to our own netns.
+      await applyNetOps(pod, [{ op: 'veth-add', name: args.ifname, mac: podMac, peer: hostVeth, peerMac: hostMac, mtu: conf.mtu, peerNs: process.pid }]);
+    }
+    nodeOps.push({ op: 'link-set', name: hostVeth, master: br, up: true });
+    if (conf.hairpinMode) nodeOps.push({ op: 'hairpin', name: hostVeth, on: true });
+    await applyNetOps(node, nodeOps);
+    if (conf.vlan) {
+      await bridgeVlanAdd(node, hostVeth, conf.vlan, true);
+    }
+
+    const routes = podRoutes(conf, res);
+    const podOps: NetOp[] = [{ op: 'link-set', name: args.ifname, up: true }];
+    for (const ip of res.ips ?? []) podOps.push({ op: 'addr-add', dev: args.ifname, cidr: ip.address });
+    for (const r of routes) {
+      const gw = r.gw ?? res.ips?.find((i) => isV6(i.address) === isV6(r.dst) && i.gateway)?.gateway;
+      podOps.push({ op: 'route-add', dev: args.ifname, dst: r.dst, via: gw, mtu: r.mtu, advmss: r.advmss, metric: r.priority, table: r.table, scope: r.scope });
+    }
+    await applyNetOps(pod, podOps);
+
+    if (isGateway) {
+      // This namespace is the node's (the runtime runs us there): forwarding on, as the reference does.
+      if (res.ips?.some((i) => !isV6(i.address))) setLocalSysctl('net.ipv4.ip_forward', '1');
+      if (res.ips?.some((i) => isV6(i.address))) setLocalSysctl('net.ipv6.conf.all.forwarding', '1');
+    }
+    const comment = attachmentComment(conf.name, args.containerId, args.ifname);
+    if (conf.ipMasq && res.ips?.length) {
+      const rules: string[] = [];
+      for (const ip of res.ips) {
+        const subnet = formatCidr(networkOf(parseCidr(ip.address)));
+        rules.push(isV6(ip.address) ? `ip6 daddr ${subnet} return` : `ip daddr ${subnet} return`);
+      }
+      rules.push('ip daddr 224.0.0.0/4 return', 'ip6 daddr ff00::/8 return', 'masquerade');
+      await attach(MASQ_LAYOUT, { chain: masqChain(conf.name, args), comment, rules, elements: masqElements(res.ips.map((i) => i.address)) });
+    }
+    if (conf.macspoofchk) {
+      await attach(MACSPOOF_LAYOUT, {
+        chain: spoofChain(conf.name, args),
+        comment,
+        rules: [`ether saddr != ${podMac} drop`],
+        elements: [{ map: 'ports', key: `"${hostVeth}"` }],
+      });
+    }
+    return {
+      cniVersion: conf.cniVersion,
+      interfaces: [
+        { name: br, mac: brLink.address },
+        { name: hostVeth, mac: hostMac },
+        { name: args.ifname, mac: podMac, sandbox: args.netns, ...(conf.mtu ? { mtu: conf.mtu } : {}) },
+      ],
+      ips: (res.ips ?? []).map((ip) => ({ ...ip, interface: 2 })),
+      ...(routes.length ? { routes } : {}),
+      ...(conf.dns ? { dns: conf.dns } : res.dns ? { dns: res.dns } : {}),
+    };
+  } catch (err) {
+    // Undo what this ADD did, so a failed ADD leaks nothing (the runtime may not call DEL).
+    await deleteLink(node, hostVeth).catch(() => undefined);
+    if (conf.ipMasq) await detach(MASQ_LAYOUT, masqChain(conf.name, args), []).catch(() => undefined);
+    if (conf.ipam) await ipamDel(args, conf.name, conf.cniVersion, conf.ipam).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** DEL: succeeds when the netns, the veth or the allocation are already gone. */
+export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
+  let released: string[] | undefined;
+  if (conf.ipam) released = await ipamDel(args, conf.name, conf.cniVersion, conf.ipam);
+  const known = new Set<string>([...(released ?? []), ...(conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string)]);
+  // The host end has a name derived from the attachment: deleting it removes the pod end too, and works
+  // whether or not the pod's netns still exists.
+  await deleteLink(CURRENT_NS, hostVethName(conf.name, args.containerId, args.ifname));
+  if (conf.ipMasq) await detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements([...known]));
+  if (conf.macspoofchk) {
+    await detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVethName(conf.name, args.containerId, args.ifname)}"` }]);
+  }
+}
+
+/** CHECK: the pod interface, its addresses and routes (from prevResult) are still in place. */
+export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void> {
+  const prev = conf.prevResult;
+  if (!prev) throw new CniError(CniCode.InvalidNetworkConfig, 'required prevResult missing');
+  requireNetns(args.netns);
+  if (conf.ipam) await ipamCheck(args, conf.name, conf.cniVersion, conf.ipam);
+  const pod = nsFromPath(args.netns);
+  const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
+  const host = await getLink(CURRENT_NS, hostVeth);
+  if (!host) throw new CniError(CniCode.PluginSpecific, `host interface ${hostVeth} is missing`);
+  if (host.master !== conf.bridge) throw new CniError(CniCode.PluginSpecific, `${hostVeth} is not attached to ${conf.bridge}`);
+  const link = (await getAddrs(pod, args.ifname))[0];
+  if (!link) throw new CniError(CniCode.PluginSpecific, `interface ${args.ifname} is missing in ${args.netns}`);
+  const want = prev.interfaces?.find((i) => i.name === args.ifname && i.sandbox);
+  if (want?.mac && link.address?.toLowerCase() !== want.mac.toLowerCase()) {
+    throw new CniError(CniCode.PluginSpecific, `interface ${args.ifname} has MAC ${link.address}, expected ${want.mac}`);
+  }
+  const have = new Set((link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  for (const ip of prev.ips ?? []) {
+    if (!have.has(ip.address)) throw new CniError(CniCode.PluginSpecific, `address ${ip.address} is missing on ${args.ifname}`);
+  }
+  for (const fam of [4, 6] as const) {
+    const wanted = (prev.routes ?? []).filter((r) => isV6(r.dst) === (fam === 6));
+    if (!wanted.length) continue;
+    const routes = await getRoutes(pod, fam, args.ifname);
+    for (const r of wanted) {
+      const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : formatCidr(networkOf(parseCidr(r.dst)));
+      const ok = routes.some((k) => (k.dst === dst || `${k.dst}` === r.dst) && (!r.gw || k.gateway === r.gw));
+      if (!ok) throw new CniError(CniCode.PluginSpecific, `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${args.netns}`);
+    }
+  }
+}
+
+export async function bridgeGc(args: CniArgs, conf: BridgeConf, valid: Attachment[]): Promise<void> {
+  const keep = new Set(valid.map((v) => `${v.containerID}\n${v.ifname}`));
+  const keepFn = (c: string, i: string) => keep.has(`${c}\n${i}`);
+  if (conf.ipam) await ipamGc(args, conf.name, conf.ipam, valid);
+  if (conf.ipMasq) await gcAttachments(MASQ_LAYOUT.table, MASQ_PREFIX, conf.name, keepFn);
+  if (conf.macspoofchk) await gcAttachments(MACSPOOF_LAYOUT.table, SPOOF_PREFIX, conf.name, keepFn);
+}

@@ -1,0 +1,34 @@
+import { existsSync } from 'node:fs';
+import { applyNetOps, getLink, nsFromPath } from '../../src/os/net.js';
+import { CniCode, CniError } from '../../src/cni/errors.js';
+import type { CniArgs } from '../../src/cni/skel.js';
+import type { Result } from '../../src/cni/spec/types.js';
+
+/** loopback logic: `lo` up on ADD, down on DEL (nothing to do when the namespace is gone). */
+function requireNetns(path: string): void {
+  if (!existsSync(path)) throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
+}
+
+export async function loopbackAdd(args: CniArgs, cniVersion: string): Promise<Result> {
+  requireNetns(args.netns);
+  await applyNetOps(nsFromPath(args.netns), [{ op: 'link-set', name: 'lo', up: true }]);
+  return {
+    cniVersion,
+    interfaces: [{ name: 'lo', mac: '00:00:00:00:00:00', sandbox: args.netns }],
+    ips: [
+      { interface: 0, address: '127.0.0.1/8' },
+      { interface: 0, address: '::1/128' },
+    ],
+  };
+}
+
+export async function loopbackDel(args: CniArgs): Promise<void> {
+  if (!args.netns || !existsSync(args.netns)) return;
+  await applyNetOps(nsFromPath(args.netns), [{ op: 'link-set', name: 'lo', up: false }]);
+}
+
+export async function loopbackCheck(args: CniArgs): Promise<void> {
+  requireNetns(args.netns);
+  const lo = await getLink(nsFromPath(args.netns), 'lo');
+  if (!lo?.flags?.includes('UP')) throw new CniError(CniCode.PluginSpecific, 'loopback interface is down');
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The kubelet of one node. Env: NODE_NAME, NODE_IP, KUBECONFIG_FILE, CNI (bridge|vxlan), CNI_BIN_DIR,
+# NETNS_PREFIX (lab only: pod namespaces are named <prefix>-pod-<uid>).
+source "$(dirname "$0")/env.sh"
+: "${NODE_NAME:?}" "${NODE_IP:?}" "${KUBECONFIG_FILE:?}"
+args=(kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --node-ip "$NODE_IP"
+  --root-dir "$STATE_DIR/kubelet" --cni-conf-dir "$STATE_DIR/cni/net.d" --cni-cache-dir "$STATE_DIR/cni/cache"
+  --cni-bin-dir "${CNI_BIN_DIR:-/usr/lib/cni}" --cluster-cidr "${CLUSTER_CIDR:-10.244.0.0/16}"
+  --lease-seconds "${LEASE_SECONDS:-10}")
+if [ "${CNI:-bridge}" = vxlan ]; then
+  args+=(--cni-conf-mode vxlan --subnet-file "$STATE_DIR/subnet.env")
+else
+  args+=(--cni-conf-mode bridge --pod-routes)
+fi
+if [ -n "${NETNS_PREFIX:-}" ]; then args+=(--netns-prefix "$NETNS_PREFIX"); fi
+if [ -n "${BACKOFF_BASE_MS:-}" ]; then args+=(--backoff-base-ms "$BACKOFF_BASE_MS"); fi
+skiff "${args[@]}"

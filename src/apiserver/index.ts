@@ -1,0 +1,119 @@
+/**
+ * The API server as a library: `startApiServer(opts)` opens the store, prepares PKI, tokens and kubeconfigs,
+ * creates the system namespaces and listens. `skiff apiserver` (src/cmd/apiserver.ts) is a thin CLI over it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { createBackend } from '../store/index.js';
+import type { StoreBackend } from '../store/types.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { Allocator } from './alloc.js';
+import { renderKubeconfig, writeFileAtomic } from './auth/kubeconfig.js';
+import { ensurePki } from './auth/pki.js';
+import { ensureToken, TokenAuthenticator } from './auth/tokens.js';
+import { defaultLimits, type LimitOptions } from './limits.js';
+import { Registry } from './rest.js';
+import { buildServer } from './server.js';
+import { ObjectStore } from './storage.js';
+
+export interface ApiServerOptions {
+  stateDir: string;
+  port: number;
+  bindAddress: string;
+  advertiseAddress?: string;
+  store: 'sqlite' | 'etcd' | 'memory';
+  etcdEndpoints?: string[];
+  etcdPrefix?: string;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: { min: number; max: number };
+  limits?: Partial<LimitOptions>;
+  /** watch bookmark period (tests shorten it) */
+  bookmarkIntervalMs?: number;
+  logger?: Logger;
+}
+
+/** The component identities whose kubeconfigs are written at start: file, user, groups. */
+export const componentIdentities = [
+  { file: 'admin.kubeconfig', user: 'admin', groups: ['system:masters'] },
+  { file: 'controller-manager.kubeconfig', user: 'system:kube-controller-manager', groups: ['skiff:controllers'] },
+  { file: 'scheduler.kubeconfig', user: 'system:kube-scheduler', groups: ['skiff:controllers'] },
+  { file: 'proxy.kubeconfig', user: 'system:kube-proxy', groups: ['skiff:read-only'] },
+] as const;
+
+export interface RunningApiServer {
+  url: string;
+  port: number;
+  adminKubeconfig: string;
+  caCertPem: string;
+  registry: Registry;
+  backend: StoreBackend;
+  close(): Promise<void>;
+}
+
+export function parsePortRange(s: string): { min: number; max: number } {
+  const m = /^(\d+)-(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`invalid port range "${s}" (expected MIN-MAX, e.g. 30000-32767)`);
+  return { min: Number(m[1]), max: Number(m[2]) };
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const log = opts.logger ?? createLogger('apiserver');
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  const alloc = new Allocator(opts.serviceClusterIPRange, opts.serviceNodePortRange);
+  const advertise = opts.advertiseAddress ?? (opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress);
+  const ips = [...new Set(['127.0.0.1', advertise, alloc.firstIP(), ...(opts.bindAddress !== '0.0.0.0' && opts.bindAddress !== '::' ? [opts.bindAddress] : [])])];
+  const pki = ensurePki(opts.stateDir, { dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ips });
+  for (const id of componentIdentities) ensureToken(opts.stateDir, id.user, [...id.groups]);
+  const auth = new TokenAuthenticator(opts.stateDir);
+
+  const backend = await createBackend({ kind: opts.store, dir: opts.stateDir, etcdEndpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix });
+  const registry = new Registry(new ObjectStore(backend), alloc, log);
+  let ready = false;
+  let app: FastifyInstance | undefined;
+  try {
+    await registry.bootstrap();
+    app = await buildServer({
+      registry,
+      auth,
+      limits: { ...defaultLimits, ...(opts.limits ?? {}) },
+      log,
+      serverAddress: `${advertise}:${opts.port}`,
+      tls: { key: pki.keyPem, cert: pki.certPem },
+      isReady: () => ready,
+      bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    });
+    await app.listen({ port: opts.port, host: opts.bindAddress });
+  } catch (e) {
+    await registry.stop();
+    await app?.close().catch(() => undefined);
+    await backend.close();
+    throw e;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const host = advertise.includes(':') ? `[${advertise}]` : advertise;
+  const url = `https://${host}:${port}`;
+  for (const id of componentIdentities) {
+    const token = ensureToken(opts.stateDir, id.user, [...id.groups]);
+    writeFileAtomic(join(opts.stateDir, id.file), renderKubeconfig({ server: url, caCertPem: pki.caCertPem, user: id.user, token }));
+  }
+  ready = true;
+  log.info({ url, store: backend.name, stateDir: opts.stateDir }, `listening on ${url}`);
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    adminKubeconfig: join(opts.stateDir, 'admin.kubeconfig'),
+    caCertPem: pki.caCertPem,
+    registry,
+    backend,
+    close: () =>
+      (closing ??= (async () => {
+        ready = false;
+        await app!.close();
+        await registry.stop();
+        await backend.close();
+      })()),
+  };
+}

@@ -1,0 +1,20 @@
+/** Every served kind. A new kind is one ResourceDef plus one line here. */
+import '../../api/core-v1.js';
+import '../../api/apps-v1.js';
+import '../../api/discovery-v1.js';
+import '../../api/coordination-v1.js';
+import { deployments, replicasets } from './apps.js';
+import { configmaps, endpoints, namespaces, nodes } from './core.js';
+import { endpointslices, leases } from './other.js';
+import { pods } from './pods.js';
+import { services } from './services.js';
+import type { ResourceDef } from './types.js';
+
+export const resources: ResourceDef[] = [namespaces, nodes, pods, services, endpoints, configmaps, endpointslices, deployments, replicasets, leases];
+
+export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
+  return resources.find((r) => r.group === group && r.version === version && r.plural === plural);
+}
+
+export { pods, services, namespaces, nodes, deployments, replicasets };
+export type { ResourceDef };

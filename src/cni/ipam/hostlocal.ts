@@ -1,0 +1,97 @@
+import { CniCode, CniError } from '../errors.js';
+import type { IpConfig, Result, Attachment } from '../spec/types.js';
+import { formatIp, parseIp, tryParseIp } from './addr.js';
+import { nextFree, rangeFor } from './allocator.js';
+import { DEFAULT_DATA_DIR, type HostLocalIpamConf, rangeSets, rangeSetText } from './config.js';
+import { DiskStore } from './store.js';
+
+/**
+ * host-local IPAM: the pure allocator over the disk store, under the store's lock. Used by the host-local
+ * plugin and, in-process, by bridge when its delegate would be our own host-local (same files, same lock,
+ * same result, one process start less).
+ */
+export interface HostLocalRequest {
+  network: string;
+  cniVersion: string;
+  ipam: HostLocalIpamConf;
+  containerId: string;
+  ifname: string;
+}
+
+export function storeFor(network: string, ipam: HostLocalIpamConf): DiskStore {
+  return new DiskStore(ipam.dataDir ?? DEFAULT_DATA_DIR, network);
+}
+
+export async function hostLocalAdd(req: HostLocalRequest): Promise<Result> {
+  const sets = rangeSets(req.ipam);
+  const store = storeFor(req.network, req.ipam);
+  const ips: IpConfig[] = await store.withLock(() => {
+    const held = store.byId(req.containerId, req.ifname);
+    const inUse = store.inUse();
+    const out: IpConfig[] = [];
+    const taken: string[] = [];
+    try {
+      sets.forEach((set, idx) => {
+        // ADD retried for the same attachment returns what it already holds in this set.
+        const existing = held.map((a) => tryParseIp(a.ip)).find((ip) => ip && rangeFor(set, ip));
+        let pick = existing ? { ip: existing, range: rangeFor(set, existing)! } : undefined;
+        if (!pick) {
+          const lastText = store.lastReserved(idx);
+          const last = lastText ? tryParseIp(lastText) : undefined;
+          pick = nextFree(set, inUse, last);
+          if (!pick) {
+            throw new CniError(CniCode.PluginSpecific, `no IP addresses available in range set: ${rangeSetText(set)}`);
+          }
+          const text = formatIp(pick.ip);
+          if (!store.reserve(text, req.containerId, req.ifname, idx)) {
+            throw new CniError(CniCode.TryAgainLater, `address ${text} was taken concurrently`);
+          }
+          inUse.add(text);
+          taken.push(text);
+        }
+        out.push({ address: `${formatIp(pick.ip)}/${pick.range.subnet.prefix}`, gateway: formatIp(pick.range.gateway) });
+      });
+    } catch (e) {
+      for (const t of taken) store.release(t); // all range sets or none
+      throw e;
+    }
+    return out;
+  });
+  const result: Result = { cniVersion: req.cniVersion, ips };
+  if (req.ipam.routes?.length) result.routes = req.ipam.routes;
+  return result;
+}
+
+export async function hostLocalDel(req: HostLocalRequest): Promise<string[]> {
+  rangeSets(req.ipam); // a DEL with a broken config is still a config error
+  const store = storeFor(req.network, req.ipam);
+  return store.withLock(() => store.releaseById(req.containerId, req.ifname));
+}
+
+/** CHECK: the attachment must still hold an address in every range set. */
+export async function hostLocalCheck(req: HostLocalRequest): Promise<void> {
+  const sets = rangeSets(req.ipam);
+  const store = storeFor(req.network, req.ipam);
+  const held = store.byId(req.containerId, req.ifname).map((a) => parseIp(a.ip));
+  sets.forEach((set) => {
+    if (!held.some((ip) => rangeFor(set, ip))) {
+      throw new CniError(CniCode.PluginSpecific, `host-local: ${req.containerId}/${req.ifname} holds no address in ${rangeSetText(set)}`);
+    }
+  });
+}
+
+/** GC: release every allocation whose attachment is not in `valid`. Returns the addresses freed. */
+export async function hostLocalGc(network: string, ipam: HostLocalIpamConf, valid: Attachment[]): Promise<string[]> {
+  const keep = new Set(valid.map((a) => `${a.containerID}\n${a.ifname}`));
+  const store = storeFor(network, ipam);
+  return store.withLock(() => {
+    const freed: string[] = [];
+    for (const a of store.list()) {
+      if (!keep.has(`${a.containerId}\n${a.ifname}`)) {
+        store.release(a.ip);
+        freed.push(a.ip);
+      }
+    }
+    return freed;
+  });
+}

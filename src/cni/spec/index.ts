@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './version.js';
+export * from './convert.js';

@@ -1,0 +1,220 @@
+import type { V1EndpointSlice, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
+import { describeError, isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { keyOf } from '../../client/informer.js';
+import { WorkQueue } from '../../client/workqueue.js';
+import { canonical } from '../deployment/hash.js';
+import { Expectations } from '../expectations.js';
+import { mapSelectorMatches, randomSuffix } from '../objects.js';
+import type { Controller, ControllerContext } from '../types.js';
+import {
+  computeSlices,
+  computeSubsets,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  portsSignature,
+  SERVICE_NAME_LABEL,
+  sliceSignature,
+  type DesiredSlice,
+} from './compute.js';
+
+// canonical(): key order and empty values must not make an unchanged object look changed (update loops).
+const subsetsSignature = (e: { subsets?: unknown } | undefined): string => canonical(e?.subsets ?? []);
+
+/**
+ * Service (with a selector) → EndpointSlices labelled kubernetes.io/service-name and managed-by, one per
+ * (address family, resolved ports) group and at most 100 endpoints each, plus the core/v1 Endpoints
+ * mirror. Existing slices are reused by port signature and only rewritten when their content changes.
+ */
+export class EndpointSliceController implements Controller {
+  readonly name = 'endpointslice';
+  private readonly queue: WorkQueue;
+  private readonly expectations = new Expectations();
+
+  constructor(private readonly ctx: ControllerContext) {
+    const log = ctx.log.child({ controller: this.name });
+    this.queue = new WorkQueue(
+      (key) => this.sync(key),
+      (key, err) => log.warn({ key, err: describeError(err) }, 'sync failed, retrying'),
+      { workers: 2 },
+    );
+    const services = ctx.informers.get('services');
+    services.on((_t, svc) => this.queue.add(keyOf(svc)));
+    ctx.informers.get('pods').on((_t, pod, old) => {
+      for (const svc of services.list(pod.metadata?.namespace)) {
+        const sel = svc.spec?.selector;
+        if (mapSelectorMatches(sel, pod.metadata?.labels) || (old && mapSelectorMatches(sel, old.metadata?.labels))) {
+          this.queue.add(keyOf(svc));
+        }
+      }
+    });
+    ctx.informers.get('endpointSlices').on((type, slice) => {
+      const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (!svc || slice.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+      const key = `${slice.metadata?.namespace}/${svc}`;
+      if (type === 'add') this.expectations.observedCreate(key, slice.metadata!.name!);
+      if (type === 'delete') this.expectations.observedDelete(key, slice.metadata!.name!);
+      this.queue.add(key);
+    });
+    ctx.informers.get('endpoints').on((_t, ep) => this.queue.add(keyOf(ep)));
+  }
+
+  start(): void {
+    this.queue.run();
+    for (const s of this.ctx.informers.get('services').list()) this.queue.add(keyOf(s));
+    // Slices of Services deleted while we were down.
+    for (const sl of this.ctx.informers.get('endpointSlices').list()) {
+      const svc = sl.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (svc && sl.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) this.queue.add(`${sl.metadata?.namespace}/${svc}`);
+    }
+  }
+
+  stop(): void {
+    this.queue.stop();
+  }
+
+  private managedSlices(ns: string, svc: string): V1EndpointSlice[] {
+    return this.ctx.informers
+      .get('endpointSlices')
+      .list(ns)
+      .filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
+  }
+
+  private async sync(key: string): Promise<void> {
+    const [ns, name] = key.split('/') as [string, string];
+    const slicesInf = this.ctx.informers.get('endpointSlices');
+    // Wait for our own recent writes to show up in the cache before deciding anything again.
+    const pending =
+      this.expectations.pendingCreates(key, (n) => !!slicesInf.get(`${ns}/${n}`)).length +
+      this.expectations.pendingDeletes(key, (n) => !!slicesInf.get(`${ns}/${n}`)).length;
+    if (pending > 0) {
+      this.queue.addAfter(key, 100);
+      return;
+    }
+    const svc = this.ctx.informers.get('services').get(key);
+    const existing = this.managedSlices(ns, name);
+    const selector = svc?.spec?.selector;
+    if (!svc || !selector || Object.keys(selector).length === 0 || svc.spec?.type === 'ExternalName') {
+      await this.deleteSlices(key, existing);
+      if (!svc) await this.deleteEndpoints(ns, name);
+      return;
+    }
+    const pods = this.ctx.informers.get('pods').list(ns);
+    const desired = computeSlices(svc, pods);
+    await this.reconcileSlices(key, svc, desired, existing);
+    await this.reconcileEndpoints(svc, desired, pods);
+  }
+
+  private async reconcileSlices(key: string, svc: V1Service, desired: DesiredSlice[], existing: V1EndpointSlice[]): Promise<void> {
+    const unused = new Set(existing);
+    const plan: { want: DesiredSlice; have?: V1EndpointSlice }[] = [];
+    // First pass: exact content matches (no write needed); second: same ports (an update).
+    const remaining: DesiredSlice[] = [];
+    for (const want of desired) {
+      const sig = sliceSignature(want);
+      const exact = [...unused].find((s) => sliceSignature(s) === sig);
+      if (exact) unused.delete(exact);
+      else remaining.push(want);
+    }
+    for (const want of remaining) {
+      const ps = portsSignature(want);
+      const have = [...unused].find((s) => portsSignature(s) === ps);
+      if (have) unused.delete(have);
+      plan.push({ want, have });
+    }
+    // Reuse leftover slices of other port groups rather than delete + create.
+    for (const p of plan) {
+      if (p.have) continue;
+      const any = [...unused][0];
+      if (any) {
+        unused.delete(any);
+        p.have = any;
+      }
+    }
+    const { discovery } = this.ctx.clients;
+    const ns = svc.metadata!.namespace!;
+    for (const { want, have } of plan) {
+      const body = this.sliceBody(svc, want, have);
+      if (have) {
+        await discovery.replaceNamespacedEndpointSlice({ name: have.metadata!.name!, namespace: ns, body });
+      } else {
+        this.expectations.expectCreate(key, body.metadata!.name!);
+        try {
+          await discovery.createNamespacedEndpointSlice({ namespace: ns, body });
+        } catch (err) {
+          this.expectations.observedCreate(key, body.metadata!.name!);
+          throw err;
+        }
+      }
+    }
+    await this.deleteSlices(key, [...unused]);
+  }
+
+  private sliceBody(svc: V1Service, want: DesiredSlice, have?: V1EndpointSlice): V1EndpointSlice {
+    const name = svc.metadata!.name!;
+    return {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: have?.metadata?.name ?? `${name.slice(0, 56)}-${randomSuffix(5)}`,
+        namespace: svc.metadata!.namespace,
+        ...(have?.metadata?.resourceVersion ? { resourceVersion: have.metadata.resourceVersion } : {}),
+        labels: { ...(svc.metadata?.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY },
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+      addressType: want.addressType,
+      endpoints: want.endpoints,
+      ports: want.ports,
+    };
+  }
+
+  private async deleteSlices(key: string, slices: V1EndpointSlice[]): Promise<void> {
+    for (const s of slices) {
+      this.expectations.expectDelete(key, s.metadata!.name!);
+      try {
+        await this.ctx.clients.discovery.deleteNamespacedEndpointSlice({ name: s.metadata!.name!, namespace: s.metadata!.namespace! });
+      } catch (err) {
+        this.expectations.observedDelete(key, s.metadata!.name!);
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  private async reconcileEndpoints(svc: V1Service, desired: DesiredSlice[], _pods: V1Pod[]): Promise<void> {
+    const ns = svc.metadata!.namespace!;
+    const name = svc.metadata!.name!;
+    const subsets = computeSubsets(desired);
+    const cur = this.ctx.informers.get('endpoints').get(`${ns}/${name}`);
+    const body: V1Endpoints = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { ...(svc.metadata?.labels ?? {}) },
+        ...(cur?.metadata?.resourceVersion ? { resourceVersion: cur.metadata.resourceVersion } : {}),
+      },
+      subsets,
+    };
+    if (cur && subsetsSignature(cur) === subsetsSignature(body)) return;
+    const { core } = this.ctx.clients;
+    if (cur) {
+      await core.replaceNamespacedEndpoints({ name, namespace: ns, body });
+      return;
+    }
+    try {
+      await core.createNamespacedEndpoints({ namespace: ns, body });
+    } catch (err) {
+      // Created by an earlier run whose event has not arrived yet: the event re-queues us.
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  private async deleteEndpoints(ns: string, name: string): Promise<void> {
+    if (!this.ctx.informers.get('endpoints').get(`${ns}/${name}`)) return;
+    try {
+      await this.ctx.clients.core.deleteNamespacedEndpoints({ name, namespace: ns });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

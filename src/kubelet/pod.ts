@@ -1,0 +1,434 @@
+import { join } from 'node:path';
+import type { Logger } from '../util/log.js';
+import { errorMessage } from '../util/errors.js';
+import { addNetns, delNetns, netnsExists, netnsPath } from '../os/netns.js';
+import { ApiClient, isStatus } from './api.js';
+import { type BackoffPolicy, resetsBackoff, restartDelay, shouldRestart } from './backoff.js';
+import { type CgroupMode, removePodCgroups, setupContainerCgroups } from './cgroups.js';
+import type { PodNetwork } from './cni.js';
+import { builtinImageName } from '../images/index.js';
+import { type ProcHandle, initPid, isAlive, readExitCode, resolveCommand, signalContainer, startContainerProcess } from './process.js';
+import { ProbeTracker, runProbe } from './probes.js';
+import type { ContainerState, PodState, StateStore, Terminated } from './state.js';
+import { computeStatus, type ContainerView } from './status.js';
+import type { Container, ContainerStateJson, Pod, PodCondition } from './types.js';
+
+export interface KubeletContext {
+  api: ApiClient;
+  network: PodNetwork;
+  store: StateStore;
+  nodeName: string;
+  nodeIP: string;
+  netnsPrefix: string;
+  /** argv prefix that runs a built-in image: [node, dist/skiff.mjs, 'image'] */
+  imageEntry: string[];
+  backoff: BackoffPolicy;
+  cgroups: CgroupMode;
+  log: Logger;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const IFNAME = 'eth0';
+
+/** pod netns name: "<prefix>-pod-<first 8 of uid>", so lab cleanup by prefix removes it */
+export function podNetnsName(prefix: string, uid: string): string {
+  return `${prefix}-pod-${uid.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`;
+}
+
+export function podHostname(pod: Pod): string {
+  return (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
+}
+
+interface Probes {
+  startup?: ProbeTracker;
+  liveness?: ProbeTracker;
+  readiness?: ProbeTracker;
+}
+
+/**
+ * One worker per pod: creates the sandbox, starts and restarts containers, runs probes, reports status,
+ * and on deletion stops everything gracefully and confirms the deletion to the API. Syncs are serialized
+ * (a sync requested while one runs is coalesced into one more).
+ */
+export class PodWorker {
+  private pod: Pod | undefined;
+  private readonly probes = new Map<string, Probes>();
+  private lastReported = '';
+  private previousConditions: PodCondition[] | undefined;
+  private running = false;
+  private again = false;
+  private terminated = false;
+  private stopped = false;
+  private confirmRetryAt = 0;
+  private sandboxRetryAt = 0;
+  private sandboxError: string | undefined;
+  private readonly unsupported = new Map<string, { reason: string; message: string }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: KubeletContext,
+    readonly state: PodState,
+    private readonly onGone: (uid: string) => void,
+  ) {}
+
+  static fresh(ctx: KubeletContext, pod: Pod, onGone: (uid: string) => void): PodWorker {
+    const state: PodState = {
+      uid: pod.metadata.uid,
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      netns: podNetnsName(ctx.netnsPrefix, pod.metadata.uid),
+      sandboxReady: false,
+      podIPs: [],
+      startTime: new Date().toISOString(),
+      containers: {},
+    };
+    const w = new PodWorker(ctx, state, onGone);
+    w.pod = pod;
+    return w;
+  }
+
+  get uid(): string {
+    return this.state.uid;
+  }
+
+  /** Idempotent: one timer per worker. */
+  start(intervalMs = 1000): void {
+    if (!this.timer) this.timer = setInterval(() => this.kick(), intervalMs);
+    this.kick();
+  }
+
+  stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** New object from the API, or undefined when it no longer exists there. */
+  update(pod: Pod | undefined): void {
+    this.pod = pod;
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.sync();
+        } while (this.again && !this.terminated);
+      } catch (err) {
+        this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'pod sync failed');
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  private key(): string {
+    return `${this.state.namespace}/${this.state.name}`;
+  }
+
+  private async sync(): Promise<void> {
+    if (this.terminated) return;
+    const pod = this.pod;
+    if (!pod || pod.metadata.deletionTimestamp) {
+      await this.terminate(pod);
+      return;
+    }
+    const now = Date.now();
+    if (!this.state.sandboxReady || !netnsExists(this.state.netns)) {
+      if (now < this.sandboxRetryAt) return this.report(pod);
+      try {
+        await this.createSandbox(pod);
+        this.sandboxError = undefined;
+      } catch (err) {
+        this.sandboxError = errorMessage(err);
+        this.sandboxRetryAt = now + 2000;
+        this.ctx.log.warn({ pod: this.key(), err: this.sandboxError }, 'sandbox creation failed');
+        return this.report(pod);
+      }
+    }
+    for (const c of pod.spec.containers) await this.syncContainer(pod, c);
+    this.ctx.store.save(this.state);
+    await this.report(pod);
+  }
+
+  private async createSandbox(pod: Pod): Promise<void> {
+    await addNetns(this.state.netns);
+    const { ips } = await this.ctx.network.add({ containerId: this.state.uid, ifName: IFNAME }, netnsPath(this.state.netns), {
+      IgnoreUnknown: '1',
+      K8S_POD_NAMESPACE: pod.metadata.namespace,
+      K8S_POD_NAME: pod.metadata.name,
+      K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
+      K8S_POD_UID: this.state.uid,
+    });
+    this.state.podIPs = ips;
+    this.state.sandboxReady = true;
+    this.ctx.store.save(this.state);
+    this.ctx.log.info({ pod: this.key(), ips, netns: this.state.netns }, 'sandbox ready');
+  }
+
+  private cstate(name: string): ContainerState {
+    let cs = this.state.containers[name];
+    if (!cs) {
+      cs = { restartCount: 0, everStarted: false };
+      this.state.containers[name] = cs;
+    }
+    return cs;
+  }
+
+  private files(name: string): { log: string; exit: string } {
+    const dir = join(this.ctx.store.podDir(this.state.uid), 'containers', name);
+    return { log: join(dir, 'output.log'), exit: join(dir, 'exit-code') };
+  }
+
+  /** argv for a container, or a waiting reason when this node cannot run it */
+  private argvFor(c: Container, path: string): string[] | { reason: string; message: string } {
+    const builtin = builtinImageName(c.image);
+    if (c.command && c.command.length > 0) {
+      const [cmd, ...rest] = c.command as [string, ...string[]];
+      if (!resolveCommand(cmd, path)) return { reason: 'RunContainerError', message: `command "${cmd}" not found on node` };
+      return [cmd, ...rest, ...(c.args ?? [])];
+    }
+    if (builtin) return [...this.ctx.imageEntry, builtin, ...(c.args ?? [])];
+    return { reason: 'ImageNotSupported', message: `image "${c.image}" is not a built-in skiff image; give the container an explicit command that exists on the node` };
+  }
+
+  private envFor(pod: Pod, c: Container): Record<string, string> {
+    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: podHostname(pod) };
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    return env;
+  }
+
+  private async syncContainer(pod: Pod, c: Container): Promise<void> {
+    const cs = this.cstate(c.name);
+    const now = Date.now();
+    if (cs.handle && !isAlive(cs.handle)) this.recordExit(pod, c, cs, cs.handle, undefined);
+    if (!cs.handle) {
+      if (cs.terminated && !shouldRestart(pod.spec.restartPolicy, cs.terminated.exitCode)) return;
+      if (cs.nextStartAt && now < cs.nextStartAt) return;
+      const env = this.envFor(pod, c);
+      const argv = this.argvFor(c, env.PATH as string);
+      if (!Array.isArray(argv)) {
+        this.unsupported.set(c.name, argv);
+        return;
+      }
+      this.unsupported.delete(c.name);
+      const f = this.files(c.name);
+      if (cs.everStarted) cs.restartCount++;
+      if (cs.terminated) cs.lastTerminated = cs.terminated;
+      cs.terminated = undefined;
+      cs.nextStartAt = undefined;
+      try {
+        const { rmSync } = await import('node:fs');
+        rmSync(f.exit, { force: true });
+        cs.handle = startContainerProcess({
+          netnsPath: netnsPath(this.state.netns),
+          hostname: podHostname(pod),
+          argv,
+          env,
+          workingDir: c.workingDir,
+          logFile: f.log,
+          exitFile: f.exit,
+          cgroupProcs: setupContainerCgroups(this.ctx.cgroups, this.state.netns, c),
+        });
+        cs.everStarted = true;
+        cs.containerID = `skiff://${this.state.uid.slice(0, 8)}-${c.name}-${cs.restartCount}`;
+        this.probes.delete(c.name);
+        this.ctx.log.info({ pod: this.key(), container: c.name, pid: cs.handle.pid, restartCount: cs.restartCount }, 'container started');
+      } catch (err) {
+        this.unsupported.set(c.name, { reason: 'RunContainerError', message: errorMessage(err) });
+        return;
+      }
+    }
+    await this.runProbes(pod, c, cs);
+  }
+
+  private recordExit(pod: Pod, c: Container, cs: ContainerState, h: ProcHandle, reasonOverride: string | undefined): void {
+    const code = readExitCode(this.files(c.name).exit) ?? 137;
+    const t: Terminated = {
+      exitCode: code,
+      reason: reasonOverride ?? (code === 0 ? 'Completed' : 'Error'),
+      startedAt: h.startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+    cs.handle = undefined;
+    cs.terminated = t;
+    const ran = Date.parse(t.finishedAt) - Date.parse(h.startedAt);
+    if (resetsBackoff(ran, this.ctx.backoff)) cs.restartCount = 0;
+    if (shouldRestart(pod.spec.restartPolicy, code)) cs.nextStartAt = Date.now() + restartDelay(cs.restartCount + 1, this.ctx.backoff);
+    this.probes.delete(c.name);
+    this.ctx.log.info({ pod: this.key(), container: c.name, exitCode: code }, 'container exited');
+  }
+
+  private trackers(c: Container, cs: ContainerState): Probes {
+    let p = this.probes.get(c.name);
+    if (!p) {
+      const started = cs.handle ? Date.parse(cs.handle.startedAt) : Date.now();
+      p = {
+        startup: c.startupProbe ? new ProbeTracker(c.startupProbe, false, started) : undefined,
+        liveness: c.livenessProbe ? new ProbeTracker(c.livenessProbe, true, started) : undefined,
+        readiness: c.readinessProbe ? new ProbeTracker(c.readinessProbe, false, started) : undefined,
+      };
+      this.probes.set(c.name, p);
+    }
+    return p;
+  }
+
+  private async runProbes(pod: Pod, c: Container, cs: ContainerState): Promise<void> {
+    const h = cs.handle;
+    if (!h) return;
+    const p = this.trackers(c, cs);
+    const ip = this.state.podIPs[0] ?? '127.0.0.1';
+    const now = Date.now();
+    if (p.startup && !p.startup.result) {
+      if (!p.startup.due(now)) return;
+      p.startup.record(await runProbe(p.startup.probe, c, ip, initPid(h)), Date.now());
+      if (!p.startup.result && p.startup.failureCount >= p.startup.probe.failureThreshold) {
+        await this.killForRestart(pod, c, cs, 'startup probe failed');
+      }
+      return;
+    }
+    if (p.liveness && p.liveness.due(now)) {
+      p.liveness.record(await runProbe(p.liveness.probe, c, ip, initPid(h)), Date.now());
+      if (!p.liveness.result) {
+        await this.killForRestart(pod, c, cs, 'liveness probe failed');
+        return;
+      }
+    }
+    if (p.readiness && p.readiness.due(now)) {
+      if (p.readiness.record(await runProbe(p.readiness.probe, c, ip, initPid(h)), Date.now())) {
+        this.ctx.log.info({ pod: this.key(), container: c.name, ready: p.readiness.result }, 'readiness changed');
+      }
+    }
+  }
+
+  private async killForRestart(pod: Pod, c: Container, cs: ContainerState, why: string): Promise<void> {
+    const h = cs.handle;
+    if (!h) return;
+    this.ctx.log.info({ pod: this.key(), container: c.name }, `${why}: restarting container`);
+    await this.stopProcesses([h], pod.spec.terminationGracePeriodSeconds ?? 30);
+    this.recordExit(pod, c, cs, h, undefined);
+  }
+
+  /** SIGTERM, wait up to the grace period, SIGKILL, wait (bounded). */
+  private async stopProcesses(handles: ProcHandle[], graceSeconds: number): Promise<void> {
+    const alive = (): ProcHandle[] => handles.filter((h) => isAlive(h));
+    for (const h of alive()) signalContainer(h, 'SIGTERM');
+    const deadline = Date.now() + graceSeconds * 1000;
+    while (alive().length > 0 && Date.now() < deadline) await sleep(100);
+    for (const h of alive()) signalContainer(h, 'SIGKILL');
+    const killDeadline = Date.now() + 5000;
+    while (alive().length > 0 && Date.now() < killDeadline) await sleep(50);
+  }
+
+  private containerView(pod: Pod, c: Container): ContainerView {
+    const cs = this.cstate(c.name);
+    const p = this.probes.get(c.name);
+    const last: ContainerStateJson = cs.lastTerminated ? { terminated: cs.lastTerminated } : {};
+    let state: ContainerStateJson;
+    let done = false;
+    if (cs.handle) {
+      state = { running: { startedAt: cs.handle.startedAt } };
+    } else if (cs.terminated) {
+      if (shouldRestart(pod.spec.restartPolicy, cs.terminated.exitCode)) {
+        // between runs: k8s shows the back-off as waiting and the ended run as lastState
+        return {
+          name: c.name, image: c.image, ready: false, started: false, restartCount: cs.restartCount, done: false,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${c.name}` } },
+          lastState: { terminated: cs.terminated },
+          ...(cs.containerID ? { containerID: cs.containerID } : {}),
+        };
+      }
+      state = { terminated: cs.terminated };
+      done = true;
+    } else {
+      const u = this.unsupported.get(c.name);
+      state = { waiting: u ?? { reason: 'ContainerCreating' } };
+      if (!u && this.sandboxError) state = { waiting: { reason: 'ContainerCreating', message: `sandbox: ${this.sandboxError}` } };
+    }
+    const running = !!cs.handle;
+    const started = running && (!p?.startup || p.startup.result);
+    const ready = running && started && (p?.readiness ? p.readiness.result : true);
+    return {
+      name: c.name, image: c.image, state, lastState: last, ready, started, restartCount: cs.restartCount, done,
+      ...(cs.containerID ? { containerID: cs.containerID } : {}),
+    };
+  }
+
+  private async report(pod: Pod): Promise<void> {
+    const status = computeStatus({
+      restartPolicy: pod.spec.restartPolicy,
+      sandboxReady: this.state.sandboxReady,
+      podIPs: this.state.podIPs,
+      hostIP: this.ctx.nodeIP,
+      startTime: this.state.startTime,
+      containers: pod.spec.containers.map((c) => this.containerView(pod, c)),
+      previous: this.previousConditions,
+      now: new Date().toISOString(),
+    });
+    const text = JSON.stringify(status);
+    if (text === this.lastReported) return;
+    try {
+      await this.ctx.api.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status }, 'application/merge-patch+json');
+      this.lastReported = text;
+      this.previousConditions = status.conditions;
+    } catch (err) {
+      if (!isStatus(err, 404)) this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'status update failed');
+    }
+  }
+
+  /**
+   * Graceful stop, sandbox teardown, then the API confirmation (DELETE with grace 0, uid precondition).
+   * The stop happens once; a failed confirmation is retried at most once a second.
+   */
+  private async terminate(pod: Pod | undefined): Promise<void> {
+    if (!this.stopped) {
+      const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
+      const handles = Object.values(this.state.containers).flatMap((c) => (c.handle ? [c.handle] : []));
+      this.ctx.log.info({ pod: this.key(), grace }, 'stopping pod');
+      await this.stopProcesses(handles, pod ? grace : 0);
+      await this.teardownSandbox();
+      this.stopped = true;
+    }
+    if (pod) {
+      if (Date.now() < this.confirmRetryAt) return;
+      try {
+        const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}?gracePeriodSeconds=0`;
+        await this.ctx.api.request('DELETE', path, {
+          apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid },
+        });
+      } catch (err) {
+        if (!isStatus(err, 404) && !isStatus(err, 409)) {
+          this.confirmRetryAt = Date.now() + 1000;
+          this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'delete confirmation failed; will retry');
+          return;
+        }
+      }
+    }
+    this.terminated = true;
+    this.stopTimer();
+    this.ctx.log.info({ pod: this.key() }, 'pod removed');
+    this.onGone(this.state.uid);
+  }
+
+  async teardownSandbox(): Promise<void> {
+    try {
+      await this.ctx.network.del({ containerId: this.state.uid, ifName: IFNAME }, netnsExists(this.state.netns) ? netnsPath(this.state.netns) : '');
+    } catch (err) {
+      this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'CNI DEL failed');
+    }
+    await delNetns(this.state.netns);
+    removePodCgroups(this.state.netns);
+    this.state.sandboxReady = false;
+    this.ctx.store.remove(this.state.uid);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

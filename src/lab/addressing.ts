@@ -1,0 +1,59 @@
+/**
+ * The lab addressing contract (pure). Underlay 198.18.0.0/24: control plane .1, node i at .10+i, client .100;
+ * LoadBalancer pool .200-.250 (answered by ARP from a node); pods 10.244.0.0/16; services 10.96.0.0/12.
+ */
+export const UNDERLAY_CIDR = '198.18.0.0/24';
+export const UNDERLAY_PREFIX_LEN = 24;
+export const CP_IP = '198.18.0.1';
+export const CLIENT_IP = '198.18.0.100';
+export const CLUSTER_CIDR = '10.244.0.0/16';
+export const SERVICE_CIDR = '10.96.0.0/12';
+export const LB_POOL = '198.18.0.200-198.18.0.250';
+export const API_PORT = 6443;
+export const MAX_NODES = 50;
+
+export function nodeName(i: number): string {
+  return `node${i}`;
+}
+
+export function nodeIP(i: number): string {
+  if (!Number.isInteger(i) || i < 1 || i > MAX_NODES) throw new Error(`node index ${i} out of range 1-${MAX_NODES}`);
+  return `198.18.0.${10 + i}`;
+}
+
+export interface Member {
+  /** short role name, also the namespace suffix: cp, node1.., client */
+  role: string;
+  ip: string;
+}
+
+export function members(nodes: number): Member[] {
+  const out: Member[] = [{ role: 'cp', ip: CP_IP }];
+  for (let i = 1; i <= nodes; i++) out.push({ role: nodeName(i), ip: nodeIP(i) });
+  out.push({ role: 'client', ip: CLIENT_IP });
+  return out;
+}
+
+export function nsName(prefix: string, role: string): string {
+  return `${prefix}-${role}`;
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
+}
+
+/** Whether two IPv4 CIDRs overlap ("default" counts as 0.0.0.0/0, which does not count: it is a route, not a network). */
+export function cidrOverlap(a: string, b: string): boolean {
+  const [ia, la] = a.split('/') as [string, string | undefined];
+  const [ib, lb] = b.split('/') as [string, string | undefined];
+  const pa = la === undefined ? 32 : Number(la);
+  const pb = lb === undefined ? 32 : Number(lb);
+  const p = Math.min(pa, pb);
+  const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
+  return ((toInt(ia) & mask) >>> 0) === ((toInt(ib) & mask) >>> 0);
+}
+
+/** Host route destinations (from `ip -json route`) that overlap the underlay; "default" is ignored. */
+export function overlappingRoutes(dsts: string[], underlay = UNDERLAY_CIDR): string[] {
+  return dsts.filter((d) => d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d) && cidrOverlap(d, underlay));
+}

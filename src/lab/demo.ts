@@ -1,0 +1,98 @@
+import { ApiClient, isStatus } from '../kubelet/api.js';
+import { CLIENT_IP, nodeIP, nsName } from './addressing.js';
+import { httpGetIn, servedHostname } from './http.js';
+import type { LabState } from './state.js';
+
+/**
+ * The demo app: a `skiff/hostname` Deployment (3 replicas) behind a ClusterIP, a NodePort and a
+ * LoadBalancer Service. `showDemo` asks each of them several times and reports which pods answered.
+ */
+export const DEMO_NS = 'default';
+const labels = { app: 'hostname-demo' };
+
+export function demoObjects(): { path: string; body: Record<string, unknown> }[] {
+  const svc = (name: string, type: string): { path: string; body: Record<string, unknown> } => ({
+    path: `/api/v1/namespaces/${DEMO_NS}/services`,
+    body: {
+      apiVersion: 'v1', kind: 'Service', metadata: { name, labels },
+      spec: { type, selector: labels, ports: [{ name: 'http', port: 80, targetPort: 9376, protocol: 'TCP' }] },
+    },
+  });
+  return [
+    {
+      path: `/apis/apps/v1/namespaces/${DEMO_NS}/deployments`,
+      body: {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'hostname-demo', labels },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [{
+                name: 'hostname', image: 'skiff/hostname', ports: [{ containerPort: 9376 }],
+                readinessProbe: { httpGet: { path: '/', port: 9376 }, periodSeconds: 2 },
+              }],
+            },
+          },
+        },
+      },
+    },
+    svc('hostname-demo', 'ClusterIP'),
+    svc('hostname-demo-nodeport', 'NodePort'),
+    svc('hostname-demo-lb', 'LoadBalancer'),
+  ];
+}
+
+export async function applyDemo(api: ApiClient): Promise<void> {
+  for (const o of demoObjects()) {
+    try {
+      await api.request('POST', o.path, o.body);
+    } catch (err) {
+      if (!isStatus(err, 409)) throw err;
+    }
+  }
+}
+
+interface Svc {
+  spec: { clusterIP?: string; ports: { port: number; nodePort?: number }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+export interface DemoTarget {
+  label: string;
+  netns: string;
+  host: string;
+  port: number;
+}
+
+/** Where to ask once the services exist (waits for the LB address, bounded). */
+export async function demoTargets(api: ApiClient, lab: LabState, timeoutMs = 60_000): Promise<DemoTarget[]> {
+  const deadline = Date.now() + timeoutMs;
+  const get = (n: string): Promise<Svc> => api.request<Svc>('GET', `/api/v1/namespaces/${DEMO_NS}/services/${n}`);
+  const cip = await get('hostname-demo');
+  const np = await get('hostname-demo-nodeport');
+  let lb = await get('hostname-demo-lb');
+  while (!lb.status?.loadBalancer?.ingress?.[0]?.ip && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    lb = await get('hostname-demo-lb');
+  }
+  const targets: DemoTarget[] = [];
+  if (cip.spec.clusterIP) targets.push({ label: `ClusterIP ${cip.spec.clusterIP}:80 (from node1)`, netns: nsName(lab.prefix, 'node1'), host: cip.spec.clusterIP, port: 80 });
+  const nodePort = np.spec.ports[0]?.nodePort;
+  if (nodePort) targets.push({ label: `NodePort ${nodeIP(1)}:${nodePort} (from client ${CLIENT_IP})`, netns: nsName(lab.prefix, 'client'), host: nodeIP(1), port: nodePort });
+  const lbIP = lb.status?.loadBalancer?.ingress?.[0]?.ip;
+  if (lbIP) targets.push({ label: `LoadBalancer ${lbIP}:80 (from client ${CLIENT_IP})`, netns: nsName(lab.prefix, 'client'), host: lbIP, port: 80 });
+  return targets;
+}
+
+export async function askMany(t: DemoTarget, n: number): Promise<{ answers: Map<string, number>; failures: number }> {
+  const answers = new Map<string, number>();
+  let failures = 0;
+  for (let i = 0; i < n; i++) {
+    const h = servedHostname(await httpGetIn(t.netns, t.host, t.port));
+    if (h) answers.set(h, (answers.get(h) ?? 0) + 1);
+    else failures++;
+  }
+  return { answers, failures };
+}

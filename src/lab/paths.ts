@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** Where the running skiff lives: dist/skiff.mjs and the repo root (for scripts/provision and plugins/bin). */
+export function skiffScript(): string {
+  const s = process.argv[1];
+  if (!s) throw new Error('cannot locate the skiff entry script');
+  return resolve(s);
+}
+
+export function repoRoot(): string {
+  return dirname(dirname(skiffScript()));
+}
+
+export function provisionScript(name: string): string {
+  return join(repoRoot(), 'scripts', 'provision', `${name}.sh`);
+}
+
+/** Our plugins when built (bridge + host-local at least), else Debian's reference plugins. */
+export function cniBinDir(): string {
+  const ours = join(repoRoot(), 'plugins', 'bin');
+  if (existsSync(join(ours, 'bridge')) && existsSync(join(ours, 'host-local'))) {
+    return existsSync('/usr/lib/cni') ? `${ours}:/usr/lib/cni` : ours;
+  }
+  return '/usr/lib/cni';
+}
+
+export interface LabPaths {
+  dir: string;
+  logs: string;
+  cp: string;
+  node(name: string): string;
+  adminKubeconfig: string;
+  apiSock: string;
+}
+
+export function labPaths(dir: string): LabPaths {
+  return {
+    dir,
+    logs: join(dir, 'logs'),
+    cp: join(dir, 'cp'),
+    node: (name) => join(dir, 'nodes', name),
+    adminKubeconfig: join(dir, 'admin.kubeconfig'),
+    apiSock: join(dir, 'api.sock'),
+  };
+}

@@ -1,0 +1,54 @@
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { deleteLabNamespaces } from './network.js';
+import { labFile, readLab, type LabState } from './state.js';
+import { stopProcess } from './supervisor.js';
+import { labPaths } from './paths.js';
+
+/**
+ * Remove a lab: every recorded process (kubelets first so they do not recreate anything, forwarders
+ * last), every process still inside a lab namespace, every namespace with the lab prefix (pods included),
+ * the pods' cgroups, the forwarder socket and the runtime state. Logs stay for post-mortems.
+ * Idempotent; works from lab.json alone after a crash.
+ */
+export interface TeardownReport {
+  prefix?: string;
+  processes: number;
+  namespaces: string[];
+}
+
+export async function teardown(dir: string): Promise<TeardownReport> {
+  let lab: LabState | undefined;
+  try {
+    lab = readLab(dir);
+  } catch (err) {
+    throw new Error(`${labFile(dir)} is unreadable (${(err as Error).message}); remove the lab by hand or fix the file`);
+  }
+  if (!lab) return { processes: 0, namespaces: [] };
+  const order = (n: string): number => (n.startsWith('kubelet') ? 0 : n.startsWith('forwarder') ? 3 : n.startsWith('apiserver') || n === 'etcd' ? 2 : 1);
+  const procs = [...lab.processes].sort((a, b) => order(a.name) - order(b.name));
+  for (const p of procs) await stopProcess(p, 2000);
+  const namespaces = await deleteLabNamespaces(lab.prefix);
+  removeCgroups(lab.prefix);
+  const paths = labPaths(dir);
+  for (const f of [paths.apiSock, paths.adminKubeconfig, join(dir, 'cp'), join(dir, 'nodes'), join(dir, 'demo')]) {
+    rmSync(f, { recursive: true, force: true });
+  }
+  rmSync(labFile(dir), { force: true });
+  return { prefix: lab.prefix, processes: procs.length, namespaces };
+}
+
+function removeCgroups(prefix: string): void {
+  for (const base of ['/sys/fs/cgroup/skiff', '/sys/fs/cgroup/memory/skiff', '/sys/fs/cgroup/cpu/skiff']) {
+    if (!existsSync(base)) continue;
+    for (const pod of readdirSync(base).filter((n) => n.startsWith(`${prefix}-`))) {
+      const podDir = join(base, pod);
+      try {
+        for (const c of readdirSync(podDir, { withFileTypes: true })) if (c.isDirectory()) rmdirSync(join(podDir, c.name));
+        rmdirSync(podDir);
+      } catch {
+        /* busy or gone */
+      }
+    }
+  }
+}

@@ -1,0 +1,230 @@
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { run } from '../os/exec.js';
+import { ApiClient } from '../kubelet/api.js';
+import { API_PORT, CLUSTER_CIDR, CP_IP, LB_POOL, SERVICE_CIDR, members, nodeIP, nodeName, nsName } from './addressing.js';
+import { freeLoopbackPort, startForwarder } from './forwarder.js';
+import { attachMember, checkNoOverlap, createUnderlay } from './network.js';
+import { cniBinDir, labPaths, provisionScript, skiffScript, type LabPaths } from './paths.js';
+import { Progress } from './progress.js';
+import { type LabState, readLab, writeLab } from './state.js';
+import { alive, startProcess } from './supervisor.js';
+import { teardown } from './teardown.js';
+
+export interface UpOptions {
+  stateDir: string;
+  nodes: number;
+  cni: 'bridge' | 'vxlan';
+  proxyMode: 'nftables' | 'userspace';
+  store: 'sqlite' | 'etcd';
+  readyTimeoutMs: number;
+  /** kubelet restart back-off base (tests shorten it) */
+  backoffBaseMs?: number;
+  leaseSeconds?: number;
+  /** namespace-name prefix (default: random "sk" + 6 hex); tests pass their run prefix */
+  prefix?: string;
+}
+
+export class LabUpError extends Error {}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, check?: () => void): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    check?.();
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new LabUpError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+}
+
+function servingCertCoversLoopback(pkiDir: string): boolean {
+  try {
+    for (const f of readdirSync(pkiDir).filter((n) => n.endsWith('.crt') && !n.startsWith('ca'))) {
+      const san = new X509Certificate(readFileSync(join(pkiDir, f))).subjectAltName ?? '';
+      if (san.includes('IP Address:127.0.0.1')) return true;
+    }
+  } catch {
+    /* no readable certificate: fall back to tls-server-name */
+  }
+  return false;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `skiff up`: the namespace lab. Writes lab.json before creating anything (so `skiff down` can always
+ * clean up), then: namespaces and underlay, the API forwarder, etcd (optional), the API server, the
+ * controllers, node credentials and per-node components, and waits until every node is Ready.
+ */
+export class LabBuilder {
+  readonly paths: LabPaths;
+  lab!: LabState;
+
+  constructor(
+    private readonly o: UpOptions,
+    private readonly progress = new Progress(),
+  ) {
+    this.paths = labPaths(o.stateDir);
+  }
+
+  private save(): void {
+    writeLab(this.lab);
+  }
+
+  private env(extra: Record<string, string>): Record<string, string> {
+    return { SKIFF_JS: skiffScript(), NODE: process.execPath, ...extra };
+  }
+
+  /** Start a component and fail fast (with its log) if it dies. */
+  private start(name: string, script: string, netns: string | undefined, env: Record<string, string>): void {
+    const p = startProcess(name, ['bash', provisionScript(script)], { netns, log: join(this.paths.logs, `${name}.log`), env: this.env(env) });
+    this.lab.processes.push(p);
+    this.save();
+  }
+
+  private assertAlive(): void {
+    for (const p of this.lab.processes) {
+      if (!alive(p)) throw new LabUpError(`${p.name} exited; last lines of ${p.log}:\n${tail(p.log)}`);
+    }
+  }
+
+  async preflight(): Promise<void> {
+    if (process.getuid?.() !== 0) throw new LabUpError('skiff up needs root (it creates network namespaces); run it with sudo');
+    for (const tool of ['ip', 'nsenter', 'unshare', 'socat', 'bash', ...(this.o.store === 'etcd' ? ['etcd'] : [])]) {
+      try {
+        await run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
+      } catch {
+        throw new LabUpError(`skiff up needs \`${tool}\` on PATH (scripts/setup.sh installs it)`);
+      }
+    }
+    const existing = readLab(this.o.stateDir);
+    if (existing) {
+      if (existing.processes.some((p) => alive(p))) {
+        throw new LabUpError(`a lab (${existing.prefix}) is already running in ${this.o.stateDir}; run \`skiff down --state-dir ${this.o.stateDir}\` first`);
+      }
+      await teardown(this.o.stateDir); // leftovers of a crashed lab
+    }
+    await checkNoOverlap();
+  }
+
+  async up(): Promise<LabState> {
+    const o = this.o;
+    const p = this.progress;
+    await p.step('preflight checks', () => this.preflight());
+    mkdirSync(this.paths.logs, { recursive: true });
+    this.lab = {
+      version: 1,
+      prefix: o.prefix ?? `sk${randomBytes(3).toString('hex')}`,
+      stateDir: o.stateDir,
+      nodes: o.nodes,
+      cni: o.cni,
+      proxyMode: o.proxyMode,
+      store: o.store,
+      createdAt: new Date().toISOString(),
+      namespaces: [],
+      processes: [],
+      phase: 'creating',
+    };
+    this.save();
+    const prefix = this.lab.prefix;
+    await p.step(`network namespaces (prefix ${prefix}, ${o.nodes} nodes)`, async () => {
+      this.lab.namespaces.push(await createUnderlay(prefix));
+      for (const m of members(o.nodes)) this.lab.namespaces.push(await attachMember(prefix, m));
+      this.save();
+    });
+    const cpNs = nsName(prefix, 'cp');
+    const port = await freeLoopbackPort();
+    this.lab.apiPort = port;
+    mkdirSync(this.paths.cp, { recursive: true });
+    if (o.store === 'etcd') {
+      await p.step('etcd', async () => {
+        this.start('etcd', 'etcd', cpNs, { STATE_DIR: this.paths.cp });
+        await waitFor('etcd', 30_000, async () => {
+          await run(['nsenter', `--net=/run/netns/${cpNs}`, '--', 'socat', '-u', 'OPEN:/dev/null', 'TCP:127.0.0.1:2379,connect-timeout=1']);
+          return true;
+        }, () => this.assertAlive());
+      });
+    }
+    await p.step('API server', async () => {
+      this.start('apiserver', 'apiserver', cpNs, {
+        STATE_DIR: this.paths.cp, ADVERTISE_ADDRESS: CP_IP, API_PORT: String(API_PORT), STORE: o.store, SERVICE_CIDR,
+      });
+      for (const f of startForwarder(prefix, this.paths, port)) this.lab.processes.push(f);
+      this.save();
+      const cpAdmin = join(this.paths.cp, 'admin.kubeconfig');
+      await waitFor('admin.kubeconfig', 60_000, async () => (existsSync(cpAdmin) ? true : undefined), () => this.assertAlive());
+      this.writeAdminKubeconfig(cpAdmin, port);
+      const api = new ApiClient(this.paths.adminKubeconfig);
+      await waitFor('API server /readyz', 60_000, async () => {
+        await api.request('GET', '/readyz');
+        return true;
+      }, () => this.assertAlive());
+    });
+    await p.step('controller-manager and scheduler', async () => {
+      this.start('controller-manager', 'controller-manager', cpNs, { STATE_DIR: this.paths.cp, CLUSTER_CIDR, LB_POOL });
+      this.start('scheduler', 'scheduler', cpNs, { STATE_DIR: this.paths.cp });
+    });
+    await p.step(`node components (${o.cni} CNI, ${o.proxyMode} proxy)`, async () => {
+      for (let i = 1; i <= o.nodes; i++) await this.startNode(i);
+    });
+    await p.step(`waiting for ${o.nodes} nodes to be Ready`, async (update) => {
+      const api = new ApiClient(this.paths.adminKubeconfig);
+      await waitFor('nodes Ready', o.readyTimeoutMs, async () => {
+        const list = await api.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
+        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+        update(`${ready}/${o.nodes}`);
+        return ready >= o.nodes ? true : undefined;
+      }, () => this.assertAlive());
+    });
+    this.lab.phase = 'ready';
+    this.save();
+    return this.lab;
+  }
+
+  private writeAdminKubeconfig(src: string, port: number): void {
+    const kc = parseYaml(readFileSync(src, 'utf8')) as { clusters?: { cluster: Record<string, unknown> }[] };
+    const coversLoopback = servingCertCoversLoopback(join(this.paths.cp, 'pki'));
+    for (const c of kc.clusters ?? []) {
+      c.cluster.server = `https://127.0.0.1:${port}`;
+      // we connect through the loopback forwarder: if the serving certificate does not name 127.0.0.1,
+      // verify it against the advertise address it does name
+      if (!coversLoopback) c.cluster['tls-server-name'] = CP_IP;
+    }
+    writeFileSync(this.paths.adminKubeconfig, toYaml(kc), { mode: 0o600 });
+  }
+
+  private async startNode(i: number): Promise<void> {
+    const name = nodeName(i);
+    const ip = nodeIP(i);
+    const ns = nsName(this.lab.prefix, name);
+    const dir = this.paths.node(name);
+    mkdirSync(dir, { recursive: true });
+    const kubeconfig = join(dir, 'kubelet.kubeconfig');
+    await run([process.execPath, skiffScript(), 'apiserver', 'issue-kubeconfig', '--state-dir', this.paths.cp,
+      '--user', `system:node:${name}`, '--group', 'system:nodes', '--server', `https://${CP_IP}:${API_PORT}`, '--out', kubeconfig]);
+    const env: Record<string, string> = {
+      STATE_DIR: dir, NODE_NAME: name, NODE_IP: ip, KUBECONFIG_FILE: kubeconfig, CNI: this.o.cni,
+      CNI_BIN_DIR: cniBinDir(), CLUSTER_CIDR, NETNS_PREFIX: ns,
+      PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'), PROXY_MODE: this.o.proxyMode,
+      ...(this.o.backoffBaseMs ? { BACKOFF_BASE_MS: String(this.o.backoffBaseMs) } : {}),
+      ...(this.o.leaseSeconds ? { LEASE_SECONDS: String(this.o.leaseSeconds) } : {}),
+    };
+    if (this.o.cni === 'vxlan') this.start(`vxlan-agent-${name}`, 'vxlan-agent', ns, env);
+    this.start(`kubelet-${name}`, 'kubelet', ns, env);
+    this.start(`proxy-${name}`, 'proxy', ns, env);
+  }
+}

@@ -1,0 +1,246 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { run, runRaw, type RunResult } from './exec.js';
+
+/**
+ * Links, addresses, routes and sysctls through iproute2. Changes are plain data rendered to `ip -batch -`
+ * lines and applied in one process per namespace (process starts dominate a CNI call's cost). A namespace is
+ * named (iproute2's /run/netns/NAME, reached with `ip -n`) or any other path such as /proc/PID/ns/net (reached
+ * with `nsenter --net=PATH`).
+ */
+export type NsRef = { kind: 'current' } | { kind: 'named'; name: string } | { kind: 'path'; path: string };
+
+export const CURRENT_NS: NsRef = { kind: 'current' };
+
+/** NsRef for a CNI_NETNS-style path. */
+export function nsFromPath(path: string): NsRef {
+  const dir = dirname(path);
+  if (dir === '/run/netns' || dir === '/var/run/netns') return { kind: 'named', name: basename(path) };
+  return { kind: 'path', path };
+}
+
+/** argv prefix that runs `ip` in ns. */
+export function ipArgv(ns: NsRef, args: readonly string[]): string[] {
+  switch (ns.kind) {
+    case 'current':
+      return ['ip', ...args];
+    case 'named':
+      return ['ip', '-n', ns.name, ...args];
+    case 'path':
+      return ['nsenter', `--net=${ns.path}`, 'ip', ...args];
+  }
+}
+
+/** argv that runs any command in ns (for `bridge`, `sysctl`, ...). */
+export function inNs(ns: NsRef, argv: readonly string[]): string[] {
+  switch (ns.kind) {
+    case 'current':
+      return [...argv];
+    case 'named':
+      return ['ip', 'netns', 'exec', ns.name, ...argv];
+    case 'path':
+      return ['nsenter', `--net=${ns.path}`, ...argv];
+  }
+}
+
+export type NetOp =
+  | { op: 'bridge-add'; name: string; mtu?: number; vlanFiltering?: boolean; mac?: string }
+  | {
+      op: 'veth-add';
+      name: string;
+      mac?: string;
+      peer: string;
+      peerMac?: string;
+      mtu?: number;
+      /** Where the peer goes: a named netns or a pid whose netns it should join. */
+      peerNs?: string | number;
+    }
+  | { op: 'link-set'; name: string; up?: boolean; master?: string; promisc?: boolean; mtu?: number }
+  | { op: 'link-del'; name: string }
+  | { op: 'hairpin'; name: string; on: boolean }
+  | { op: 'addr-add'; dev: string; cidr: string; replace?: boolean }
+  | { op: 'route-add'; dev: string; dst: string; via?: string; mtu?: number; advmss?: number; metric?: number; table?: number; scope?: number; onlink?: boolean };
+
+export function renderNetOp(o: NetOp): string {
+  switch (o.op) {
+    case 'bridge-add':
+      return [
+        'link add name', o.name,
+        ...(o.mac ? ['address', o.mac] : []),
+        ...(o.mtu ? ['mtu', String(o.mtu)] : []),
+        'type bridge',
+        ...(o.vlanFiltering ? ['vlan_filtering 1'] : []),
+      ].join(' ');
+    case 'veth-add':
+      return [
+        'link add name', o.name,
+        ...(o.mac ? ['address', o.mac] : []),
+        ...(o.mtu ? ['mtu', String(o.mtu)] : []),
+        'type veth peer name', o.peer,
+        ...(o.peerMac ? ['address', o.peerMac] : []),
+        ...(o.mtu ? ['mtu', String(o.mtu)] : []),
+        ...(o.peerNs !== undefined ? ['netns', String(o.peerNs)] : []),
+      ].join(' ');
+    case 'link-set':
+      return [
+        'link set dev', o.name,
+        ...(o.master ? ['master', o.master] : []),
+        ...(o.mtu ? ['mtu', String(o.mtu)] : []),
+        ...(o.promisc !== undefined ? ['promisc', o.promisc ? 'on' : 'off'] : []),
+        ...(o.up !== undefined ? [o.up ? 'up' : 'down'] : []),
+      ].join(' ');
+    case 'link-del':
+      return `link del dev ${o.name}`;
+    case 'hairpin':
+      return `link set dev ${o.name} type bridge_slave hairpin ${o.on ? 'on' : 'off'}`;
+    case 'addr-add': {
+      const v6 = o.cidr.includes(':');
+      // IPv6 DAD would hold the address "tentative" for a second or two after ADD returns.
+      return `addr ${o.replace ? 'replace' : 'add'} ${o.cidr} dev ${o.dev}${v6 ? ' nodad' : ''}`;
+    }
+    case 'route-add': {
+      const v6 = o.dst.includes(':') || !!o.via?.includes(':');
+      return [
+        v6 ? '-6 route add' : 'route add', o.dst,
+        ...(o.via ? ['via', o.via] : []),
+        'dev', o.dev,
+        ...(o.onlink ? ['onlink'] : []),
+        ...(o.metric !== undefined ? ['metric', String(o.metric)] : []),
+        ...(o.table !== undefined ? ['table', String(o.table)] : []),
+        ...(o.scope !== undefined ? ['scope', String(o.scope)] : []),
+        ...(o.mtu ? ['mtu', String(o.mtu)] : []),
+        ...(o.advmss ? ['advmss', String(o.advmss)] : []),
+      ].join(' ');
+    }
+  }
+}
+
+/** Names must be safe as one batch-line token (the kernel's own rules are stricter still). */
+function checkToken(s: string): void {
+  if (!/^[A-Za-z0-9_.:/@%-]+$/.test(s)) throw new Error(`unsafe name for ip batch: ${JSON.stringify(s)}`);
+}
+
+/** Apply ops in one `ip -batch -` in ns; all-or-error (ip stops at the first failing line). */
+export async function applyNetOps(ns: NsRef, ops: readonly NetOp[]): Promise<void> {
+  if (!ops.length) return;
+  const lines = ops.map((o) => {
+    const line = renderNetOp(o);
+    line.split(' ').forEach(checkToken);
+    return line;
+  });
+  await run(ipArgv(ns, ['-batch', '-']), { input: lines.join('\n') + '\n' });
+}
+
+export interface IpLink {
+  ifname: string;
+  ifindex: number;
+  address?: string;
+  mtu?: number;
+  operstate?: string;
+  flags?: string[];
+  master?: string;
+  link_netnsid?: number;
+  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_slave_data?: Record<string, unknown>; info_data?: Record<string, unknown> };
+  addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+/** One link (with -details), or undefined when it does not exist. */
+export async function getLink(ns: NsRef, name: string): Promise<IpLink | undefined> {
+  const r = await runRaw(ipArgv(ns, ['-d', '-j', 'link', 'show', 'dev', name]));
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/.test(r.stderr)) return undefined;
+    throw new Error(`ip link show ${name}: ${r.stderr.trim()}`);
+  }
+  return (JSON.parse(r.stdout || '[]') as IpLink[])[0];
+}
+
+export async function getAddrs(ns: NsRef, dev?: string): Promise<IpLink[]> {
+  const r = await runRaw(ipArgv(ns, ['-j', 'addr', 'show', ...(dev ? ['dev', dev] : [])]));
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/.test(r.stderr)) return [];
+    throw new Error(`ip addr show: ${r.stderr.trim()}`);
+  }
+  return JSON.parse(r.stdout || '[]') as IpLink[];
+}
+
+export interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  metric?: number;
+  flags?: string[];
+}
+
+export async function getRoutes(ns: NsRef, family: 4 | 6, dev?: string): Promise<IpRoute[]> {
+  const r = await runRaw(ipArgv(ns, [family === 6 ? '-6' : '-4', '-j', 'route', 'show', ...(dev ? ['dev', dev] : [])]));
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/.test(r.stderr)) return [];
+    throw new Error(`ip route show: ${r.stderr.trim()}`);
+  }
+  return JSON.parse(r.stdout || '[]') as IpRoute[];
+}
+
+/** Delete a link; false when it was already gone. */
+export async function deleteLink(ns: NsRef, name: string): Promise<boolean> {
+  const r: RunResult = await runRaw(ipArgv(ns, ['link', 'del', 'dev', name]));
+  if (r.code === 0) return true;
+  if (/does not exist|Cannot find device/.test(r.stderr)) return false;
+  throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
+}
+
+/**
+ * Link names in *this process's* namespace, read from /proc/self/net/dev: no process start. (/sys would show
+ * the namespace /sys was mounted for, which is not ours after a plain setns.)
+ */
+export function localLinkNames(): Set<string> {
+  const text = readFileSync('/proc/self/net/dev', 'utf8');
+  const out = new Set<string>();
+  for (const line of text.split('\n').slice(2)) {
+    const i = line.indexOf(':');
+    if (i > 0) out.add(line.slice(0, i).trim());
+  }
+  return out;
+}
+
+/** Write a sysctl of this process's own namespace (e.g. net.ipv4.ip_forward), via /proc/sys. */
+export function setLocalSysctl(key: string, value: string): void {
+  if (!/^[a-z0-9_.-]+$/i.test(key)) throw new Error(`invalid sysctl key ${key}`);
+  const path = `/proc/sys/${key.replace(/\./g, '/')}`;
+  try {
+    if (readFileSync(path, 'utf8').trim() === value) return;
+  } catch {
+    /* fall through to the write, which reports the real error */
+  }
+  writeFileSync(path, value);
+}
+
+export function getLocalSysctl(key: string): string {
+  return readFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8').trim();
+}
+
+/** Set a sysctl inside another namespace. */
+export async function setSysctl(ns: NsRef, key: string, value: string): Promise<void> {
+  if (ns.kind === 'current') return setLocalSysctl(key, value);
+  await run(inNs(ns, ['sysctl', '-q', '-w', `${key}=${value}`]));
+}
+
+/** VLAN membership on a bridge port (`bridge vlan add`). */
+export async function bridgeVlanAdd(ns: NsRef, dev: string, vid: number, pvidUntagged: boolean): Promise<void> {
+  await run(inNs(ns, ['bridge', 'vlan', 'add', 'dev', dev, 'vid', String(vid), ...(pvidUntagged ? ['pvid', 'untagged'] : [])]));
+}
+
+/** Create a bridge unless it exists (a concurrent creator winning the race is fine); returns the link. */
+export async function ensureBridge(
+  ns: NsRef,
+  br: { name: string; mtu?: number; vlanFiltering?: boolean; mac?: string },
+): Promise<IpLink> {
+  let link = await getLink(ns, br.name);
+  if (!link) {
+    const r = await runRaw(ipArgv(ns, ['-batch', '-']), { input: `${renderNetOp({ op: 'bridge-add', ...br })}\n` });
+    link = await getLink(ns, br.name);
+    if (!link) throw new Error(`could not create bridge ${br.name}: ${r.stderr.trim()}`);
+  }
+  return link;
+}

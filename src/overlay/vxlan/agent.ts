@@ -1,0 +1,211 @@
+/**
+ * The converging VXLAN agent. On every trigger (a peer change, or the resync timer) it runs one sync:
+ *   1. find this node's pod subnet and underlay IP in the peer list (or flags);
+ *   2. ensure the VTEP device (re-created if someone deleted it, with the same MAC the peers know);
+ *   3. write the subnet file the vxlan CNI plugin reads;
+ *   4. publish its VTEP MAC + underlay IP (API mode);
+ *   5. read the kernel's FDB / neighbour / route entries, diff them against the desired set (pure
+ *      function), apply only the difference.
+ * Syncs never overlap: a trigger during a sync schedules exactly one more.
+ */
+import type { Logger } from '../../util/log.js';
+import { errorMessage } from '../../util/errors.js';
+import {
+  applyOverlayOps,
+  ensureVxlanDevice,
+  readOverlayEntries,
+  readSubnetFile,
+  renderSubnetFile,
+  underlayInterface,
+  writeSubnetFile,
+  type SubnetFile,
+  type VxlanDeviceSpec,
+} from '../../os/vxlan.js';
+import { desiredEntries, diffEntries, gatewayOf, parseCidr, vtepMacFor, type Peer } from './peers.js';
+
+/** Where peers come from: a watched JSON file, or Node objects from the API server. */
+export interface PeerSource {
+  /** Start delivering; `onChange` is called whenever the peer set may have changed. */
+  start(onChange: () => void): Promise<void>;
+  /** The current view of all nodes (this one included). */
+  peers(): Peer[];
+  /** Re-read on the resync timer (a file source re-reads the file; the API source relies on its watch). */
+  refresh?(): Promise<void>;
+  /** Publish this node's VTEP so peers can reach it (API mode). */
+  publish?(nodeName: string, vtepMAC: string, publicIP: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  nodeName: string;
+  source: PeerSource;
+  subnetFile: string;
+  clusterCIDR: string;
+  vni: number;
+  port: number;
+  device: string;
+  /** This node's underlay IP; default: its own entry's publicIP (file) / InternalIP (API). */
+  underlayIP?: string;
+  resyncMs: number;
+  /** For in-process use against a named netns; the CLI runs inside the node netns and leaves it unset. */
+  netns?: string;
+  log: Logger;
+}
+
+export interface SyncReport {
+  ready: boolean;
+  /** Why not ready (waiting for podCIDR ...). */
+  waiting?: string;
+  deviceAction?: string;
+  applied: number;
+  peers: number;
+}
+
+export class VxlanAgent {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SyncReport> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastPublished = '';
+  private lastSkipped = '';
+  private lastWaiting = '';
+  syncs = 0;
+
+  constructor(private readonly o: AgentOptions) {}
+
+  async start(): Promise<void> {
+    await this.o.source.start(() => void this.trigger());
+    this.timer = setInterval(() => {
+      void (async () => {
+        try {
+          await this.o.source.refresh?.();
+        } catch (err) {
+          this.o.log.warn({ err: errorMessage(err) }, 'refreshing peers failed');
+        }
+        await this.trigger();
+      })();
+    }, this.o.resyncMs);
+    await this.trigger();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.o.source.stop();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Run a sync now, or once more after the running one. Never throws (errors are logged, retried on resync). */
+  trigger(): Promise<SyncReport | undefined> {
+    if (this.stopped) return Promise.resolve(undefined);
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    const loop = async (): Promise<SyncReport> => {
+      let report: SyncReport = { ready: false, applied: 0, peers: 0 };
+      // Bounded: at most a few back-to-back reruns; anything later waits for the next trigger/timer.
+      for (let i = 0; i < 5; i++) {
+        this.again = false;
+        try {
+          report = await this.syncOnce();
+        } catch (err) {
+          this.o.log.error({ err: errorMessage(err) }, 'vxlan sync failed; retrying on next resync');
+          report = { ready: false, waiting: errorMessage(err), applied: 0, peers: 0 };
+        }
+        if (!this.again || this.stopped) break;
+      }
+      return report;
+    };
+    this.running = loop().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private waiting(why: string): SyncReport {
+    if (why !== this.lastWaiting) this.o.log.info({ node: this.o.nodeName }, `waiting: ${why}`);
+    this.lastWaiting = why;
+    return { ready: false, waiting: why, applied: 0, peers: 0 };
+  }
+
+  private async syncOnce(): Promise<SyncReport> {
+    const o = this.o;
+    this.syncs++;
+    const all = o.source.peers();
+    const self = all.find((p) => p.name === o.nodeName);
+    if (!self?.podCIDR) return this.waiting(`node ${o.nodeName} has no podCIDR yet`);
+    const underlayIP = o.underlayIP ?? self.publicIP;
+    if (!underlayIP) return this.waiting(`no underlay IP for node ${o.nodeName} (pass --underlay-ip)`);
+    this.lastWaiting = '';
+    const podNet = parseCidr(self.podCIDR);
+    const cluster = parseCidr(o.clusterCIDR);
+
+    const underlay = await underlayInterface(underlayIP, o.netns);
+    const spec: VxlanDeviceSpec = {
+      name: o.device,
+      vni: o.vni,
+      port: o.port,
+      localIP: underlayIP,
+      underlayDev: underlay.name,
+      mtu: underlay.mtu - 50,
+      mac: vtepMacFor(o.nodeName, o.vni),
+    };
+    const dev = await ensureVxlanDevice(spec, o.netns, `${podNet.network}/32`);
+    if (dev.action === 'created' || dev.action === 'recreated') {
+      o.log.info({ device: o.device, mac: spec.mac, mtu: spec.mtu, action: dev.action }, 'vxlan device ensured');
+    }
+
+    const subnet: SubnetFile = {
+      network: cluster.cidr,
+      subnet: `${gatewayOf(podNet)}/${podNet.prefix}`,
+      mtu: spec.mtu,
+      vni: o.vni,
+      port: o.port,
+      underlayIP,
+      vtepMAC: spec.mac,
+    };
+    await this.ensureSubnetFile(subnet);
+
+    // Publish when our own Node does not show our VTEP yet (first start, a changed IP, or someone removed
+    // the annotations); the patch is idempotent, so a watch that lags only costs a repeated patch.
+    const pubKey = `${spec.mac}|${underlayIP}`;
+    const shown = `${(self.vtepMAC ?? '').toLowerCase()}|${self.publicIP ?? ''}`;
+    if (o.source.publish && (pubKey !== this.lastPublished || shown !== pubKey)) {
+      try {
+        await o.source.publish(o.nodeName, spec.mac, underlayIP);
+        this.lastPublished = pubKey;
+        o.log.info({ mac: spec.mac, publicIP: underlayIP }, 'published VTEP on the Node');
+      } catch (err) {
+        o.log.warn({ err: errorMessage(err) }, 'publishing VTEP failed; retrying on next sync');
+      }
+    }
+
+    const { desired, skipped } = desiredEntries({ name: o.nodeName, podCIDR: podNet.cidr, publicIP: underlayIP }, all, cluster.cidr);
+    const skippedKey = JSON.stringify(skipped);
+    if (skippedKey !== this.lastSkipped && skipped.length) o.log.info({ skipped }, 'peers left out');
+    this.lastSkipped = skippedKey;
+
+    const actual = await readOverlayEntries(o.device, o.netns);
+    if (!actual) throw new Error(`vxlan device ${o.device} disappeared during sync`);
+    const ops = diffEntries(actual, desired);
+    if (ops.length) {
+      await applyOverlayOps(ops, o.device, o.netns);
+      o.log.info({ ops: ops.length, peers: desired.routes.length }, 'overlay entries converged');
+    }
+    return { ready: true, deviceAction: dev.action, applied: ops.length, peers: desired.routes.length };
+  }
+
+  private async ensureSubnetFile(s: SubnetFile): Promise<void> {
+    let current: string | undefined;
+    try {
+      current = renderSubnetFile(await readSubnetFile(this.o.subnetFile));
+    } catch {
+      current = undefined;
+    }
+    if (current !== renderSubnetFile(s)) {
+      await writeSubnetFile(this.o.subnetFile, s);
+      this.o.log.info({ file: this.o.subnetFile, subnet: s.subnet }, 'wrote subnet file');
+    }
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Pure overlay logic: from the list of nodes to the FDB / neighbour / route entries this node's VTEP must
+ * hold, and from (actual, desired) to the ordered list of kernel operations. No I/O, so every rule here is
+ * unit-tested without root.
+ *
+ * Per peer (flannel's vxlan backend, one /24 per node):
+ *   neigh  <peer subnet .0>  lladdr <peer vtep mac>  nud permanent   (no ARP across the overlay)
+ *   fdb    <peer vtep mac>   dst <peer underlay ip>                  (which node to send the frame to)
+ *   route  <peer podCIDR>    via <peer subnet .0> onlink              (send pod traffic into the VTEP)
+ */
+import { z } from 'zod';
+import type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry } from '../../os/vxlan.js';
+
+export type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry };
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
+
+export const peerSchema = z.object({
+  name: z.string().min(1),
+  podCIDR: z.string().optional(),
+  publicIP: z.string().optional(),
+  vtepMAC: z.string().optional(),
+});
+export type Peer = z.infer<typeof peerSchema>;
+export const peersFileSchema = z.array(peerSchema);
+
+export function isIPv4(s: string): boolean {
+  return IPV4.test(s);
+}
+
+export function ipToInt(ip: string): number {
+  if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export interface Cidr {
+  /** Network address (host bits cleared). */
+  network: string;
+  prefix: number;
+  /** Canonical "network/prefix". */
+  cidr: string;
+}
+
+/** Parse an IPv4 CIDR; the host bits are cleared (10.244.1.7/24 → 10.244.1.0/24). */
+export function parseCidr(s: string): Cidr {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(s.trim());
+  if (!m || !isIPv4(m[1] as string) || Number(m[2]) > 32) {
+    throw new Error(`not an IPv4 CIDR: ${JSON.stringify(s)}`);
+  }
+  const prefix = Number(m[2]);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = intToIp((ipToInt(m[1] as string) & mask) >>> 0);
+  return { network, prefix, cidr: `${network}/${prefix}` };
+}
+
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (inner.prefix < outer.prefix) return false;
+  const mask = outer.prefix === 0 ? 0 : (0xffffffff << (32 - outer.prefix)) >>> 0;
+  return ((ipToInt(inner.network) & mask) >>> 0) === ipToInt(outer.network);
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a);
+}
+
+/** The first usable address of a subnet: the pods' gateway on the bridge (10.244.1.0/24 → 10.244.1.1). */
+export function gatewayOf(c: Cidr): string {
+  return intToIp(ipToInt(c.network) + 1);
+}
+
+export interface SelfInfo {
+  name: string;
+  /** This node's own pod subnet: never routed through the overlay. */
+  podCIDR?: string;
+  publicIP?: string;
+}
+
+export interface SkippedPeer {
+  name: string;
+  reason: string;
+}
+
+export interface DesiredResult {
+  desired: OverlayEntries;
+  /** Peers left out, with why (missing annotation, bad CIDR, overlap...): the agent logs these. */
+  skipped: SkippedPeer[];
+}
+
+/**
+ * The entries this node needs for the given peers. Skips itself (by name or by its own underlay IP), peers
+ * without a podCIDR / public IP / VTEP MAC (not ready yet: a node publishes its MAC after start), peers
+ * whose subnet is outside the cluster network, and peers whose subnet overlaps this node's or an earlier
+ * peer's (the first by name wins, so the outcome does not depend on list order).
+ */
+export function desiredEntries(self: SelfInfo, peers: readonly Peer[], clusterCIDR?: string): DesiredResult {
+  const cluster = clusterCIDR ? parseCidr(clusterCIDR) : undefined;
+  const own = self.podCIDR ? parseCidr(self.podCIDR) : undefined;
+  const skipped: SkippedPeer[] = [];
+  const fdb = new Map<string, FdbEntry>();
+  const neigh: NeighEntry[] = [];
+  const routes: RouteEntry[] = [];
+  const taken: { name: string; cidr: Cidr }[] = [];
+  const macOwner = new Map<string, string>();
+
+  const sorted = [...peers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const p of sorted) {
+    if (p.name === self.name) continue;
+    if (self.publicIP && p.publicIP === self.publicIP) {
+      skipped.push({ name: p.name, reason: `has this node's underlay IP ${p.publicIP}` });
+      continue;
+    }
+    if (!p.podCIDR) {
+      skipped.push({ name: p.name, reason: 'no podCIDR yet' });
+      continue;
+    }
+    if (!p.publicIP || !isIPv4(p.publicIP)) {
+      skipped.push({ name: p.name, reason: p.publicIP ? `bad public IP ${p.publicIP}` : 'no public IP yet' });
+      continue;
+    }
+    const mac = p.vtepMAC?.toLowerCase();
+    if (!mac || !MAC.test(mac)) {
+      skipped.push({ name: p.name, reason: mac ? `bad VTEP MAC ${p.vtepMAC}` : 'no VTEP MAC yet' });
+      continue;
+    }
+    let cidr: Cidr;
+    try {
+      cidr = parseCidr(p.podCIDR);
+    } catch (err) {
+      skipped.push({ name: p.name, reason: (err as Error).message });
+      continue;
+    }
+    if (cluster && !cidrContains(cluster, cidr)) {
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} outside the cluster network ${cluster.cidr}` });
+      continue;
+    }
+    if (own && cidrsOverlap(own, cidr)) {
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} overlaps this node's ${own.cidr}` });
+      continue;
+    }
+    const clash = taken.find((t) => cidrsOverlap(t.cidr, cidr));
+    if (clash) {
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} overlaps node ${clash.name}'s ${clash.cidr.cidr}` });
+      continue;
+    }
+    const macClash = macOwner.get(mac);
+    if (macClash) {
+      skipped.push({ name: p.name, reason: `VTEP MAC ${mac} already used by node ${macClash}` });
+      continue;
+    }
+    taken.push({ name: p.name, cidr });
+    macOwner.set(mac, p.name);
+    fdb.set(mac, { mac, dst: p.publicIP });
+    neigh.push({ ip: cidr.network, mac });
+    routes.push({ dst: cidr.cidr, via: cidr.network });
+  }
+  return { desired: { fdb: [...fdb.values()], neigh, routes }, skipped };
+}
+
+const fdbKey = (e: FdbEntry) => `${e.mac}|${e.dst}`;
+const neighKey = (e: NeighEntry) => `${e.ip}|${e.mac}`;
+const routeKey = (e: RouteEntry) => `${e.dst}|${e.via}`;
+
+/**
+ * Operations turning `actual` into `desired`, in a safe order: new FDB entries and neighbours before the
+ * routes that use them, and on removal routes first, then neighbours, then FDB entries. An entry whose
+ * target changed (same MAC, new underlay IP; same IP, new MAC; same prefix, new gateway) is replaced in
+ * place, never deleted and re-added, so traffic to a peer that is still there never has a gap.
+ * An empty list means converged.
+ */
+export function diffEntries(actual: OverlayEntries, desired: OverlayEntries): OverlayOp[] {
+  const ops: OverlayOp[] = [];
+  const aFdb = new Set(actual.fdb.map(fdbKey));
+  const aNeigh = new Set(actual.neigh.map(neighKey));
+  const aRoute = new Set(actual.routes.map(routeKey));
+  const dFdbMacs = new Set(desired.fdb.map((e) => e.mac));
+  const dNeighIps = new Set(desired.neigh.map((e) => e.ip));
+  const dRouteDsts = new Set(desired.routes.map((e) => e.dst));
+  const dFdb = new Set(desired.fdb.map(fdbKey));
+  const dNeigh = new Set(desired.neigh.map(neighKey));
+  const dRoute = new Set(desired.routes.map(routeKey));
+
+  for (const e of desired.fdb) if (!aFdb.has(fdbKey(e))) ops.push({ op: 'fdb-replace', entry: e });
+  for (const e of desired.neigh) if (!aNeigh.has(neighKey(e))) ops.push({ op: 'neigh-replace', entry: e });
+  for (const e of desired.routes) if (!aRoute.has(routeKey(e))) ops.push({ op: 'route-replace', entry: e });
+
+  // Removals: only entries whose key is not re-used by a desired entry (those were replaced above).
+  for (const e of actual.routes) if (!dRoute.has(routeKey(e)) && !dRouteDsts.has(e.dst)) ops.push({ op: 'route-del', entry: e });
+  for (const e of actual.neigh) if (!dNeigh.has(neighKey(e)) && !dNeighIps.has(e.ip)) ops.push({ op: 'neigh-del', entry: e });
+  for (const e of actual.fdb) if (!dFdb.has(fdbKey(e)) && !dFdbMacs.has(e.mac)) ops.push({ op: 'fdb-del', entry: e });
+  return ops;
+}
+
+/**
+ * A stable, locally administered unicast MAC for a node's VTEP, derived from the node name and VNI (FNV-1a),
+ * so restarting the agent or re-creating the device keeps the MAC its peers already have in their FDB.
+ */
+export function vtepMacFor(nodeName: string, vni: number): string {
+  const bytes: number[] = [];
+  let h = 0x811c9dc5;
+  const input = `${nodeName}/${vni}`;
+  for (let round = 0; bytes.length < 5; round++) {
+    for (const ch of `${round}:${input}`) {
+      h ^= ch.charCodeAt(0);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    bytes.push(h & 0xff, (h >>> 8) & 0xff);
+  }
+  const octets = [0x0e, ...bytes.slice(0, 5)]; // 0x0e: locally administered (bit 1), unicast (bit 0 clear)
+  return octets.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}

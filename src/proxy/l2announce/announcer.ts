@@ -1,0 +1,67 @@
+import { run, runRaw } from '../../os/exec.js';
+import type { Logger } from '../../util/log.js';
+import { errorMessage } from '../../util/errors.js';
+
+/**
+ * Puts the LoadBalancer IPs this node owns on its underlay interface as /32 addresses, so the kernel
+ * answers ARP for them on the underlay (and the nftables/userspace datapath takes the traffic from there),
+ * and removes them when ownership moves. Addresses carry the label "<if>:lb" so a restarted proxy finds
+ * the ones it added before.
+ *
+ * Note: this spawns `ip` through src/os/exec.ts; it belongs in a src/os/net module once one exists.
+ */
+export class L2Announcer {
+  private iface: string | undefined;
+  private readonly mine = new Set<string>();
+
+  constructor(
+    private readonly nodeIP: string,
+    private readonly netns?: string,
+    private readonly log?: Logger,
+  ) {}
+
+  private label(): string | undefined {
+    return this.iface && this.iface.length <= 12 ? `${this.iface}:lb` : undefined;
+  }
+
+  private async findInterface(): Promise<void> {
+    if (this.iface) return;
+    const out = await run(['ip', '-j', 'addr', 'show'], { netns: this.netns });
+    const links = JSON.parse(out) as { ifname: string; addr_info?: { local?: string; prefixlen?: number; label?: string }[] }[];
+    const link = links.find((l) => l.addr_info?.some((a) => a.local === this.nodeIP));
+    if (!link) throw new Error(`no interface holds node IP ${this.nodeIP}`);
+    this.iface = link.ifname;
+    const label = this.label();
+    for (const a of link.addr_info ?? []) {
+      if (label && a.label === label && a.prefixlen === 32 && a.local) this.mine.add(a.local);
+    }
+  }
+
+  async sync(owned: ReadonlySet<string>): Promise<void> {
+    try {
+      await this.findInterface();
+    } catch (err) {
+      this.log?.warn({ err: errorMessage(err) }, 'L2 announcement disabled until the node IP appears');
+      return;
+    }
+    const dev = this.iface as string;
+    const label = this.label();
+    for (const ip of owned) {
+      if (this.mine.has(ip)) continue;
+      const argv = ['ip', 'addr', 'replace', `${ip}/32`, 'dev', dev, ...(label ? ['label', label] : [])];
+      await run(argv, { netns: this.netns });
+      this.mine.add(ip);
+      this.log?.info({ ip, dev }, 'announcing LoadBalancer IP');
+    }
+    for (const ip of [...this.mine]) {
+      if (owned.has(ip)) continue;
+      await runRaw(['ip', 'addr', 'del', `${ip}/32`, 'dev', dev], { netns: this.netns });
+      this.mine.delete(ip);
+      this.log?.info({ ip, dev }, 'stopped announcing LoadBalancer IP');
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    await this.sync(new Set());
+  }
+}

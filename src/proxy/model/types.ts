@@ -1,0 +1,76 @@
+/**
+ * The proxy's desired datapath state: what every backend (nftables, userspace) programs. Plain data, built
+ * by a pure function from Kubernetes objects (see desired.ts), so it can be unit-tested without a kernel.
+ */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  nodeName?: string;
+  /** On this node (drives Local traffic policies and the health-check node port). */
+  local: boolean;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+}
+
+/**
+ * What to do with traffic for one (address, port) entry: balance over endpoints, reject at once (the
+ * service has no usable endpoint anywhere), or drop (a Local policy and none on this node, as kube-proxy).
+ */
+export type Disposition = 'balance' | 'reject' | 'drop';
+
+/** One port of one Service, with endpoint selection already applied. */
+export interface ServicePortState {
+  /** "namespace/name" of the Service. */
+  service: string;
+  /** "namespace/name:portName" (portName may be empty): a stable id for this service port. */
+  id: string;
+  portName: string;
+  protocol: Protocol;
+  port: number;
+  /** IPv4 cluster IPs; empty for headless services (which get no VIP at all). */
+  clusterIPs: string[];
+  nodePort?: number;
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  /** loadBalancerSourceRanges as CIDRs (IPv4); empty means no firewall. */
+  sourceRanges: string[];
+  /** ClientIP affinity timeout in seconds; 0 means no affinity. */
+  affinitySeconds: number;
+  externalLocal: boolean;
+  internalLocal: boolean;
+  /** Endpoints for traffic to the cluster IPs (internalTrafficPolicy applied). */
+  clusterEndpoints: Endpoint[];
+  clusterDisposition: Disposition;
+  /** Endpoints for NodePort / externalIPs / LoadBalancer traffic (externalTrafficPolicy applied). */
+  externalEndpoints: Endpoint[];
+  externalDisposition: Disposition;
+  /** Masquerade external traffic (Cluster policy); Local keeps the client's source address. */
+  externalMasquerade: boolean;
+}
+
+export interface ServiceState {
+  key: string;
+  ports: ServicePortState[];
+  /** Set for externalTrafficPolicy Local services of type LoadBalancer/NodePort that ask for it. */
+  healthCheckNodePort?: number;
+  /** Endpoints on this node that are ready (what /healthz on the health-check node port reports). */
+  localEndpoints: number;
+  /** Nodes hosting a usable endpoint (candidates to announce a Local LoadBalancer IP). */
+  endpointNodes: string[];
+  /** LoadBalancer ingress IPs and whether external traffic policy is Local (for L2 announcement). */
+  loadBalancerIPs: string[];
+  externalLocal: boolean;
+}
+
+/** Facts about the node the proxy runs on. */
+export interface NodeFacts {
+  nodeName: string;
+  /** Pod network (cluster CIDR): traffic from outside it to a cluster IP is masqueraded. */
+  clusterCIDR?: string;
+}
+
+/** The whole desired state: one entry per Service that has something to program. */
+export type DesiredState = Map<string, ServiceState>;

@@ -1,0 +1,255 @@
+import { conntrackDeleteUdp } from '../../os/conntrack.js';
+import { nftApply, nftListTableObjects, Transaction, type NftOp } from '../../os/nft.js';
+import { errorMessage } from '../../util/errors.js';
+import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
+import type { DesiredState, ServiceState } from '../model/types.js';
+import {
+  affinityMapName,
+  classOps,
+  className,
+  classRules,
+  elemText,
+  renderService,
+  STATIC_MAPS,
+  staticChains,
+  TABLE,
+  type ClassSpec,
+} from './layout.js';
+import { ElementMirror, splitId } from './mirror.js';
+
+/** A UDP (address, port) → endpoint IPs, to clear conntrack entries of endpoints that went away. */
+interface UdpTarget {
+  origDst?: string;
+  port: number;
+  eps: Set<string>;
+}
+
+function udpTargets(st: ServiceState | undefined): Map<string, UdpTarget> {
+  const out = new Map<string, UdpTarget>();
+  for (const sp of st?.ports ?? []) {
+    if (sp.protocol !== 'UDP') continue;
+    const add = (origDst: string | undefined, port: number, eps: readonly { ip: string }[]): void => {
+      out.set(`${origDst ?? ''}:${port}`, { origDst, port, eps: new Set(eps.map((e) => e.ip)) });
+    };
+    for (const ip of sp.clusterIPs) add(ip, sp.port, sp.clusterEndpoints);
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) add(ip, sp.port, sp.externalEndpoints);
+    if (sp.nodePort) add(undefined, sp.nodePort, sp.externalEndpoints);
+  }
+  return out;
+}
+
+/**
+ * nftables mode: one table `ip skiff`, never touching any other. Every sync is one `nft -f -`
+ * transaction; a partial sync sends only element deletes/adds (and any class chain not yet present) for
+ * the services that changed, computed against an in-memory mirror. A full sync flushes and refills the
+ * table in place in one transaction (no window where VIPs stop answering), which also adopts a table left
+ * by a previous run and repairs drift.
+ */
+/** The kernel seam: the real nft by default, a recorder in unit tests. */
+export interface NftDriver {
+  apply(text: string): Promise<void>;
+  listObjects(): Promise<{ chains: string[]; maps: string[]; sets: string[] } | undefined>;
+  conntrackDeleteUdp(f: Parameters<typeof conntrackDeleteUdp>[0]): Promise<number>;
+}
+
+export function kernelDriver(netns?: string): NftDriver {
+  return {
+    apply: (text) => nftApply(text, netns),
+    listObjects: () => nftListTableObjects(TABLE, netns),
+    conntrackDeleteUdp: (f) => conntrackDeleteUdp(f, netns),
+  };
+}
+
+export class NftablesBackend implements ProxyBackend {
+  readonly mode = 'nftables';
+  private readonly mirror = new ElementMirror();
+  private readonly classes = new Map<string, ClassSpec>();
+  private udp = new Map<string, Map<string, UdpTarget>>();
+  private staticRuleCount = 0;
+
+  private readonly nft: NftDriver;
+
+  constructor(
+    private readonly opts: BackendOptions,
+    driver?: NftDriver,
+  ) {
+    this.nft = driver ?? kernelDriver(opts.netns);
+  }
+
+  async init(): Promise<void> {
+    this.staticRuleCount = staticChains().reduce((n, [, , rules]) => n + rules.length, 0);
+  }
+
+  private get cidr(): string | undefined {
+    return this.opts.node.clusterCIDR;
+  }
+
+  async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
+    const oldUdp = this.udp;
+    const stats = changed === 'full' ? await this.fullSync(desired) : await this.partialSync(desired, changed);
+    // Only after the kernel accepted the change: forget UDP flows to endpoints that are gone.
+    const keys = changed === 'full' ? new Set([...oldUdp.keys(), ...desired.keys()]) : changed;
+    const next = changed === 'full' ? new Map<string, Map<string, UdpTarget>>() : new Map(oldUdp);
+    for (const key of keys) {
+      const now = udpTargets(desired.get(key));
+      if (now.size) next.set(key, now);
+      else next.delete(key);
+      for (const [tk, before] of oldUdp.get(key) ?? []) {
+        const after = now.get(tk)?.eps ?? new Set<string>();
+        for (const ip of before.eps) {
+          if (after.has(ip)) continue;
+          try {
+            await this.nft.conntrackDeleteUdp({ origDst: before.origDst, origPortDst: before.port, dstNat: ip });
+          } catch (err) {
+            this.opts.log?.warn({ err: errorMessage(err) }, 'conntrack cleanup failed');
+          }
+        }
+      }
+    }
+    this.udp = next;
+    return stats;
+  }
+
+  private ruleCount(): number {
+    let n = this.staticRuleCount;
+    for (const c of this.classes.values()) n += classRules(c, this.cidr).length;
+    return n;
+  }
+
+  private async partialSync(desired: DesiredState, changed: ReadonlySet<string>): Promise<SyncStats> {
+    const tx = new Transaction();
+    const touched = new Set<string>();
+    const newClasses = new Map<string, ClassSpec>();
+    for (const key of changed) {
+      const st = desired.get(key);
+      const r = st ? renderService(st, this.cidr) : undefined;
+      for (const c of r?.classes ?? []) {
+        const name = className(c);
+        if (!this.classes.has(name) && !newClasses.has(name)) newClasses.set(name, c);
+      }
+      for (const id of this.mirror.setService(key, r?.elems)) touched.add(id);
+    }
+    const dels = new Map<string, string[]>();
+    const adds = new Map<string, string[]>();
+    const push = (m: Map<string, string[]>, map: string, text: string): void => {
+      const l = m.get(map);
+      if (l) l.push(text);
+      else m.set(map, [text]);
+    };
+    const kernelUpdates: [string, string | undefined][] = [];
+    for (const id of touched) {
+      const want = this.mirror.wanted(id);
+      const have = this.mirror.kernel.get(id);
+      if (want === have) continue;
+      const [map, key] = splitId(id);
+      if (have !== undefined) push(dels, map, key);
+      if (want !== undefined) push(adds, map, elemText({ map, key, value: want }));
+      kernelUpdates.push([id, want]);
+    }
+    for (const [map, elements] of dels) tx.add({ verb: 'delete', kind: 'element', table: TABLE, name: map, elements });
+    for (const c of newClasses.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
+    for (const [map, elements] of adds) tx.add({ verb: 'add', kind: 'element', table: TABLE, name: map, elements });
+    const text = tx.empty ? '' : tx.render();
+    if (text) await this.nft.apply(text);
+    for (const [id, v] of kernelUpdates) {
+      if (v === undefined) this.mirror.kernel.delete(id);
+      else this.mirror.kernel.set(id, v);
+    }
+    for (const [name, c] of newClasses) this.classes.set(name, c);
+    return { full: false, rules: this.ruleCount(), elements: this.mirror.kernel.size, bytes: text.length };
+  }
+
+  /** The whole table's content for `desired`, flushing and refilling what exists (or, with `recreate`,
+   * deleting and recreating the table) — either way one transaction. */
+  private fullTransaction(
+    desired: DesiredState,
+    existing: { chains: string[]; maps: string[]; sets: string[] } | undefined,
+    recreate: boolean,
+  ): { tx: Transaction; classes: Map<string, ClassSpec> } {
+    const tx = new Transaction();
+    const t = TABLE;
+    const classes = new Map<string, ClassSpec>();
+    this.mirror.clear();
+    for (const [key, st] of desired) {
+      const r = renderService(st, this.cidr);
+      for (const c of r.classes) classes.set(className(c), c);
+      this.mirror.setService(key, r.elems);
+    }
+    const chains = staticChains();
+    const wantedChains = new Set([...chains.map(([n]) => n), ...classes.keys()]);
+    const wantedMaps = new Set(STATIC_MAPS.map(([, n]) => n));
+    for (const c of classes.values()) if (c.affinity) wantedMaps.add(affinityMapName(c.kind, c.affinity));
+
+    tx.add({ verb: 'add', kind: 'table', table: t });
+    if (recreate) tx.add({ verb: 'delete', kind: 'table', table: t }).add({ verb: 'add', kind: 'table', table: t });
+    const ex = recreate ? undefined : existing;
+    for (const [kind, name, spec] of STATIC_MAPS) {
+      tx.add({ verb: 'add', kind, table: t, name, spec });
+      if (ex && [...ex.maps, ...ex.sets].includes(name)) tx.add({ verb: 'flush', kind, table: t, name });
+    }
+    for (const name of ex?.chains ?? []) tx.add({ verb: 'flush', kind: 'chain', table: t, name });
+    for (const name of ex?.chains ?? []) {
+      if (!wantedChains.has(name)) tx.add({ verb: 'delete', kind: 'chain', table: t, name });
+    }
+    for (const name of ex?.maps ?? []) if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'map', table: t, name });
+    for (const name of ex?.sets ?? []) if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
+    // Class chains first: the verdict-map elements and base chains refer to them.
+    for (const c of classes.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
+    for (const [name, spec, rules] of chains) {
+      if (name === 'services' || name === 'no-endpoints' || name === 'reject-svc') {
+        tx.add({ verb: 'add', kind: 'chain', table: t, name });
+        for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+      }
+    }
+    const byMap = new Map<string, string[]>();
+    for (const id of this.mirror.wantedIds()) {
+      const [map, key] = splitId(id);
+      const value = this.mirror.wanted(id) as string;
+      const l = byMap.get(map);
+      const text = elemText({ map, key, value });
+      if (l) l.push(text);
+      else byMap.set(map, [text]);
+    }
+    for (const [map, elements] of byMap) tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
+    for (const [name, spec, rules] of chains) {
+      if (!spec) continue;
+      tx.add({ verb: 'add', kind: 'chain', table: t, name, spec });
+      for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+    }
+    return { tx, classes };
+  }
+
+  private async fullSync(desired: DesiredState): Promise<SyncStats> {
+    const existing = await this.nft.listObjects();
+    let { tx, classes } = this.fullTransaction(desired, existing, false);
+    let text = tx.render();
+    try {
+      await this.nft.apply(text);
+    } catch (err) {
+      if (!existing) throw err;
+      // The table exists with an incompatible shape (an older layout): replace it, still atomically.
+      this.opts.log?.warn({ err: errorMessage(err) }, 'adopting the table failed; recreating it in one transaction');
+      ({ tx, classes } = this.fullTransaction(desired, existing, true));
+      text = tx.render();
+      await this.nft.apply(text);
+    }
+    this.classes.clear();
+    for (const [n, c] of classes) this.classes.set(n, c);
+    this.mirror.kernel.clear();
+    for (const id of this.mirror.wantedIds()) this.mirror.kernel.set(id, this.mirror.wanted(id) as string);
+    return { full: true, rules: this.ruleCount(), elements: this.mirror.kernel.size, bytes: text.length };
+  }
+
+  async cleanup(): Promise<void> {
+    const ops: NftOp[] = [
+      { verb: 'add', kind: 'table', table: TABLE },
+      { verb: 'delete', kind: 'table', table: TABLE },
+    ];
+    const tx = new Transaction();
+    for (const op of ops) tx.add(op);
+    await this.nft.apply(tx.render());
+    this.mirror.clear();
+    this.classes.clear();
+    this.udp.clear();
+  }
+}

@@ -1,0 +1,191 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { pipeline } from 'node:stream';
+import type { Logger } from '../../util/log.js';
+import type { Endpoint } from '../model/types.js';
+import { epKey, RoundRobin } from './balancer.js';
+
+/** One listening proxy: a TCP server or a UDP socket, balancing over a service port's endpoints. */
+export interface PortProxy {
+  readonly port: number;
+  update(endpoints: readonly Endpoint[], affinitySeconds: number): void;
+  /** Active connections (TCP) or flows (UDP). */
+  readonly active: number;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 3000;
+
+/** TCP: accept, pick an endpoint (trying the next one if connecting fails), pipe both ways. */
+export class TcpProxy implements PortProxy {
+  private readonly rr = new RoundRobin();
+  private readonly conns = new Map<string, Set<Socket>>();
+  private server!: Server;
+  port = 0;
+
+  constructor(private readonly log?: Logger) {}
+
+  async listen(port: number): Promise<this> {
+    this.server = createServer({ pauseOnConnect: true }, (client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '0.0.0.0', () => resolve());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr ? addr.port : port;
+    return this;
+  }
+
+  get active(): number {
+    let n = 0;
+    for (const s of this.conns.values()) n += s.size;
+    return n / 2;
+  }
+
+  update(endpoints: readonly Endpoint[], affinitySeconds: number): void {
+    this.rr.update(endpoints, affinitySeconds);
+    // Backends that went away: close their clients now rather than leave them hanging.
+    for (const [ep, socks] of this.conns) {
+      if (this.rr.has(ep)) continue;
+      for (const s of socks) s.destroy();
+      this.conns.delete(ep);
+    }
+  }
+
+  private track(ep: string, s: Socket): void {
+    let set = this.conns.get(ep);
+    if (!set) this.conns.set(ep, (set = new Set()));
+    set.add(s);
+    s.once('close', () => {
+      set.delete(s);
+      if (!set.size && this.conns.get(ep) === set) this.conns.delete(ep);
+    });
+  }
+
+  private accept(client: Socket, tried = new Set<string>()): void {
+    client.on('error', () => undefined);
+    const ep = this.rr.pick(client.remoteAddress ?? '', Date.now(), tried);
+    if (!ep) {
+      client.resetAndDestroy();
+      return;
+    }
+    const key = epKey(ep);
+    const upstream = connect({ host: ep.ip, port: ep.port });
+    upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error('connect timeout')));
+    upstream.once('error', (err) => {
+      if (!upstream.connecting && upstream.bytesRead + upstream.bytesWritten > 0) return;
+      if (client.destroyed) return;
+      tried.add(key);
+      this.log?.debug({ endpoint: key, err: err.message }, 'endpoint failed; trying the next');
+      if (tried.size < this.rr.size) this.accept(client, tried);
+      else client.resetAndDestroy();
+    });
+    upstream.once('connect', () => {
+      upstream.setTimeout(0);
+      if (client.destroyed) {
+        upstream.destroy();
+        return;
+      }
+      this.track(key, client);
+      this.track(key, upstream);
+      // pipeline gives backpressure both ways and tears both sockets down on either side's error.
+      pipeline(client, upstream, () => upstream.destroy());
+      pipeline(upstream, client, () => client.destroy());
+      client.resume();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const socks of this.conns.values()) for (const s of socks) s.destroy();
+    this.conns.clear();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+interface Flow {
+  sock: UdpSocket;
+  ep: string;
+  timer: NodeJS.Timeout;
+}
+
+/** UDP: one upstream socket per client address, so replies find their way back; idle flows expire. */
+export class UdpProxy implements PortProxy {
+  private readonly rr = new RoundRobin();
+  private readonly flows = new Map<string, Flow>();
+  private sock!: UdpSocket;
+  port = 0;
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly log?: Logger,
+  ) {}
+
+  async listen(port: number): Promise<this> {
+    this.sock = createSocket('udp4');
+    this.sock.on('message', (msg, rinfo) => this.fromClient(msg, rinfo.address, rinfo.port));
+    this.sock.on('error', (err) => this.log?.warn({ err: err.message }, 'udp proxy socket error'));
+    await new Promise<void>((resolve, reject) => {
+      this.sock.once('error', reject);
+      this.sock.bind(port, '0.0.0.0', () => resolve());
+    });
+    this.port = this.sock.address().port;
+    return this;
+  }
+
+  get active(): number {
+    return this.flows.size;
+  }
+
+  update(endpoints: readonly Endpoint[], affinitySeconds: number): void {
+    this.rr.update(endpoints, affinitySeconds);
+    for (const [client, f] of this.flows) if (!this.rr.has(f.ep)) this.endFlow(client, f);
+  }
+
+  private endFlow(client: string, f: Flow): void {
+    clearTimeout(f.timer);
+    f.sock.close();
+    this.flows.delete(client);
+  }
+
+  private touch(client: string, f: Flow): void {
+    clearTimeout(f.timer);
+    f.timer = setTimeout(() => this.endFlow(client, f), this.idleMs);
+    f.timer.unref();
+  }
+
+  private fromClient(msg: Buffer, address: string, port: number): void {
+    const client = `${address}:${port}`;
+    let f = this.flows.get(client);
+    if (!f) {
+      const ep = this.rr.pick(address, Date.now());
+      if (!ep) return;
+      const sock = createSocket('udp4');
+      sock.on('error', () => undefined);
+      sock.on('message', (reply) => {
+        const flow = this.flows.get(client);
+        if (flow) this.touch(client, flow);
+        this.sock.send(reply, port, address);
+      });
+      sock.connect(ep.port, ep.ip);
+      f = { sock, ep: epKey(ep), timer: setTimeout(() => undefined, 0) };
+      this.flows.set(client, f);
+      const flow = f;
+      sock.once('connect', () => sock.send(msg, (err) => err && this.endFlow(client, flow)));
+      this.touch(client, f);
+      return;
+    }
+    this.touch(client, f);
+    const flow = f;
+    try {
+      f.sock.send(msg, (err) => err && this.endFlow(client, flow));
+    } catch {
+      // still connecting: queue behind the connect event
+      f.sock.once('connect', () => flow.sock.send(msg));
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const [c, f] of this.flows) this.endFlow(c, f);
+    await new Promise<void>((resolve) => this.sock.close(() => resolve()));
+  }
+}

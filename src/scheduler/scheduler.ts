@@ -1,0 +1,154 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { mergePatch, type Clients } from '../client/apis.js';
+import { describeError, isConflict, isNotFound, statusCode } from '../client/errors.js';
+import { keyOf } from '../client/informer.js';
+import type { InformerFactory } from '../client/informers.js';
+import { WorkQueue } from '../client/workqueue.js';
+import type { Logger } from '../util/log.js';
+import { buildNodeInfos, schedulePod, wantsScheduling } from './schedule.js';
+
+export interface SchedulerOptions {
+  schedulerName: string;
+  /** First retry delay of an unschedulable pod; doubles per failure up to backoffMaxMs. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+class Unschedulable extends Error {}
+
+/**
+ * The scheduling loop: unbound pods of this scheduler are queued, each run filters and scores every
+ * node against the cache (plus pods this scheduler bound but has not seen bound yet, so a burst of pods
+ * spreads and respects capacity), and binds through POST pods/NAME/binding. An unschedulable pod gets
+ * PodScheduled=False/Unschedulable with the per-node reasons (and a FailedScheduling Event where the
+ * API serves Events) and is retried with exponential backoff, and at once when nodes change.
+ */
+export class Scheduler {
+  private readonly queue: WorkQueue;
+  /** pod key → node, bound by us but not yet observed with spec.nodeName. */
+  private readonly assumed = new Map<string, { pod: V1Pod; node: string }>();
+  private eventsSupported = true;
+
+  constructor(
+    private readonly clients: Clients,
+    private readonly informers: InformerFactory,
+    private readonly log: Logger,
+    private readonly opts: SchedulerOptions,
+  ) {
+    this.queue = new WorkQueue(
+      (key) => this.scheduleOne(key),
+      (key, err) => {
+        if (!(err instanceof Unschedulable)) log.warn({ pod: key, err: describeError(err) }, 'scheduling attempt failed');
+      },
+      { baseDelayMs: opts.backoffInitialMs, maxDelayMs: opts.backoffMaxMs },
+    );
+    informers.get('pods').on((type, pod) => {
+      const key = keyOf(pod);
+      if (type === 'delete' || pod.spec?.nodeName) this.assumed.delete(key);
+      if (type !== 'delete' && wantsScheduling(pod, opts.schedulerName)) this.queue.add(key);
+    });
+    informers.get('nodes').on((type, node, old) => {
+      // A node appeared or changed in a way that may make room: retry the pending pods now.
+      const relevant =
+        type === 'add' ||
+        JSON.stringify([node.status?.conditions?.map((c) => [c.type, c.status]), node.spec?.taints, node.spec?.unschedulable, node.status?.allocatable, node.metadata?.labels]) !==
+          JSON.stringify([old?.status?.conditions?.map((c) => [c.type, c.status]), old?.spec?.taints, old?.spec?.unschedulable, old?.status?.allocatable, old?.metadata?.labels]);
+      if (type !== 'delete' && relevant) this.requeuePending();
+    });
+    // A pod that finished or went away frees capacity.
+    informers.get('pods').on((type, pod, old) => {
+      if (type === 'delete' || (pod.status?.phase !== old?.status?.phase && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'))) {
+        if (pod.spec?.nodeName) this.requeuePending();
+      }
+    });
+  }
+
+  start(): void {
+    this.queue.run();
+    this.requeuePending();
+  }
+
+  stop(): void {
+    this.queue.stop();
+  }
+
+  private requeuePending(): void {
+    for (const p of this.informers.get('pods').list()) {
+      if (wantsScheduling(p, this.opts.schedulerName) && !this.assumed.has(keyOf(p))) this.queue.add(keyOf(p));
+    }
+  }
+
+  private async scheduleOne(key: string): Promise<void> {
+    const pod = this.informers.get('pods').get(key);
+    if (!pod || !wantsScheduling(pod, this.opts.schedulerName) || this.assumed.has(key)) return;
+    const nodes = this.informers.get('nodes').list();
+    const pods = this.informers.get('pods').list().filter((p) => !this.assumed.has(keyOf(p)));
+    for (const { pod: ap, node } of this.assumed.values()) pods.push({ ...ap, spec: { ...ap.spec!, nodeName: node } });
+    const result = schedulePod(pod, buildNodeInfos(nodes, pods).values());
+    const ns = pod.metadata!.namespace!;
+    const name = pod.metadata!.name!;
+    if (result.node === undefined) {
+      this.log.info({ pod: key, reason: result.message }, 'pod unschedulable');
+      await this.recordFailure(pod, result.message);
+      throw new Unschedulable(result.message);
+    }
+    this.assumed.set(key, { pod, node: result.node });
+    try {
+      await this.clients.core.createNamespacedPodBinding({
+        name,
+        namespace: ns,
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: result.node } },
+      });
+      this.log.info({ pod: key, node: result.node }, 'bound');
+      // Forget the assumption if the informer never reports it (pod deleted in between, say).
+      setTimeout(() => {
+        const a = this.assumed.get(key);
+        if (a && a.node === result.node) this.assumed.delete(key);
+      }, 30_000).unref();
+    } catch (err) {
+      this.assumed.delete(key);
+      if (isNotFound(err) || isConflict(err)) return; // gone, or bound by someone else meanwhile
+      throw err;
+    }
+  }
+
+  private async recordFailure(pod: V1Pod, message: string): Promise<void> {
+    const ns = pod.metadata!.namespace!;
+    const name = pod.metadata!.name!;
+    const cur = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    if (!(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
+      const conditions = [
+        ...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date().toISOString() },
+      ];
+      try {
+        await this.clients.core.patchNamespacedPodStatus({ name, namespace: ns, body: { status: { conditions } } }, mergePatch);
+      } catch (err) {
+        if (!isNotFound(err)) this.log.warn({ pod: `${ns}/${name}`, err: describeError(err) }, 'could not record PodScheduled condition');
+      }
+    }
+    if (!this.eventsSupported) return;
+    try {
+      const now = new Date();
+      await this.clients.core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name: `${name}.${now.getTime().toString(16)}`, namespace: ns },
+          involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: pod.metadata?.uid },
+          reason: 'FailedScheduling',
+          message,
+          type: 'Warning',
+          source: { component: this.opts.schedulerName },
+          reportingComponent: this.opts.schedulerName,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (err) {
+      // The API may not serve Events: the condition above carries the message then.
+      const code = statusCode(err);
+      if (code === 404 || code === 405) this.eventsSupported = false;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Test/bench driver: runs a ProxyServer inside a node namespace (`ip netns exec NODE node driver.mjs`),
+ * fed with Kubernetes objects as JSON lines on stdin instead of informers — the model and backends are
+ * exactly those `skiff proxy` runs. Replies one JSON line per "sync"/"stop" request.
+ */
+import { createInterface } from 'node:readline';
+import { ProxyServer } from '../../../src/proxy/server.js';
+
+function arg(name: string, def?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : def;
+  if (v === undefined) throw new Error(`driver: --${name} is required`);
+  return v;
+}
+
+const server = await ProxyServer.create({
+  mode: arg('mode'),
+  node: { nodeName: arg('node-name'), clusterCIDR: arg('cluster-cidr', '10.244.0.0/16') },
+  nodeIP: arg('node-ip', '') || undefined,
+  metricsPort: Number(arg('metrics-port', '0')),
+  minSyncIntervalMs: 0,
+  fullSyncIntervalMs: Number(arg('full-sync-ms', '3600000')),
+});
+server.start();
+const t = server.tracker;
+const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
+const rl = createInterface({ input: process.stdin });
+for await (const line of rl) {
+  if (!line.trim()) continue;
+  const m = JSON.parse(line) as { op: string; obj?: never; ready?: string[]; id?: number; cleanup?: boolean; items?: never[] };
+  try {
+    switch (m.op) {
+      case 'svc': t.updateService(m.obj!); break;
+      case 'delsvc': t.deleteService(m.obj!); break;
+      case 'slice': t.updateSlice(m.obj!); break;
+      case 'delslice': t.deleteSlice(m.obj!); break;
+      case 'bulk':
+        for (const o of m.items ?? []) {
+          const obj = o as { kind?: string };
+          if (obj.kind === 'Service') t.updateService(o);
+          else t.updateSlice(o);
+        }
+        break;
+      case 'nodes': server.setReadyNodes(m.ready ?? []); break;
+      case 'full': server.runner.requestFull(); break;
+      case 'sync': {
+        server.changed();
+        const t0 = process.hrtime.bigint();
+        await server.runner.idle();
+        out({ id: m.id, ok: !server.runner.lastError, err: server.runner.lastError, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+        break;
+      }
+      case 'stop':
+        await server.stop(m.cleanup ?? false);
+        out({ id: m.id, ok: true });
+        process.exit(0);
+    }
+  } catch (err) {
+    out({ id: m.id, ok: false, err: String(err) });
+  }
+}
+await server.stop(false);

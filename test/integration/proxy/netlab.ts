@@ -1,0 +1,178 @@
+/**
+ * The proxy's lab: an underlay bridge namespace, two node namespaces (each with a cni0 bridge and pods
+ * running small TCP/UDP servers that answer with their own name and the client's address), and an
+ * external client namespace on the underlay (198.18.0.0/24). Proxies run as driver processes inside the
+ * node namespaces, fed with Kubernetes objects directly (no API server).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { run } from '../../../src/os/exec.js';
+import type { Lab } from '../../helpers/lab.js';
+
+/** The repository root, found from this file whether it runs from source or bundled (bench). */
+function findRoot(from: string): string {
+  for (let d = from; d !== dirname(d); d = dirname(d)) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'skiff') return d;
+  }
+  throw new Error(`cannot find the skiff repository above ${from}`);
+}
+const root = findRoot(dirname(fileURLToPath(import.meta.url)));
+const here = join(root, 'test/integration/proxy');
+export const SERVER = join(here, 'fixtures/server.mjs');
+export const CLIENT = join(here, 'fixtures/client.mjs');
+
+/** Bundle the driver next to node_modules (so its packages resolve); removed with the lab. */
+export async function buildDriver(lab: Lab): Promise<string> {
+  const { build } = await import('esbuild');
+  const dir = join(root, 'node_modules/.cache/skiff-proxy-test');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, `driver-${lab.prefix}-${randomBytes(3).toString('hex')}.mjs`);
+  await build({ entryPoints: [join(here, 'driver.ts')], outfile: out, bundle: true, platform: 'node',
+    format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  lab.onCleanup(() => rmSync(out, { force: true }));
+  return out;
+}
+
+export interface Reply { id: number; ok: boolean; err?: string; ms?: number }
+
+/** A proxy driver process in a node namespace. */
+export class Driver {
+  private seq = 0;
+  private readonly waiting = new Map<number, (r: Reply) => void>();
+  private readonly proc: ChildProcess;
+  stderr = '';
+
+  constructor(driverPath: string, netns: string, args: string[]) {
+    this.proc = spawn('ip', ['netns', 'exec', netns, process.execPath, driverPath, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' },
+    });
+    this.proc.stderr!.on('data', (b: Buffer) => { this.stderr = (this.stderr + b.toString()).slice(-4000); });
+    createInterface({ input: this.proc.stdout! }).on('line', (line) => {
+      try {
+        const r = JSON.parse(line) as Reply;
+        this.waiting.get(r.id)?.(r);
+        this.waiting.delete(r.id);
+      } catch { /* not ours */ }
+    });
+  }
+
+  send(op: Record<string, unknown>): void {
+    this.proc.stdin!.write(`${JSON.stringify(op)}\n`);
+  }
+
+  request(op: Record<string, unknown>, timeoutMs = 30_000): Promise<Reply> {
+    const id = ++this.seq;
+    return new Promise((resolvePromise, reject) => {
+      const timer = setTimeout(() => reject(new Error(`driver: no reply to ${String(op.op)} in ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
+      this.waiting.set(id, (r) => { clearTimeout(timer); resolvePromise(r); });
+      this.send({ ...op, id });
+    });
+  }
+
+  /** Apply everything sent so far and wait for the datapath to converge. */
+  async sync(): Promise<Reply> {
+    const r = await this.request({ op: 'sync' });
+    if (!r.ok) throw new Error(`sync failed: ${r.err}; stderr: ${this.stderr}`);
+    return r;
+  }
+
+  async stop(cleanup = false): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    try {
+      await this.request({ op: 'stop', cleanup }, 15_000);
+    } catch { this.proc.kill('SIGKILL'); }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+export interface ClientResult { ok: boolean; text?: string; err?: string; ms: number }
+
+/** Run the client script in a namespace: `count` sequential requests. */
+export async function client(netns: string, proto: 'tcp' | 'udp' | 'sink', host: string, port: number, count = 1, timeoutMs = 2000): Promise<ClientResult[]> {
+  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, CLIENT, proto, host, String(port), String(count), String(timeoutMs)],
+    { timeoutMs: count * timeoutMs + 10_000 });
+  return JSON.parse(out.trim()) as ClientResult[];
+}
+
+/** Names of the pods that answered. */
+export function names(rs: readonly ClientResult[]): string[] {
+  return rs.map((r) => (r.ok ? (r.text ?? '').split(' ')[0]! : `!${r.err}`));
+}
+
+export interface Topology {
+  ul: string;
+  nodes: { name: string; ns: string; ip: string; podCIDR: string; gw: string }[];
+  pods: { name: string; ns: string; ip: string; node: string }[];
+  client: string;
+  clientIP: string;
+}
+
+async function ipn(ns: string, ...args: string[]): Promise<void> {
+  await run(['ip', '-n', ns, ...args]);
+}
+
+/** Build the lab: nodes n1 (pods p1, p2) and n2 (pod p3), client cl, all on underlay bridge. */
+export async function buildTopology(lab: Lab, podsPerNode: Record<string, string[]> = { n1: ['p1', 'p2'], n2: ['p3'] }): Promise<Topology> {
+  const ul = await lab.netns('ul');
+  await ipn(ul, 'link', 'add', 'br0', 'type', 'bridge');
+  await ipn(ul, 'link', 'set', 'br0', 'up');
+  const topo: Topology = { ul, nodes: [], pods: [], client: '', clientIP: '198.18.0.100' };
+  const nodeNames = Object.keys(podsPerNode);
+  for (const [i, name] of nodeNames.entries()) {
+    const ns = await lab.netns(name);
+    const ip = `198.18.0.${11 + i}`;
+    const podCIDR = `10.244.${i + 1}.0/24`;
+    const gw = `10.244.${i + 1}.1`;
+    await lab.veth(ns, 'eth0', ul, `u-${name}`);
+    await ipn(ul, 'link', 'set', `u-${name}`, 'master', 'br0');
+    await ipn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await ipn(ns, 'link', 'add', 'cni0', 'type', 'bridge');
+    await ipn(ns, 'link', 'set', 'cni0', 'up');
+    await ipn(ns, 'addr', 'add', `${gw}/24`, 'dev', 'cni0');
+    // Locally originated traffic to a VIP needs a route before nat/output can rewrite it.
+    await ipn(ns, 'route', 'add', '10.96.0.0/12', 'dev', 'cni0');
+    topo.nodes.push({ name, ns, ip, podCIDR, gw });
+  }
+  for (const n of topo.nodes) {
+    for (const peer of topo.nodes) if (peer !== n) await ipn(n.ns, 'route', 'add', peer.podCIDR, 'via', peer.ip);
+    for (const [j, pod] of (podsPerNode[n.name] ?? []).entries()) {
+      const ns = await lab.netns(pod);
+      const ip = n.gw.replace(/\.1$/, `.${j + 2}`);
+      await lab.veth(ns, 'eth0', n.ns, `v-${pod}`);
+      await ipn(n.ns, 'link', 'set', `v-${pod}`, 'master', 'cni0');
+      // As the CNI bridge plugin's hairpinMode: with br_netfilter loaded, a pod's packet DNATed back to
+      // itself is bridged out of the port it came in on.
+      await run(['ip', 'netns', 'exec', n.ns, 'bridge', 'link', 'set', 'dev', `v-${pod}`, 'hairpin', 'on']);
+      await ipn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      await ipn(ns, 'route', 'add', 'default', 'via', n.gw);
+      topo.pods.push({ name: pod, ns, ip, node: n.name });
+    }
+  }
+  topo.client = await lab.netns('cl');
+  await lab.veth(topo.client, 'eth0', ul, 'u-cl');
+  await ipn(ul, 'link', 'set', 'u-cl', 'master', 'br0');
+  await ipn(topo.client, 'addr', 'add', `${topo.clientIP}/24`, 'dev', 'eth0');
+  return topo;
+}
+
+/** Start each pod's server (TCP 8080 and 8081, UDP 5353) and wait until it listens. */
+export async function startServers(lab: Lab, topo: Topology): Promise<void> {
+  await Promise.all(topo.pods.map((p) => new Promise<void>((resolvePromise, reject) => {
+    const proc = spawn('ip', ['netns', 'exec', p.ns, process.execPath, SERVER, p.name, '8080,8081', '5353'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    lab.onCleanup(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+    const timer = setTimeout(() => reject(new Error(`server ${p.name} did not start`)), 15_000);
+    proc.stdout!.once('data', () => { clearTimeout(timer); resolvePromise(); });
+  })));
+}

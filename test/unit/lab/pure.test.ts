@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { cidrOverlap, members, nodeIP, overlappingRoutes } from '../../../src/lab/addressing.js';
+import { servedHostname } from '../../../src/lab/http.js';
+import { labSchema } from '../../../src/lab/state.js';
+
+describe('lab addressing', () => {
+  it('follows the contract', () => {
+    expect(members(2)).toEqual([
+      { role: 'cp', ip: '198.18.0.1' },
+      { role: 'node1', ip: '198.18.0.11' },
+      { role: 'node2', ip: '198.18.0.12' },
+      { role: 'client', ip: '198.18.0.100' },
+    ]);
+    expect(() => nodeIP(0)).toThrow();
+    expect(() => nodeIP(51)).toThrow();
+  });
+  it('detects host routes overlapping the underlay, ignoring default', () => {
+    expect(cidrOverlap('198.18.0.0/15', '198.18.0.0/24')).toBe(true);
+    expect(cidrOverlap('198.18.1.0/24', '198.18.0.0/24')).toBe(false);
+    expect(cidrOverlap('198.18.0.7', '198.18.0.0/24')).toBe(true);
+    expect(overlappingRoutes(['default', '192.0.2.0/24', '198.16.0.0/12', 'fe80::/64'])).toEqual(['198.16.0.0/12']);
+    expect(overlappingRoutes(['default', '192.0.2.0/24'])).toEqual([]);
+  });
+  it('parses served hostnames', () => {
+    expect(servedHostname('Container Hostname: web-1\n')).toBe('web-1');
+    expect(servedHostname('pod-a')).toBe('pod-a');
+    expect(servedHostname(undefined)).toBeUndefined();
+  });
+  it('validates lab.json', () => {
+    expect(labSchema.safeParse({ version: 1, prefix: 'BAD PREFIX', stateDir: '/x', nodes: 1, cni: 'bridge', proxyMode: 'nftables', store: 'sqlite', createdAt: 'x' }).success).toBe(false);
+    const ok = labSchema.parse({ version: 1, prefix: 'sk0a1b2c', stateDir: '/x', nodes: 3, cni: 'vxlan', proxyMode: 'userspace', store: 'etcd', createdAt: 'x' });
+    expect(ok.processes).toEqual([]);
+    expect(ok.phase).toBe('creating');
+  });
+});

@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { buildServiceState } from '../../../src/proxy/model/desired.js';
+import type { DesiredState } from '../../../src/proxy/model/types.js';
+import { NftablesBackend, type NftDriver } from '../../../src/proxy/nftables/backend.js';
+import { classRules, renderService } from '../../../src/proxy/nftables/layout.js';
+import { slice, svc } from './fixtures.js';
+
+const node = { nodeName: 'n1', clusterCIDR: '10.244.0.0/16' };
+
+function recorder(existing?: { chains: string[]; maps: string[]; sets: string[] }) {
+  const sent: string[] = [];
+  const conntrack: unknown[] = [];
+  const drv: NftDriver = {
+    apply: async (t) => void sent.push(t),
+    listObjects: async () => existing,
+    conntrackDeleteUdp: async (f) => (conntrack.push(f), 1),
+  };
+  return { sent, conntrack, drv };
+}
+
+function state(...pairs: [ReturnType<typeof svc>, ReturnType<typeof slice>[]][]): DesiredState {
+  const d: DesiredState = new Map();
+  for (const [s, sl] of pairs) {
+    const st = buildServiceState(s, sl, node);
+    if (st) d.set(st.key, st);
+  }
+  return d;
+}
+
+const web = svc('web', { clusterIP: '10.96.0.10' });
+const webEps = [slice('web', [{ ip: '10.244.1.2', node: 'n1' }, { ip: '10.244.1.3', node: 'n1' }])];
+
+describe('nftables layout', () => {
+  it('renders a ClusterIP service as map elements and one shared class chain', () => {
+    const r = renderService(state([web, webEps]).get('default/web')!, node.clusterCIDR);
+    expect(r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`)).toEqual([
+      'svc_ips 10.96.0.10 . tcp . 80 : goto ip-n2-o',
+      'eps_ip 10.96.0.10 . tcp . 80 . 0 : 10.244.1.2 . 8080',
+      'eps_ip 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080',
+      'hairpin 10.244.1.2 . 10.244.1.2',
+      'hairpin 10.244.1.3 . 10.244.1.3',
+    ]);
+    expect(classRules(r.classes[0]!, node.clusterCIDR)).toEqual([
+      'ip saddr != 10.244.0.0/16 ct mark set ct mark | 0x00004000',
+      'meta mark set numgen random mod 2',
+      'dnat ip to ip daddr . meta l4proto . th dport . meta mark map @eps_ip',
+    ]);
+  });
+
+  it('renders NodePort, LB with source ranges, affinity, Local drop and no-endpoint reject', () => {
+    const lb = svc('lb', {
+      type: 'LoadBalancer', clusterIP: '10.96.0.20', sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }, loadBalancerSourceRanges: ['198.18.0.0/24'],
+      ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }],
+    }, ['198.18.0.200']);
+    const r = renderService(state([lb, webEps.map((s) => ({ ...s, metadata: { ...s.metadata, labels: { 'kubernetes.io/service-name': 'lb' } } }))]).get('default/lb')!);
+    const text = r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`);
+    expect(text).toContain('svc_ips 10.96.0.20 . tcp . 80 : goto ip-n2-n-a60');
+    expect(text).toContain('svc_ips 198.18.0.200 . tcp . 80 : goto ip-n2-m-a60');
+    expect(text).toContain('svc_nodeports tcp . 30080 : goto np-n2-m-a60');
+    expect(text).toContain('eps_np tcp . 30080 . 1 : 10.244.1.3 . 8080');
+    expect(text).toContain('fw_allow 198.18.0.200 . tcp . 80 . 198.18.0.0/24');
+    const aff = classRules({ kind: 'np', n: 2, masq: 'm', affinity: 60 });
+    expect(aff).toContain('meta mark set ip saddr . meta l4proto . th dport map @aff_np_60');
+    expect(aff).toContain('update @aff_np_60 { ip saddr . meta l4proto . th dport timeout 60s : meta mark }');
+
+    const none = renderService(state([svc('none', { clusterIP: '10.96.0.30', type: 'NodePort',
+      ports: [{ name: 'http', port: 80, nodePort: 30081 }] }), []]).get('default/none')!);
+    expect(none.elems.map((e) => `${e.map} ${e.key} : ${e.value}`)).toEqual([
+      'noep_ips 10.96.0.30 . tcp . 80 : goto reject-svc',
+      'noep_nodeports tcp . 30081 : goto reject-svc',
+    ]);
+    const local = renderService(state([svc('loc', { clusterIP: '10.96.0.40', type: 'NodePort',
+      externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30082 }] }),
+      [slice('loc', [{ ip: '10.244.2.5', node: 'n2' }])]]).get('default/loc')!);
+    expect(local.elems.find((e) => e.map === 'svc_nodeports')).toEqual({ map: 'svc_nodeports', key: 'tcp . 30082', value: 'drop' });
+  });
+});
+
+describe('nftables backend transactions', () => {
+  it('full sync builds the table in one transaction; partial sends only changed elements', async () => {
+    const rec = recorder();
+    const b = new NftablesBackend({ node }, rec.drv);
+    await b.init();
+    const d = state([web, webEps], [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]]);
+    const full = await b.sync(d, 'full');
+    expect(full.full).toBe(true);
+    expect(rec.sent).toHaveLength(1);
+    const first = rec.sent[0]!;
+    expect(first).toContain('add table ip skiff\n');
+    expect(first).not.toContain('delete table');
+    expect(first).toContain('add chain ip skiff nat-prerouting { type nat hook prerouting priority -100; policy accept; }');
+    expect(first).toMatch(/add element ip skiff svc_ips \{ 10\.96\.0\.10 \. tcp \. 80 : goto ip-n2-o, 10\.96\.0\.11 \. tcp \. 80 : goto ip-n1-o \}/);
+    // class chains precede the elements that jump to them
+    expect(first.indexOf('add chain ip skiff ip-n2-o')).toBeLessThan(first.indexOf('add element ip skiff svc_ips'));
+
+    // one endpoint of web goes away: only its elements change, nothing about "other"
+    const d2 = state([web, [slice('web', [{ ip: '10.244.1.2', node: 'n1' }])]],
+      [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]]);
+    await b.sync(d2, new Set(['default/web']));
+    expect(rec.sent[1]).toBe(
+      'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
+        'delete element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 1 }\n' +
+        'delete element ip skiff hairpin { 10.244.1.3 . 10.244.1.3 }\n' +
+        'add element ip skiff svc_ips { 10.96.0.10 . tcp . 80 : goto ip-n1-o }\n',
+    );
+    // nothing changed: nothing sent
+    await b.sync(d2, new Set(['default/web']));
+    expect(rec.sent).toHaveLength(2);
+    // deleting the service removes every element it owned
+    d2.delete('default/web');
+    await b.sync(d2, new Set(['default/web']));
+    expect(rec.sent[2]).toBe(
+      'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
+        'delete element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 0 }\n' +
+        'delete element ip skiff hairpin { 10.244.1.2 . 10.244.1.2 }\n',
+    );
+  });
+
+  it('adopts an existing table by flushing in place and deleting stale objects, in one transaction', async () => {
+    const rec = recorder({ chains: ['services', 'nat-prerouting', 'ip-n7-o'], maps: ['svc_ips', 'aff_ip_99'], sets: [] });
+    const b = new NftablesBackend({ node }, rec.drv);
+    await b.init();
+    await b.sync(state([web, webEps]), 'full');
+    const t = rec.sent[0]!;
+    expect(t).toContain('flush map ip skiff svc_ips\n');
+    expect(t).toContain('flush chain ip skiff nat-prerouting\n');
+    expect(t).toContain('delete chain ip skiff ip-n7-o\n');
+    expect(t).toContain('delete map ip skiff aff_ip_99\n');
+    expect(t).not.toContain('delete table');
+  });
+
+  it('clears conntrack for UDP endpoints that went away', async () => {
+    const rec = recorder();
+    const b = new NftablesBackend({ node }, rec.drv);
+    await b.init();
+    const dns = svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+    const two = slice('dns', [{ ip: '10.244.1.2' }, { ip: '10.244.1.3' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
+    const one = slice('dns', [{ ip: '10.244.1.2' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
+    await b.sync(state([dns, [two]]), 'full');
+    await b.sync(state([dns, [one]]), new Set(['default/dns']));
+    expect(rec.conntrack).toEqual([{ origDst: '10.96.0.53', origPortDst: 53, dstNat: '10.244.1.3' }]);
+  });
+});
