@@ -389,7 +389,7 @@ async function main(): Promise<void> {
     cleanups.push(() => rmSync(base, { recursive: true, force: true }));
     let etcd: EtcdServer | undefined;
     if (backend === 'etcd') {
-      etcd = await startEtcd({ dataDir: join(base, 'etcd') });
+      etcd = await startEtcd({ dataDir: join(base, 'etcd'), name: `skiff-bench-${process.pid}` });
       const e = etcd;
       cleanups.push(() => e.stop());
     }

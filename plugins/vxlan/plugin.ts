@@ -9,14 +9,14 @@
  * The generated delegate config is cached per attachment, so DEL and CHECK work with the config ADD used
  * even after the subnet file changed or vanished.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { CniCode, CniError } from '../../src/cni/errors.js';
-import { delegateAdd, delegateCheck, delegateDel, type DelegateCtx } from '../../src/cni/invoke.js';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, type DelegateCtx } from '../../src/cni/invoke.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { convertResult } from '../../src/cni/spec/convert.js';
-import { netConfSchema, type Result } from '../../src/cni/spec/types.js';
+import { netConfSchema, VALID_ATTACHMENTS_KEY, type Attachment, type Result } from '../../src/cni/spec/types.js';
 import {
   ensureMasquerade,
   ensureVxlanDevice,
@@ -89,8 +89,13 @@ function ctxOf(args: CniArgs): DelegateCtx {
   return { containerId: args.containerId, netns: args.netns, ifname: args.ifname, args: args.args, path: args.path };
 }
 
+/** One directory per network, one file per attachment (container IDs and ifnames cannot hold '/'). */
+function cacheName(containerId: string, ifname: string): string {
+  return `${containerId}-${ifname}.json`;
+}
+
 function cachePath(conf: VxlanConf, args: CniArgs): string {
-  return join(conf.cacheDir, `${conf.name}-${args.containerId}-${args.ifname}.json`);
+  return join(conf.cacheDir, conf.name, cacheName(args.containerId, args.ifname));
 }
 
 async function loadSubnet(conf: VxlanConf): Promise<SubnetFile> {
@@ -125,8 +130,8 @@ async function readCached(path: string): Promise<Record<string, unknown> | undef
   }
 }
 
-async function writeCached(path: string, dir: string, value: Record<string, unknown>): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+async function writeCached(path: string, value: Record<string, unknown>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp`;
   await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
   await rename(tmp, path);
@@ -146,7 +151,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     const delegate = bridgeConf(conf, s);
     const path = cachePath(conf, args);
     // Cache first: if the delegate half-succeeds and the runtime DELs, DEL still has the config.
-    await writeCached(path, conf.cacheDir, delegate);
+    await writeCached(path, delegate);
     return delegateAdd('bridge', delegate, ctxOf(args));
   },
 
@@ -166,6 +171,26 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     }
     await delegateDel(String(delegate.type ?? 'bridge'), delegate, ctxOf(args));
     await rm(path, { force: true });
+  },
+
+  /** GC: the bridge (and through it IPAM) drops what belongs to attachments not in `valid`; so do we. */
+  async gc(args: CniArgs, conf: PluginConf<VxlanConf>, valid: Attachment[]): Promise<void> {
+    let s: SubnetFile | undefined;
+    try {
+      s = await readSubnetFile(conf.subnetFile);
+    } catch {
+      s = undefined;
+    }
+    if (s) await delegateGc('bridge', { ...bridgeConf(conf, s), [VALID_ATTACHMENTS_KEY]: valid }, { path: args.path });
+    const keep = new Set(valid.map((a) => cacheName(a.containerID, a.ifname)));
+    const dir = join(conf.cacheDir, conf.name);
+    let files: string[] = [];
+    try {
+      files = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const f of files) if (f.endsWith('.json') && !keep.has(f)) await rm(join(dir, f), { force: true });
   },
 
   async check(args: CniArgs, conf: PluginConf<VxlanConf>): Promise<void> {

@@ -15,6 +15,8 @@ import { ensurePki } from './auth/pki.js';
 import { ensureToken, TokenAuthenticator } from './auth/tokens.js';
 import { defaultLimits, type LimitOptions } from './limits.js';
 import { Registry } from './rest.js';
+import { ApiError } from './errors.js';
+import { endpoints, services } from './resources/index.js';
 import { buildServer } from './server.js';
 import { ObjectStore } from './storage.js';
 
@@ -50,6 +52,19 @@ export interface RunningApiServer {
   registry: Registry;
   backend: StoreBackend;
   close(): Promise<void>;
+}
+
+/** default/kubernetes: the API server's own Service (first ClusterIP, port 443) and its Endpoints. */
+async function ensureKubernetesService(reg: Registry, ip: string, advertise: string, port: number): Promise<void> {
+  const opts = { fieldValidation: 'Strict' as const, dryRun: false, warnings: [] };
+  try {
+    await reg.create(services, 'default', { metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { clusterIP: ip, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } }, opts);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    await reg.patch(services, 'default', 'kubernetes', 'merge', { spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } }, opts);
+  }
+  const ep = { metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets: [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }] };
+  await reg.update(endpoints, 'default', 'kubernetes', ep, opts);
 }
 
 export function parsePortRange(s: string): { min: number; max: number } {
@@ -98,6 +113,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const token = ensureToken(opts.stateDir, id.user, [...id.groups]);
     writeFileAtomic(join(opts.stateDir, id.file), renderKubeconfig({ server: url, caCertPem: pki.caCertPem, user: id.user, token }));
   }
+  await ensureKubernetesService(registry, alloc.firstIP(), advertise, port).catch((e: unknown) => log.warn({ err: e }, 'could not create the "kubernetes" service'));
   ready = true;
   log.info({ url, store: backend.name, stateDir: opts.stateDir }, `listening on ${url}`);
   let closing: Promise<void> | undefined;

@@ -165,6 +165,7 @@ export class Registry {
     obj.metadata.name = old.metadata.name;
     carryMeta(def, obj, old);
     if (def.statusSubresource && !status) obj.status = old.status;
+    if (!status) def.normalizeUpdate?.(obj, old);
     def.defaults?.(obj);
     runValidation(def, obj, old);
     const ctx = this.strategyContext();

@@ -149,7 +149,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     https: o.tls ? { key: o.tls.key, cert: o.tls.cert } : null,
     bodyLimit: o.limits.maxBodyBytes,
     logger: false,
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: false,
     forceCloseConnections: true,
   } as never) as unknown as FastifyInstance;

@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--pod-eviction-timeout <d>', 'how long pods stay on an unreachable node before they are deleted', duration, DEFAULT_OPTIONS.podEvictionTimeoutMs)
     .option('--gc-period <d>', 'garbage collector sweep period', duration, DEFAULT_OPTIONS.gcPeriodMs)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }); // errors: one UserError line
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
@@ -44,6 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   const unknown = controllers.filter((c) => !(ALL_CONTROLLERS as readonly string[]).includes(c));
   if (unknown.length) throw new UserError(`skiff controller-manager: unknown controller(s) ${unknown.join(', ')} (known: ${ALL_CONTROLLERS.join(', ')})`, 2);
   const mask = Number(o.nodeCidrMaskSize);
+  if (!Number.isInteger(mask)) throw new UserError(`skiff controller-manager: --node-cidr-mask-size must be an integer, not "${o.nodeCidrMaskSize}"`, 2);
   try {
     new NodeCidrAllocator(o.clusterCidr, mask);
     new AddressPool(o.lbPool);

@@ -16,7 +16,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--backoff-initial <d>', 'first retry delay for an unschedulable pod', duration, 1000)
     .option('--backoff-max <d>', 'longest retry delay', duration, 60_000)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }); // errors: one UserError line
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {

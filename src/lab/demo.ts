@@ -86,9 +86,12 @@ export async function demoTargets(api: ApiClient, lab: LabState, timeoutMs = 60_
   return targets;
 }
 
-export async function askMany(t: DemoTarget, n: number): Promise<{ answers: Map<string, number>; failures: number }> {
+/** Waits (bounded) for the first answer — the proxies converge a moment after the endpoints — then asks n times. */
+export async function askMany(t: DemoTarget, n: number, warmupMs = 30_000): Promise<{ answers: Map<string, number>; failures: number }> {
   const answers = new Map<string, number>();
   let failures = 0;
+  const deadline = Date.now() + warmupMs;
+  while (Date.now() < deadline && !(await httpGetIn(t.netns, t.host, t.port, '/', 1))) await new Promise((r) => setTimeout(r, 300));
   for (let i = 0; i < n; i++) {
     const h = servedHostname(await httpGetIn(t.netns, t.host, t.port));
     if (h) answers.set(h, (answers.get(h) ?? 0) + 1);

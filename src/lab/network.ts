@@ -1,6 +1,6 @@
 import { run, runRaw } from '../os/exec.js';
 import { addNetns, delNetns, listNetns, netnsPids } from '../os/netns.js';
-import { type Member, UNDERLAY_PREFIX_LEN, nsName, overlappingRoutes } from './addressing.js';
+import { type Member, SERVICE_CIDR, UNDERLAY_PREFIX_LEN, nsName, overlappingRoutes } from './addressing.js';
 
 /**
  * The lab's namespaces: `<prefix>-underlay` holds a bridge `br0`; every member (cp, nodeN, client) gets
@@ -40,6 +40,9 @@ export async function attachMember(prefix: string, m: Member): Promise<string> {
     // a node routes for its pods (and the proxy's NAT) inside its own namespace
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0']);
+    // Nodes have no default route (nothing leads out of the lab), so connections the node itself opens
+    // to a ClusterIP need a route for the service range to reach the proxy's output-hook DNAT.
+    await run(['ip', '-n', ns, 'route', 'replace', SERVICE_CIDR, 'dev', 'eth0']);
   }
   return ns;
 }

@@ -23,6 +23,9 @@ export interface UpOptions {
   /** kubelet restart back-off base (tests shorten it) */
   backoffBaseMs?: number;
   leaseSeconds?: number;
+  /** node failover speed (controller-manager): silence before a node is unreachable, then eviction delay */
+  nodeGraceMs?: number;
+  evictionMs?: number;
   /** namespace-name prefix (default: random "sk" + 6 hex); tests pass their run prefix */
   prefix?: string;
 }
@@ -175,7 +178,11 @@ export class LabBuilder {
       }, () => this.assertAlive());
     });
     await p.step('controller-manager and scheduler', async () => {
-      this.start('controller-manager', 'controller-manager', cpNs, { STATE_DIR: this.paths.cp, CLUSTER_CIDR, LB_POOL });
+      this.start('controller-manager', 'controller-manager', cpNs, {
+        STATE_DIR: this.paths.cp, CLUSTER_CIDR, LB_POOL,
+        ...(o.nodeGraceMs ? { NODE_MONITOR_GRACE_MS: String(o.nodeGraceMs) } : {}),
+        ...(o.evictionMs ? { POD_EVICTION_TIMEOUT_MS: String(o.evictionMs) } : {}),
+      });
       this.start('scheduler', 'scheduler', cpNs, { STATE_DIR: this.paths.cp });
     });
     await p.step(`node components (${o.cni} CNI, ${o.proxyMode} proxy)`, async () => {

@@ -33,19 +33,26 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startEtcd(opts: { dataDir: string; binary?: string; readyTimeoutMs?: number }): Promise<EtcdServer> {
+export async function startEtcd(opts: {
+  dataDir: string;
+  /** member name; tests pass their run prefix so a leftover process is recognisable */
+  name?: string;
+  binary?: string;
+  readyTimeoutMs?: number;
+}): Promise<EtcdServer> {
+  const name = opts.name ?? 'skiff';
   const clientPort = await freePort();
   const peerPort = await freePort();
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
-    '--name', 'skiff',
+    '--name', name,
     '--data-dir', opts.dataDir,
     '--listen-client-urls', client,
     '--advertise-client-urls', client,
     '--listen-peer-urls', peer,
     '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `skiff=${peer}`,
+    '--initial-cluster', `${name}=${peer}`,
     '--initial-cluster-state', 'new',
     '--logger', 'zap',
     '--log-level', 'error',

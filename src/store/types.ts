@@ -68,8 +68,9 @@ export interface StoreBackend {
   watch(prefix: string, fromRevision: number): Watch;
   currentRevision(): Promise<number>;
   /**
-   * Drop the history at and below `revision` (backends also do this on their own beyond their window):
-   * afterwards watch/list-continue from a revision < `revision` throws CompactedError.
+   * Drop the history below `revision` (backends also do this on their own beyond their window):
+   * afterwards a watch or list-continue from a revision < `revision` throws CompactedError. (etcd keeps the
+   * event at `revision` itself, so there a watch from revision - 1 still works.)
    */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;

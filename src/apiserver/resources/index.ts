@@ -17,4 +17,5 @@ export function findResource(group: string, version: string, plural: string): Re
 }
 
 export { pods, services, namespaces, nodes, deployments, replicasets };
+export { endpoints } from "./core.js";
 export type { ResourceDef };

@@ -140,6 +140,26 @@ export const services: ResourceDef = {
   statusSubresource: true,
   resetStatusOnCreate: true,
   fields: (o) => ({ 'spec.clusterIP': o.spec?.clusterIP ?? '', 'spec.type': o.spec?.type ?? '' }),
+  // Kubernetes' dropTypeDependentFields: a type change clears the values the old type needed, unless the
+  // client changed them itself.
+  normalizeUpdate(o, old) {
+    const spec = o.spec ?? {};
+    const prev = old.spec ?? {};
+    const type = spec.type ?? 'ClusterIP';
+    if (type === prev.type) return;
+    if (!wantsNodePorts({ ...spec, type })) {
+      for (const p of spec.ports ?? []) {
+        const was = (prev.ports ?? []).find((q: Json) => portKey(q) === portKey(p))?.nodePort;
+        if (p && typeof p === 'object' && p.nodePort === was) delete p.nodePort;
+      }
+    }
+    if (!needsHealthCheckPort({ ...spec, type }) && spec.healthCheckNodePort === prev.healthCheckNodePort) delete spec.healthCheckNodePort;
+    if (type !== 'NodePort' && type !== 'LoadBalancer' && spec.externalTrafficPolicy === prev.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+    if (type === 'ExternalName' && spec.clusterIP === prev.clusterIP) {
+      delete spec.clusterIP;
+      delete spec.clusterIPs;
+    }
+  },
   defaults(o) {
     const spec = (o.spec ??= {});
     spec.type ??= 'ClusterIP';

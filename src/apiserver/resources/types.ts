@@ -55,6 +55,8 @@ export interface ResourceDef {
   allowCreateOnUpdate?: boolean;
   /** extra field-selector fields besides metadata.name / metadata.namespace */
   fields?(obj: KObject): Record<string, string>;
+  /** before defaults/validation of an update: drop fields the change makes meaningless */
+  normalizeUpdate?(obj: KObject, old: KObject): void;
   defaults?(obj: KObject): void;
   validate?(obj: KObject, errs: FieldErrors, old?: KObject): void;
   /** called after defaults + validation, before the write (allocations) */

@@ -1,10 +1,10 @@
 import type { V1Deployment, V1DeploymentCondition, V1ReplicaSet } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
-import { describeError, isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { isAlreadyExists, isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { controllerRef, toMillis } from '../objects.js';
-import type { Controller, ControllerContext } from '../types.js';
+import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { equalIgnoreHash, POD_TEMPLATE_HASH, templateHash } from './hash.js';
 import { initialNewReplicas, planRecreateStep, planRollingStep, resolveFenceposts, type RsState } from './rollout.js';
 
@@ -40,7 +40,7 @@ export class DeploymentController implements Controller {
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log.warn({ key, err: describeError(err) }, 'sync failed, retrying'),
+      (key, err) => logSyncError(log, key, err),
     );
     const rsInf = ctx.informers.get('replicaSets');
     ctx.informers.get('deployments').on((_t, d) => this.queue.add(keyOf(d)));

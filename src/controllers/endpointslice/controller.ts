@@ -1,11 +1,11 @@
 import type { V1EndpointSlice, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
-import { describeError, isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { isAlreadyExists, isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { canonical } from '../deployment/hash.js';
 import { Expectations } from '../expectations.js';
 import { mapSelectorMatches, randomSuffix } from '../objects.js';
-import type { Controller, ControllerContext } from '../types.js';
+import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import {
   computeSlices,
   computeSubsets,
@@ -29,12 +29,25 @@ export class EndpointSliceController implements Controller {
   readonly name = 'endpointslice';
   private readonly queue: WorkQueue;
   private readonly expectations = new Expectations();
+  /**
+   * Our last replace of each object: while the cache still shows the version we replaced, the object
+   * counts as already having what we wrote (otherwise every sync in that window would write again and
+   * fail with 409).
+   */
+  private readonly written = new Map<string, { prevRv: string; sig: string }>();
+
+  private effectiveSig(id: string, rv: string | undefined, actual: string): string {
+    const w = this.written.get(id);
+    if (w && w.prevRv === rv) return w.sig;
+    if (w) this.written.delete(id);
+    return actual;
+  }
 
   constructor(private readonly ctx: ControllerContext) {
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log.warn({ key, err: describeError(err) }, 'sync failed, retrying'),
+      (key, err) => logSyncError(log, key, err),
       { workers: 2 },
     );
     const services = ctx.informers.get('services');
@@ -109,9 +122,11 @@ export class EndpointSliceController implements Controller {
     const plan: { want: DesiredSlice; have?: V1EndpointSlice }[] = [];
     // First pass: exact content matches (no write needed); second: same ports (an update).
     const remaining: DesiredSlice[] = [];
+    const sigOf = (s: V1EndpointSlice): string =>
+      this.effectiveSig(`slice/${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.resourceVersion, sliceSignature(s));
     for (const want of desired) {
       const sig = sliceSignature(want);
-      const exact = [...unused].find((s) => sliceSignature(s) === sig);
+      const exact = [...unused].find((s) => sigOf(s) === sig);
       if (exact) unused.delete(exact);
       else remaining.push(want);
     }
@@ -136,6 +151,7 @@ export class EndpointSliceController implements Controller {
       const body = this.sliceBody(svc, want, have);
       if (have) {
         await discovery.replaceNamespacedEndpointSlice({ name: have.metadata!.name!, namespace: ns, body });
+        this.written.set(`slice/${ns}/${have.metadata!.name}`, { prevRv: have.metadata?.resourceVersion ?? '', sig: sliceSignature(want) });
       } else {
         this.expectations.expectCreate(key, body.metadata!.name!);
         try {
@@ -195,10 +211,12 @@ export class EndpointSliceController implements Controller {
       },
       subsets,
     };
-    if (cur && subsetsSignature(cur) === subsetsSignature(body)) return;
+    const id = `endpoints/${ns}/${name}`;
+    if (cur && this.effectiveSig(id, cur.metadata?.resourceVersion, subsetsSignature(cur)) === subsetsSignature(body)) return;
     const { core } = this.ctx.clients;
     if (cur) {
       await core.replaceNamespacedEndpoints({ name, namespace: ns, body });
+      this.written.set(id, { prevRv: cur.metadata?.resourceVersion ?? '', sig: subsetsSignature(body) });
       return;
     }
     try {

@@ -1,9 +1,9 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
-import { describeError, isNotFound } from '../../client/errors.js';
+import { isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../types.js';
+import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { AddressPool } from './pool.js';
 
 const ingressIps = (svc: V1Service | undefined): string[] =>
@@ -27,7 +27,7 @@ export class LoadBalancerController implements Controller {
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log.warn({ key, err: describeError(err) }, 'sync failed, retrying'),
+      (key, err) => logSyncError(log, key, err),
     );
     ctx.informers.get('services').on((type, svc, old) => {
       const key = keyOf(svc);

@@ -1,8 +1,8 @@
 import { mergePatch } from '../../client/apis.js';
-import { describeError, isNotFound } from '../../client/errors.js';
+import { isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
-import type { Controller, ControllerContext } from '../types.js';
+import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { NodeCidrAllocator } from './cidr.js';
 
 /**
@@ -26,7 +26,7 @@ export class NodeIpamController implements Controller {
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log.warn({ key, err: describeError(err) }, 'allocation failed, retrying'),
+      (key, err) => logSyncError(log, key, err),
     );
     ctx.informers.get('nodes').on((type, node) => {
       if (type === 'delete' || node.spec?.podCIDR) this.inFlight.delete(node.metadata?.name ?? '');

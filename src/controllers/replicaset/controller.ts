@@ -1,11 +1,11 @@
 import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
-import { describeError, isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { isAlreadyExists, isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { Expectations } from '../expectations.js';
 import { controllerRef, isPodActive, isPodReady, randomSuffix } from '../objects.js';
-import type { Controller, ControllerContext } from '../types.js';
+import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { rankPodsForDeletion } from './ranking.js';
 
 /** At most this many creations or deletions per sync; the rest happen on the next run. */
@@ -33,7 +33,7 @@ export class ReplicaSetController implements Controller {
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
-      (key, err) => log.warn({ key, err: describeError(err) }, 'sync failed, retrying'),
+      (key, err) => logSyncError(log, key, err),
     );
     ctx.informers.get('replicaSets').on((_t, rs) => this.queue.add(keyOf(rs)));
     ctx.informers.get('pods').on((type, pod, old) => {

@@ -5,6 +5,7 @@ import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
 import type { DesiredState, ServiceState } from '../model/types.js';
 import {
   affinityMapName,
+  affinityMapSpec,
   classOps,
   className,
   classRules,
@@ -14,8 +15,12 @@ import {
   staticChains,
   TABLE,
   type ClassSpec,
+  type Elem,
 } from './layout.js';
 import { ElementMirror, splitId } from './mirror.js';
+
+const PRECREATE_MAX_ENDPOINTS = 8;
+const PRECREATE_KINDS: [ClassSpec['kind'], ClassSpec['masq']][] = [['ip', 'o'], ['ip', 'm'], ['ip', 'n'], ['np', 'm'], ['np', 'n']];
 
 /** A UDP (address, port) → endpoint IPs, to clear conntrack entries of endpoints that went away. */
 interface UdpTarget {
@@ -66,6 +71,7 @@ export class NftablesBackend implements ProxyBackend {
   private readonly classes = new Map<string, ClassSpec>();
   private udp = new Map<string, Map<string, UdpTarget>>();
   private staticRuleCount = 0;
+  private adopted = false;
 
   private readonly nft: NftDriver;
 
@@ -169,11 +175,20 @@ export class NftablesBackend implements ProxyBackend {
     const tx = new Transaction();
     const t = TABLE;
     const classes = new Map<string, ClassSpec>();
-    this.mirror.clear();
+    const renders: [string, Elem[]][] = [];
     for (const [key, st] of desired) {
       const r = renderService(st, this.cidr);
       for (const c of r.classes) classes.set(className(c), c);
-      this.mirror.setService(key, r.elems);
+      renders.push([key, r.elems]);
+    }
+    this.mirror.load(renders);
+    // Class chains for small endpoint counts exist from the start, so a partial sync that scales a
+    // service (2 → 3 endpoints) stays an elements-only transaction (adding a chain makes nft load more).
+    for (let n = 1; n <= PRECREATE_MAX_ENDPOINTS; n++) {
+      for (const [kind, masq] of PRECREATE_KINDS) {
+        const c: ClassSpec = { kind, n, masq: masq === 'o' && !this.cidr ? 'n' : masq, affinity: 0 };
+        classes.set(className(c), c);
+      }
     }
     const chains = staticChains();
     const wantedChains = new Set([...chains.map(([n]) => n), ...classes.keys()]);
@@ -187,11 +202,21 @@ export class NftablesBackend implements ProxyBackend {
       tx.add({ verb: 'add', kind, table: t, name, spec });
       if (ex && [...ex.maps, ...ex.sets].includes(name)) tx.add({ verb: 'flush', kind, table: t, name });
     }
-    for (const name of ex?.chains ?? []) tx.add({ verb: 'flush', kind: 'chain', table: t, name });
+    const specs = new Map(chains.map(([n, spec]) => [n, spec]));
+    for (const name of ex?.chains ?? []) {
+      // `add` first: flushing a chain someone deleted would fail the whole transaction.
+      tx.add({ verb: 'add', kind: 'chain', table: t, name, spec: specs.get(name) });
+      tx.add({ verb: 'flush', kind: 'chain', table: t, name });
+    }
     for (const name of ex?.chains ?? []) {
       if (!wantedChains.has(name)) tx.add({ verb: 'delete', kind: 'chain', table: t, name });
     }
-    for (const name of ex?.maps ?? []) if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'map', table: t, name });
+    for (const name of ex?.maps ?? []) {
+      if (wantedMaps.has(name)) continue;
+      const aff = /^aff_(ip|np)_(\d+)$/.exec(name);
+      if (aff) tx.add({ verb: 'add', kind: 'map', table: t, name, spec: affinityMapSpec(aff[1] as 'ip' | 'np', Number(aff[2])) });
+      tx.add({ verb: 'delete', kind: 'map', table: t, name });
+    }
     for (const name of ex?.sets ?? []) if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
     // Class chains first: the verdict-map elements and base chains refer to them.
     for (const c of classes.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
@@ -202,11 +227,11 @@ export class NftablesBackend implements ProxyBackend {
       }
     }
     const byMap = new Map<string, string[]>();
-    for (const id of this.mirror.wantedIds()) {
-      const [map, key] = splitId(id);
-      const value = this.mirror.wanted(id) as string;
+    for (const [id, value] of this.mirror.wantedEntries()) {
+      const i = id.indexOf('\0');
+      const map = id.slice(0, i);
+      const text = value ? `${id.slice(i + 1)} : ${value}` : id.slice(i + 1);
       const l = byMap.get(map);
-      const text = elemText({ map, key, value });
       if (l) l.push(text);
       else byMap.set(map, [text]);
     }
@@ -219,8 +244,16 @@ export class NftablesBackend implements ProxyBackend {
     return { tx, classes };
   }
 
+  /** What this process created (the kernel is listed only once, to adopt a previous run's table). */
+  private known(): { chains: string[]; maps: string[]; sets: string[] } {
+    const chains = [...staticChains().map(([n]) => n), ...this.classes.keys()];
+    const maps = STATIC_MAPS.filter(([k]) => k === 'map').map(([, n]) => n);
+    for (const c of this.classes.values()) if (c.affinity) maps.push(affinityMapName(c.kind, c.affinity));
+    return { chains, maps: [...new Set(maps)], sets: STATIC_MAPS.filter(([k]) => k === 'set').map(([, n]) => n) };
+  }
+
   private async fullSync(desired: DesiredState): Promise<SyncStats> {
-    const existing = await this.nft.listObjects();
+    const existing = this.adopted ? this.known() : await this.nft.listObjects();
     let { tx, classes } = this.fullTransaction(desired, existing, false);
     let text = tx.render();
     try {
@@ -235,8 +268,8 @@ export class NftablesBackend implements ProxyBackend {
     }
     this.classes.clear();
     for (const [n, c] of classes) this.classes.set(n, c);
-    this.mirror.kernel.clear();
-    for (const id of this.mirror.wantedIds()) this.mirror.kernel.set(id, this.mirror.wanted(id) as string);
+    this.mirror.kernelIsWanted();
+    this.adopted = true;
     return { full: true, rules: this.ruleCount(), elements: this.mirror.kernel.size, bytes: text.length };
   }
 

@@ -39,8 +39,10 @@ export const MAPS = {
 export const STATIC_MAPS: readonly ['map' | 'set', string, string][] = [
   ['map', MAPS.svcIps, 'type ipv4_addr . inet_proto . inet_service : verdict;'],
   ['map', MAPS.svcNodePorts, 'type inet_proto . inet_service : verdict;'],
-  ['map', MAPS.epsIp, 'typeof ip daddr . meta l4proto . th dport . meta mark : ip daddr . th dport;'],
-  ['map', MAPS.epsNp, 'typeof meta l4proto . th dport . meta mark : ip daddr . th dport;'],
+  // Explicit types, not `typeof`: nft 1.0.6 cannot re-read a `typeof ... : ip daddr . th dport` map from
+  // the kernel ("conflicting protocols"), which breaks any later rule that refers to it.
+  ['map', MAPS.epsIp, 'type ipv4_addr . inet_proto . inet_service . mark : ipv4_addr . inet_service;'],
+  ['map', MAPS.epsNp, 'type inet_proto . inet_service . mark : ipv4_addr . inet_service;'],
   ['map', MAPS.noepIps, 'type ipv4_addr . inet_proto . inet_service : verdict;'],
   ['map', MAPS.noepNodePorts, 'type inet_proto . inet_service : verdict;'],
   ['set', MAPS.fwIps, 'type ipv4_addr . inet_proto . inet_service;'],
@@ -88,8 +90,8 @@ export function affinityMapName(kind: KeyKind, seconds: number): string {
 }
 
 export function affinityMapSpec(kind: KeyKind, seconds: number): string {
-  const key = kind === 'ip' ? 'ip saddr . ip daddr . meta l4proto . th dport' : 'ip saddr . meta l4proto . th dport';
-  return `typeof ${key} : meta mark; size 262144; flags dynamic,timeout; timeout ${seconds}s;`;
+  const key = kind === 'ip' ? 'ipv4_addr . ipv4_addr . inet_proto . inet_service' : 'ipv4_addr . inet_proto . inet_service';
+  return `type ${key} : mark; size 262144; flags dynamic,timeout; timeout ${seconds}s;`;
 }
 
 /** Rules of a class chain. Dnat is terminal, so the fallback after it only runs on a map miss. */

@@ -178,6 +178,34 @@ describe('control plane', () => {
     for (const p of live(await deploymentPods('web'))) expect(p.metadata!.labels!['pod-template-hash']).toBe(rev1.metadata!.labels!['pod-template-hash']);
   });
 
+  it('Recreate removes every old pod before starting new ones', async () => {
+    const d = deployment('batch', 2);
+    d.spec!.strategy = { type: 'Recreate' };
+    await cp.clients.apps.createNamespacedDeployment({ namespace: NS, body: d });
+    const readyPods = async (): Promise<V1Pod[]> => live(await deploymentPods('batch')).filter((p) => p.spec?.nodeName && isReady(p));
+    await waitFor('2 ready batch pods', async () => (await readyPods()).length === 2);
+    const oldHash = (await readyPods())[0]!.metadata!.labels!['pod-template-hash'];
+    await cp.clients.apps.patchNamespacedDeployment(
+      { name: 'batch', namespace: NS, body: { spec: { template: { metadata: { labels: { app: 'batch', v: '2' } } } } } },
+      mergePatch,
+    );
+    let overlap = false;
+    await waitFor(
+      'the new batch pods',
+      async () => {
+        const all = await deploymentPods('batch'); // terminating ones included
+        const hashes = new Set(all.map((p) => p.metadata!.labels!['pod-template-hash']));
+        if (hashes.has(oldHash) && hashes.size > 1) overlap = true;
+        const ready = await readyPods();
+        return ready.length === 2 && ready.every((p) => p.metadata!.labels!['pod-template-hash'] !== oldHash) && all.length === 2;
+      },
+      30_000,
+      50,
+    );
+    expect(overlap).toBe(false);
+    await cp.clients.apps.deleteNamespacedDeployment({ name: 'batch', namespace: NS });
+  });
+
   it('gives LoadBalancer Services distinct pool addresses and releases them', async () => {
     const { core } = cp.clients;
     const lb = (name: string, extra: object = {}) =>
@@ -193,7 +221,11 @@ describe('control plane', () => {
     expect(a.startsWith('198.18.0.')).toBe(true);
     expect(last >= POOL.first && last <= POOL.last).toBe(true);
     // Type change releases the address.
-    await core.patchNamespacedService({ name: 'lb-a', namespace: NS, body: { spec: { type: 'ClusterIP' } } }, mergePatch);
+    // (as with Kubernetes, node ports and externalTrafficPolicy must go with the type)
+    await core.patchNamespacedService(
+      { name: 'lb-a', namespace: NS, body: { spec: { type: 'ClusterIP', externalTrafficPolicy: null, ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }] } } },
+      mergePatch,
+    );
     await waitFor('lb-a address released', async () => (await ipOf('lb-a')) === undefined);
   });
 

@@ -89,7 +89,8 @@ describe('kubelet against a real API server', () => {
     const clientNs = podNetnsName(node.ns, client.metadata.uid);
     expect(listNetns()).toContain(clientNs);
     // pod → pod over the node bridge; the server's hostname is its pod name (own UTS namespace)
-    expect(await httpGetIn(clientNs, server.status?.podIP as string, 8080, '/hostname')).toBe('server');
+    // Running means started, not yet listening: poll (bounded) for the first answer
+    expect(await waitUntil('server answers', 20_000, () => httpGetIn(clientNs, server.status?.podIP as string, 8080, '/hostname'))).toBe('server');
     expect(await httpGetIn(clientNs, server.status?.podIP as string, 8080, '/clientip')).toMatch(new RegExp(`^${client.status?.podIP?.replace(/\./g, '\\.')}:`));
     await waitUntil('server Ready', 30_000, async () => cond(await getPod('server'), 'Ready') === 'True');
     // readiness flips when the endpoint starts failing
@@ -102,7 +103,7 @@ describe('kubelet against a real API server', () => {
 
   it('restarts a container whose liveness probe fails, and backs off a crashing one', async () => {
     await h.api.request('POST', '/api/v1/namespaces/default/pods', netexecPod('live', {
-      livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
+      livenessProbe: { httpGet: { path: '/healthz', port: 8080 }, initialDelaySeconds: 2, periodSeconds: 1, failureThreshold: 2 },
     }));
     await h.api.request('POST', '/api/v1/namespaces/default/pods', {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'crash' },

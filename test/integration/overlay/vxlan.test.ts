@@ -6,7 +6,7 @@
  * loses its entries everywhere; a deleted VTEP comes back; DEL leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runRaw } from '../../../src/os/exec.js';
@@ -42,6 +42,12 @@ const lab = new Lab();
 let tmp = '';
 let peersFile = '';
 let ul = '';
+/**
+ * A private copy of the plugin executables, taken once: a rebuild of plugins/bin while the test runs
+ * (another build on the same checkout) could otherwise hand a half-written file to exec, and an empty
+ * file "runs" through /bin/sh with exit 0.
+ */
+let binDir = '';
 const nodes = new Map<string, Node>();
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
@@ -129,9 +135,9 @@ async function waitRoutes(n: Node, want: string[]): Promise<void> {
   });
 }
 
-function netConf(n: Node): Record<string, unknown> {
+function netConf(n: Node, cniVersion = '1.0.0'): Record<string, unknown> {
   return {
-    cniVersion: '1.0.0',
+    cniVersion,
     name: 'skiff-vxlan-test',
     type: 'vxlan',
     subnetFile: subnetFileOf(n),
@@ -141,16 +147,17 @@ function netConf(n: Node): Record<string, unknown> {
 }
 
 async function cni(cmd: 'ADD' | 'DEL' | 'CHECK', n: Node, id: string, podNs: string, prevResult?: unknown) {
+  return cniRun(cmd, n, id, podNs, prevResult ? { ...netConf(n), prevResult } : netConf(n));
+}
+
+async function cniRun(cmd: 'ADD' | 'DEL' | 'CHECK' | 'GC', n: Node, id: string, podNs: string, conf: Record<string, unknown>) {
   const env = {
     ...process.env,
     CNI_COMMAND: cmd,
-    CNI_CONTAINERID: id,
-    CNI_NETNS: `/run/netns/${podNs}`,
-    CNI_IFNAME: 'eth0',
-    CNI_PATH,
+    ...(id ? { CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${podNs}`, CNI_IFNAME: 'eth0' } : {}),
+    CNI_PATH: binDir,
   };
-  const conf = prevResult ? { ...netConf(n), prevResult } : netConf(n);
-  return runRaw(['ip', 'netns', 'exec', n.ns, PLUGIN], { env, input: JSON.stringify(conf) });
+  return runRaw(['ip', 'netns', 'exec', n.ns, join(binDir, 'vxlan')], { env, input: JSON.stringify(conf) });
 }
 
 async function addPod(n: Node, name: string): Promise<Pod> {
@@ -212,6 +219,12 @@ async function sourceSeenBy(serverNs: string, listenIP: string, port: number, cl
   }
 }
 
+/** Every file under dir (recursively), relative. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => statSync(join(dir, f)).isFile());
+}
+
 function ipFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
@@ -230,6 +243,13 @@ describe(`vxlan overlay (agent + plugin) across lab nodes, delegates from ${CNI_
       if (!existsSync(f)) throw new Error(`${f} is missing: run \`node scripts/build.mjs\` first`);
     }
     tmp = lab.tmpdir();
+    binDir = join(tmp, 'bin');
+    mkdirSync(binDir);
+    for (const dir of new Set([CNI_PATH, OUR_BIN])) {
+      for (const f of readdirSync(dir)) if (f !== 'package.json') copyFileSync(join(dir, f), join(binDir, f));
+    }
+    copyFileSync(PLUGIN, join(binDir, 'vxlan'));
+    writeFileSync(join(binDir, 'package.json'), '{ "type": "commonjs" }\n');
     mkdirSync(join(tmp, 'peers'));
     peersFile = join(tmp, 'peers', 'peers.json');
     ul = await lab.netns('ul');
@@ -329,6 +349,21 @@ describe(`vxlan overlay (agent + plugin) across lab nodes, delegates from ${CNI_
     expect(await ping(pods.a!, pods.b!.ip)).toBe(true);
   });
 
+  // GC is CNI 1.1.0; Debian's reference plugins (1.1.1) predate it, so this runs against ours only.
+  it.skipIf(CNI_PATH !== OUR_BIN)('GC (1.1.0) releases an attachment whose pod vanished and keeps the live one', async () => {
+    const n1 = nodes.get('n1')!;
+    const gone = await addPod(n1, 'pg');
+    expect(ipFiles(join(n1.dir, 'ipam')).some((f) => f.endsWith(`/${gone.ip}`))).toBe(true);
+    await run(['ip', 'netns', 'del', gone.ns]); // the pod dies without a DEL
+    const valid = [{ containerID: pods.a!.id, ifname: 'eth0' }];
+    const r = await cniRun('GC', n1, '', '', { ...netConf(n1, '1.1.0'), 'cni.dev/valid-attachments': valid });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const left = ipFiles(join(n1.dir, 'ipam'));
+    expect(left.some((f) => f.endsWith(`/${gone.ip}`))).toBe(false);
+    expect(left.some((f) => f.endsWith(`/${pods.a!.ip}`))).toBe(true);
+    expect(filesUnder(join(n1.dir, 'cache')).map((f) => f.split('/').pop())).toEqual([`${pods.a!.id}-eth0.json`]);
+  });
+
   it('DEL leaves no veth, IPAM file or cache entry behind, and a second DEL succeeds', async () => {
     for (const p of Object.values(pods)) {
       const del = await cni('DEL', p.node, p.id, p.ns);
@@ -340,8 +375,7 @@ describe(`vxlan overlay (agent + plugin) across lab nodes, delegates from ${CNI_
       const ports = JSON.parse(await run(['ip', '-n', n.ns, '-json', 'link', 'show', 'master', 'cni0'])) as unknown[];
       expect(ports).toEqual([]);
       expect(ipFiles(join(n.dir, 'ipam'))).toEqual([]);
-      const cache = join(n.dir, 'cache');
-      expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]);
+      expect(filesUnder(join(n.dir, 'cache'))).toEqual([]);
     }
     for (const p of Object.values(pods)) {
       const r = await runRaw(['ip', '-n', p.ns, 'link', 'show', 'dev', 'eth0']);

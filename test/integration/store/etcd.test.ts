@@ -12,7 +12,7 @@ describe('store conformance: etcd', () => {
   const prefix = `/t${randomBytes(3).toString('hex')}`;
   beforeAll(async () => {
     requireRootAndTools(['etcd']);
-    etcd = await startEtcd({ dataDir: lab.tmpdir() });
+    etcd = await startEtcd({ dataDir: lab.tmpdir(), name: lab.prefix });
     lab.onCleanup(() => etcd.stop());
   });
   afterAll(() => lab.cleanup());

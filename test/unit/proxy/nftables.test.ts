@@ -118,14 +118,14 @@ describe('nftables backend transactions', () => {
   });
 
   it('adopts an existing table by flushing in place and deleting stale objects, in one transaction', async () => {
-    const rec = recorder({ chains: ['services', 'nat-prerouting', 'ip-n7-o'], maps: ['svc_ips', 'aff_ip_99'], sets: [] });
+    const rec = recorder({ chains: ['services', 'nat-prerouting', 'ip-n12-o'], maps: ['svc_ips', 'aff_ip_99'], sets: [] });
     const b = new NftablesBackend({ node }, rec.drv);
     await b.init();
     await b.sync(state([web, webEps]), 'full');
     const t = rec.sent[0]!;
     expect(t).toContain('flush map ip skiff svc_ips\n');
     expect(t).toContain('flush chain ip skiff nat-prerouting\n');
-    expect(t).toContain('delete chain ip skiff ip-n7-o\n');
+    expect(t).toContain('delete chain ip skiff ip-n12-o\n');
     expect(t).toContain('delete map ip skiff aff_ip_99\n');
     expect(t).not.toContain('delete table');
   });

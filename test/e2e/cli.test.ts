@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listNetns } from '../../src/os/netns.js';
+import { readLab } from '../../src/lab/state.js';
+import { Lab, requireRootAndTools } from '../helpers/lab.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
+
+/**
+ * The commands themselves, end to end: `skiff up --demo` (vxlan, userspace proxy, etcd store, 2 nodes),
+ * `skiff status -o json`, `skiff exec`, kubectl through the written kubeconfig, `skiff down` twice
+ * (idempotent), and `skiff down` after a crash (processes killed, lab.json left behind).
+ */
+describe('skiff up / status / exec / down', () => {
+  const lab = new Lab('cli');
+  let dir: string;
+  const skiff = (...args: string[]) => run(process.execPath, [SKIFF, ...args], { timeout: 240_000, maxBuffer: 8 << 20 });
+
+  beforeAll(() => {
+    requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft', 'etcd', 'kubectl']);
+    if (!existsSync(SKIFF)) throw new Error('dist/skiff.mjs missing: run node scripts/build.mjs');
+    dir = lab.tmpdir();
+    lab.onCleanup(async () => {
+      await skiff('down', '--state-dir', dir).catch(() => undefined);
+    });
+  });
+
+  afterAll(async () => {
+    await lab.cleanup();
+  }, 60_000);
+
+  it('brings a lab up with the demo and shows it answering from different pods', async () => {
+    const { stdout } = await skiff('up', '--state-dir', dir, '--nodes', '2', '--cni', 'vxlan', '--proxy-mode', 'userspace', '--store', 'etcd', '--demo');
+    expect(stdout).toMatch(/is up: 2 nodes, vxlan CNI, userspace proxy, etcd store/);
+    const lb = /LoadBalancer .*: (.*)/.exec(stdout)?.[1] ?? '';
+    expect(lb).toMatch(/hostname-demo-/);
+    expect((stdout.match(/NodePort .*: (.*)/)?.[1] ?? '').split(',').length).toBeGreaterThanOrEqual(2);
+    expect(existsSync(join(dir, 'admin.kubeconfig'))).toBe(true);
+  }, 300_000);
+
+  it('reports status, runs commands in namespaces, and serves kubectl through the loopback forwarder', async () => {
+    const st = JSON.parse((await skiff('status', '--state-dir', dir, '-o', 'json')).stdout) as { up: boolean; components: { running: boolean }[]; clusterNodes: { ready: string }[] };
+    expect(st.up).toBe(true);
+    expect(st.components.every((c) => c.running)).toBe(true);
+    expect(st.clusterNodes.map((n) => n.ready)).toEqual(['True', 'True']);
+    const addr = (await skiff('exec', '--state-dir', dir, 'node1', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
+    expect(addr).toContain('198.18.0.11/24');
+    const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], { timeout: 30_000 });
+    expect(k.stdout.trim().split('\n').sort()).toEqual(['node/node1', 'node/node2']);
+  }, 60_000);
+
+  it('tears down idempotently, including after a crash', async () => {
+    const state = readLab(dir);
+    expect(state).toBeDefined();
+    // simulate a crash: kill every component, leave lab.json and the namespaces behind
+    for (const p of state?.processes ?? []) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    const out = (await skiff('down', '--state-dir', dir)).stdout;
+    expect(out).toMatch(/removed/);
+    expect(listNetns().filter((n) => n.startsWith(`${state?.prefix}-`))).toEqual([]);
+    expect((await skiff('down', '--state-dir', dir)).stdout).toMatch(/nothing to do/);
+  }, 60_000);
+});
+
+describe('Vagrantfile', () => {
+  it('passes `vagrant validate` (installs Debian\'s vagrant package only when it is missing)', async () => {
+    try {
+      await run('sh', ['-c', 'command -v vagrant']);
+    } catch {
+      if (process.getuid?.() !== 0) throw new Error('vagrant is missing and installing it needs root (apt-get install vagrant)');
+      await run('apt-get', ['install', '-y', '-qq', 'vagrant'], { timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    }
+    const t = mkdtempSync(join(tmpdir(), 'skiff-vagrant-'));
+    try {
+      const env = { ...process.env, VAGRANT_DOTFILE_PATH: join(t, 'dot'), VAGRANT_HOME: join(t, 'home'), VAGRANT_CHECKPOINT_DISABLE: '1' };
+      const ok = await run('vagrant', ['validate'], { cwd: ROOT, env, timeout: 120_000 });
+      expect(ok.stdout).toMatch(/validated successfully/);
+      await expect(run('vagrant', ['validate'], { cwd: ROOT, env: { ...env, SKIFF_CNI: 'flannel' }, timeout: 120_000 })).rejects.toThrow(/SKIFF_CNI must be bridge or vxlan/);
+    } finally {
+      rmSync(t, { recursive: true, force: true });
+    }
+  }, 700_000);
+});

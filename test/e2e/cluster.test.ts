@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIP } from '../../src/lab/addressing.js';
+import { httpGetIn } from '../../src/lab/http.js';
+import { podNetnsName } from '../../src/kubelet/pod.js';
+import { Lab, requireRootAndTools } from '../helpers/lab.js';
+import { type Cluster, type PodJson, type SvcJson, listPods, service, spread, until, upCluster } from './helpers.js';
+
+/**
+ * The cheap checks, over the whole matrix (both CNIs x both proxy modes), each against a fresh 3-node
+ * `skiff up` lab: pods on different nodes reach each other by pod IP; a ClusterIP spreads over every
+ * backend; NodePort and LoadBalancer answer from the client namespace.
+ * SKIFF_E2E_MATRIX=min runs the two diagonal combinations only.
+ */
+const full = process.env.SKIFF_E2E_MATRIX !== 'min';
+const matrix: { cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace' }[] = full
+  ? [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'bridge', proxyMode: 'userspace' }, { cni: 'vxlan', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }]
+  : [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }];
+
+describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode }) => {
+  const lab = new Lab(`e${cni[0]}${proxyMode[0]}`);
+  let c: Cluster;
+  const pods: PodJson[] = [];
+
+  beforeAll(async () => {
+    requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft']);
+    c = await upCluster(lab, { cni, proxyMode });
+  }, 180_000);
+
+  afterAll(async () => {
+    await lab.cleanup();
+  }, 60_000);
+
+  it('runs one pod per node, each reaching the others by pod IP', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await c.api.request('POST', '/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: `echo-${i}`, labels: { app: 'echo' } },
+        spec: { nodeName: `node${i}`, containers: [{ name: 'web', image: 'skiff/netexec', ports: [{ containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 } }] },
+      });
+    }
+    const ready = await until('3 echo pods Running', 90_000, async () => {
+      const ps = await listPods(c.api, 'app=echo');
+      return ps.length === 3 && ps.every((p) => p.status?.phase === 'Running' && p.status.podIP) ? ps : undefined;
+    });
+    pods.push(...ready.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
+    expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(['node1', 'node2', 'node3']));
+    for (const from of pods) {
+      const fromNs = podNetnsName(c.ns(from.spec.nodeName as string), from.metadata.uid);
+      for (const to of pods) {
+        if (to === from) continue;
+        const body = await until(`${from.metadata.name} → ${to.metadata.name}`, 20_000, () => httpGetIn(fromNs, to.status?.podIP as string, 8080, '/hostname'));
+        expect(body).toBe(to.metadata.name);
+        // no NAT between pods: the server sees the client's pod IP
+        const seen = await httpGetIn(fromNs, to.status?.podIP as string, 8080, '/clientip');
+        expect(seen?.split(':')[0]).toBe(from.status?.podIP);
+      }
+    }
+  });
+
+  it('spreads ClusterIP traffic over every backend', async () => {
+    const svc = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('echo', 'ClusterIP', { app: 'echo' }));
+    const vip = svc.spec.clusterIP as string;
+    expect(vip).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
+    const from = podNetnsName(c.ns(pods[0]?.spec.nodeName as string), pods[0]?.metadata.uid as string);
+    const seen = new Set<string>();
+    await until('all 3 backends behind the ClusterIP', 60_000, async () => {
+      const r = await spread(from, vip, 80, 10);
+      for (const h of r.hosts) seen.add(h);
+      return seen.size === 3;
+    });
+    expect([...seen].sort()).toEqual(['echo-1', 'echo-2', 'echo-3']);
+  });
+
+  it('answers NodePort and LoadBalancer services from the client namespace', async () => {
+    const np = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('echo-np', 'NodePort', { app: 'echo' }));
+    const nodePort = np.spec.ports[0]?.nodePort as number;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    for (let i = 1; i <= 3; i++) {
+      await until(`NodePort via node${i}`, 60_000, () => httpGetIn(c.ns('client'), nodeIP(i), nodePort, '/hostname'));
+    }
+    await c.api.request('POST', '/api/v1/namespaces/default/services', service('echo-lb', 'LoadBalancer', { app: 'echo' }));
+    const lbIP = await until('LoadBalancer ingress IP', 60_000, async () => {
+      const s = await c.api.request<SvcJson>('GET', '/api/v1/namespaces/default/services/echo-lb');
+      return s.status?.loadBalancer?.ingress?.[0]?.ip;
+    });
+    expect(lbIP).toMatch(/^198\.18\.0\.(2[0-4]\d|250)$/);
+    const body = await until('LoadBalancer answers', 60_000, () => httpGetIn(c.ns('client'), lbIP, 80, '/hostname'));
+    expect(body).toMatch(/^echo-[123]$/);
+  });
+});
