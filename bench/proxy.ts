@@ -41,11 +41,33 @@ async function latency(topo: Topology, host: string, port: number): Promise<{ p5
   return { p50: pct(ms, 50), p99: pct(ms, 99) };
 }
 
+/** Best of 3 bounded transfers (MiB/s): the best run is the least disturbed by other load on the machine. */
 async function throughput(topo: Topology, host: string, port: number): Promise<number> {
   const src = topo.pods.find((p) => p.name === 'p2')!;
-  const [r] = await client(src.ns, 'sink', host, port, MIB, 60_000);
-  if (!r?.ok || Number(r.text) < MIB * 1024 * 1024) throw new Error(`transfer to ${host}:${port} failed: ${JSON.stringify(r)}`);
-  return MIB / (r.ms / 1000);
+  let best = 0;
+  for (let i = 0; i < 3; i++) {
+    const [r] = await client(src.ns, 'sink', host, port, MIB, 60_000);
+    if (!r?.ok || Number(r.text) < MIB * 1024 * 1024) throw new Error(`transfer to ${host}:${port} failed: ${JSON.stringify(r)}`);
+    best = Math.max(best, MIB / (r.ms / 1000));
+  }
+  return best;
+}
+
+/** Direct and ClusterIP latency measured in alternating rounds, so load drift hits both alike. */
+async function pairedLatency(topo: Topology, podIP: string): Promise<{ direct: { p50: number; p99: number }; vip: { p50: number; p99: number } }> {
+  const src = topo.pods.find((p) => p.name === 'p2')!;
+  const d: number[] = [];
+  const v: number[] = [];
+  const per = Math.max(10, Math.floor(CONNECTS / 3));
+  for (let round = 0; round < 3; round++) {
+    for (const [host, port, into] of [[podIP, 8080, d], ['10.96.0.10', 80, v]] as const) {
+      const rs = await client(src.ns, 'tcp', host, port, per + 5, 2000);
+      const bad = rs.filter((r) => !r.ok);
+      if (bad.length) throw new Error(`${bad.length}/${rs.length} connects to ${host}:${port} failed (${bad[0]!.err})`);
+      into.push(...rs.slice(5).map((r) => r.ms)); // drop each process's warm-up
+    }
+  }
+  return { direct: { p50: pct(d, 50), p99: pct(d, 99) }, vip: { p50: pct(v, 50), p99: pct(v, 99) } };
 }
 
 function services(from: number, to: number, p1: string, p3: string): (V1Service | V1EndpointSlice)[] {
@@ -85,19 +107,19 @@ async function main(): Promise<void> {
     send([...probe, ...services(0, 10, p1, p3)]);
     await drv.sync();
 
-    say(`# skiff proxy bench (${CONNECTS} connects per latency run, ${MIB} MiB per transfer)`);
+    say(`# skiff proxy bench (${CONNECTS} connects per latency run, best of 3 x ${MIB} MiB per transfer)`);
     // Transfers first: after hundreds of short connections, a reused client port can collide in conntrack
     // with a direct flow still in TIME_WAIT to the same pod (a kernel NAT clash unrelated to the proxy).
     const tpDirect = await throughput(topo, p1, 8080);
     const tpNft = await throughput(topo, '10.96.0.10', 80);
-    const direct10 = await latency(topo, p1, 8080);
-    const vip10 = await latency(topo, '10.96.0.10', 80);
+    const { direct: direct10, vip: vip10 } = await pairedLatency(topo, p1);
 
     say('');
     say('## nftables sync (2 endpoints per service; partial = one service\'s endpoints change)');
-    say('services  initial-load  full-sync  partial(median of 5)  targets: full<1000ms partial<50ms');
+    say('wall ms (cpu ms = proxy process + nft, independent of machine load)');
+    say('services  initial-load      full-sync          partial(median of 5)   targets: full<1000ms partial<50ms');
     let have = 10;
-    const results: Record<number, { full: number; partial: number }> = {};
+    const results: Record<number, { full: number; fullCpu: number; partial: number; partialCpu: number }> = {};
     for (const n of SCALES) {
       send(services(have, n, p1, p3));
       have = n;
@@ -105,17 +127,20 @@ async function main(): Promise<void> {
       drv.send({ op: 'full' });
       const full = await drv.sync();
       const partial: number[] = [];
+      const partialCpu: number[] = [];
       for (let k = 0; k < PARTIAL_RUNS; k++) {
         const eps = k % 2 ? [{ ip: p1, node: 'n1' }, { ip: p3, node: 'n1' }] : [{ ip: p1, node: 'n1' }];
         drv.send({ op: 'slice', obj: slice('s7', eps, [{ name: 'http', port: 8080 }]) });
-        partial.push((await drv.sync()).ms!);
+        const r = await drv.sync();
+        partial.push(r.ms!);
+        partialCpu.push(r.cpuMs!);
       }
-      results[n] = { full: full.ms!, partial: median(partial) };
-      say(`${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ${full.ms!.toFixed(0).padStart(7)}ms  ${median(partial).toFixed(1).padStart(18)}ms`);
+      results[n] = { full: full.ms!, fullCpu: full.cpuMs!, partial: median(partial), partialCpu: median(partialCpu) };
+      say(`${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
+        `${median(partial).toFixed(1).padStart(8)}ms (cpu ${median(partialCpu).toFixed(0).padStart(3)})`);
     }
 
-    const direct10k = await latency(topo, p1, 8080);
-    const vip10k = await latency(topo, '10.96.0.10', 80);
+    const { direct: direct10k, vip: vip10k } = await pairedLatency(topo, p1);
     say('');
     say('## connection latency (connect + one reply), p50 / p99 in ms');
     say(`direct pod IP  @10 svcs : ${direct10.p50.toFixed(3)} / ${direct10.p99.toFixed(3)}`);
@@ -142,8 +167,8 @@ async function main(): Promise<void> {
     const r10k = results[10000]!;
     say('');
     say('## targets');
-    say(`partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`);
-    say(`full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms  ${r10k.full < 1000 ? 'MET' : 'MISSED'}`);
+    say(`partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`);
+    say(`full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`);
     const within = Math.max(vip10.p50 / direct10.p50, vip10k.p50 / direct10k.p50);
     say(`ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)}  ${within <= 1.05 ? 'MET' : 'MISSED'}`);
     say(`load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (contention inflates every wall-clock figure)`);

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KObject } from '../api/meta.js';
 import { checkAgainstSchema } from './decode.js';
-import { ApiError, badRequest, FieldErrors, invalid } from './errors.js';
+import { badRequest, FieldErrors, invalid } from './errors.js';
 import { deepEqual } from './patch/strategic.js';
 import { apiVersionOf, type ResourceDef } from './resources/types.js';
 import { dns1035Label, dns1123Label, dns1123Subdomain, qualifiedName, validateAnnotations, validateLabels } from './validation.js';
@@ -140,8 +140,4 @@ export function runValidation(def: ResourceDef, obj: KObject, old?: KObject): vo
   validateMeta(def, obj, errs);
   def.validate?.(obj, errs, old);
   if (!errs.empty) throw invalid(def.kind, def.group, obj.metadata.name ?? '', errs.causes);
-}
-
-export function isApiError(e: unknown): e is ApiError {
-  return e instanceof ApiError;
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { getType, type ObjectType, type Schema } from '../api/schema.js';
 import { groups } from './discovery.js';
 import { resources } from './resources/index.js';
-import { apiVersionOf, type ResourceDef } from './resources/types.js';
+import type { ResourceDef } from './resources/types.js';
 
 type Doc = Record<string, unknown>;
 const REF = '#/components/schemas/';
@@ -193,4 +193,3 @@ export class OpenApiV3 {
   }
 }
 
-export { apiVersionOf };

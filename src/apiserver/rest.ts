@@ -14,7 +14,7 @@ import { mergePatch } from './patch/merge.js';
 import { patchMetaFor } from './patch/meta.js';
 import { strategicMergePatch, StrategicPatchError } from './patch/strategic.js';
 import { namespaces, pods, resources, services } from './resources/index.js';
-import { apiVersionOf, type ResourceDef, type StrategyContext } from './resources/types.js';
+import type { ResourceDef, StrategyContext } from './resources/types.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, selectorString, SelectorError, type FieldRequirement, type Requirement } from './selectors.js';
 import { decode, ObjectStore } from './storage.js';
 
@@ -459,4 +459,3 @@ export class Registry {
   }
 }
 
-export { apiVersionOf };

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
+import { decodeK8sProtobuf, ProtobufError } from './protobuf/decode.js';
 import { DeleteOptionsSchema, type KObject } from '../api/meta.js';
 import type { Logger } from '../util/log.js';
 import { parseFieldValidation } from './admission.js';
@@ -14,7 +15,7 @@ import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from '
 import { ApiError, badRequest, methodNotAllowed, tooLarge, tooMany, unauthorized, unsupportedMediaType } from './errors.js';
 import { RateLimiter, WatchCounter, type LimitOptions } from './limits.js';
 import { OpenApiV3 } from './openapi.js';
-import { resources, findResource } from './resources/index.js';
+import { findResource } from './resources/index.js';
 import type { ResourceDef } from './resources/types.js';
 import type { PatchType, Registry, WriteOptions } from './rest.js';
 import { parseIncludeObject, toTable, wantsTable } from './tables.js';
@@ -80,6 +81,14 @@ function parseBody(req: FastifyRequest, allowPatch: boolean): { body: unknown; p
     return { body: json(), patchType: pt };
   }
   if (type === 'application/json' || type === '') return { body: json() };
+  if (type === 'application/vnd.kubernetes.protobuf') {
+    try {
+      return { body: decodeK8sProtobuf(raw!) };
+    } catch (e) {
+      if (e instanceof ProtobufError) throw badRequest(`the protobuf body could not be decoded: ${e.message}`);
+      throw e;
+    }
+  }
   if (type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml') {
     try {
       return { body: parseYaml(text) as unknown };
@@ -352,4 +361,3 @@ function deleteOptions(req: FastifyRequest, q: Query) {
   return r.data;
 }
 
-export { resources };

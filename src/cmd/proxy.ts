@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride((e) => {
       throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
     })
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    // commander's own error line would repeat the UserError the CLI prints
+    .configureOutput({ writeErr: () => undefined });
   try {
     cmd.parse(argv, { from: 'user' });
   } catch (e) {

@@ -111,6 +111,9 @@ export async function main(argv: string[]): Promise<void> {
   await new Promise<void>((resolve) => {
     const done = (sig: string) => {
       log.info({ sig }, 'stopping');
+      // Kernel state stays as it is (pods keep working across a restart); only the process ends.
+      // A watch socket that does not close promptly must not keep a stopping agent alive.
+      setTimeout(() => process.exit(0), 3000).unref();
       void agent.stop().finally(resolve);
     };
     process.once('SIGINT', () => done('SIGINT'));

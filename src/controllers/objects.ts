@@ -18,6 +18,20 @@ export function isPodReady(pod: V1Pod): boolean {
   return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
+/**
+ * Kubernetes' IsPodAvailable: ready for at least minReadySeconds (by the Ready condition's
+ * lastTransitionTime). Returns 0 when available now, the ms still to wait when ready but not yet long
+ * enough, and -1 when not ready.
+ */
+export function msUntilAvailable(pod: V1Pod, minReadySeconds: number, now: number): number {
+  const c = pod.status?.conditions?.find((x) => x.type === 'Ready' && x.status === 'True');
+  if (!c) return -1;
+  if (minReadySeconds <= 0) return 0;
+  const since = toMillis(c.lastTransitionTime);
+  if (since === undefined) return 0;
+  return Math.max(0, since + minReadySeconds * 1000 - now);
+}
+
 export function isPodTerminating(pod: V1Pod): boolean {
   return pod.metadata?.deletionTimestamp !== undefined && pod.metadata?.deletionTimestamp !== null;
 }

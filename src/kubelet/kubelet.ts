@@ -7,7 +7,7 @@ import { ApiClient, ApiError, isStatus } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
 import { detectCgroups } from './cgroups.js';
 import { CONF_FILE, renderConflist } from './cniconf.js';
-import { ExecCniNetwork } from './cni.js';
+import { RuntimeCniNetwork } from './cni.js';
 import { type NodeObject, nodeStatus, patchNodeStatus, registerNode, renewLease } from './node.js';
 import { PodWorker, type KubeletContext } from './pod.js';
 import { detectIsolation } from './process.js';
@@ -60,7 +60,7 @@ export class Kubelet {
     this.store = new StateStore(opts.rootDir);
     this.ctx = {
       api: this.api,
-      network: new ExecCniNetwork(opts.cniConfDir, opts.cniBinDirs, opts.cniCacheDir),
+      network: new RuntimeCniNetwork(opts.cniConfDir, opts.cniBinDirs, opts.cniCacheDir),
       store: this.store,
       nodeName: opts.nodeName,
       nodeIP: opts.nodeIP,

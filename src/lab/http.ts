@@ -5,7 +5,7 @@ import { runRaw } from '../os/exec.js';
  * Returns the response body, or undefined on any failure (connection refused, timeout, non-HTTP).
  */
 export async function httpGetIn(netns: string, host: string, port: number, path = '/', timeoutS = 2): Promise<string | undefined> {
-  const res = await runRaw(['socat', '-T', String(timeoutS), '-', `TCP:${host}:${port},connect-timeout=${timeoutS}`], {
+  const res = await runRaw(['socat', '-t', String(timeoutS), '-T', String(timeoutS), '-', `TCP:${host}:${port},connect-timeout=${timeoutS}`], {
     netns,
     input: `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
     timeoutMs: (timeoutS + 2) * 1000,

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 
 /** Where the running skiff lives: dist/skiff.mjs and the repo root (for scripts/provision and plugins/bin). */
 export function skiffScript(): string {
-  const s = process.argv[1];
+  // SKIFF_JS lets library users (tests, benchmarks) point at the built CLI when argv[1] is something else
+  const s = process.env.SKIFF_JS ?? process.argv[1];
   if (!s) throw new Error('cannot locate the skiff entry script');
   return resolve(s);
 }

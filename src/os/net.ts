@@ -99,9 +99,9 @@ export function renderNetOp(o: NetOp): string {
       return `addr ${o.replace ? 'replace' : 'add'} ${o.cidr} dev ${o.dev}${v6 ? ' nodad' : ''}`;
     }
     case 'route-add': {
-      const v6 = o.dst.includes(':') || !!o.via?.includes(':');
+      // Batch lines take no -4/-6 option: the family comes from the (always explicit) dst prefix.
       return [
-        v6 ? '-6 route add' : 'route add', o.dst,
+        'route add', o.dst,
         ...(o.via ? ['via', o.via] : []),
         'dev', o.dev,
         ...(o.onlink ? ['onlink'] : []),

@@ -92,7 +92,8 @@ export class ProxyRunner {
     const changed = this.tracker.takeChanges();
     const t0 = process.hrtime.bigint();
     try {
-      if (full) this.desired = buildDesired(this.tracker, this.node);
+      // The model is pure: a full sync repairs the kernel, it need not recompute unchanged services.
+      if (this.syncCount === 0) this.desired = buildDesired(this.tracker, this.node);
       else buildDesired(this.tracker, this.node, this.desired, changed);
       const stats = await this.backend.sync(this.desired, full ? 'full' : changed);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

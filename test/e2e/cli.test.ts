@@ -79,7 +79,9 @@ describe('Vagrantfile', () => {
       await run('sh', ['-c', 'command -v vagrant']);
     } catch {
       if (process.getuid?.() !== 0) throw new Error('vagrant is missing and installing it needs root (apt-get install vagrant)');
-      await run('apt-get', ['install', '-y', '-qq', 'vagrant'], { timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      await run('apt-get', ['update', '-qq'], { timeout: 300_000, env: aptEnv });
+      await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'vagrant'], { timeout: 900_000, env: aptEnv });
     }
     const t = mkdtempSync(join(tmpdir(), 'skiff-vagrant-'));
     try {

@@ -3,6 +3,8 @@
  * namespace prefix, torn down with `skiff down`'s code in afterAll; requests are made from inside lab
  * namespaces only (socat), never from the root namespace.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { ApiClient } from '../../src/kubelet/api.js';
 import { nsName } from '../../src/lab/addressing.js';
@@ -21,7 +23,11 @@ export interface Cluster {
   progressLog: string[];
 }
 
+const ROOT = resolve(import.meta.dirname, '../..');
+
 export async function upCluster(testLab: Lab, o: Pick<UpOptions, 'cni' | 'proxyMode'> & Partial<UpOptions>): Promise<Cluster> {
+  process.env.SKIFF_JS = join(ROOT, 'dist', 'skiff.mjs');
+  if (!existsSync(process.env.SKIFF_JS)) throw new Error('dist/skiff.mjs missing: run node scripts/build.mjs');
   const stateDir = testLab.tmpdir();
   testLab.onCleanup(async () => {
     await teardown(stateDir);

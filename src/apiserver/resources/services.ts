@@ -7,7 +7,7 @@ import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
 import { ApiError, FieldErrors, invalid } from '../errors.js';
 import { AllocationError } from '../alloc.js';
-import { dns1035Label, ianaSvcName, isIPv4, validateLabels, validatePort, validateProtocol } from '../validation.js';
+import { dns1123Label, ianaSvcName, isIPv4, validateLabels, validatePort, validateProtocol } from '../validation.js';
 import { ageColumn, humanAge, nameColumn, type ResourceDef, type StrategyContext } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -210,7 +210,7 @@ export const services: ResourceDef = {
       if (!p || typeof p !== 'object') return errs.invalid(path, p, 'must be an object');
       if (ports.length > 1 && !p.name) errs.required(`${path}.name`);
       if (p.name) {
-        const e = dns1035Label(p.name);
+        const e = dns1123Label(p.name);
         if (e) errs.invalid(`${path}.name`, p.name, e);
         if (names.has(p.name)) errs.duplicate(`${path}.name`, p.name);
         names.add(p.name);

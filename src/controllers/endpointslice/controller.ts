@@ -185,6 +185,7 @@ export class EndpointSliceController implements Controller {
 
   private async deleteSlices(key: string, slices: V1EndpointSlice[]): Promise<void> {
     for (const s of slices) {
+      this.written.delete(`slice/${s.metadata!.namespace}/${s.metadata!.name}`);
       this.expectations.expectDelete(key, s.metadata!.name!);
       try {
         await this.ctx.clients.discovery.deleteNamespacedEndpointSlice({ name: s.metadata!.name!, namespace: s.metadata!.namespace! });
@@ -228,6 +229,7 @@ export class EndpointSliceController implements Controller {
   }
 
   private async deleteEndpoints(ns: string, name: string): Promise<void> {
+    this.written.delete(`endpoints/${ns}/${name}`);
     if (!this.ctx.informers.get('endpoints').get(`${ns}/${name}`)) return;
     try {
       await this.ctx.clients.core.deleteNamespacedEndpoints({ name, namespace: ns });

@@ -4,7 +4,7 @@ import { isAlreadyExists, isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { Expectations } from '../expectations.js';
-import { controllerRef, isPodActive, isPodReady, randomSuffix } from '../objects.js';
+import { controllerRef, isPodActive, isPodReady, msUntilAvailable, randomSuffix } from '../objects.js';
 import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { rankPodsForDeletion } from './ranking.js';
 
@@ -139,12 +139,17 @@ export class ReplicaSetController implements Controller {
   private async updateStatus(rs: V1ReplicaSet, active: V1Pod[]): Promise<void> {
     const labels = rs.spec?.template?.metadata?.labels ?? {};
     const ready = active.filter(isPodReady).length;
+    const now = Date.now();
+    const waits = active.map((p) => msUntilAvailable(p, rs.spec?.minReadySeconds ?? 0, now));
+    const available = waits.filter((w) => w === 0).length;
+    // Ready pods that become available later: look again then (nothing else would trigger a sync).
+    const next = Math.min(...waits.filter((w) => w > 0));
+    if (Number.isFinite(next)) this.queue.addAfter(keyOf(rs), next + 50);
     const status = {
       replicas: active.length,
       fullyLabeledReplicas: active.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata?.labels?.[k] === v)).length,
       readyReplicas: ready,
-      // minReadySeconds is not modelled: a ready pod counts as available.
-      availableReplicas: ready,
+      availableReplicas: available,
       observedGeneration: rs.metadata?.generation ?? 0,
     };
     const cur = rs.status ?? { replicas: 0 };

@@ -69,6 +69,7 @@ export class VxlanAgent {
   private lastPublished = '';
   private lastSkipped = '';
   private lastWaiting = '';
+  private lastError = '';
   syncs = 0;
 
   constructor(private readonly o: AgentOptions) {}
@@ -110,8 +111,12 @@ export class VxlanAgent {
         try {
           report = await this.syncOnce();
         } catch (err) {
-          this.o.log.error({ err: errorMessage(err) }, 'vxlan sync failed; retrying on next resync');
-          report = { ready: false, waiting: errorMessage(err), applied: 0, peers: 0 };
+          // The same failure every resync is logged once at error level, then at debug until it changes.
+          const msg = errorMessage(err);
+          const level = msg === this.lastError ? 'debug' : 'error';
+          this.o.log[level]({ err: msg }, 'vxlan sync failed; retrying on next resync');
+          this.lastError = msg;
+          report = { ready: false, waiting: msg, applied: 0, peers: 0 };
         }
         if (!this.again || this.stopped) break;
       }
@@ -193,6 +198,7 @@ export class VxlanAgent {
       await applyOverlayOps(ops, o.device, o.netns);
       o.log.info({ ops: ops.length, peers: desired.routes.length }, 'overlay entries converged');
     }
+    this.lastError = '';
     return { ready: true, deviceAction: dev.action, applied: ops.length, peers: desired.routes.length };
   }
 

@@ -26,7 +26,8 @@ export class TcpProxy implements PortProxy {
   constructor(private readonly log?: Logger) {}
 
   async listen(port: number): Promise<this> {
-    this.server = createServer({ pauseOnConnect: true }, (client) => this.accept(client));
+    // Half-open allowed both ways: a client that finishes sending (FIN) must still get the reply.
+    this.server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => this.accept(client));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '0.0.0.0', () => resolve());
@@ -70,7 +71,7 @@ export class TcpProxy implements PortProxy {
       return;
     }
     const key = epKey(ep);
-    const upstream = connect({ host: ep.ip, port: ep.port });
+    const upstream = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true });
     upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error('connect timeout')));
     upstream.once('error', (err) => {
       if (!upstream.connecting && upstream.bytesRead + upstream.bytesWritten > 0) return;
@@ -88,9 +89,17 @@ export class TcpProxy implements PortProxy {
       }
       this.track(key, client);
       this.track(key, upstream);
-      // pipeline gives backpressure both ways and tears both sockets down on either side's error.
-      pipeline(client, upstream, () => upstream.destroy());
-      pipeline(upstream, client, () => client.destroy());
+      // pipeline gives backpressure both ways and forwards each side's FIN; an error on either side
+      // tears both down, and once both directions have finished both sockets are released.
+      let open = 2;
+      const done = (err: Error | null | undefined): void => {
+        if (err || --open === 0) {
+          client.destroy();
+          upstream.destroy();
+        }
+      };
+      pipeline(client, upstream, done);
+      pipeline(upstream, client, done);
       client.resume();
     });
   }

@@ -94,13 +94,14 @@ describe('kubectl against skiff apiserver', () => {
   });
 
   it('sees changes with kubectl get -w', async () => {
-    const child = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(dir, 'kubectl-cache'), 'get', 'pod', 'web-1', '-w', '-o', 'custom-columns=NAME:.metadata.name,COLOR:.metadata.labels.color', '--no-headers']);
+    const child = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(dir, 'kubectl-cache'), 'get', 'pod', 'web-1', '-w', '--show-labels']);
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await until('the initial row', 20_000, () => (out.includes('web-1') ? true : undefined));
       expect((await kubectl(s, ['label', 'pod', 'web-1', 'color=blue'])).code).toBe(0);
-      await until('the watch to show the new label', 20_000, () => (/web-1\s+blue/.test(out) ? true : undefined));
+      await until('the watch to show the new label', 20_000, () => (/web-1\s+0\/1\s+Pending\s+0\s+\S+\s+(\S+,)?color=blue/.test(out) ? true : undefined));
+      expect(out.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+LABELS$/);
     } finally {
       child.kill('SIGKILL');
     }
@@ -158,6 +159,21 @@ describe('kubectl against skiff apiserver', () => {
     const missing = await kubectl(s, ['get', 'pod', 'nope']);
     expect(missing.stderr).toContain('Error from server (NotFound): pods "nope" not found');
     for (const r of [unknown, inv, conflict, missing]) expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('accepts the protobuf bodies of kubectl create', async () => {
+    expect((await kubectl(s, ['create', 'namespace', 'team-a'])).stdout).toContain('namespace/team-a created');
+    expect((await kubectl(s, ['-n', 'team-a', 'create', 'configmap', 'cfg', '--from-literal=a=b'])).stdout).toContain('configmap/cfg created');
+    const svc = await kubectl(s, ['-n', 'team-a', 'create', 'service', 'nodeport', 'np', '--tcp=80:8080']);
+    expect(svc.stderr).toBe('');
+    const d = await kubectl(s, ['-n', 'team-a', 'create', 'deployment', 'api', '--image=skiff/netexec:1.0', '--replicas=0', '--port=8080']);
+    expect(d.stdout).toContain('deployment.apps/api created');
+    const dep = JSON.parse((await kubectl(s, ['-n', 'team-a', 'get', 'deploy', 'api', '-o', 'json'])).stdout);
+    expect(dep.spec.replicas).toBe(0);
+    expect(dep.spec.template.spec.containers[0]).toMatchObject({ name: 'netexec', image: 'skiff/netexec:1.0', ports: [{ containerPort: 8080, protocol: 'TCP' }] });
+    const np = JSON.parse((await kubectl(s, ['-n', 'team-a', 'get', 'svc', 'np', '-o', 'json'])).stdout);
+    expect(np.spec.ports[0]).toMatchObject({ port: 80, targetPort: 8080, protocol: 'TCP', nodePort: expect.any(Number) });
+    expect(JSON.parse((await kubectl(s, ['-n', 'team-a', 'get', 'cm', 'cfg', '-o', 'json'])).stdout).data).toEqual({ a: 'b' });
   });
 
   it('deletes what it applied', async () => {

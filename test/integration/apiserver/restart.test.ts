@@ -76,7 +76,7 @@ describe('API server restart (sqlite)', () => {
         }
       }
     })();
-    await until('some acknowledged writes', 30_000, () => (acked.length >= 60 ? true : undefined));
+    await until('some acknowledged writes seen by the watch', 30_000, () => (acked.length >= 60 && first.some((e) => e.type === 'ADDED') ? true : undefined));
     await s.kill9();
     await writer;
     w1.close();

@@ -66,7 +66,7 @@ async function converged(name: string, n: number): Promise<boolean> {
   return d.status?.readyReplicas === n && d.status?.updatedReplicas === n && d.status?.observedGeneration === d.metadata?.generation;
 }
 
-const CM_FLAGS = ['--node-monitor-period', '200ms', '--node-monitor-grace-period', '3s', '--pod-eviction-timeout', '2s', '--gc-period', '1s'];
+const CM_FLAGS = ['--node-monitor-period', '200ms', '--node-monitor-grace-period', '5s', '--pod-eviction-timeout', '2s', '--gc-period', '1s'];
 
 beforeAll(async () => {
   requireRootAndTools(['kubectl']);

@@ -104,7 +104,9 @@ export interface FakeNode {
 export class FakeKubelets {
   readonly nodes = new Map<string, FakeNode>();
   private timer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
   private busy = false;
+  private renewing = false;
   private readonly firstSeen = new Map<string, number>();
   private nextIp = new Map<string, number>();
   readyDelayMs = 0;
@@ -142,24 +144,39 @@ export class FakeKubelets {
 
   start(periodMs = 250): void {
     this.timer = setInterval(() => void this.tick(), periodMs);
+    // Heartbeats on their own timer, so slow pod syncs never delay them.
+    this.leaseTimer = setInterval(() => void this.renewLeases(), 500);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.timer = this.leaseTimer = undefined;
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await Promise.all(
+        [...this.nodes.values()]
+          .filter((n) => n.alive)
+          .map((n) =>
+            this.c.coordination
+              .patchNamespacedLease({ name: n.name, namespace: 'kube-node-lease', body: { spec: { renewTime: new Date().toISOString() } } }, mergePatch)
+              .catch(() => {}),
+          ),
+      );
+    } finally {
+      this.renewing = false;
+    }
   }
 
   private async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      const { core, coordination } = this.c;
-      for (const n of this.nodes.values()) {
-        if (!n.alive) continue;
-        await coordination
-          .patchNamespacedLease({ name: n.name, namespace: 'kube-node-lease', body: { spec: { renewTime: new Date().toISOString() } } }, mergePatch)
-          .catch(() => {});
-      }
+      const { core } = this.c;
       const pods = (await core.listPodForAllNamespaces()).items;
       for (const p of pods) {
         const node = p.spec?.nodeName ? this.nodes.get(p.spec.nodeName) : undefined;

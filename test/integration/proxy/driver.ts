@@ -3,6 +3,7 @@
  * fed with Kubernetes objects as JSON lines on stdin instead of informers — the model and backends are
  * exactly those `skiff proxy` runs. Replies one JSON line per "sync"/"stop" request.
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ProxyServer } from '../../../src/proxy/server.js';
 
@@ -23,6 +24,13 @@ const server = await ProxyServer.create({
 });
 server.start();
 const t = server.tracker;
+/** CPU ms used by this process plus its waited-for children (nft), load-independent unlike wall time. */
+function cpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  const children = (Number(f[14]) + Number(f[15])) * 10; // cutime + cstime, in 10 ms ticks
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000 + children;
+}
 const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
@@ -46,8 +54,10 @@ for await (const line of rl) {
       case 'sync': {
         server.changed();
         const t0 = process.hrtime.bigint();
+        const c0 = cpuMs();
         await server.runner.idle();
-        out({ id: m.id, ok: !server.runner.lastError, err: server.runner.lastError, ms: Number(process.hrtime.bigint() - t0) / 1e6 });
+        out({ id: m.id, ok: !server.runner.lastError, err: server.runner.lastError,
+          ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs() - c0 });
         break;
       }
       case 'stop':

@@ -38,7 +38,7 @@ export async function buildDriver(lab: Lab): Promise<string> {
   return out;
 }
 
-export interface Reply { id: number; ok: boolean; err?: string; ms?: number }
+export interface Reply { id: number; ok: boolean; err?: string; ms?: number; cpuMs?: number }
 
 /** A proxy driver process in a node namespace. */
 export class Driver {

@@ -36,3 +36,15 @@ describe('rankPodsForDeletion', () => {
     ]);
   });
 });
+
+describe('msUntilAvailable', () => {
+  it('honours minReadySeconds from the Ready transition time', async () => {
+    const { msUntilAvailable } = await import('../../../src/controllers/objects.js');
+    const p = pod('a', { node: 'n1', ready: true, readyAt: '2026-01-01T00:00:00Z' });
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    expect(msUntilAvailable(p, 0, t0)).toBe(0);
+    expect(msUntilAvailable(p, 10, t0 + 4000)).toBe(6000);
+    expect(msUntilAvailable(p, 10, t0 + 10_000)).toBe(0);
+    expect(msUntilAvailable(pod('b', { node: 'n1' }), 0, t0)).toBe(-1);
+  });
+});

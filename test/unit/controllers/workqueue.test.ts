@@ -62,3 +62,29 @@ describe('parseDuration', () => {
     expect(() => parseDuration('40')).toThrow(/invalid duration/);
   });
 });
+
+describe('client error helpers', () => {
+  it('retryOnConflict retries 409s only, and gives up after the attempts', async () => {
+    const { retryOnConflict, describeError, isNotFound } = await import('../../../src/client/errors.js');
+    let n = 0;
+    await expect(
+      retryOnConflict(async () => {
+        if (++n < 3) throw Object.assign(new Error('conflict'), { code: 409 });
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+    expect(n).toBe(3);
+    n = 0;
+    await expect(
+      retryOnConflict(async () => {
+        n++;
+        throw Object.assign(new Error('gone'), { code: 404 });
+      }),
+    ).rejects.toThrow('gone');
+    expect(n).toBe(1);
+    await expect(retryOnConflict(async () => Promise.reject(Object.assign(new Error('c'), { code: 409 })), 2)).rejects.toThrow('c');
+    const err = Object.assign(new Error('HTTP-Code: 404\nMessage: x'), { code: 404, body: JSON.stringify({ message: 'pods "x" not found' }) });
+    expect(describeError(err)).toBe('404: pods "x" not found');
+    expect(isNotFound(err)).toBe(true);
+  });
+});

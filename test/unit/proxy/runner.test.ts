@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { ProxyBackend, SyncStats } from '../../../src/proxy/backend.js';
+import { ProxyMetrics, serveMetrics } from '../../../src/proxy/metrics.js';
+import type { DesiredState } from '../../../src/proxy/model/types.js';
+import { ProxyTracker } from '../../../src/proxy/model/tracker.js';
+import { ProxyRunner } from '../../../src/proxy/runner.js';
+import { slice, svc } from './fixtures.js';
+
+class RecordingBackend implements ProxyBackend {
+  readonly mode = 'recording';
+  calls: { changed: string[] | 'full'; services: string[] }[] = [];
+  failNext = false;
+  async init(): Promise<void> {}
+  async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
+    this.calls.push({ changed: changed === 'full' ? 'full' : [...changed].sort(), services: [...desired.keys()].sort() });
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('kernel said no');
+    }
+    return { full: changed === 'full', rules: 1, elements: desired.size, bytes: 0 };
+  }
+  async cleanup(): Promise<void> {}
+}
+
+const node = { nodeName: 'n1' };
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('proxy runner', () => {
+  it('starts with a full sync, then coalesces changes into one partial sync', async () => {
+    const t = new ProxyTracker();
+    const b = new RecordingBackend();
+    const metrics = new ProxyMetrics();
+    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 50, fullSyncIntervalMs: 3_600_000, metrics });
+    t.updateService(svc('a', { clusterIP: '10.96.0.1' }));
+    r.notify(); // before start: nothing
+    expect(b.calls).toHaveLength(0);
+    r.start();
+    await r.idle();
+    expect(b.calls).toEqual([{ changed: 'full', services: ['default/a'] }]);
+    t.updateService(svc('b', { clusterIP: '10.96.0.2' }));
+    r.notify();
+    t.updateSlice(slice('a', [{ ip: '10.244.1.2' }]));
+    r.notify();
+    await r.idle();
+    expect(b.calls.slice(1)).toEqual([{ changed: ['default/a', 'default/b'], services: ['default/a', 'default/b'] }]);
+    expect(await metrics.registry.getSingleMetricAsString('skiff_proxy_sync_duration_seconds')).toContain('kind="partial"');
+    await r.stop();
+  });
+
+  it('follows a failed sync with a full one, and requests full syncs on its timer', async () => {
+    const t = new ProxyTracker();
+    const b = new RecordingBackend();
+    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 0, fullSyncIntervalMs: 3_600_000, retryMs: 20 });
+    r.start();
+    await r.idle();
+    b.failNext = true;
+    t.updateService(svc('a', { clusterIP: '10.96.0.1' }));
+    r.notify();
+    await r.idle();
+    expect(b.calls.map((c) => c.changed)).toEqual(['full', ['default/a'], 'full']);
+    expect(r.healthy().ok).toBe(true);
+    await r.stop();
+
+    const b2 = new RecordingBackend();
+    const r2 = new ProxyRunner(t, b2, node, { minSyncIntervalMs: 0, fullSyncIntervalMs: 30 });
+    r2.start();
+    await until(() => b2.calls.length >= 3);
+    expect(b2.calls.every((c) => c.changed === 'full')).toBe(true);
+    await r2.stop();
+  });
+
+  it('serves /metrics and /healthz', async () => {
+    const metrics = new ProxyMetrics();
+    metrics.record({ full: true, rules: 7, elements: 42, bytes: 1 }, 0.01, 3);
+    let ok = false;
+    const server = await serveMetrics(metrics, () => ({ ok, lastSync: ok ? Date.now() : undefined }), 0, '127.0.0.1');
+    try {
+      const addr = server.address() as { port: number };
+      const base = `http://127.0.0.1:${addr.port}`;
+      const m = await (await fetch(`${base}/metrics`)).text();
+      expect(m).toContain('skiff_proxy_map_elements 42');
+      expect(m).toContain('skiff_proxy_rules 7');
+      expect((await fetch(`${base}/healthz`)).status).toBe(503);
+      ok = true;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      server.close();
+    }
+  });
+});
