@@ -51,6 +51,7 @@ SKIFF_JS=$repo/dist/skiff.mjs
 NODE=$(command -v node)
 CLUSTER_CIDR=10.244.0.0/16
 CNI_BIN_DIR=$repo/plugins/bin:/usr/lib/cni
+CNI_VERSION=1.1.0
 ENV
 
 if [ "$role" = control-plane ]; then

@@ -23,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)', 'http://127.0.0.1:2379')
     .option('--service-cluster-ip-range <cidr>', 'CIDR Service cluster IPs are allocated from', '10.96.0.0/12')
     .option('--service-node-port-range <range>', 'port range for NodePort services', '30000-32767')
-    .option('--max-requests-per-second <n>', 'per-client sustained request rate (burst is twice this)', '200')
+    .option('--max-requests-per-second <n>', 'per-client sustained request rate, burst twice this (system:masters is exempt)', '300')
     .option('--max-watches <n>', 'maximum concurrent watches', '1000')
     .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024))
     .exitOverride()

@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--root-dir <dir>', 'kubelet state (pods, logs, IPAM)', '')
     .option('--cni-cache-dir <dir>', 'CNI result cache', '')
     .option('--cni-conf-mode <mode>', 'conflist to generate from the podCIDR: bridge, vxlan or none', 'bridge')
+    .option('--cni-version <v>', 'cniVersion of the generated conflist (1.1.0 adds plugin GC; reference plugins need 1.0.0)', '1.0.0')
     .option('--subnet-file <file>', 'vxlan: the subnet file the vxlan agent writes for this node')
     .option('--cluster-cidr <cidr>', 'cluster pod network', '10.244.0.0/16')
     .option('--pod-routes', 'install routes to other nodes\' podCIDRs via their InternalIP (bridge CNI without overlay)', false)
@@ -63,10 +64,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const o = cmd.opts<{
     kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; rootDir: string;
-    cniCacheDir: string; cniConfMode: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;
+    cniCacheDir: string; cniConfMode: string; cniVersion: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;
     netnsPrefix?: string; maxPods: number; leaseSeconds: number; backoffBaseMs: number; backoffMaxMs: number;
   }>();
   if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode)) throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
+  if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion)) throw new UserError(`--cni-version: expected 0.4.0, 1.0.0 or 1.1.0, got "${o.cniVersion}"`, 2);
   if (!existsSync(o.kubeconfig)) throw new UserError(`--kubeconfig ${o.kubeconfig}: no such file`, 2);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName)) throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
   if (process.getuid?.() !== 0) throw new UserError('skiff kubelet needs root (it creates network namespaces)', 1);
@@ -86,6 +88,7 @@ export async function main(argv: string[]): Promise<void> {
     netnsPrefix: o.netnsPrefix ?? currentNetnsName() ?? `skiff-${o.nodeName}`,
     cniConfMode: o.cniConfMode as KubeletOptions['cniConfMode'],
     subnetFile: o.subnetFile,
+    cniVersion: o.cniVersion,
     clusterCIDR: o.clusterCidr,
     podRoutes: o.podRoutes,
     maxPods: o.maxPods,

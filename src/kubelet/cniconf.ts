@@ -15,6 +15,8 @@ export interface ConfInput {
   subnetFile?: string;
   cacheDir?: string;
   mtu?: number;
+  /** 1.1.0 lets plugins GC with the valid attachments; the reference plugins (v1.1.1) stop at 1.0.0 */
+  cniVersion?: string;
 }
 
 export const CONF_FILE = '10-skiff.conflist';
@@ -28,7 +30,7 @@ export function renderConflist(i: ConfInput): Record<string, unknown> {
   };
   if (i.mode === 'bridge') {
     return {
-      cniVersion: '1.0.0',
+      cniVersion: i.cniVersion ?? '1.0.0',
       name: 'skiff',
       plugins: [
         { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, mtu: i.mtu ?? 1500, ipam },
@@ -36,7 +38,7 @@ export function renderConflist(i: ConfInput): Record<string, unknown> {
     };
   }
   return {
-    cniVersion: '1.0.0',
+    cniVersion: i.cniVersion ?? '1.0.0',
     name: 'skiff',
     plugins: [
       {

@@ -27,6 +27,7 @@ export interface KubeletOptions {
   /** which conflist to generate from the podCIDR; 'none' when something else manages the conf dir */
   cniConfMode: 'bridge' | 'vxlan' | 'none';
   subnetFile?: string;
+  cniVersion: string;
   clusterCIDR: string;
   podRoutes: boolean;
   maxPods: number;
@@ -160,6 +161,7 @@ export class Kubelet {
       clusterCIDR: this.opts.clusterCIDR,
       ipamDir: join(this.opts.rootDir, 'ipam'),
       subnetFile: this.opts.subnetFile,
+      cniVersion: this.opts.cniVersion,
       cacheDir: join(this.opts.rootDir, 'cni-plugin-cache'),
     });
     const file = join(this.opts.cniConfDir, CONF_FILE);

@@ -26,6 +26,11 @@ export function cniBinDir(): string {
   return '/usr/lib/cni';
 }
 
+/** 1.1.0 (plugin GC with valid attachments) when our plugins come first, else what the reference ones speak. */
+export function cniVersionFor(binDir: string): string {
+  return binDir.startsWith(join(repoRoot(), 'plugins', 'bin')) ? '1.1.0' : '1.0.0';
+}
+
 export interface LabPaths {
   dir: string;
   logs: string;

@@ -7,7 +7,7 @@ import { ApiClient } from '../kubelet/api.js';
 import { API_PORT, CLUSTER_CIDR, CP_IP, LB_POOL, SERVICE_CIDR, members, nodeIP, nodeName, nsName } from './addressing.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
 import { attachMember, checkNoOverlap, createUnderlay } from './network.js';
-import { cniBinDir, labPaths, provisionScript, skiffScript, type LabPaths } from './paths.js';
+import { cniBinDir, cniVersionFor, labPaths, provisionScript, skiffScript, type LabPaths } from './paths.js';
 import { Progress } from './progress.js';
 import { type LabState, readLab, writeLab } from './state.js';
 import { alive, startProcess } from './supervisor.js';
@@ -225,7 +225,7 @@ export class LabBuilder {
       '--user', `system:node:${name}`, '--group', 'system:nodes', '--server', `https://${CP_IP}:${API_PORT}`, '--out', kubeconfig]);
     const env: Record<string, string> = {
       STATE_DIR: dir, NODE_NAME: name, NODE_IP: ip, KUBECONFIG_FILE: kubeconfig, CNI: this.o.cni,
-      CNI_BIN_DIR: cniBinDir(), CLUSTER_CIDR, NETNS_PREFIX: ns,
+      CNI_BIN_DIR: cniBinDir(), CNI_VERSION: cniVersionFor(cniBinDir()), CLUSTER_CIDR, NETNS_PREFIX: ns,
       PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'), PROXY_MODE: this.o.proxyMode,
       ...(this.o.backoffBaseMs ? { BACKOFF_BASE_MS: String(this.o.backoffBaseMs) } : {}),
       ...(this.o.leaseSeconds ? { LEASE_SECONDS: String(this.o.leaseSeconds) } : {}),

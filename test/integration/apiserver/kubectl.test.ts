@@ -58,7 +58,7 @@ beforeAll(async () => {
   requireRootAndTools([]);
   requireKubectlAndBuild();
   dir = lab.tmpdir();
-  s = await startServer(dir, ['--store', 'memory', '--max-body-bytes', '1048576']);
+  s = await startServer(dir, ['--store', 'memory', '--max-body-bytes', '1048576', '--max-requests-per-second', '20']);
   lab.onCleanup(() => s.stop());
 });
 
@@ -206,6 +206,20 @@ describe('HTTP contract', () => {
     expect([big.status, JSON.parse(big.body).code]).toEqual([413, 413]);
     const stale = await rawRequest(s, 'PUT', '/api/v1/namespaces/default/configmaps/from-yaml', { token, body: JSON.stringify({ metadata: { name: 'from-yaml', resourceVersion: '1' } }) });
     expect([stale.status, JSON.parse(stale.body).reason]).toEqual([409, 'Conflict']);
+  });
+});
+
+describe('rate limit', () => {
+  it('answers a client over its rate with 429 and Retry-After, and never throttles system:masters', async () => {
+    const proxy = tokenOf(join(dir, 'proxy.kubeconfig'));
+    const results = await Promise.all(Array.from({ length: 200 }, () => rawRequest(s, 'GET', '/api/v1/namespaces/default/configmaps', { token: proxy })));
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.headers['retry-after']).toBeDefined();
+    expect(JSON.parse(limited[0]!.body)).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429 });
+    const admin = tokenOf(s.kubeconfig);
+    const adminResults = await Promise.all(Array.from({ length: 100 }, () => rawRequest(s, 'GET', '/api/v1/namespaces/default/configmaps', { token: admin })));
+    expect(adminResults.every((r) => r.status === 200)).toBe(true);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
- * kill -9 of the API server (sqlite store) in the middle of writes: every acknowledged object survives the
- * restart, and a watch resumed from the last resourceVersion it saw receives every later event.
+ * kill -9 of the API server in the middle of writes, with the sqlite store and with etcd (started by the
+ * test): every acknowledged object survives the restart, and a watch resumed from the last resourceVersion
+ * it saw receives every later event.
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
+import { startEtcd } from '../../../src/store/etcd-server.js';
 import { rawRequest, requireKubectlAndBuild, startServer, tokenOf, until, type ServerProc } from './server.js';
 
 interface Event {
@@ -41,22 +43,35 @@ function openWatch(s: ServerProc, path: string, events: Event[]): { close(): voi
 }
 
 const lab = new Lab();
-let dir: string;
-let s: ServerProc | undefined;
+const started: ServerProc[] = [];
 
 beforeAll(() => {
-  requireRootAndTools([]);
+  requireRootAndTools(['etcd']);
   requireKubectlAndBuild();
-  dir = lab.tmpdir();
-  lab.onCleanup(() => s?.stop());
+  lab.onCleanup(async () => {
+    for (const p of started) await p.stop();
+  });
 });
+
+async function start(dir: string, flags: string[]): Promise<ServerProc> {
+  const p = await startServer(dir, flags);
+  started.push(p);
+  return p;
+}
 afterAll(async () => {
   await lab.cleanup();
 });
 
-describe('API server restart (sqlite)', () => {
+describe.each(['sqlite', 'etcd'])('API server restart (%s)', (store) => {
   it('loses no acknowledged object and no watch event across kill -9', async () => {
-    s = await startServer(dir, ['--store', 'sqlite']);
+    const dir = lab.tmpdir();
+    let flags = ['--store', store];
+    if (store === 'etcd') {
+      const etcd = await startEtcd({ dataDir: `${dir}/etcd`, name: lab.prefix });
+      lab.onCleanup(() => etcd.stop());
+      flags = [...flags, '--etcd-endpoints', etcd.endpoint];
+    }
+    let s = await start(dir, flags);
     const token = tokenOf(s.kubeconfig);
     const list0 = JSON.parse((await rawRequest(s, 'GET', '/api/v1/namespaces/default/configmaps', { token })).body) as { metadata: { resourceVersion: string } };
     const first: Event[] = [];
@@ -84,7 +99,7 @@ describe('API server restart (sqlite)', () => {
     const lastSeen = first.filter((e) => e.type === 'ADDED').at(-1)!;
     const seenNames = new Set(first.map((e) => e.object.metadata.name));
 
-    s = await startServer(dir, ['--store', 'sqlite']);
+    s = await start(dir, flags);
     const after = JSON.parse((await rawRequest(s, 'GET', '/api/v1/namespaces/default/configmaps', { token })).body) as { items: { metadata: { name: string } }[] };
     const names = new Set(after.items.map((i) => i.metadata.name));
     for (const n of acked) expect(names.has(n), `acknowledged ${n} survived`).toBe(true);

@@ -90,17 +90,28 @@ export function kubectl(s: ServerProc, args: string[], input?: string): Promise<
   });
 }
 
+const agents = new Map<string, Agent>();
+/** One keep-alive agent per CA, with few sockets, so bursts of requests do not pay a TLS handshake each. */
+function agentFor(s: ServerProc): Agent {
+  const kc = parse(readFileSync(s.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
+  const caData = kc.clusters[0]!.cluster['certificate-authority-data'];
+  let a = agents.get(caData);
+  if (!a) {
+    a = new Agent({ ca: Buffer.from(caData, 'base64'), keepAlive: true, maxSockets: 8 });
+    agents.set(caData, a);
+  }
+  return a;
+}
+
 /** A raw HTTPS request with the cluster CA and an optional token. */
 export function rawRequest(s: ServerProc, method: string, path: string, opts: { token?: string; body?: string | Buffer; contentType?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  const kc = parse(readFileSync(s.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
-  const ca = Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64');
   const u = new URL(path, s.url);
   return new Promise((res, rej) => {
     const req = request(
       u,
       {
         method,
-        agent: new Agent({ ca }),
+        agent: agentFor(s),
         headers: {
           ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
           ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),

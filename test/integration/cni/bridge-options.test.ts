@@ -82,6 +82,44 @@ for (const impl of IMPLS) {
       expect(links.map((l) => l.ifname).sort()).toEqual(['lo', 'vbr0']);
     });
 
+    it('dual stack: IPv4 + IPv6 range sets, default routes for both, ping6 between pods and to the gateway, clean DEL', async () => {
+      const dual = parseConfList(
+        JSON.stringify({
+          cniVersion: '1.0.0',
+          name: 'dualnet',
+          plugins: [
+            {
+              type: 'bridge',
+              bridge: 'dbr0',
+              isDefaultGateway: true,
+              ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.22.0/24' }], [{ subnet: 'fd00:244:22::/64' }]], dataDir },
+            },
+          ],
+        }),
+      );
+      const c = await lab.netns('podc');
+      const d = await lab.netns('podd');
+      const rc = await rt.addNetworkList(dual, { containerId: 'dual-c', netns: `/run/netns/${c}`, ifname: 'eth0' });
+      const rd = await rt.addNetworkList(dual, { containerId: 'dual-d', netns: `/run/netns/${d}`, ifname: 'eth0' });
+      expect(rc.ips!.map((i) => i.address)).toEqual([expect.stringMatching(/^10\.244\.22\.\d+\/24$/), expect.stringMatching(/^fd00:244:22::[0-9a-f]+\/64$/)]);
+      const d6 = rd.ips!.find((i) => i.address.includes(':'))!.address.split('/')[0]!;
+      const routes6 = await run(['ip', '-n', c, '-6', 'route', 'show', 'default']);
+      expect(routes6).toContain('via fd00:244:22::1');
+      // the reference leaves DAD on: wait (bounded) until the addresses are usable
+      const eventually = async (host: string) => {
+        for (let i = 0; i < 20; i++) if (await ping(c, host)) return true;
+        return false;
+      };
+      expect(await eventually(d6)).toBe(true);
+      expect(await eventually('fd00:244:22::1')).toBe(true);
+      await rt.delNetworkList(dual, { containerId: 'dual-c', netns: `/run/netns/${c}`, ifname: 'eth0' });
+      await rt.delNetworkList(dual, { containerId: 'dual-d', netns: `/run/netns/${d}`, ifname: 'eth0' });
+      for (const ns of [c, d]) {
+        const links = JSON.parse(await run(['ip', '-n', ns, '-j', 'link', 'show'])) as { ifname: string }[];
+        expect(links.map((l) => l.ifname)).toEqual(['lo']);
+      }
+    });
+
     it('GC (cniVersion 1.1.0) removes leaked attachments and keeps valid ones', async () => {
       if (impl.name === 'reference') {
         console.log('skipped for the reference plugins: GC needs cniVersion 1.1.0, reference 1.1.1 supports up to 1.0.0');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRaw } from '../../../src/os/exec.js';
@@ -139,15 +139,32 @@ describe('kubelet against a real API server', () => {
     expect((await getPod('nginx')).status?.phase).toBe('Pending');
   });
 
-  it('adopts running pods after a kubelet restart and garbage-collects pods deleted meanwhile', async () => {
+  it('adopts running pods after a restart; confirms deletions and CNI-GCs sandboxes whose state was lost', async () => {
     const before = await getPod('client');
     const ns = podNetnsName(node.ns, before.metadata.uid);
     const pidsBefore = (await runRaw(['ip', 'netns', 'pids', ns])).stdout.trim();
+    const live = await getPod('live');
+    const liveNs = podNetnsName(node.ns, live.metadata.uid);
+    const ipamDir = join(node.root, 'ipam', 'skiff');
+    expect(readdirSync(ipamDir)).toContain(live.status?.podIP);
     await stopProcess(node.proc, 5000);
     // deleted while the kubelet is down: the API keeps it (bound, graceful) until a kubelet confirms
     await h.api.request('DELETE', podPath('nginx'));
+    // 'live' vanishes from the API and the kubelet loses its record of it (as after a crash mid-way):
+    // only the CNI result cache and the namespace are left for GC to find
+    await h.api.request('DELETE', `${podPath('live')}?gracePeriodSeconds=0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+    for (const pid of (await runRaw(['ip', 'netns', 'pids', liveNs])).stdout.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    rmSync(join(node.root, 'pods', live.metadata.uid), { recursive: true, force: true });
     node.proc = h.start('kubelet-node1-b', node.argv, node.ns);
     await waitUntil('nginx pod confirmed deleted', 30_000, async () => getPod('nginx').then(() => false, () => true), [node.proc]);
+    await waitUntil('stale sandbox garbage-collected', 30_000, () => !listNetns().includes(liveNs), [node.proc]);
+    expect(readdirSync(ipamDir)).not.toContain(live.status?.podIP);
     const after = await runningPod('client');
     expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     expect((await runRaw(['ip', 'netns', 'pids', ns])).stdout.trim()).toBe(pidsBefore);

@@ -337,6 +337,18 @@ describe(`vxlan overlay (agent + plugin) across lab nodes, delegates from ${CNI_
     expect(await ping(pods.a!, pods.b!.ip)).toBe(true);
   });
 
+  it('ADD re-creates a missing VTEP from the subnet file when no agent does', async () => {
+    // n3 left the peers file, so its agent waits and leaves the device alone: only the plugin can fix it.
+    const n3 = nodes.get('n3')!;
+    const mac = parseSubnetFile(readFileSync(subnetFileOf(n3), 'utf8')).vtepMAC;
+    await run(['ip', '-n', n3.ns, 'link', 'del', 'skiff.1']);
+    pods.d = await addPod(n3, 'pd');
+    const link = JSON.parse(await run(['ip', '-n', n3.ns, '-json', '-d', 'link', 'show', 'dev', 'skiff.1']))[0];
+    expect(link.address).toBe(mac);
+    expect(link.mtu).toBe(1450);
+    expect(link.linkinfo.info_data).toMatchObject({ id: 1, port: 8472, local: n3.ip, learning: false });
+  });
+
   it('a deleted VTEP is re-created with the same MAC and its entries', async () => {
     const n1 = nodes.get('n1')!;
     const mac = parseSubnetFile(readFileSync(subnetFileOf(n1), 'utf8')).vtepMAC;
