@@ -33,3 +33,18 @@ describe('lab addressing', () => {
     expect(ok.phase).toBe('creating');
   });
 });
+
+describe('progress display (non-TTY)', () => {
+  it('prints one plain line per step and its outcome', async () => {
+    const { Progress } = await import('../../../src/lab/progress.js');
+    const { Writable } = await import('node:stream');
+    const out: string[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, cb) { out.push(c.toString()); cb(); } }) as unknown as NodeJS.WriteStream;
+    const p = new Progress(sink);
+    expect(await p.step('first', async () => 42)).toBe(42);
+    await expect(p.step('second', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    const text = out.join('');
+    expect(text).toMatch(/^==> first\n {4}ok first \(\d+\.\ds\)\n==> second\n {4}FAILED second/);
+    expect(text).not.toContain('\x1b');
+  });
+});
