@@ -51,6 +51,12 @@ describe('skiff up / status / exec / down', () => {
     expect(st.clusterNodes.map((n) => n.ready)).toEqual(['True', 'True']);
     const addr = (await skiff('exec', '--state-dir', dir, 'node1', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
     expect(addr).toContain('198.18.0.11/24');
+    const pods = JSON.parse((await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'pods', '-l', 'app=hostname-demo', '-o', 'json'], { timeout: 30_000 })).stdout) as { items: { metadata: { name: string }; status: { podIP: string } }[] };
+    const pod = pods.items[0];
+    expect(pod).toBeDefined();
+    const podAddr = (await skiff('exec', '--state-dir', dir, `default/${pod?.metadata.name}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
+    expect(podAddr).toContain(`${pod?.status.podIP}/24`);
+    await expect(skiff('exec', '--state-dir', dir, 'pod/no-such-pod', '--', 'true')).rejects.toThrow(/not found/);
     const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], { timeout: 30_000 });
     expect(k.stdout.trim().split('\n').sort()).toEqual(['node/node1', 'node/node2']);
   }, 60_000);
