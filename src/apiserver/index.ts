@@ -17,6 +17,7 @@ import { defaultLimits, type LimitOptions } from './limits.js';
 import { Registry } from './rest.js';
 import { ApiError } from './errors.js';
 import { endpoints, services } from './resources/index.js';
+import { endpointslices } from './resources/other.js';
 import { buildServer } from './server.js';
 import { ObjectStore } from './storage.js';
 
@@ -65,6 +66,20 @@ async function ensureKubernetesService(reg: Registry, ip: string, advertise: str
   }
   const ep = { metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets: [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }] };
   await reg.update(endpoints, 'default', 'kubernetes', ep, opts);
+  // kube-apiserver writes this slice itself (the endpointslice controller skips selector-less Services), so
+  // proxies route the kubernetes Service's ClusterIP like any other.
+  const slice = {
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'apiserver.skiff.io' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: [advertise], conditions: { ready: true, serving: true, terminating: false } }],
+    ports: [{ name: 'https', port, protocol: 'TCP' }],
+  };
+  try {
+    await reg.create(endpointslices, 'default', slice, opts);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    await reg.patch(endpointslices, 'default', 'kubernetes', 'merge', { endpoints: slice.endpoints, ports: slice.ports }, opts);
+  }
 }
 
 export function parsePortRange(s: string): { min: number; max: number } {

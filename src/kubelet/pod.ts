@@ -64,12 +64,17 @@ export class PodWorker {
   private sandboxError: string | undefined;
   private readonly unsupported = new Map<string, { reason: string; message: string }>();
   private timer: NodeJS.Timeout | undefined;
+  /** containers found running at adoption: their readiness starts from the last reported value, so a
+   *  kubelet restart does not flap endpoints */
+  private readonly adopted: Set<string>;
 
   constructor(
     private readonly ctx: KubeletContext,
     readonly state: PodState,
     private readonly onGone: (uid: string) => void,
-  ) {}
+  ) {
+    this.adopted = new Set(Object.entries(state.containers).filter(([, c]) => c.handle).map(([n]) => n));
+  }
 
   static fresh(ctx: KubeletContext, pod: Pod, onGone: (uid: string) => void): PodWorker {
     const state: PodState = {
@@ -269,14 +274,20 @@ export class PodWorker {
     let p = this.probes.get(c.name);
     if (!p) {
       const started = cs.handle ? Date.parse(cs.handle.startedAt) : Date.now();
+      const wasReady = this.adopted.delete(c.name) && this.lastApiReady(c.name);
       p = {
-        startup: c.startupProbe ? new ProbeTracker(c.startupProbe, false, started) : undefined,
+        startup: c.startupProbe ? new ProbeTracker(c.startupProbe, wasReady, started) : undefined,
         liveness: c.livenessProbe ? new ProbeTracker(c.livenessProbe, true, started) : undefined,
-        readiness: c.readinessProbe ? new ProbeTracker(c.readinessProbe, false, started) : undefined,
+        readiness: c.readinessProbe ? new ProbeTracker(c.readinessProbe, wasReady, started) : undefined,
       };
       this.probes.set(c.name, p);
     }
     return p;
+  }
+
+  private lastApiReady(name: string): boolean {
+    const statuses = (this.pod?.status as { containerStatuses?: { name: string; ready?: boolean }[] } | undefined)?.containerStatuses;
+    return statuses?.find((s) => s.name === name)?.ready === true;
   }
 
   private async runProbes(pod: Pod, c: Container, cs: ContainerState): Promise<void> {

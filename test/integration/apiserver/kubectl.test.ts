@@ -67,6 +67,14 @@ afterAll(async () => {
 });
 
 describe('kubectl against skiff apiserver', () => {
+  it('serves the kubernetes Service with an EndpointSlice pointing at the API server itself', async () => {
+    const r = await kubectl(s, ['get', 'endpointslice', 'kubernetes', '-n', 'default', '-o', 'json']);
+    expect(r.stderr).toBe('');
+    const slice = JSON.parse(r.stdout) as { endpoints: { addresses: string[] }[]; ports: { port: number }[] };
+    expect(slice.endpoints[0]?.addresses).toEqual(['127.0.0.1']);
+    expect(slice.ports[0]?.port).toBe(Number(new URL(s.url).port));
+  });
+
   it('applies a Pod, a Service and a Deployment and prints them like Kubernetes', async () => {
     const file = join(dir, 'app.yaml');
     writeFileSync(file, manifests(2, true));
