@@ -3,7 +3,8 @@
 //  - plugins/bin/<type>: one self-contained file per CNI plugin, so a plugin process loads nothing else;
 //  - dist/bench/<name>.mjs: the benchmarks.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,13 +40,20 @@ const pluginBin = join(pluginsDir, 'bin');
 mkdirSync(pluginBin, { recursive: true });
 // Extension-less CommonJS executables: portable to any CNI_PATH, no package.json needed beside them.
 writeFileSync(join(pluginBin, 'package.json'), '{ "type": "commonjs" }\n');
+// Every bundle starts with the sh prelude of src/cni/shim.sh (sh and JavaScript at once): it relays the call
+// to a resident skiff-cnid of the same build when one serves this netns, else runs the file with node.
+// The build id ties prelude and daemon together, so a daemon never serves a newer or older bundle.
+const buildId = randomBytes(6).toString('hex');
+const shim = readFileSync(join(root, 'src/cni/shim.sh'), 'utf8').replaceAll('@BUILD@', buildId);
 for (const dir of readdirSync(pluginsDir)) {
   const entry = join(pluginsDir, dir, 'main.ts');
   if (dir === 'bin' || !existsSync(entry)) continue;
   const out = join(pluginBin, dir);
-  await build({ ...common, entryPoints: [entry], outfile: out, format: 'cjs', minify: true,
-    banner: { js: '#!/usr/bin/env node' } });
-  chmodSync(out, 0o755);
+  const tmp = `${out}.tmp`;
+  await build({ ...common, entryPoints: [entry], outfile: tmp, format: 'cjs', minify: true,
+    define: { __SKIFF_CNI_BUILD__: JSON.stringify(buildId) }, banner: { js: shim } });
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, out); // never a half-written plugin on CNI_PATH
 }
 
 const benchDir = join(root, 'bench');

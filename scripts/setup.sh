@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything skiff needs on a fresh Debian machine (idempotent), then builds.
 # System: iproute2, nftables, conntrack, ping, socat, the reference CNI plugins (compared against in tests),
-# etcd (the second store backend), vagrant (only for `vagrant validate`).
+# etcd (the second store backend). (vagrant, only for `vagrant validate`, is installed by its own test.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

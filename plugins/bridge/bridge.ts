@@ -9,7 +9,7 @@ import { ipamAdd, ipamCheck, ipamDel, ipamGc } from '../../src/cni/ipam/index.js
 import { formatCidr, networkOf, parseCidr } from '../../src/cni/ipam/addr.js';
 import { attach, detach, gcAttachments, type Layout } from '../../src/cni/nftattach.js';
 import { attachmentComment, attachmentHash, hostVethName, macFromSeed } from '../../src/cni/names.js';
-import type { CniArgs, PluginConf } from '../../src/cni/skel.js';
+import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { type Attachment, ipamConfSchema, netConfSchema, type Result, type Route } from '../../src/cni/spec/types.js';
 
 /**
@@ -235,3 +235,12 @@ export async function bridgeGc(args: CniArgs, conf: BridgeConf, valid: Attachmen
   if (conf.ipMasq) await gcAttachments(MASQ_LAYOUT.table, MASQ_PREFIX, conf.name, keepFn);
   if (conf.macspoofchk) await gcAttachments(MACSPOOF_LAYOUT.table, SPOOF_PREFIX, conf.name, keepFn);
 }
+
+export const bridgePlugin: CniPlugin<z.infer<typeof bridgeConfSchema>> = {
+  name: 'bridge',
+  confSchema: bridgeConfSchema,
+  add: bridgeAdd,
+  del: bridgeDel,
+  check: bridgeCheck,
+  gc: bridgeGc,
+};

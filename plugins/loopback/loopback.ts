@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { applyNetOps, getLink, nsFromPath } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
-import type { CniArgs } from '../../src/cni/skel.js';
-import type { Result } from '../../src/cni/spec/types.js';
+import type { CniArgs, CniPlugin } from '../../src/cni/skel.js';
+import { type NetConf, netConfSchema, type Result } from '../../src/cni/spec/types.js';
 
 /** loopback logic: `lo` up on ADD, down on DEL (nothing to do when the namespace is gone). */
 function requireNetns(path: string): void {
@@ -32,3 +32,11 @@ export async function loopbackCheck(args: CniArgs): Promise<void> {
   const lo = await getLink(nsFromPath(args.netns), 'lo');
   if (!lo?.flags?.includes('UP')) throw new CniError(CniCode.PluginSpecific, 'loopback interface is down');
 }
+
+export const loopbackPlugin: CniPlugin<NetConf> = {
+  name: 'loopback',
+  confSchema: netConfSchema,
+  add: (args, conf) => loopbackAdd(args, conf.cniVersion),
+  del: (args) => loopbackDel(args),
+  check: (args) => loopbackCheck(args),
+};

@@ -4,7 +4,7 @@ import { setLocalSysctl } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import { attach, detach, gcAttachments, listAttachments, type Layout } from '../../src/cni/nftattach.js';
 import { attachmentComment, attachmentHash } from '../../src/cni/names.js';
-import type { CniArgs, PluginConf } from '../../src/cni/skel.js';
+import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { type Attachment, netConfSchema, type Result } from '../../src/cni/spec/types.js';
 import { tryParseIp } from '../../src/cni/ipam/addr.js';
 
@@ -157,3 +157,12 @@ export async function portmapGc(_args: CniArgs, conf: PortmapConf, valid: Attach
   await gcAttachments(PORTMAP_LAYOUT.table, DNAT_PREFIX, conf.name, keepFn);
   await gcAttachments(PORTMAP_LAYOUT.table, SNAT_PREFIX, conf.name, keepFn);
 }
+
+export const portmapPlugin: CniPlugin<z.infer<typeof portmapConfSchema>> = {
+  name: 'portmap',
+  confSchema: portmapConfSchema,
+  add: portmapAdd,
+  del: portmapDel,
+  check: portmapCheck,
+  gc: portmapGc,
+};

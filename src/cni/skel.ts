@@ -25,6 +25,10 @@ export interface CniArgs {
   path: string[];
   /** Raw stdin (the runtime passes the same bytes on to delegates). */
   stdin: string;
+  /** The caller's whole environment (a resident daemon serves many callers; process.env is its own). */
+  env?: NodeJS.ProcessEnv;
+  /** Path of the executable the runtime invoked (to recognise sibling plugins); default process.argv[1]. */
+  self?: string;
 }
 
 /** The config a plugin's handlers receive: schema-parsed, with prevResult already in the 1.x shape. */
@@ -50,6 +54,8 @@ export interface PluginIo {
   readStdin(): string;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Path of the invoked plugin executable, when not this process's own script. */
+  self?: string;
 }
 
 const defaultIo: PluginIo = {
@@ -94,7 +100,7 @@ export function parseCniArgs(s: string): Record<string, string> {
   return out;
 }
 
-function envArgs(env: NodeJS.ProcessEnv, stdin: string): CniArgs {
+function envArgs(env: NodeJS.ProcessEnv, stdin: string, self: string | undefined): CniArgs {
   const command = env.CNI_COMMAND ?? '';
   if (!COMMANDS.includes(command)) throw new CniError(CniCode.InvalidEnvironment, `unknown CNI_COMMAND: ${command}`);
   const cmd = command as CniCommand;
@@ -121,6 +127,8 @@ function envArgs(env: NodeJS.ProcessEnv, stdin: string): CniArgs {
     args: parseCniArgs(env.CNI_ARGS ?? ''),
     path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
     stdin,
+    env,
+    self,
   };
 }
 
@@ -161,7 +169,7 @@ async function runPluginInner<C extends NetConf>(plugin: CniPlugin<C>, io: Plugi
       return 0;
     }
     const stdin = io.readStdin();
-    const args = envArgs(io.env, stdin);
+    const args = envArgs(io.env, stdin, io.self ?? process.argv[1]);
     let raw: unknown;
     try {
       raw = JSON.parse(stdin);

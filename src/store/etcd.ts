@@ -5,9 +5,9 @@
  * optimistic concurrency is etcd's. A watch is one etcd watch stream with prev_kv, started at fromRevision+1;
  * etcd's compaction surfaces as CompactedError, both for watches and for list pages read at an old revision.
  */
-import { Etcd3, type IKeyValue, type IWatchResponse } from 'etcd3';
+import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse } from 'etcd3';
 import { createLogger } from '../util/log.js';
-import { checkKey, checkLimit, checkPrefix, decodeContinue, encodeContinue, prefixEnd } from './keys.js';
+import { checkKey, checkLimit, checkPrefix, checkRevision, decodeContinue, listPage, prefixEnd } from './keys.js';
 import {
   AlreadyExistsError,
   CompactedError,
@@ -235,10 +235,7 @@ export class EtcdBackend implements StoreBackend {
     );
     const items = res.kvs.map((kv) => this.toKV(kv));
     const rev = revision > 0 ? revision : num(res.header.revision);
-    if (limit !== undefined && res.more && items.length > 0) {
-      return { items, revision: rev, continue: encodeContinue(prefix, { revision: rev, key: items[items.length - 1]!.key }) };
-    }
-    return { items, revision: rev };
+    return listPage(prefix, items, rev, limit !== undefined && res.more);
   }
 
   async create(key: string, value: string): Promise<KV> {
@@ -257,17 +254,24 @@ export class EtcdBackend implements StoreBackend {
     return { key, value, modRevision: rev, createRevision: rev };
   }
 
-  async update(key: string, value: string, expectedRevision?: number): Promise<KV> {
-    this.open();
-    checkKey(key);
+  /**
+   * A write that needs the key to exist, and to be at `expectedRevision` when one is given: `op` runs only if
+   * etcd's compare holds; otherwise the key's current value tells NotFound from Conflict.
+   */
+  private async conditionalWrite(
+    what: string,
+    key: string,
+    expectedRevision: number | undefined,
+    op: (k: Buffer) => IRequestOp,
+  ): Promise<ITxnResponse> {
     const k = Buffer.from(this.etcdKey(key));
-    const res = await this.call('update', () =>
+    const res = await this.call(what, () =>
       this.client.kv.txn({
         compare:
           expectedRevision === undefined
             ? [{ key: k, target: 'Create', result: 'Greater', create_revision: 0 }]
             : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
-        success: [{ request_put: { key: k, value: Buffer.from(value), prev_kv: true } }],
+        success: [op(k)],
         failure: [{ request_range: { key: k } }],
       }),
     );
@@ -276,6 +280,15 @@ export class EtcdBackend implements StoreBackend {
       if (!cur) throw new NotFoundError(key);
       throw new ConflictError(key, expectedRevision ?? 0, num(cur.mod_revision));
     }
+    return res;
+  }
+
+  async update(key: string, value: string, expectedRevision?: number): Promise<KV> {
+    this.open();
+    checkKey(key);
+    const res = await this.conditionalWrite('update', key, expectedRevision, (k) => ({
+      request_put: { key: k, value: Buffer.from(value), prev_kv: true },
+    }));
     const prev = res.responses[0]?.response_put?.prev_kv;
     const rev = num(res.header.revision);
     return { key, value, modRevision: rev, createRevision: prev ? num(prev.create_revision) : rev };
@@ -284,22 +297,7 @@ export class EtcdBackend implements StoreBackend {
   async delete(key: string, expectedRevision?: number): Promise<{ prev: KV; revision: number }> {
     this.open();
     checkKey(key);
-    const k = Buffer.from(this.etcdKey(key));
-    const res = await this.call('delete', () =>
-      this.client.kv.txn({
-        compare:
-          expectedRevision === undefined
-            ? [{ key: k, target: 'Create', result: 'Greater', create_revision: 0 }]
-            : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
-        success: [{ request_delete_range: { key: k, prev_kv: true } }],
-        failure: [{ request_range: { key: k } }],
-      }),
-    );
-    if (!res.succeeded) {
-      const cur = res.responses[0]?.response_range?.kvs[0];
-      if (!cur) throw new NotFoundError(key);
-      throw new ConflictError(key, expectedRevision ?? 0, num(cur.mod_revision));
-    }
+    const res = await this.conditionalWrite('delete', key, expectedRevision, (k) => ({ request_delete_range: { key: k, prev_kv: true } }));
     const prev = res.responses[0]?.response_delete_range?.prev_kvs[0];
     // The compare held, so the key existed and prev_kv is there; a missing one would be an etcd bug.
     if (!prev) throw new StoreError(`etcd delete of ${key} returned no previous value`);
@@ -308,7 +306,7 @@ export class EtcdBackend implements StoreBackend {
 
   watch(prefix: string, fromRevision: number): Watch {
     this.open();
-    if (!Number.isInteger(fromRevision) || fromRevision < 0) throw new InvalidArgumentError(`invalid watch revision ${fromRevision}`);
+    checkRevision('watch', fromRevision);
     this.rangeOf(prefix);
     const w = new EtcdWatch(this, prefix, fromRevision, this.maxWatchBuffer);
     this.watches.add(w);
@@ -328,7 +326,7 @@ export class EtcdBackend implements StoreBackend {
 
   async compact(revision: number): Promise<void> {
     this.open();
-    if (!Number.isInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid compaction revision ${revision}`);
+    checkRevision('compaction', revision);
     try {
       await this.client.kv.compact({ revision, physical: true });
     } catch (err) {

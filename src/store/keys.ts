@@ -2,7 +2,7 @@
  * Key ranges and continue tokens, shared by every backend so a token means the same thing everywhere.
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from './types.js';
+import { InvalidArgumentError, type KV, type ListResult } from './types.js';
 
 /**
  * The first key after every key that starts with `prefix` (etcd's "range end"): the prefix with its last
@@ -62,6 +62,28 @@ export function checkLimit(limit: number | undefined): number | undefined {
   if (limit === undefined || limit === 0) return undefined;
   if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(`invalid list limit: ${limit}`);
   return limit;
+}
+
+/** A revision argument (watch start, compaction point) is a non-negative integer. */
+export function checkRevision(what: string, revision: number): void {
+  if (!Number.isInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid ${what} revision ${revision}`);
+}
+
+/**
+ * A list result read at `revision`; when `more` items remain, it carries the token that continues after its
+ * last item at the same revision.
+ */
+export function listPage(prefix: string, items: KV[], revision: number, more: boolean): ListResult {
+  if (more && items.length > 0) {
+    return { items, revision, continue: encodeContinue(prefix, { revision, key: items[items.length - 1]!.key }) };
+  }
+  return { items, revision };
+}
+
+/** The first `limit` of `items` (read with one extra to tell whether more remain) as a list page. */
+export function pageOf(prefix: string, items: KV[], revision: number, limit: number | undefined): ListResult {
+  const more = limit !== undefined && items.length > limit;
+  return listPage(prefix, more ? items.slice(0, limit) : items, revision, more);
 }
 
 /** The revision an event happened at. */

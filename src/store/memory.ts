@@ -3,50 +3,19 @@
  * values, watch from a revision, compaction window, list snapshots across pages), nothing survives the
  * process. Used by tests and `--store memory`.
  */
-import { checkKey, checkLimit, checkPrefix, decodeContinue, encodeContinue, eventRevision } from './keys.js';
-import { WatchHub, type EventLog } from './watch-hub.js';
-import {
-  AlreadyExistsError,
-  CompactedError,
-  ConflictError,
-  InvalidArgumentError,
-  NotFoundError,
-  StoreError,
-  type KV,
-  type ListOptions,
-  type ListResult,
-  type StoreBackend,
-  type Watch,
-  type WatchEvent,
-} from './types.js';
+import { checkKey, eventRevision, pageOf } from './keys.js';
+import { LogBackend, requireCurrent, type LogBackendOptions } from './log-backend.js';
+import { AlreadyExistsError, type KV, type ListOptions, type ListResult, type StoreBackend, type WatchEvent } from './types.js';
 
 type LogEvent = Extract<WatchEvent, { type: 'put' } | { type: 'delete' }>;
 
-export interface MemoryOptions {
-  compactionWindow?: number;
-  maxWatchBuffer?: number;
-}
+export type MemoryOptions = LogBackendOptions;
 
-export class MemoryBackend implements StoreBackend, EventLog {
+export class MemoryBackend extends LogBackend implements StoreBackend {
   readonly name = 'memory';
   private readonly objects = new Map<string, KV>();
   /** put/delete events in ascending revision order, oldest compacted away */
   private log: LogEvent[] = [];
-  private rev = 0;
-  private compacted = 0;
-  private closed = false;
-  private readonly window: number;
-  private readonly hub: WatchHub;
-
-  constructor(opts: MemoryOptions = {}) {
-    this.window = opts.compactionWindow ?? 10_000;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new InvalidArgumentError('compactionWindow must be >= 1');
-    this.hub = new WatchHub(this, { maxBuffered: opts.maxWatchBuffer });
-  }
-
-  private open(): void {
-    if (this.closed) throw new StoreError('store is closed');
-  }
 
   async get(key: string): Promise<KV | undefined> {
     this.open();
@@ -55,18 +24,7 @@ export class MemoryBackend implements StoreBackend, EventLog {
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    this.open();
-    checkPrefix(prefix);
-    const limit = checkLimit(opts.limit);
-    let revision = this.rev;
-    let after: string | undefined;
-    if (opts.continue) {
-      const tok = decodeContinue(prefix, opts.continue);
-      if (tok.revision > this.rev) throw new InvalidArgumentError('continue token is from the future');
-      if (tok.revision < this.compacted) throw new CompactedError(tok.revision, this.compacted);
-      revision = tok.revision;
-      after = tok.key;
-    }
+    const { limit, revision, after } = this.listStart(prefix, opts);
     // State at `revision` = current state, except keys written since: for those, the value before their
     // first later write (undefined when that write created the key).
     const older = new Map<string, KV | undefined>();
@@ -81,11 +39,7 @@ export class MemoryBackend implements StoreBackend, EventLog {
     }
     for (const [k, kv] of older) if (kv && (after === undefined || k > after)) items.push(kv);
     items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    if (limit !== undefined && items.length > limit) {
-      const page = items.slice(0, limit);
-      return { items: page, revision, continue: encodeContinue(prefix, { revision, key: page[page.length - 1]!.key }) };
-    }
-    return { items, revision };
+    return pageOf(prefix, items, revision, limit);
   }
 
   async create(key: string, value: string): Promise<KV> {
@@ -101,11 +55,7 @@ export class MemoryBackend implements StoreBackend, EventLog {
   async update(key: string, value: string, expectedRevision?: number): Promise<KV> {
     this.open();
     checkKey(key);
-    const prev = this.objects.get(key);
-    if (!prev) throw new NotFoundError(key);
-    if (expectedRevision !== undefined && expectedRevision !== prev.modRevision) {
-      throw new ConflictError(key, expectedRevision, prev.modRevision);
-    }
+    const prev = requireCurrent(key, this.objects.get(key), expectedRevision);
     const rev = ++this.rev;
     const kv: KV = { key, value, modRevision: rev, createRevision: prev.createRevision };
     this.commit(key, kv, { type: 'put', kv, prev });
@@ -115,11 +65,7 @@ export class MemoryBackend implements StoreBackend, EventLog {
   async delete(key: string, expectedRevision?: number): Promise<{ prev: KV; revision: number }> {
     this.open();
     checkKey(key);
-    const prev = this.objects.get(key);
-    if (!prev) throw new NotFoundError(key);
-    if (expectedRevision !== undefined && expectedRevision !== prev.modRevision) {
-      throw new ConflictError(key, expectedRevision, prev.modRevision);
-    }
+    const prev = requireCurrent(key, this.objects.get(key), expectedRevision);
     const revision = ++this.rev;
     this.commit(key, undefined, { type: 'delete', key, prev, revision });
     return { prev, revision };
@@ -129,30 +75,11 @@ export class MemoryBackend implements StoreBackend, EventLog {
     if (kv) this.objects.set(key, kv);
     else this.objects.delete(key);
     this.log.push(e);
-    // Compact in steps of a tenth of the window so the splice cost is amortised.
-    if (this.rev - this.compacted > this.window + Math.ceil(this.window / 10)) this.compactTo(this.rev - this.window);
+    if (this.compactionDue()) this.compactTo(this.rev - this.window);
     this.hub.publish(e);
   }
 
-  watch(prefix: string, fromRevision: number): Watch {
-    this.open();
-    checkPrefix(prefix);
-    return this.hub.watch(prefix, fromRevision);
-  }
-
-  async currentRevision(): Promise<number> {
-    this.open();
-    return this.rev;
-  }
-
-  async compact(revision: number): Promise<void> {
-    this.open();
-    if (!Number.isInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid compaction revision ${revision}`);
-    if (revision > this.rev) throw new InvalidArgumentError(`cannot compact to ${revision}: current revision is ${this.rev}`);
-    this.compactTo(revision);
-  }
-
-  private compactTo(revision: number): void {
+  protected compactTo(revision: number): void {
     if (revision <= this.compacted) return;
     this.log = this.log.slice(this.firstAfter(revision));
     this.compacted = revision;
@@ -178,14 +105,6 @@ export class MemoryBackend implements StoreBackend, EventLog {
       if ((e.type === 'put' ? e.kv.key : e.key).startsWith(prefix)) out.push(e);
     }
     return out;
-  }
-
-  currentRevisionSync(): number {
-    return this.rev;
-  }
-
-  compactedRevisionSync(): number {
-    return this.compacted;
   }
 
   async close(): Promise<void> {

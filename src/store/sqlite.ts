@@ -13,21 +13,17 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../util/log.js';
-import { checkKey, checkLimit, checkPrefix, decodeContinue, encodeContinue, prefixEnd } from './keys.js';
-import { WatchHub, type EventLog } from './watch-hub.js';
+import { checkKey, pageOf, prefixEnd } from './keys.js';
+import { LogBackend, requireCurrent, type LogBackendOptions } from './log-backend.js';
 import {
   AlreadyExistsError,
-  CompactedError,
-  ConflictError,
   InvalidArgumentError,
-  NotFoundError,
   StoreError,
   type BackendOptions,
   type KV,
   type ListOptions,
   type ListResult,
   type StoreBackend,
-  type Watch,
   type WatchEvent,
 } from './types.js';
 
@@ -99,21 +95,15 @@ function keyRange(prefix: string, after?: string): { sql: string; params: string
   return { sql: conds.length ? conds.join(' AND ') : '1', params };
 }
 
-export class SqliteBackend implements StoreBackend, EventLog {
+export class SqliteBackend extends LogBackend implements StoreBackend {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
-  private rev: number;
-  private compacted: number;
-  private closed = false;
-  private readonly window: number;
-  private readonly hub: WatchHub;
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly batchTx: Database.Transaction<(body: () => void) => void>;
   private pending: { run: () => { result: unknown; event: WatchEvent }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(readonly path: string, opts: { compactionWindow?: number; maxWatchBuffer?: number } = {}) {
-    this.window = opts.compactionWindow ?? 10_000;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new InvalidArgumentError('compactionWindow must be >= 1');
+  constructor(readonly path: string, opts: LogBackendOptions = {}) {
+    super(opts);
     // A short busy timeout: the only other opener can be a second process, which must fail fast.
     this.db = new Database(path, { timeout: 250 });
     try {
@@ -131,7 +121,6 @@ export class SqliteBackend implements StoreBackend, EventLog {
     }
     this.rev = this.meta('revision');
     this.compacted = this.meta('compacted');
-    this.hub = new WatchHub(this, { maxBuffered: opts.maxWatchBuffer });
     this.batchTx = this.db.transaction((body: () => void) => body());
     log.debug({ path, revision: this.rev, compacted: this.compacted }, 'opened');
   }
@@ -150,64 +139,41 @@ export class SqliteBackend implements StoreBackend, EventLog {
     return row?.v ?? 0;
   }
 
-  private open(): void {
-    if (this.closed) throw new StoreError('store is closed');
-  }
-
-  private getRow(key: string): ObjectRow | undefined {
-    return this.stmt('SELECT key, value, mod_rev, create_rev FROM objects WHERE key = ?').get(key) as ObjectRow | undefined;
+  /** The current value of `key` (what get() returns, synchronously: writes check it inside their batch). */
+  private read(key: string): KV | undefined {
+    const r = this.stmt('SELECT key, value, mod_rev, create_rev FROM objects WHERE key = ?').get(key) as ObjectRow | undefined;
+    return r ? toKV(r) : undefined;
   }
 
   async get(key: string): Promise<KV | undefined> {
     this.open();
     checkKey(key);
-    const r = this.getRow(key);
-    return r ? toKV(r) : undefined;
+    return this.read(key);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    this.open();
-    checkPrefix(prefix);
-    const limit = checkLimit(opts.limit);
+    const { limit, revision, after } = this.listStart(prefix, opts);
     const fetch = limit === undefined ? -1 : limit + 1;
-    let revision = this.rev;
+    const r = keyRange(prefix, after);
     let rows: ObjectRow[];
-    if (!opts.continue) {
-      const r = keyRange(prefix);
+    if (revision === this.rev) {
       rows = this.stmt(`SELECT key, value, mod_rev, create_rev FROM objects WHERE ${r.sql} ORDER BY key LIMIT ?`).all(
         ...r.params,
         fetch,
       ) as ObjectRow[];
     } else {
-      const tok = decodeContinue(prefix, opts.continue);
-      if (tok.revision > this.rev) throw new InvalidArgumentError('continue token is from the future');
-      if (tok.revision < this.compacted) throw new CompactedError(tok.revision, this.compacted);
-      revision = tok.revision;
-      const r = keyRange(prefix, tok.key);
-      if (revision === this.rev) {
-        rows = this.stmt(`SELECT key, value, mod_rev, create_rev FROM objects WHERE ${r.sql} ORDER BY key LIMIT ?`).all(
-          ...r.params,
-          fetch,
-        ) as ObjectRow[];
-      } else {
-        // The snapshot at `revision`: current rows, except keys written since, which take the value from
-        // before their first later write (SQLite returns the bare columns of the MIN(rev) row).
-        rows = this.stmt(
-          `WITH t AS (SELECT key, prev_value, prev_mod_rev, prev_create_rev, MIN(rev) FROM events
-                      WHERE rev > ? AND ${r.sql} GROUP BY key)
-           SELECT key, value, mod_rev, create_rev FROM objects WHERE ${r.sql} AND key NOT IN (SELECT key FROM t)
-           UNION ALL
-           SELECT key, prev_value, prev_mod_rev, prev_create_rev FROM t WHERE prev_value IS NOT NULL
-           ORDER BY key LIMIT ?`,
-        ).all(revision, ...r.params, ...r.params, fetch) as ObjectRow[];
-      }
+      // The snapshot at `revision` (a later page of a list): current rows, except keys written since, which
+      // take the value from before their first later write (SQLite returns the bare columns of the MIN(rev) row).
+      rows = this.stmt(
+        `WITH t AS (SELECT key, prev_value, prev_mod_rev, prev_create_rev, MIN(rev) FROM events
+                    WHERE rev > ? AND ${r.sql} GROUP BY key)
+         SELECT key, value, mod_rev, create_rev FROM objects WHERE ${r.sql} AND key NOT IN (SELECT key FROM t)
+         UNION ALL
+         SELECT key, prev_value, prev_mod_rev, prev_create_rev FROM t WHERE prev_value IS NOT NULL
+         ORDER BY key LIMIT ?`,
+      ).all(revision, ...r.params, ...r.params, fetch) as ObjectRow[];
     }
-    const items = rows.map(toKV);
-    if (limit !== undefined && items.length > limit) {
-      items.length = limit;
-      return { items, revision, continue: encodeContinue(prefix, { revision, key: items[limit - 1]!.key }) };
-    }
-    return { items, revision };
+    return pageOf(prefix, rows.map(toKV), revision, limit);
   }
 
   /**
@@ -253,7 +219,7 @@ export class SqliteBackend implements StoreBackend, EventLog {
       for (const op of batch) op.reject(err);
       return;
     }
-    if (this.rev - this.compacted > this.window + Math.ceil(this.window / 10)) {
+    if (this.compactionDue()) {
       try {
         this.compactTo(this.rev - this.window);
       } catch (err) {
@@ -293,7 +259,7 @@ export class SqliteBackend implements StoreBackend, EventLog {
     checkKey(key);
     if (typeof value !== 'string') throw new InvalidArgumentError('store value must be a string');
     return this.enqueueWrite(() => {
-      if (this.getRow(key)) throw new AlreadyExistsError(key);
+      if (this.read(key)) throw new AlreadyExistsError(key);
       const rev = this.rev + 1;
       const kv: KV = { key, value, modRevision: rev, createRevision: rev };
       this.writeRows(key, kv, undefined, rev);
@@ -306,12 +272,7 @@ export class SqliteBackend implements StoreBackend, EventLog {
     checkKey(key);
     if (typeof value !== 'string') throw new InvalidArgumentError('store value must be a string');
     return this.enqueueWrite(() => {
-      const row = this.getRow(key);
-      if (!row) throw new NotFoundError(key);
-      const prev = toKV(row);
-      if (expectedRevision !== undefined && expectedRevision !== prev.modRevision) {
-        throw new ConflictError(key, expectedRevision, prev.modRevision);
-      }
+      const prev = requireCurrent(key, this.read(key), expectedRevision);
       const rev = this.rev + 1;
       const kv: KV = { key, value, modRevision: rev, createRevision: prev.createRevision };
       this.writeRows(key, kv, prev, rev);
@@ -323,37 +284,14 @@ export class SqliteBackend implements StoreBackend, EventLog {
     this.open();
     checkKey(key);
     return this.enqueueWrite(() => {
-      const row = this.getRow(key);
-      if (!row) throw new NotFoundError(key);
-      const prev = toKV(row);
-      if (expectedRevision !== undefined && expectedRevision !== prev.modRevision) {
-        throw new ConflictError(key, expectedRevision, prev.modRevision);
-      }
+      const prev = requireCurrent(key, this.read(key), expectedRevision);
       const revision = this.rev + 1;
       this.writeRows(key, undefined, prev, revision);
       return { result: { prev, revision }, event: { type: 'delete', key, prev, revision } };
     });
   }
 
-  watch(prefix: string, fromRevision: number): Watch {
-    this.open();
-    checkPrefix(prefix);
-    return this.hub.watch(prefix, fromRevision);
-  }
-
-  async currentRevision(): Promise<number> {
-    this.open();
-    return this.rev;
-  }
-
-  async compact(revision: number): Promise<void> {
-    this.open();
-    if (!Number.isInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid compaction revision ${revision}`);
-    if (revision > this.rev) throw new InvalidArgumentError(`cannot compact to ${revision}: current revision is ${this.rev}`);
-    this.compactTo(revision);
-  }
-
-  private compactTo(revision: number): void {
+  protected compactTo(revision: number): void {
     if (revision <= this.compacted) return;
     this.db.transaction(() => {
       this.stmt('DELETE FROM events WHERE rev <= ?').run(revision);
@@ -371,14 +309,6 @@ export class SqliteBackend implements StoreBackend, EventLog {
       limit,
     ) as EventRow[];
     return rows.map(toEvent);
-  }
-
-  currentRevisionSync(): number {
-    return this.rev;
-  }
-
-  compactedRevisionSync(): number {
-    return this.compacted;
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,8 @@
  * far behind is closed rather than allowed to grow memory; it re-watches from the last revision it saw and
  * catches up from the log again.
  */
-import { eventRevision } from './keys.js';
-import { CompactedError, InvalidArgumentError, type Watch, type WatchEvent } from './types.js';
+import { checkRevision, eventRevision } from './keys.js';
+import { CompactedError, type Watch, type WatchEvent } from './types.js';
 import { BufferedWatch } from './watch-queue.js';
 
 export interface EventLog {
@@ -99,7 +99,7 @@ export class WatchHub {
 
   /** Events after `from` (0 = the whole history). Throws CompactedError at once when the history is gone. */
   watch(prefix: string, from: number): Watch {
-    if (!Number.isInteger(from) || from < 0) throw new InvalidArgumentError(`invalid watch revision ${from}`);
+    checkRevision('watch', from);
     const compacted = this.log.compactedRevisionSync();
     if (from < compacted) throw new CompactedError(from, compacted);
     const w = new HubWatch(this, prefix, from);

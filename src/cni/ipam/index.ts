@@ -1,7 +1,8 @@
 import { openSync, readSync, closeSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
-import { delegateAdd, delegateCheck, delegateDel, delegateGc, findInPath } from '../invoke.js';
+import { runRaw } from '../../os/exec.js';
+import { delegateAdd, delegateCheck, delegateDel, delegateGc, findInPath, type PluginExec } from '../invoke.js';
 import type { CniArgs } from '../skel.js';
 import type { Attachment, Result } from '../spec/types.js';
 import { hostLocalIpamSchema } from './config.js';
@@ -18,25 +19,36 @@ export interface IpamConf {
   [k: string]: unknown;
 }
 
-function isOurHostLocal(type: string, path: readonly string[]): boolean {
-  if (type !== 'host-local' || process.env.SKIFF_CNI_IPAM_EXEC === '1') return false;
-  const self = process.argv[1];
+/** Our bundles start with the relay prelude (scripts/build.mjs, src/cni/shim.sh); the reference is ELF. */
+export const SHIM_MARKER = '#!/bin/sh\n":" //; # skiff-cni-shim';
+
+function isOurHostLocal(type: string, args: CniArgs): boolean {
+  const env = args.env ?? process.env;
+  if (type !== 'host-local' || env.SKIFF_CNI_IPAM_EXEC === '1') return false;
+  const self = args.self;
   if (!self) return false;
   try {
-    const found = findInPath(type, path);
+    const found = findInPath(type, args.path);
     if (realpathSync(dirname(found)) !== realpathSync(dirname(self))) return false;
-    // Our bundled plugins are node scripts; the reference is an ELF binary.
     const fd = openSync(found, 'r');
-    const buf = Buffer.alloc(19);
+    const buf = Buffer.alloc(SHIM_MARKER.length);
     try {
-      readSync(fd, buf, 0, 19, 0);
+      readSync(fd, buf, 0, buf.length, 0);
     } finally {
       closeSync(fd);
     }
-    return buf.toString('latin1') === '#!/usr/bin/env node';
+    return buf.toString('latin1') === SHIM_MARKER;
   } catch {
     return false;
   }
+}
+
+/** Delegates see the caller's environment (not a resident daemon's), with the CNI_* variables replaced. */
+function callerExec(args: CniArgs): PluginExec | undefined {
+  if (!args.env) return undefined;
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(args.env)) if (!k.startsWith('CNI_')) base[k] = v;
+  return { exec: (p, env, stdin) => runRaw([p], { env: { ...base, ...env }, input: stdin, timeoutMs: 60_000 }) };
 }
 
 function ctx(args: CniArgs) {
@@ -55,32 +67,32 @@ function delegateConf(args: CniArgs): Record<string, unknown> {
 }
 
 export async function ipamAdd(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<Result> {
-  if (isOurHostLocal(ipam.type, args.path)) {
+  if (isOurHostLocal(ipam.type, args)) {
     return hostLocalAdd({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  return delegateAdd(ipam.type, delegateConf(args), ctx(args));
+  return delegateAdd(ipam.type, delegateConf(args), ctx(args), callerExec(args));
 }
 
 /** Releases the attachment's addresses; returns them when known (in-process), for exact cleanup. */
 export async function ipamDel(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<string[] | undefined> {
-  if (isOurHostLocal(ipam.type, args.path)) {
+  if (isOurHostLocal(ipam.type, args)) {
     return hostLocalDel({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  await delegateDel(ipam.type, delegateConf(args), ctx(args));
+  await delegateDel(ipam.type, delegateConf(args), ctx(args), callerExec(args));
   return undefined;
 }
 
 export async function ipamCheck(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<void> {
-  if (isOurHostLocal(ipam.type, args.path)) {
+  if (isOurHostLocal(ipam.type, args)) {
     return hostLocalCheck({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  await delegateCheck(ipam.type, delegateConf(args), ctx(args));
+  await delegateCheck(ipam.type, delegateConf(args), ctx(args), callerExec(args));
 }
 
 export async function ipamGc(args: CniArgs, network: string, ipam: IpamConf, valid: Attachment[]): Promise<void> {
-  if (isOurHostLocal(ipam.type, args.path)) {
+  if (isOurHostLocal(ipam.type, args)) {
     await hostLocalGc(network, parseHostLocal(ipam), valid);
     return;
   }
-  await delegateGc(ipam.type, delegateConf(args), { path: args.path });
+  await delegateGc(ipam.type, delegateConf(args), { path: args.path }, callerExec(args));
 }
