@@ -2,9 +2,12 @@
  * CNI benchmark: ADD+DEL cycle time of our bridge+host-local against the reference bridge+host-local
  * (containernetworking-plugins), in one run, inside lab namespaces. Cycles alternate between the plugin sets
  * so machine load hits both alike. Prints p50/p90 per set and the ratio ours/reference (target: <= 1).
+ * Our plugins run three ways: relayed to a resident skiff-cnid started in the lab's node namespace (how a
+ * node runs them), one Node process per call with IPAM in-process, and with host-local exec'd as well.
  *
  *   node dist/bench/cni.mjs [--cycles 30] [--ours plugins/bin] [--ref /usr/lib/cni]
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +44,22 @@ function execIn(node: string, extraEnv: Record<string, string>): PluginExec {
   };
 }
 
+/** Start skiff-cnid inside netns `node`; resolves once it listens (bounded wait). */
+async function startDaemon(lab: Lab, node: string, socket: string): Promise<void> {
+  const child = spawn('ip', ['netns', 'exec', node, join(ours, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'inherit'] });
+  lab.onCleanup(async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+  });
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(`${socket}.pid`)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error('skiff-cnid did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -59,9 +78,14 @@ async function main(): Promise<void> {
     const pod = await lab.netns('pod');
     const cache = lab.tmpdir();
     const dataDir = lab.tmpdir();
+    const socket = join(lab.tmpdir(), 'cni.sock');
+    await startDaemon(lab, node, socket);
+    // The per-process series point at a socket nobody listens on, so a node's own daemon cannot serve them.
+    const noDaemon = join(lab.tmpdir(), 'none.sock');
     const series: Series[] = [
-      { label: 'skiff (in-process IPAM)', path: ours, extraEnv: {}, subnet: '10.244.60.0/24', bridge: 'bs0', times: [] },
-      { label: 'skiff (exec host-local)', path: ours, extraEnv: { SKIFF_CNI_IPAM_EXEC: '1' }, subnet: '10.244.61.0/24', bridge: 'bs1', times: [] },
+      { label: 'skiff (resident skiff-cnid)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: socket }, subnet: '10.244.63.0/24', bridge: 'bs3', times: [] },
+      { label: 'skiff (in-process IPAM)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: noDaemon }, subnet: '10.244.60.0/24', bridge: 'bs0', times: [] },
+      { label: 'skiff (exec host-local)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: noDaemon, SKIFF_CNI_IPAM_EXEC: '1' }, subnet: '10.244.61.0/24', bridge: 'bs1', times: [] },
       { label: 'reference 1.1.1', path: ref, extraEnv: {}, subnet: '10.244.62.0/24', bridge: 'br0', times: [] },
     ];
     const started = Date.now();
@@ -82,10 +106,11 @@ async function main(): Promise<void> {
         s.times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
     }
-    const [mine, exec, theirs] = series as [Series, Series, Series];
+    const [resident, mine, exec, theirs] = series as [Series, Series, Series, Series];
+    const ratio = (s: Series) => (pct(s.times, 50) / pct(theirs.times, 50)).toFixed(2);
     console.log(`CNI ADD+DEL cycle, bridge + host-local, ${mine.times.length} cycles each (alternating):`);
-    for (const s of series) console.log(`  ${s.label.padEnd(26)} p50 ${pct(s.times, 50).toFixed(1)} ms   p90 ${pct(s.times, 90).toFixed(1)} ms`);
-    console.log(`  ratio ours/reference (p50): ${(pct(mine.times, 50) / pct(theirs.times, 50)).toFixed(2)}  (exec host-local: ${(pct(exec.times, 50) / pct(theirs.times, 50)).toFixed(2)})`);
+    for (const s of series) console.log(`  ${s.label.padEnd(28)} p50 ${pct(s.times, 50).toFixed(1)} ms   p90 ${pct(s.times, 90).toFixed(1)} ms`);
+    console.log(`  ratio ours/reference (p50): ${ratio(resident)}  (no daemon: ${ratio(mine)}; no daemon, exec host-local: ${ratio(exec)})`);
   } finally {
     await cleanup();
   }

@@ -70,6 +70,24 @@ function masqElements(addresses: string[]): { map: string; key: string }[] {
   });
 }
 
+/** Wait for every promise (none is left running behind an early failure), then throw the first failure. */
+async function allValues<T extends readonly unknown[]>(ps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const rs = await Promise.allSettled(ps);
+  const bad = rs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) throw bad.reason;
+  return rs.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** A promise awaited later: marked handled now, so a failure meanwhile is not an unhandled rejection. */
+function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+async function allDone(ps: Promise<void>[]): Promise<void> {
+  await allValues(ps);
+}
+
 function requireNetns(path: string): void {
   if (!existsSync(path)) throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
 }
@@ -101,10 +119,41 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
   const hostMac = macFromSeed(`host:${hostVeth}`);
   const podMac = macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
 
-  const res: Result = conf.ipam ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : { cniVersion: conf.cniVersion };
-  try {
+  // IPAM and the bridge lookup are independent: run them side by side (each is a process start or two).
+  const [ipamR, brR] = await Promise.allSettled([
+    conf.ipam ? ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : Promise.resolve<Result>({ cniVersion: conf.cniVersion }),
     // The bridge: created once per node; a concurrent ADD may win the race, which is fine.
-    const brLink = await ensureBridge(node, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) });
+    ensureBridge(node, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) }),
+  ]);
+  if (ipamR.status === 'rejected') throw ipamR.reason; // nothing of this attachment exists yet (the bridge is shared)
+  const res = ipamR.value;
+  // The node's nftables need only the addresses: one `nft` process runs alongside the `ip` work below.
+  const nftWork: Promise<void>[] = [];
+  try {
+    const comment = attachmentComment(conf.name, args.containerId, args.ifname);
+    if (conf.ipMasq && res.ips?.length) {
+      const rules: string[] = [];
+      for (const ip of res.ips) {
+        const subnet = formatCidr(networkOf(parseCidr(ip.address)));
+        rules.push(isV6(ip.address) ? `ip6 daddr ${subnet} return` : `ip daddr ${subnet} return`);
+      }
+      rules.push('ip daddr 224.0.0.0/4 return', 'ip6 daddr ff00::/8 return', 'masquerade');
+      nftWork.push(started(attach(MASQ_LAYOUT, { chain: masqChain(conf.name, args), comment, rules, elements: masqElements(res.ips.map((i) => i.address)) })));
+    }
+    if (conf.macspoofchk) {
+      nftWork.push(
+        started(
+          attach(MACSPOOF_LAYOUT, {
+            chain: spoofChain(conf.name, args),
+            comment,
+            rules: [`ether saddr != ${podMac} drop`],
+            elements: [{ map: 'ports', key: `"${hostVeth}"` }],
+          }),
+        ),
+      );
+    }
+    if (brR.status === 'rejected') throw brR.reason;
+    const brLink = brR.value;
     if (brLink.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
 
     const nodeOps: NetOp[] = [{ op: 'link-set', name: br, up: true, ...(conf.promiscMode ? { promisc: true } : {}) }];
@@ -136,31 +185,14 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
       const gw = r.gw ?? res.ips?.find((i) => isV6(i.address) === isV6(r.dst) && i.gateway)?.gateway;
       podOps.push({ op: 'route-add', dev: args.ifname, dst: r.dst, via: gw, mtu: r.mtu, advmss: r.advmss, metric: r.priority, table: r.table, scope: r.scope });
     }
-    await applyNetOps(pod, podOps);
 
     if (isGateway) {
       // This namespace is the node's (the runtime runs us there): forwarding on, as the reference does.
       if (res.ips?.some((i) => !isV6(i.address))) setLocalSysctl('net.ipv4.ip_forward', '1');
       if (res.ips?.some((i) => isV6(i.address))) setLocalSysctl('net.ipv6.conf.all.forwarding', '1');
     }
-    const comment = attachmentComment(conf.name, args.containerId, args.ifname);
-    if (conf.ipMasq && res.ips?.length) {
-      const rules: string[] = [];
-      for (const ip of res.ips) {
-        const subnet = formatCidr(networkOf(parseCidr(ip.address)));
-        rules.push(isV6(ip.address) ? `ip6 daddr ${subnet} return` : `ip daddr ${subnet} return`);
-      }
-      rules.push('ip daddr 224.0.0.0/4 return', 'ip6 daddr ff00::/8 return', 'masquerade');
-      await attach(MASQ_LAYOUT, { chain: masqChain(conf.name, args), comment, rules, elements: masqElements(res.ips.map((i) => i.address)) });
-    }
-    if (conf.macspoofchk) {
-      await attach(MACSPOOF_LAYOUT, {
-        chain: spoofChain(conf.name, args),
-        comment,
-        rules: [`ether saddr != ${podMac} drop`],
-        elements: [{ map: 'ports', key: `"${hostVeth}"` }],
-      });
-    }
+    await applyNetOps(pod, podOps);
+    await allDone(nftWork);
     return {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -173,9 +205,12 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
       ...(conf.dns ? { dns: conf.dns } : res.dns ? { dns: res.dns } : {}),
     };
   } catch (err) {
-    // Undo what this ADD did, so a failed ADD leaks nothing (the runtime may not call DEL).
+    // Undo what this ADD did, so a failed ADD leaks nothing (the runtime may not call DEL); first let any
+    // nft change still in flight finish, so its undo cannot overtake it.
+    await Promise.allSettled(nftWork);
     await deleteLink(node, hostVeth).catch(() => undefined);
     if (conf.ipMasq) await detach(MASQ_LAYOUT, masqChain(conf.name, args), []).catch(() => undefined);
+    if (conf.macspoofchk) await detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), []).catch(() => undefined);
     if (conf.ipam) await ipamDel(args, conf.name, conf.cniVersion, conf.ipam).catch(() => undefined);
     throw err;
   }
@@ -183,16 +218,18 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
 
 /** DEL: succeeds when the netns, the veth or the allocation are already gone. */
 export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
-  let released: string[] | undefined;
-  if (conf.ipam) released = await ipamDel(args, conf.name, conf.cniVersion, conf.ipam);
+  const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
+  // Releasing the addresses and deleting the veth are independent: side by side. The host end has a name
+  // derived from the attachment: deleting it removes the pod end too, whether or not the netns still exists.
+  const [released] = await allValues([
+    conf.ipam ? ipamDel(args, conf.name, conf.cniVersion, conf.ipam) : Promise.resolve(undefined),
+    deleteLink(CURRENT_NS, hostVeth),
+  ] as const);
   const known = new Set<string>([...(released ?? []), ...(conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string)]);
-  // The host end has a name derived from the attachment: deleting it removes the pod end too, and works
-  // whether or not the pod's netns still exists.
-  await deleteLink(CURRENT_NS, hostVethName(conf.name, args.containerId, args.ifname));
-  if (conf.ipMasq) await detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements([...known]));
-  if (conf.macspoofchk) {
-    await detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVethName(conf.name, args.containerId, args.ifname)}"` }]);
-  }
+  const work: Promise<void>[] = [];
+  if (conf.ipMasq) work.push(detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements([...known])));
+  if (conf.macspoofchk) work.push(detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }]));
+  await allDone(work);
 }
 
 /** CHECK: the pod interface, its addresses and routes (from prevResult) are still in place. */
