@@ -9,6 +9,7 @@ import type { LabState } from './state.js';
  */
 export const DEMO_NS = 'default';
 const labels = { app: 'hostname-demo' };
+const DEMO_REPLICAS = 3;
 
 export function demoObjects(): { path: string; body: Record<string, unknown> }[] {
   const svc = (name: string, type: string): { path: string; body: Record<string, unknown> } => ({
@@ -24,7 +25,7 @@ export function demoObjects(): { path: string; body: Record<string, unknown> }[]
       body: {
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'hostname-demo', labels },
         spec: {
-          replicas: 3,
+          replicas: DEMO_REPLICAS,
           selector: { matchLabels: labels },
           template: {
             metadata: { labels },
@@ -66,10 +67,29 @@ export interface DemoTarget {
   port: number;
 }
 
+interface SliceList {
+  items: { endpoints?: { conditions?: { ready?: boolean } }[] | null }[];
+}
+
+async function readyEndpoints(api: ApiClient, service: string): Promise<number> {
+  const sel = encodeURIComponent(`kubernetes.io/service-name=${service}`);
+  const list = await api.request<SliceList>('GET', `/apis/discovery.k8s.io/v1/namespaces/${DEMO_NS}/endpointslices?labelSelector=${sel}`);
+  return list.items.reduce((n, s) => n + (s.endpoints ?? []).filter((e) => e.conditions?.ready).length, 0);
+}
+
 /** Where to ask once the services exist (waits for the LB address, bounded). */
 export async function demoTargets(api: ApiClient, lab: LabState, timeoutMs = 60_000): Promise<DemoTarget[]> {
   const deadline = Date.now() + timeoutMs;
   const get = (n: string): Promise<Svc> => api.request<Svc>('GET', `/api/v1/namespaces/${DEMO_NS}/services/${n}`);
+  // Ask only once every replica is a ready endpoint of each Service: otherwise the first answers all come
+  // from whichever pod was ready first and the demo looks like no load balancing at all.
+  for (const svcName of ['hostname-demo', 'hostname-demo-nodeport', 'hostname-demo-lb']) {
+    while (Date.now() < deadline && (await readyEndpoints(api, svcName)) < DEMO_REPLICAS) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  // The proxies program a change at most once per min-sync-period (1 s): give them that long to catch up.
+  await new Promise((r) => setTimeout(r, 2_000));
   const cip = await get('hostname-demo');
   const np = await get('hostname-demo-nodeport');
   let lb = await get('hostname-demo-lb');
