@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import {
-  applyNetOps, bridgeVlanAdd, CURRENT_NS, deleteLink, ensureBridge, getAddrs, getLink, getRoutes, type NetOp, nsFromPath,
+  applyNetOps, applyNetOpsAndShow, bridgeVlanAdd, CURRENT_NS, deleteLink, ensureBridge, getAddrs, getLink, getRoutes, type IpLink, type NetOp, nsFromPath,
   setLocalSysctl,
 } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
@@ -119,14 +119,7 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
   const hostMac = macFromSeed(`host:${hostVeth}`);
   const podMac = macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
 
-  // IPAM and the bridge lookup are independent: run them side by side (each is a process start or two).
-  const [ipamR, brR] = await Promise.allSettled([
-    conf.ipam ? ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : Promise.resolve<Result>({ cniVersion: conf.cniVersion }),
-    // The bridge: created once per node; a concurrent ADD may win the race, which is fine.
-    ensureBridge(node, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) }),
-  ]);
-  if (ipamR.status === 'rejected') throw ipamR.reason; // nothing of this attachment exists yet (the bridge is shared)
-  const res = ipamR.value;
+  const res: Result = conf.ipam ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : { cniVersion: conf.cniVersion };
   // The node's nftables need only the addresses: one `nft` process runs alongside the `ip` work below.
   const nftWork: Promise<void>[] = [];
   try {
@@ -152,10 +145,6 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
         ),
       );
     }
-    if (brR.status === 'rejected') throw brR.reason;
-    const brLink = brR.value;
-    if (brLink.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
-
     const nodeOps: NetOp[] = [{ op: 'link-set', name: br, up: true, ...(conf.promiscMode ? { promisc: true } : {}) }];
     if (isGateway) {
       for (const ip of res.ips ?? []) {
@@ -173,7 +162,7 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     }
     nodeOps.push({ op: 'link-set', name: hostVeth, master: br, up: true });
     if (conf.hairpinMode) nodeOps.push({ op: 'hairpin', name: hostVeth, on: true });
-    await applyNetOps(node, nodeOps);
+    const brLink = await nodeBatch(conf, nodeOps);
     if (conf.vlan) {
       await bridgeVlanAdd(node, hostVeth, conf.vlan, true);
     }
@@ -216,20 +205,46 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
   }
 }
 
+/**
+ * The node's changes in one `ip` process that also reads the bridge back (its MAC goes into the result).
+ * Almost always the bridge exists; when the batch fails because it does not, create it (once per node; a
+ * concurrent ADD may win that race, which is fine) and run the batch again.
+ */
+async function nodeBatch(conf: BridgeConf, ops: NetOp[]): Promise<IpLink> {
+  const br = conf.bridge;
+  let link: IpLink | undefined;
+  try {
+    link = await applyNetOpsAndShow(CURRENT_NS, ops, br);
+  } catch (err) {
+    const cur = await getLink(CURRENT_NS, br);
+    if (cur && cur.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
+    if (cur) throw err;
+    await ensureBridge(CURRENT_NS, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) });
+    link = await applyNetOpsAndShow(CURRENT_NS, ops, br);
+  }
+  if (link?.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
+  return link;
+}
+
 /** DEL: succeeds when the netns, the veth or the allocation are already gone. */
 export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
-  // Releasing the addresses and deleting the veth are independent: side by side. The host end has a name
-  // derived from the attachment: deleting it removes the pod end too, whether or not the netns still exists.
+  const nft = (addresses: string[]): Promise<void>[] => [
+    ...(conf.ipMasq ? [detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements(addresses))] : []),
+    ...(conf.macspoofchk ? [detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }])] : []),
+  ];
+  const prevIps = (conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string);
+  // Releasing the addresses, deleting the veth and (when prevResult names the addresses) removing the nft
+  // state are independent: side by side. The host end has a name derived from the attachment: deleting it
+  // removes the pod end too, whether or not the pod's netns still exists.
+  const early = prevIps.length ? nft(prevIps) : [];
   const [released] = await allValues([
     conf.ipam ? ipamDel(args, conf.name, conf.cniVersion, conf.ipam) : Promise.resolve(undefined),
     deleteLink(CURRENT_NS, hostVeth),
+    allDone(early),
   ] as const);
-  const known = new Set<string>([...(released ?? []), ...(conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string)]);
-  const work: Promise<void>[] = [];
-  if (conf.ipMasq) work.push(detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements([...known])));
-  if (conf.macspoofchk) work.push(detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }]));
-  await allDone(work);
+  // Without prevResult, IPAM's answer names the map keys (detach reads the table if even that is short).
+  if (!prevIps.length) await allDone(nft(released ?? []));
 }
 
 /** CHECK: the pod interface, its addresses and routes (from prevResult) are still in place. */

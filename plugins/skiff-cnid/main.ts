@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     .parse(process.argv)
     .opts<{ socket: string }>();
   const log = (msg: string) => process.stderr.write(`skiff-cnid: ${msg}\n`);
+  // One call's stray promise must not take down every other call: log it and keep serving.
+  process.on('unhandledRejection', (e) => log(`unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
   const d = await startDaemon({ socket: opts.socket, build: __SKIFF_CNI_BUILD__, plugins, log });
   const stop = () => void d.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);

@@ -13,7 +13,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { CniCode, CniError } from '../../src/cni/errors.js';
-import { delegateAdd, delegateCheck, delegateDel, delegateGc, type DelegateCtx } from '../../src/cni/invoke.js';
+import { callerExec, delegateAdd, delegateCheck, delegateDel, delegateGc, type DelegateCtx } from '../../src/cni/invoke.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { convertResult } from '../../src/cni/spec/convert.js';
 import { netConfSchema, VALID_ATTACHMENTS_KEY, type Attachment, type Result } from '../../src/cni/spec/types.js';
@@ -152,7 +152,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     const path = cachePath(conf, args);
     // Cache first: if the delegate half-succeeds and the runtime DELs, DEL still has the config.
     await writeCached(path, delegate);
-    return delegateAdd('bridge', delegate, ctxOf(args));
+    return delegateAdd('bridge', delegate, ctxOf(args), callerExec(args.env));
   },
 
   async del(args: CniArgs, conf: PluginConf<VxlanConf>): Promise<void> {
@@ -169,7 +169,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
       if (!s) return; // nothing was ever attached by us that we could find
       delegate = bridgeConf(conf, s);
     }
-    await delegateDel(String(delegate.type ?? 'bridge'), delegate, ctxOf(args));
+    await delegateDel(String(delegate.type ?? 'bridge'), delegate, ctxOf(args), callerExec(args.env));
     await rm(path, { force: true });
   },
 
@@ -181,7 +181,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     } catch {
       s = undefined;
     }
-    if (s) await delegateGc('bridge', { ...bridgeConf(conf, s), [VALID_ATTACHMENTS_KEY]: valid }, { path: args.path });
+    if (s) await delegateGc('bridge', { ...bridgeConf(conf, s), [VALID_ATTACHMENTS_KEY]: valid }, { path: args.path }, callerExec(args.env));
     const keep = new Set(valid.map((a) => cacheName(a.containerID, a.ifname)));
     const dir = join(conf.cacheDir, conf.name);
     let files: string[] = [];
@@ -199,6 +199,6 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     if (!delegate) throw new CniError(CniCode.UnknownContainer, `no vxlan attachment cached for ${args.containerId}/${args.ifname}`);
     const dev = await getVxlanDevice(conf.device);
     if (!dev?.up) throw new CniError(CniCode.PluginSpecific, `vxlan device ${conf.device} is missing or down`);
-    await delegateCheck(String(delegate.type ?? 'bridge'), { ...delegate, prevResult: convertResult(conf.prevResult, conf.cniVersion) }, ctxOf(args));
+    await delegateCheck(String(delegate.type ?? 'bridge'), { ...delegate, prevResult: convertResult(conf.prevResult, conf.cniVersion) }, ctxOf(args), callerExec(args.env));
   },
 };

@@ -70,7 +70,7 @@ export interface CniDaemon {
 }
 
 /** Run one request; resolves to the reply text. */
-export async function serveRequest(req: CniRequest, opts: Pick<DaemonOptions, 'build' | 'plugins'>, ownNetns = netnsOf('self')): Promise<string> {
+export async function serveRequest(req: CniRequest, opts: Pick<DaemonOptions, 'build' | 'plugins' | 'log'>, ownNetns = netnsOf('self')): Promise<string> {
   const plugin = opts.plugins[basename(req.self)];
   if (req.build !== opts.build || !plugin) return DECLINED;
   // The shim compared namespaces already; check again from this side (its pid, our view of /proc).
@@ -92,6 +92,8 @@ export async function serveRequest(req: CniRequest, opts: Pick<DaemonOptions, 'b
     stderr: (t) => void process.stderr.write(t),
     self,
   });
+  const e = req.env;
+  opts.log?.(`${e.CNI_COMMAND ?? '-'} ${basename(req.self)} ${e.CNI_CONTAINERID ?? '-'}/${e.CNI_IFNAME ?? '-'} exit ${code}`);
   return `${code}:${out}`;
 }
 

@@ -28,6 +28,17 @@ export const spawnExec: PluginExec = {
   },
 };
 
+/**
+ * Exec for delegates that passes on the *caller's* environment (CniArgs.env) instead of this process's:
+ * the same thing in a plugin process, but not in skiff-cnid, which serves many callers.
+ */
+export function callerExec(callerEnv: NodeJS.ProcessEnv | undefined): PluginExec | undefined {
+  if (!callerEnv) return undefined;
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(callerEnv)) if (!k.startsWith('CNI_')) base[k] = v;
+  return { exec: (p, env, stdin) => runRaw([p], { env: { ...base, ...env }, input: stdin, timeoutMs: 60_000 }) };
+}
+
 /** First executable named `type` on the path list (like invoke.FindInPath). */
 export function findInPath(type: string, paths: readonly string[]): string {
   if (!type || type.includes('/')) throw new CniError(CniCode.InvalidNetworkConfig, `invalid plugin type ${JSON.stringify(type)}`);

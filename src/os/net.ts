@@ -131,6 +131,24 @@ export async function applyNetOps(ns: NsRef, ops: readonly NetOp[]): Promise<voi
   await run(ipArgv(ns, ['-batch', '-']), { input: lines.join('\n') + '\n' });
 }
 
+/**
+ * applyNetOps, then `link show dev <show>` in the same `ip` process (one process start less than a separate
+ * read); resolves to that link. Fails like applyNetOps (nothing after the first failing line runs).
+ */
+export async function applyNetOpsAndShow(ns: NsRef, ops: readonly NetOp[], show: string): Promise<IpLink | undefined> {
+  checkToken(show);
+  const lines = ops.map((o) => {
+    const line = renderNetOp(o);
+    line.split(' ').forEach(checkToken);
+    return line;
+  });
+  lines.push(`link show dev ${show}`);
+  const out = await run(ipArgv(ns, ['-d', '-j', '-batch', '-']), { input: lines.join('\n') + '\n' });
+  // Only the show line prints (one JSON array); the changes print nothing.
+  const json = out.slice(out.indexOf('['), out.lastIndexOf(']') + 1);
+  return json ? (JSON.parse(json) as IpLink[])[0] : undefined;
+}
+
 export interface IpLink {
   ifname: string;
   ifindex: number;

@@ -1,8 +1,7 @@
 import { openSync, readSync, closeSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
-import { runRaw } from '../../os/exec.js';
-import { delegateAdd, delegateCheck, delegateDel, delegateGc, findInPath, type PluginExec } from '../invoke.js';
+import { callerExec, delegateAdd, delegateCheck, delegateDel, delegateGc, findInPath } from '../invoke.js';
 import type { CniArgs } from '../skel.js';
 import type { Attachment, Result } from '../spec/types.js';
 import { hostLocalIpamSchema } from './config.js';
@@ -43,14 +42,6 @@ function isOurHostLocal(type: string, args: CniArgs): boolean {
   }
 }
 
-/** Delegates see the caller's environment (not a resident daemon's), with the CNI_* variables replaced. */
-function callerExec(args: CniArgs): PluginExec | undefined {
-  if (!args.env) return undefined;
-  const base: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(args.env)) if (!k.startsWith('CNI_')) base[k] = v;
-  return { exec: (p, env, stdin) => runRaw([p], { env: { ...base, ...env }, input: stdin, timeoutMs: 60_000 }) };
-}
-
 function ctx(args: CniArgs) {
   return { containerId: args.containerId, netns: args.netns, ifname: args.ifname, args: args.args, path: args.path };
 }
@@ -70,7 +61,7 @@ export async function ipamAdd(args: CniArgs, network: string, cniVersion: string
   if (isOurHostLocal(ipam.type, args)) {
     return hostLocalAdd({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  return delegateAdd(ipam.type, delegateConf(args), ctx(args), callerExec(args));
+  return delegateAdd(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
 }
 
 /** Releases the attachment's addresses; returns them when known (in-process), for exact cleanup. */
@@ -78,7 +69,7 @@ export async function ipamDel(args: CniArgs, network: string, cniVersion: string
   if (isOurHostLocal(ipam.type, args)) {
     return hostLocalDel({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  await delegateDel(ipam.type, delegateConf(args), ctx(args), callerExec(args));
+  await delegateDel(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
   return undefined;
 }
 
@@ -86,7 +77,7 @@ export async function ipamCheck(args: CniArgs, network: string, cniVersion: stri
   if (isOurHostLocal(ipam.type, args)) {
     return hostLocalCheck({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
   }
-  await delegateCheck(ipam.type, delegateConf(args), ctx(args), callerExec(args));
+  await delegateCheck(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
 }
 
 export async function ipamGc(args: CniArgs, network: string, ipam: IpamConf, valid: Attachment[]): Promise<void> {
@@ -94,5 +85,5 @@ export async function ipamGc(args: CniArgs, network: string, ipam: IpamConf, val
     await hostLocalGc(network, parseHostLocal(ipam), valid);
     return;
   }
-  await delegateGc(ipam.type, delegateConf(args), { path: args.path }, callerExec(args));
+  await delegateGc(ipam.type, delegateConf(args), { path: args.path }, callerExec(args.env));
 }

@@ -1,7 +1,13 @@
 /**
  * Test/bench driver: runs a ProxyServer inside a node namespace (`ip netns exec NODE node driver.mjs`),
  * fed with Kubernetes objects as JSON lines on stdin instead of informers — the model and backends are
- * exactly those `skiff proxy` runs. Replies one JSON line per "sync"/"stop" request.
+ * exactly those `skiff proxy` runs. Replies one JSON line per "sync"/"ping"/"stop" request.
+ *
+ * Like `skiff proxy`, which starts syncing only once the initial lists of Services, EndpointSlices and
+ * Nodes are in, the runner starts at the first "sync" request: everything sent before it is the initial
+ * state. Starting earlier would make a restarted proxy's first sync one with no (or half the) objects,
+ * which empties the adopted table until the next sync — VIPs stop answering, and a SYN that passes in that
+ * window gets an un-NATed conntrack entry that its retransmissions keep following.
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -22,7 +28,7 @@ const server = await ProxyServer.create({
   minSyncIntervalMs: 0,
   fullSyncIntervalMs: Number(arg('full-sync-ms', '3600000')),
 });
-server.start();
+let started = false;
 const t = server.tracker;
 /** CPU ms used by this process plus its waited-for children (nft), load-independent unlike wall time. */
 function cpuMs(): number {
@@ -51,13 +57,20 @@ for await (const line of rl) {
         break;
       case 'nodes': server.setReadyNodes(m.ready ?? []); break;
       case 'full': server.runner.requestFull(); break;
+      case 'ping':
+        out({ id: m.id, ok: true, started, syncs: server.runner.syncCount });
+        break;
       case 'sync': {
-        server.changed();
+        if (started) server.changed();
+        else {
+          started = true;
+          server.start();
+        }
         const t0 = process.hrtime.bigint();
         const c0 = cpuMs();
         await server.runner.idle();
         out({ id: m.id, ok: !server.runner.lastError, err: server.runner.lastError,
-          ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs() - c0 });
+          ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs() - c0, syncs: server.runner.syncCount });
         break;
       }
       case 'stop':

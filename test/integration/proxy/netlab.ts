@@ -38,7 +38,17 @@ export async function buildDriver(lab: Lab): Promise<string> {
   return out;
 }
 
-export interface Reply { id: number; ok: boolean; err?: string; ms?: number; cpuMs?: number }
+export interface Reply {
+  id: number;
+  ok: boolean;
+  err?: string;
+  ms?: number;
+  cpuMs?: number;
+  /** Syncs the proxy has done so far ("sync" and "ping" replies). */
+  syncs?: number;
+  /** Whether the runner has started, i.e. the initial state was delivered ("ping" replies). */
+  started?: boolean;
+}
 
 /** A proxy driver process in a node namespace. */
 export class Driver {
@@ -75,7 +85,8 @@ export class Driver {
     });
   }
 
-  /** Apply everything sent so far and wait for the datapath to converge. */
+  /** Apply everything sent so far and wait for the datapath to converge. The first call starts the
+   * proxy's runner: objects sent before it are its initial lists (as informers' first list). */
   async sync(): Promise<Reply> {
     const r = await this.request({ op: 'sync' });
     if (!r.ok) throw new Error(`sync failed: ${r.err}; stderr: ${this.stderr}`);

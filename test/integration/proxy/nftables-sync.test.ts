@@ -23,7 +23,7 @@ describe('nftables proxy: resync, restart and conntrack', () => {
     drv.send({ op: 'slice', obj: slice('web', [{ ip: pod('p1').ip, node: 'n1' }, { ip: pod('p2').ip, node: 'n1' }]) });
     drv.send({ op: 'svc', obj: svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }) });
     drv.send({ op: 'slice', obj: slice('dns', [{ ip: pod('p1').ip }, { ip: pod('p2').ip }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]) });
-    await drv.sync();
+    return drv.sync();
   };
   const works = async () => names(await client(pod('p3').ns, 'tcp', '10.96.0.10', 80, 4, 1500)).every((n) => n === 'p1' || n === 'p2');
   const tableHandle = async () => {
@@ -65,10 +65,15 @@ describe('nftables proxy: resync, restart and conntrack', () => {
     expect(await works()).toBe(true);
     await nft('add', 'chain', 'ip', 'skiff', 'ip-n99-o'); // a leftover of some older run
     start(3_600_000);
-    const probing = client(pod('p3').ns, 'tcp', '10.96.0.10', 80, 30, 1500); // runs across the restart
-    await feed();
+    // Running but not yet given its initial lists (informers still listing): it must not touch the
+    // datapath — an early sync would empty the table and the VIP would stop answering.
+    expect(await drv.request({ op: 'ping' })).toMatchObject({ syncs: 0 }); // it is up and reading
+    expect(await works()).toBe(true);
+    const probing = client(pod('p3').ns, 'tcp', '10.96.0.10', 80, 30, 1500); // runs across the first sync
+    const first = await feed();
     const rs = await probing;
     expect(rs.filter((r) => !r.ok)).toEqual([]);
+    expect(first.syncs).toBe(1); // the first sync already had every service and endpoint
     expect(await tableHandle()).toBe(before); // flushed and refilled, never deleted and recreated
     expect(await nft('list', 'table', 'ip', 'skiff')).not.toContain('ip-n99-o');
     expect(await works()).toBe(true);
