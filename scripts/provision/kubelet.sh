@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The kubelet of one node. Env: NODE_NAME, NODE_IP, KUBECONFIG_FILE, CNI (bridge|vxlan), CNI_BIN_DIR,
-# CNI_VERSION (1.0.0; 1.1.0 with skiff's plugins), NETNS_PREFIX (lab only: pod namespaces are named <prefix>-pod-<uid>).
+# CNI_VERSION (1.0.0; 1.1.0 with skiff's plugins), NETNS_PREFIX (lab only: pod namespaces are named <prefix>-pod-<uid>),
+# CNI_SOCKET (with skiff's plugins: the node's skiff-cnid socket, see cnid.sh; handed to every plugin call).
 source "$(dirname "$0")/env.sh"
 : "${NODE_NAME:?}" "${NODE_IP:?}" "${KUBECONFIG_FILE:?}"
 args=(kubelet --kubeconfig "$KUBECONFIG_FILE" --node-name "$NODE_NAME" --node-ip "$NODE_IP"
@@ -13,6 +14,7 @@ else
   args+=(--cni-conf-mode bridge --pod-routes)
 fi
 if [ -n "${NETNS_PREFIX:-}" ]; then args+=(--netns-prefix "$NETNS_PREFIX"); fi
+if [ -n "${CNI_SOCKET:-}" ]; then args+=(--cni-socket "$CNI_SOCKET"); fi
 if [ -n "${CNI_VERSION:-}" ]; then args+=(--cni-version "$CNI_VERSION"); fi
 if [ -n "${BACKOFF_BASE_MS:-}" ]; then args+=(--backoff-base-ms "$BACKOFF_BASE_MS"); fi
 skiff "${args[@]}"

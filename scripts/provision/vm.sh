@@ -84,11 +84,17 @@ NODE_NAME=$name
 NODE_IP=$ip
 KUBECONFIG_FILE=$shared/$name.kubeconfig
 CNI=${CNI:-bridge}
+CNI_SOCKET=$node_state/cni.sock
 PROXY_KUBECONFIG=$shared/proxy.kubeconfig
 PROXY_MODE=${PROXY_MODE:-nftables}
 ENV
   cp /etc/skiff/kubelet.env /etc/skiff/proxy.env
   cp /etc/skiff/kubelet.env /etc/skiff/vxlan-agent.env
+  cp /etc/skiff/kubelet.env /etc/skiff/cnid.env
+  # the resident CNI helper (our plugins are first on CNI_BIN_DIR); restarted so that after a re-provision
+  # (a new build) it serves the new plugin files instead of declining them
+  unit cnid cnid
+  systemctl restart skiff-cnid.service
   if [ "${CNI:-bridge}" = vxlan ]; then unit vxlan-agent vxlan-agent; fi
   unit kubelet kubelet
   unit proxy proxy

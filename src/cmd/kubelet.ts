@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { listNetns } from '../os/netns.js';
 import { createLogger } from '../util/log.js';
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--node-ip <ip>', 'InternalIP of this node (its underlay address)', ipv4)
     .option('--cni-conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
     .option('--cni-bin-dir <dirs>', 'CNI plugin directories, colon-separated', '/opt/cni/bin')
+    .option('--cni-socket <path>', 'skiff-cnid socket of this node, passed to plugins as SKIFF_CNI_SOCKET (skiff\'s plugins relay to it)')
     .option('--root-dir <dir>', 'kubelet state (pods, logs, IPAM)', '')
     .option('--cni-cache-dir <dir>', 'CNI result cache', '')
     .option('--cni-conf-mode <mode>', 'conflist to generate from the podCIDR: bridge, vxlan or none', 'bridge')
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const o = cmd.opts<{
-    kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; rootDir: string;
+    kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; cniSocket?: string; rootDir: string;
     cniCacheDir: string; cniConfMode: string; cniVersion: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;
     netnsPrefix?: string; maxPods: number; leaseSeconds: number; backoffBaseMs: number; backoffMaxMs: number;
   }>();
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion)) throw new UserError(`--cni-version: expected 0.4.0, 1.0.0 or 1.1.0, got "${o.cniVersion}"`, 2);
   if (!existsSync(o.kubeconfig)) throw new UserError(`--kubeconfig ${o.kubeconfig}: no such file`, 2);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName)) throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
+  if (o.cniSocket !== undefined && !isAbsolute(o.cniSocket)) throw new UserError(`--cni-socket ${o.cniSocket}: expected an absolute path`, 2);
   if (process.getuid?.() !== 0) throw new UserError('skiff kubelet needs root (it creates network namespaces)', 1);
   const binDirs = o.cniBinDir.split(':').filter(Boolean);
   if (!binDirs.some((d) => existsSync(d) && readdirSync(d).length > 0)) throw new UserError(`--cni-bin-dir ${o.cniBinDir}: no CNI plugins there`, 2);
@@ -83,6 +86,7 @@ export async function main(argv: string[]): Promise<void> {
     nodeIP: o.nodeIp,
     cniConfDir: o.cniConfDir,
     cniBinDirs: binDirs,
+    cniSocket: o.cniSocket,
     rootDir,
     cniCacheDir: o.cniCacheDir || `${rootDir}/cni-cache`,
     netnsPrefix: o.netnsPrefix ?? currentNetnsName() ?? `skiff-${o.nodeName}`,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { CniRuntime } from '../cni/runtime/index.js';
+import { type PluginExec, spawnExec } from '../cni/invoke.js';
 import { loadNetwork, type LoadedList } from '../cni/runtime/config.js';
 import { ResultCache } from '../cni/runtime/cache.js';
 
@@ -21,6 +22,24 @@ export interface PodNetwork {
   gc(valid: Attachment[]): Promise<Attachment[]>;
 }
 
+/** The variable skiff's plugin prelude reads to find the node's resident helper (src/cni/shim.sh). */
+export const CNI_SOCKET_ENV = 'SKIFF_CNI_SOCKET';
+
+/**
+ * Plugin exec that also hands every plugin the node's skiff-cnid socket. Harmless for other plugins (an
+ * unknown variable); skiff's plugins relay to the daemon when it serves this netns, else run themselves.
+ */
+export function socketExec(socket: string, base: PluginExec = spawnExec): PluginExec {
+  return { exec: (path, env, stdin) => base.exec(path, { ...env, [CNI_SOCKET_ENV]: socket }, stdin) };
+}
+
+export interface RuntimeCniOptions {
+  /** the node's skiff-cnid socket, passed to plugins as SKIFF_CNI_SOCKET */
+  socket?: string;
+  /** how plugins are started (default: spawn) */
+  exec?: PluginExec;
+}
+
 export class RuntimeCniNetwork implements PodNetwork {
   private readonly runtime: CniRuntime;
   private readonly cache: ResultCache;
@@ -29,9 +48,11 @@ export class RuntimeCniNetwork implements PodNetwork {
     private readonly confDir: string,
     binDirs: string[],
     cacheDir: string,
+    opts: RuntimeCniOptions = {},
   ) {
+    const base = opts.exec ?? spawnExec;
     // libcni keeps results under <cache>/results
-    this.runtime = new CniRuntime({ path: binDirs, cacheDir: join(cacheDir, 'results') });
+    this.runtime = new CniRuntime({ path: binDirs, cacheDir: join(cacheDir, 'results'), exec: opts.socket ? socketExec(opts.socket, base) : base });
     this.cache = this.runtime.cache;
   }
 

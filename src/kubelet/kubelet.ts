@@ -21,6 +21,8 @@ export interface KubeletOptions {
   nodeIP: string;
   cniConfDir: string;
   cniBinDirs: string[];
+  /** the node's skiff-cnid socket, handed to plugins as SKIFF_CNI_SOCKET (skiff's plugins only use it) */
+  cniSocket?: string;
   rootDir: string;
   cniCacheDir: string;
   netnsPrefix: string;
@@ -61,7 +63,7 @@ export class Kubelet {
     this.store = new StateStore(opts.rootDir);
     this.ctx = {
       api: this.api,
-      network: new RuntimeCniNetwork(opts.cniConfDir, opts.cniBinDirs, opts.cniCacheDir),
+      network: new RuntimeCniNetwork(opts.cniConfDir, opts.cniBinDirs, opts.cniCacheDir, { socket: opts.cniSocket }),
       store: this.store,
       nodeName: opts.nodeName,
       nodeIP: opts.nodeIP,

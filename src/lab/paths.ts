@@ -17,9 +17,14 @@ export function provisionScript(name: string): string {
   return join(repoRoot(), 'scripts', 'provision', `${name}.sh`);
 }
 
+/** The repo's plugins/bin (the build `skiff up` copies into the lab). */
+export function ourPluginsDir(): string {
+  return join(repoRoot(), 'plugins', 'bin');
+}
+
 /** Our plugins when built (bridge + host-local at least), else Debian's reference plugins. */
 export function cniBinDir(): string {
-  const ours = join(repoRoot(), 'plugins', 'bin');
+  const ours = ourPluginsDir();
   if (existsSync(join(ours, 'bridge')) && existsSync(join(ours, 'host-local'))) {
     return existsSync('/usr/lib/cni') ? `${ours}:/usr/lib/cni` : ours;
   }
@@ -38,6 +43,10 @@ export interface LabPaths {
   node(name: string): string;
   adminKubeconfig: string;
   apiSock: string;
+  /** the lab's private copy of plugins/bin (see plugins.ts) */
+  cniBin: string;
+  /** a node's skiff-cnid socket (its pid file is `<socket>.pid`); per node, as all nodes share this filesystem */
+  cniSocket(name: string): string;
 }
 
 export function labPaths(dir: string): LabPaths {
@@ -48,5 +57,7 @@ export function labPaths(dir: string): LabPaths {
     node: (name) => join(dir, 'nodes', name),
     adminKubeconfig: join(dir, 'admin.kubeconfig'),
     apiSock: join(dir, 'api.sock'),
+    cniBin: join(dir, 'cni-bin'),
+    cniSocket: (name) => join(dir, 'nodes', name, 'cni.sock'),
   };
 }

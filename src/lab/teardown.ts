@@ -8,7 +8,8 @@ import { labPaths } from './paths.js';
 /**
  * Remove a lab: every recorded process (kubelets first so they do not recreate anything, forwarders
  * last), every process still inside a lab namespace, every namespace with the lab prefix (pods included),
- * the pods' cgroups, the forwarder socket and the runtime state. Logs stay for post-mortems.
+ * the pods' cgroups, the forwarder socket, the skiff-cnid sockets, the lab's plugin copy and the runtime
+ * state. Logs stay for post-mortems.
  * Idempotent; works from lab.json alone after a crash.
  */
 export interface TeardownReport {
@@ -31,7 +32,8 @@ export async function teardown(dir: string): Promise<TeardownReport> {
   const namespaces = await deleteLabNamespaces(lab.prefix);
   removeCgroups(lab.prefix);
   const paths = labPaths(dir);
-  for (const f of [paths.apiSock, paths.adminKubeconfig, join(dir, 'cp'), join(dir, 'nodes'), join(dir, 'demo')]) {
+  // nodes/ holds each node's skiff-cnid socket and pid file (left behind when the daemon was SIGKILLed)
+  for (const f of [paths.apiSock, paths.adminKubeconfig, paths.cniBin, join(dir, 'cp'), join(dir, 'nodes'), join(dir, 'demo')]) {
     rmSync(f, { recursive: true, force: true });
   }
   rmSync(labFile(dir), { force: true });

@@ -7,7 +7,8 @@ import { ApiClient } from '../kubelet/api.js';
 import { API_PORT, CLUSTER_CIDR, CP_IP, LB_POOL, SERVICE_CIDR, members, nodeIP, nodeName, nsName } from './addressing.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
 import { attachMember, checkNoOverlap, createUnderlay } from './network.js';
-import { cniBinDir, cniVersionFor, labPaths, provisionScript, skiffScript, type LabPaths } from './paths.js';
+import { cniBinDir, cniVersionFor, labPaths, ourPluginsDir, provisionScript, skiffScript, type LabPaths } from './paths.js';
+import { hasDaemon, snapshotPlugins } from './plugins.js';
 import { Progress } from './progress.js';
 import { type LabState, readLab, writeLab } from './state.js';
 import { alive, startProcess } from './supervisor.js';
@@ -31,6 +32,13 @@ export interface UpOptions {
 }
 
 export class LabUpError extends Error {}
+
+/** What the node components get for CNI: CNI_PATH, the conflist's cniVersion, and whether skiff-cnid runs. */
+interface CniSetup {
+  binDir: string;
+  version: string;
+  daemon: boolean;
+}
 
 async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, check?: () => void): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -76,6 +84,7 @@ function tail(file: string, lines = 15): string {
 export class LabBuilder {
   readonly paths: LabPaths;
   lab!: LabState;
+  private cniSetup!: CniSetup;
 
   constructor(
     private readonly o: UpOptions,
@@ -186,6 +195,8 @@ export class LabBuilder {
       this.start('scheduler', 'scheduler', cpNs, { STATE_DIR: this.paths.cp });
     });
     await p.step(`node components (${o.cni} CNI, ${o.proxyMode} proxy)`, async () => {
+      this.cniSetup = this.prepareCni();
+      if (this.cniSetup.daemon) await this.startCniDaemons();
       for (let i = 1; i <= o.nodes; i++) await this.startNode(i);
     });
     await p.step(`waiting for ${o.nodes} nodes to be Ready`, async (update) => {
@@ -214,6 +225,39 @@ export class LabBuilder {
     writeFileSync(this.paths.adminKubeconfig, toYaml(kc), { mode: 0o600 });
   }
 
+  /**
+   * Our plugins (copied into the lab, one consistent build) with a skiff-cnid per node, else the reference
+   * plugins exactly as before (no daemon, no socket).
+   */
+  private prepareCni(): CniSetup {
+    const ours = ourPluginsDir();
+    if (!hasDaemon(ours)) {
+      const binDir = cniBinDir();
+      return { binDir, version: cniVersionFor(binDir), daemon: false };
+    }
+    snapshotPlugins(ours, this.paths.cniBin);
+    const binDir = existsSync('/usr/lib/cni') ? `${this.paths.cniBin}:/usr/lib/cni` : this.paths.cniBin;
+    return { binDir, version: '1.1.0', daemon: true };
+  }
+
+  /**
+   * One skiff-cnid per node, in the node's namespace, on the node's own socket; waits (bounded) until each
+   * serves, so the kubelet's first ADD already goes through it.
+   */
+  private async startCniDaemons(): Promise<void> {
+    const sockets: string[] = [];
+    for (let i = 1; i <= this.o.nodes; i++) {
+      const name = nodeName(i);
+      const socket = this.paths.cniSocket(name);
+      mkdirSync(this.paths.node(name), { recursive: true });
+      this.start(`skiff-cnid-${name}`, 'cnid', nsName(this.lab.prefix, name), {
+        STATE_DIR: this.paths.node(name), CNI_BIN_DIR: this.cniSetup.binDir, CNI_SOCKET: socket,
+      });
+      sockets.push(socket);
+    }
+    await waitFor('skiff-cnid sockets', 60_000, async () => (sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`)) ? true : undefined), () => this.assertAlive());
+  }
+
   private async startNode(i: number): Promise<void> {
     const name = nodeName(i);
     const ip = nodeIP(i);
@@ -225,7 +269,8 @@ export class LabBuilder {
       '--user', `system:node:${name}`, '--group', 'system:nodes', '--server', `https://${CP_IP}:${API_PORT}`, '--out', kubeconfig]);
     const env: Record<string, string> = {
       STATE_DIR: dir, NODE_NAME: name, NODE_IP: ip, KUBECONFIG_FILE: kubeconfig, CNI: this.o.cni,
-      CNI_BIN_DIR: cniBinDir(), CNI_VERSION: cniVersionFor(cniBinDir()), CLUSTER_CIDR, NETNS_PREFIX: ns,
+      CNI_BIN_DIR: this.cniSetup.binDir, CNI_VERSION: this.cniSetup.version, CLUSTER_CIDR, NETNS_PREFIX: ns,
+      ...(this.cniSetup.daemon ? { CNI_SOCKET: this.paths.cniSocket(name) } : {}),
       PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'), PROXY_MODE: this.o.proxyMode,
       ...(this.o.backoffBaseMs ? { BACKOFF_BASE_MS: String(this.o.backoffBaseMs) } : {}),
       ...(this.o.leaseSeconds ? { LEASE_SECONDS: String(this.o.leaseSeconds) } : {}),

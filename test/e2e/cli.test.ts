@@ -15,7 +15,8 @@ const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
 /**
  * The commands themselves, end to end: `skiff up --demo` (vxlan, userspace proxy, etcd store, 2 nodes),
  * `skiff status -o json`, `skiff exec`, kubectl through the written kubeconfig, `skiff down` twice
- * (idempotent), and `skiff down` after a crash (processes killed, lab.json left behind).
+ * (idempotent), and `skiff down` after a crash (processes killed, lab.json and skiff-cnid sockets left
+ * behind).
  */
 describe('skiff up / status / exec / down', () => {
   const lab = new Lab('cli');
@@ -64,6 +65,10 @@ describe('skiff up / status / exec / down', () => {
   it('tears down idempotently, including after a crash', async () => {
     const state = readLab(dir);
     expect(state).toBeDefined();
+    // each node's resident CNI helper runs on its own socket; a crash leaves the socket files behind
+    const sockets = ['node1', 'node2'].map((n) => join(dir, 'nodes', n, 'cni.sock'));
+    expect(state?.processes.filter((p) => p.name.startsWith('skiff-cnid-')).map((p) => p.name).sort()).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2']);
+    expect(sockets.filter((s) => existsSync(s))).toEqual(sockets);
     // simulate a crash: kill every component, leave lab.json and the namespaces behind
     for (const p of state?.processes ?? []) {
       try {
@@ -75,6 +80,8 @@ describe('skiff up / status / exec / down', () => {
     const out = (await skiff('down', '--state-dir', dir)).stdout;
     expect(out).toMatch(/removed/);
     expect(listNetns().filter((n) => n.startsWith(`${state?.prefix}-`))).toEqual([]);
+    expect(sockets.filter((s) => existsSync(s) || existsSync(`${s}.pid`))).toEqual([]);
+    expect(existsSync(join(dir, 'cni-bin'))).toBe(false);
     expect((await skiff('down', '--state-dir', dir)).stdout).toMatch(/nothing to do/);
   }, 60_000);
 });

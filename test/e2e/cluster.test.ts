@@ -1,16 +1,29 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeIP } from '../../src/lab/addressing.js';
 import { httpGetIn } from '../../src/lab/http.js';
 import { podNetnsName } from '../../src/kubelet/pod.js';
+import { labPaths } from '../../src/lab/paths.js';
+import { alive } from '../../src/lab/supervisor.js';
+import { teardown } from '../../src/lab/teardown.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
 import { type Cluster, type PodJson, type SvcJson, listPods, service, spread, until, upCluster } from './helpers.js';
 
 /**
  * The cheap checks, over the whole matrix (both CNIs x both proxy modes), each against a fresh 3-node
  * `skiff up` lab: pods on different nodes reach each other by pod IP; a ClusterIP spreads over every
- * backend; NodePort and LoadBalancer answer from the client namespace.
+ * backend; NodePort and LoadBalancer answer from the client namespace; each node's skiff-cnid served that
+ * node's pod ADDs, and `skiff down` stops it and removes its socket.
  * SKIFF_E2E_MATRIX=min runs the two diagonal combinations only.
  */
+const cmdline = (pid: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
 const full = process.env.SKIFF_E2E_MATRIX !== 'min';
 const matrix: { cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace' }[] = full
   ? [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'bridge', proxyMode: 'userspace' }, { cni: 'vxlan', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }]
@@ -44,6 +57,12 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
     });
     pods.push(...ready.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(['node1', 'node2', 'node3']));
+    // the pod's ADD went through its own node's resident helper (the kubelet's container ID is the pod UID)
+    for (const p of pods) {
+      const daemon = c.lab.processes.find((x) => x.name === `skiff-cnid-${p.spec.nodeName}`);
+      expect(daemon, `skiff-cnid of ${p.spec.nodeName} in lab.json`).toBeDefined();
+      expect(readFileSync(daemon?.log as string, 'utf8')).toContain(`skiff-cnid: ADD ${cni} ${p.metadata.uid}/eth0 exit 0`);
+    }
     for (const from of pods) {
       const fromNs = podNetnsName(c.ns(from.spec.nodeName as string), from.metadata.uid);
       for (const to of pods) {
@@ -87,4 +106,18 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
     const body = await until('LoadBalancer answers', 60_000, () => httpGetIn(c.ns('client'), lbIP, 80, '/hostname'));
     expect(body).toMatch(/^echo-[123]$/);
   });
+
+  it('stops every skiff-cnid and removes its socket on skiff down', async () => {
+    const daemons = c.lab.processes.filter((p) => p.name.startsWith('skiff-cnid-'));
+    expect(daemons.map((d) => d.name).sort()).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2', 'skiff-cnid-node3']);
+    expect(daemons.every((d) => alive(d))).toBe(true);
+    const sockets = [1, 2, 3].map((i) => labPaths(c.stateDir).cniSocket(`node${i}`));
+    expect(sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`))).toBe(true);
+    await teardown(c.stateDir);
+    expect(daemons.filter((d) => alive(d)).map((d) => d.name)).toEqual([]);
+    // nor any unrecorded one serving this lab
+    const strays = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && cmdline(pid).includes('skiff-cnid') && cmdline(pid).includes(c.stateDir));
+    expect(strays).toEqual([]);
+    expect(sockets.filter((s) => existsSync(s) || existsSync(`${s}.pid`))).toEqual([]);
+  }, 60_000);
 });
