@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { UserError, errorMessage } from '../util/errors.js';
+import { parseArgs } from './parse.js';
 
 function intArg(v: string): number {
   const n = Number(v);
@@ -25,16 +26,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--service-node-port-range <range>', 'port range for NodePort services', '30000-32767')
     .option('--max-requests-per-second <n>', 'per-client sustained request rate, burst twice this (system:masters is exempt)', '300')
     .option('--max-watches <n>', 'maximum concurrent watches', '1000')
-    .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024))
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    const code = (e as { exitCode?: number }).exitCode ?? 2;
-    if (code === 0) return;
-    throw new UserError('', code);
-  }
+    .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024));
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     stateDir: string;
     port: number;
@@ -97,16 +90,8 @@ async function issue(argv: string[]): Promise<void> {
     .requiredOption('--user <name>', 'user name, e.g. system:node:node-1')
     .option('--group <group...>', 'groups (repeatable), e.g. system:nodes', [])
     .requiredOption('--server <url>', 'API server URL written into the kubeconfig, e.g. https://198.18.0.1:6443')
-    .requiredOption('--out <file>', 'where to write the kubeconfig')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    const code = (e as { exitCode?: number }).exitCode ?? 2;
-    if (code === 0) return;
-    throw new UserError('', code);
-  }
+    .requiredOption('--out <file>', 'where to write the kubeconfig');
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{ stateDir: string; user: string; group: string[]; server: string; out: string }>();
   const { issueKubeconfig } = await import('../apiserver/auth/kubeconfig.js');
   const r = issueKubeconfig({ stateDir: o.stateDir, user: o.user, groups: o.group, server: o.server, out: o.out });

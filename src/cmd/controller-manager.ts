@@ -7,6 +7,7 @@ import { NodeCidrAllocator } from '../controllers/nodeipam/cidr.js';
 import { AddressPool } from '../controllers/loadbalancer/pool.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { parseArgs } from './parse.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('skiff controller-manager')
@@ -19,16 +20,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--node-monitor-period <d>', 'how often node heartbeats are checked', duration, DEFAULT_OPTIONS.nodeMonitorPeriodMs)
     .option('--node-monitor-grace-period <d>', 'silence after which a node is marked unreachable', duration, DEFAULT_OPTIONS.nodeMonitorGracePeriodMs)
     .option('--pod-eviction-timeout <d>', 'how long pods stay on an unreachable node before they are deleted', duration, DEFAULT_OPTIONS.podEvictionTimeoutMs)
-    .option('--gc-period <d>', 'garbage collector sweep period', duration, DEFAULT_OPTIONS.gcPeriodMs)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }); // errors: one UserError line
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode ?? 2;
-    if (code === 0) return;
-    throw new UserError(errorMessage(err).replace(/^error: /, 'skiff controller-manager: '), 2);
-  }
+    .option('--gc-period <d>', 'garbage collector sweep period', duration, DEFAULT_OPTIONS.gcPeriodMs);
+  if (!parseArgs(program, argv)) return;
   const o = program.opts<{
     kubeconfig: string;
     controllers: string;

@@ -8,6 +8,7 @@ import { podNetnsName } from '../kubelet/pod.js';
 import { nsName } from '../lab/addressing.js';
 import { labPaths } from '../lab/paths.js';
 import { DEFAULT_STATE_DIR, readLab, type LabState } from '../lab/state.js';
+import { parseArgs } from './parse.js';
 
 /** Resolve an exec target to a namespace name: node1|cp|client|underlay, pod/NAME (default ns) or NS/POD. */
 export async function resolveTarget(lab: LabState, target: string): Promise<string> {
@@ -40,16 +41,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('run a command inside a lab namespace')
     .usage('[--state-dir DIR] <node1|cp|client|underlay|pod/NAME|NS/POD> -- CMD [ARGS...]')
     .option('--state-dir <dir>', 'lab state directory', DEFAULT_STATE_DIR)
-    .argument('<target>')
-    .exitOverride((e) => {
-      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
-    });
-  try {
-    cmd.parse(own, { from: 'user' });
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === 0) return;
-    throw e;
-  }
+    .argument('<target>');
+  if (!parseArgs(cmd, own)) return;
   if (command.length === 0) throw new UserError('skiff exec: give the command after --, e.g. skiff exec node1 -- ip addr', 2);
   const dir = resolve(cmd.opts<{ stateDir: string }>().stateDir);
   const lab = readLab(dir);

@@ -5,6 +5,7 @@ import { listNetns } from '../os/netns.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
+import { parseArgs } from './parse.js';
 
 function ipv4(v: string): string {
   if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
@@ -53,17 +54,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--max-pods <n>', 'pods capacity', posInt, 110)
     .option('--lease-seconds <n>', 'heartbeat interval', posInt, 10)
     .option('--backoff-base-ms <n>', 'first container restart back-off', posInt, 10_000)
-    .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000)
-    .exitOverride((e) => {
-      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
-    })
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === 0) return;
-    throw e;
-  }
+    .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000);
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; cniSocket?: string; rootDir: string;
     cniCacheDir: string; cniConfMode: string; cniVersion: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;

@@ -7,6 +7,7 @@ import { backendNames } from '../proxy/backend.js';
 import { ProxyServer } from '../proxy/server.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
+import { parseArgs } from './parse.js';
 
 function ipv4(v: string): string {
   if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
@@ -55,18 +56,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--node-ip <ip>', 'underlay address that announces LoadBalancer IPs (default: the Node\'s InternalIP)', ipv4)
     .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
     .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
-    .option('--cleanup', 'remove everything this mode installed, then exit', false)
-    .exitOverride((e) => {
-      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
-    })
-    // commander's own error line would repeat the UserError the CLI prints
-    .configureOutput({ writeErr: () => undefined });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === 0) return;
-    throw e;
-  }
+    .option('--cleanup', 'remove everything this mode installed, then exit', false);
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     kubeconfig: string; nodeName: string; mode: string; metricsPort: number; clusterCidr: string;
     nodeIp?: string; minSyncPeriod: number; syncPeriod: number; cleanup: boolean;

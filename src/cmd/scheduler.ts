@@ -5,8 +5,8 @@ import { runUntilSignal } from '../client/lifecycle.js';
 import { InformerFactory } from '../client/informers.js';
 import { loadKubeConfig } from '../client/kubeconfig.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { UserError, errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { parseArgs } from './parse.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('skiff scheduler')
@@ -14,16 +14,8 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the API server (e.g. STATE/scheduler.kubeconfig)')
     .option('--scheduler-name <name>', 'pods with this spec.schedulerName (or none) are ours', 'default-scheduler')
     .option('--backoff-initial <d>', 'first retry delay for an unschedulable pod', duration, 1000)
-    .option('--backoff-max <d>', 'longest retry delay', duration, 60_000)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: () => {} }); // errors: one UserError line
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode ?? 2;
-    if (code === 0) return;
-    throw new UserError(errorMessage(err).replace(/^error: /, 'skiff scheduler: '), 2);
-  }
+    .option('--backoff-max <d>', 'longest retry delay', duration, 60_000);
+  if (!parseArgs(program, argv)) return;
   const o = program.opts<{ kubeconfig: string; schedulerName: string; backoffInitial: number; backoffMax: number }>();
   const kc = loadKubeConfig(o.kubeconfig);
   const log = createLogger('scheduler');

@@ -6,6 +6,7 @@ import { labNamespaces } from '../lab/network.js';
 import { labPaths } from '../lab/paths.js';
 import { DEFAULT_STATE_DIR, readLab } from '../lab/state.js';
 import { alive } from '../lab/supervisor.js';
+import { parseArgs } from './parse.js';
 
 interface NodeRow {
   name: string;
@@ -18,16 +19,8 @@ export async function main(argv: string[]): Promise<void> {
   const cmd = new Command('skiff status')
     .description('show the lab: components, nodes, namespaces and log files')
     .option('--state-dir <dir>', 'lab state directory', DEFAULT_STATE_DIR)
-    .option('-o, --output <format>', 'text or json', 'text')
-    .exitOverride((e) => {
-      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
-    });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === 0) return;
-    throw e;
-  }
+    .option('-o, --output <format>', 'text or json', 'text');
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{ stateDir: string; output: string }>();
   if (!['text', 'json'].includes(o.output)) throw new UserError(`-o: expected text or json, got "${o.output}"`, 2);
   const dir = resolve(o.stateDir);

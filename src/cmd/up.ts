@@ -8,6 +8,7 @@ import { Progress } from '../lab/progress.js';
 import { DEFAULT_STATE_DIR } from '../lab/state.js';
 import { LabBuilder } from '../lab/up.js';
 import { teardown } from '../lab/teardown.js';
+import { parseArgs } from './parse.js';
 
 function choice<T extends string>(name: string, values: readonly T[]) {
   return (v: string): T => {
@@ -30,16 +31,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--store <kind>', 'API storage: sqlite or etcd', choice('--store', ['sqlite', 'etcd'] as const), 'sqlite')
     .option('--demo', 'deploy the demo app and show it answering from different pods', false)
     .option('--timeout <seconds>', 'how long to wait for the nodes to be Ready', (v) => Number(v), 120)
-    .option('--keep-on-failure', 'leave a failed lab in place for inspection (then run skiff down)', false)
-    .exitOverride((e) => {
-      throw new UserError(e.message, e.exitCode === 0 ? 0 : 2);
-    });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof UserError && e.exitCode === 0) return;
-    throw e;
-  }
+    .option('--keep-on-failure', 'leave a failed lab in place for inspection (then run skiff down)', false);
+  if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{ stateDir: string; nodes: number; cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace'; store: 'sqlite' | 'etcd'; demo: boolean; timeout: number; keepOnFailure: boolean }>();
   const stateDir = resolve(o.stateDir);
   const progress = new Progress();

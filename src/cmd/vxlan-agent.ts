@@ -3,6 +3,7 @@ import { UserError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { parseCidr } from '../overlay/vxlan/peers.js';
 import { VxlanAgent, type PeerSource } from '../overlay/vxlan/agent.js';
+import { parseArgs } from './parse.js';
 
 export const DEFAULT_SUBNET_FILE = '/run/skiff/subnet.env';
 
@@ -47,17 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--vni <n>', 'VXLAN network identifier', intIn(0, 16_777_215), 1)
     .option('--port <n>', 'VXLAN UDP port', intIn(1, 65_535), 8472)
     .option('--device <name>', 'VXLAN device name', 'skiff.1')
-    .addOption(new Option('--resync <duration>', 'full resync period').argParser(parseDuration).default(10_000, '10s'))
-    .exitOverride()
-    // Errors are reported once, by the CLI (UserError), not also by commander.
-    .configureOutput({ outputError: () => undefined });
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return;
-    throw new UserError(e.message ?? String(err), 2);
-  }
+    .addOption(new Option('--resync <duration>', 'full resync period').argParser(parseDuration).default(10_000, '10s'));
+  if (!parseArgs(cmd, argv)) return;
   const opts = cmd.opts<{
     nodeName: string;
     kubeconfig?: string;
