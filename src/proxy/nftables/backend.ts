@@ -65,11 +65,26 @@ export function kernelDriver(netns?: string): NftDriver {
   };
 }
 
+/** One service's rendering, cached per ServiceState object: the model replaces a service's state object
+ * whenever it changes and never mutates one, so an unchanged object needs no re-rendering. */
+interface CachedRender {
+  cidr: string | undefined;
+  elems: Elem[];
+  /** class chain name → spec */
+  classes: [string, ClassSpec][];
+}
+
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
   private readonly mirror = new ElementMirror();
   private readonly classes = new Map<string, ClassSpec>();
   private udp = new Map<string, Map<string, UdpTarget>>();
+  /** The state each service's UDP targets were computed from (skip unchanged services on a full sync). */
+  private udpFrom = new Map<string, ServiceState>();
+  private readonly renders = new WeakMap<ServiceState, CachedRender>();
+  /** False after a failed apply: the mirror's idea of the kernel may then be wrong anywhere, and the next
+   * full sync rebuilds it whole instead of only for the elements it touched. */
+  private kernelExact = true;
   private staticRuleCount = 0;
   private adopted = false;
 
@@ -90,14 +105,29 @@ export class NftablesBackend implements ProxyBackend {
     return this.opts.node.clusterCIDR;
   }
 
+  private render(st: ServiceState): CachedRender {
+    const cidr = this.cidr;
+    const hit = this.renders.get(st);
+    if (hit && hit.cidr === cidr) return hit;
+    const r = renderService(st, cidr);
+    const out: CachedRender = { cidr, elems: r.elems, classes: r.classes.map((c) => [className(c), c]) };
+    this.renders.set(st, out);
+    return out;
+  }
+
   async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
     const oldUdp = this.udp;
     const stats = changed === 'full' ? await this.fullSync(desired) : await this.partialSync(desired, changed);
     // Only after the kernel accepted the change: forget UDP flows to endpoints that are gone.
     const keys = changed === 'full' ? new Set([...oldUdp.keys(), ...desired.keys()]) : changed;
-    const next = changed === 'full' ? new Map<string, Map<string, UdpTarget>>() : new Map(oldUdp);
+    const next = new Map(oldUdp);
     for (const key of keys) {
-      const now = udpTargets(desired.get(key));
+      const st = desired.get(key);
+      // Unchanged state object (a periodic full sync): same targets, nothing to clear.
+      if (st && this.udpFrom.get(key) === st) continue;
+      if (st) this.udpFrom.set(key, st);
+      else this.udpFrom.delete(key);
+      const now = udpTargets(st);
       if (now.size) next.set(key, now);
       else next.delete(key);
       for (const [tk, before] of oldUdp.get(key) ?? []) {
@@ -128,9 +158,8 @@ export class NftablesBackend implements ProxyBackend {
     const newClasses = new Map<string, ClassSpec>();
     for (const key of changed) {
       const st = desired.get(key);
-      const r = st ? renderService(st, this.cidr) : undefined;
-      for (const c of r?.classes ?? []) {
-        const name = className(c);
+      const r = st ? this.render(st) : undefined;
+      for (const [name, c] of r?.classes ?? []) {
         if (!this.classes.has(name) && !newClasses.has(name)) newClasses.set(name, c);
       }
       for (const id of this.mirror.setService(key, r?.elems)) touched.add(id);
@@ -156,7 +185,14 @@ export class NftablesBackend implements ProxyBackend {
     for (const c of newClasses.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
     for (const [map, elements] of adds) tx.add({ verb: 'add', kind: 'element', table: TABLE, name: map, elements });
     const text = tx.empty ? '' : tx.render();
-    if (text) await this.nft.apply(text);
+    if (text) {
+      try {
+        await this.nft.apply(text);
+      } catch (err) {
+        this.kernelExact = false;
+        throw err;
+      }
+    }
     for (const [id, v] of kernelUpdates) {
       if (v === undefined) this.mirror.kernel.delete(id);
       else this.mirror.kernel.set(id, v);
@@ -168,20 +204,12 @@ export class NftablesBackend implements ProxyBackend {
   /** The whole table's content for `desired`, flushing and refilling what exists (or, with `recreate`,
    * deleting and recreating the table) — either way one transaction. */
   private fullTransaction(
-    desired: DesiredState,
+    classes: Map<string, ClassSpec>,
     existing: { chains: string[]; maps: string[]; sets: string[] } | undefined,
     recreate: boolean,
-  ): { tx: Transaction; classes: Map<string, ClassSpec> } {
+  ): Transaction {
     const tx = new Transaction();
     const t = TABLE;
-    const classes = new Map<string, ClassSpec>();
-    const renders: [string, Elem[]][] = [];
-    for (const [key, st] of desired) {
-      const r = renderService(st, this.cidr);
-      for (const c of r.classes) classes.set(className(c), c);
-      renders.push([key, r.elems]);
-    }
-    this.mirror.load(renders);
     // Class chains for small endpoint counts exist from the start, so a partial sync that scales a
     // service (2 → 3 endpoints) stays an elements-only transaction (adding a chain makes nft load more).
     for (let n = 1; n <= PRECREATE_MAX_ENDPOINTS; n++) {
@@ -226,22 +254,28 @@ export class NftablesBackend implements ProxyBackend {
         for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
       }
     }
-    const byMap = new Map<string, string[]>();
-    for (const [id, value] of this.mirror.wantedEntries()) {
-      const i = id.indexOf('\0');
-      const map = id.slice(0, i);
-      const text = value ? `${id.slice(i + 1)} : ${value}` : id.slice(i + 1);
-      const l = byMap.get(map);
-      if (l) l.push(text);
-      else byMap.set(map, [text]);
-    }
-    for (const [map, elements] of byMap) tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
+    for (const [map, elements] of this.mirror.wantedTextByMap()) tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
     for (const [name, spec, rules] of chains) {
       if (!spec) continue;
       tx.add({ verb: 'add', kind: 'chain', table: t, name, spec });
       for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
     }
-    return { tx, classes };
+    return tx;
+  }
+
+  /** Bring the mirror up to `desired` (only services whose state object changed cost anything); returns
+   * the element ids that changed and every class chain in use. */
+  private updateMirror(desired: DesiredState): { touched: Set<string>; classes: Map<string, ClassSpec> } {
+    const touched = new Set<string>();
+    const classes = new Map<string, ClassSpec>();
+    const gone = [...this.mirror.services()].filter((key) => !desired.has(key));
+    for (const key of gone) for (const id of this.mirror.setService(key, undefined)) touched.add(id);
+    for (const [key, st] of desired) {
+      const r = this.render(st);
+      for (const [name, c] of r.classes) classes.set(name, c);
+      for (const id of this.mirror.setService(key, r.elems)) touched.add(id);
+    }
+    return { touched, classes };
   }
 
   /** What this process created (the kernel is listed only once, to adopt a previous run's table). */
@@ -254,21 +288,29 @@ export class NftablesBackend implements ProxyBackend {
 
   private async fullSync(desired: DesiredState): Promise<SyncStats> {
     const existing = this.adopted ? this.known() : await this.nft.listObjects();
-    let { tx, classes } = this.fullTransaction(desired, existing, false);
-    let text = tx.render();
+    const { touched, classes } = this.updateMirror(desired);
+    let text = this.fullTransaction(classes, existing, false).render();
     try {
-      await this.nft.apply(text);
+      try {
+        await this.nft.apply(text);
+      } catch (err) {
+        if (!existing) throw err;
+        // The table exists with an incompatible shape (an older layout): replace it, still atomically.
+        this.opts.log?.warn({ err: errorMessage(err) }, 'adopting the table failed; recreating it in one transaction');
+        text = this.fullTransaction(classes, existing, true).render();
+        await this.nft.apply(text);
+      }
     } catch (err) {
-      if (!existing) throw err;
-      // The table exists with an incompatible shape (an older layout): replace it, still atomically.
-      this.opts.log?.warn({ err: errorMessage(err) }, 'adopting the table failed; recreating it in one transaction');
-      ({ tx, classes } = this.fullTransaction(desired, existing, true));
-      text = tx.render();
-      await this.nft.apply(text);
+      this.kernelExact = false;
+      throw err;
     }
     this.classes.clear();
     for (const [n, c] of classes) this.classes.set(n, c);
-    this.mirror.kernelIsWanted();
+    // The kernel held what was wanted before (after every successful sync it does), so only the elements
+    // this sync touched can differ; after a failed apply nothing is known and the whole mirror is rebuilt.
+    if (this.kernelExact) this.mirror.kernelIsWantedFor(touched);
+    else this.mirror.kernelIsWanted();
+    this.kernelExact = true;
     this.adopted = true;
     return { full: true, rules: this.ruleCount(), elements: this.mirror.kernel.size, bytes: text.length };
   }
@@ -284,5 +326,7 @@ export class NftablesBackend implements ProxyBackend {
     this.mirror.clear();
     this.classes.clear();
     this.udp.clear();
+    this.udpFrom.clear();
+    this.kernelExact = true;
   }
 }

@@ -1,8 +1,11 @@
-import type { Elem } from './layout.js';
+import { elemText, type Elem } from './layout.js';
 
 interface Owner {
+  /** service key */
   s: string;
-  v: string;
+  e: Elem;
+  /** the element as nft text ("key : value"), built once when the owner is added */
+  t: string;
 }
 
 /**
@@ -10,11 +13,12 @@ interface Owner {
  * services using one endpoint share its hairpin entry), so each (map, key) remembers which services want
  * it with what value; the kernel gets the value of the first owner in key order, deterministically.
  * Shaped for 10k+ services: one small record per element, almost always a single owner (no per-element
- * Map), because allocation and GC dominated the first version's full sync.
+ * Map), and updated incrementally — a service whose element list is the same array as last time costs
+ * nothing — because allocation and GC dominated the full sync when it was rebuilt every time.
  */
 export class ElementMirror {
-  /** service → ids of its elements */
-  private readonly byService = new Map<string, string[]>();
+  /** service → its element list (by identity, to skip unchanged services) and their ids */
+  private readonly byService = new Map<string, { elems: readonly Elem[]; ids: string[] }>();
   /** "map\0key" → owner(s) */
   private readonly owners = new Map<string, Owner | Owner[]>();
   /** what the kernel holds: "map\0key" → value */
@@ -36,70 +40,85 @@ export class ElementMirror {
     else this.owners.set(id, rest.length === 1 ? (rest[0] as Owner) : rest);
   }
 
-  private addOwner(id: string, service: string, value: string): void {
+  private addOwner(id: string, service: string, e: Elem): void {
+    const rec: Owner = { s: service, e, t: elemText(e) };
     const o = this.owners.get(id);
-    if (!o) this.owners.set(id, { s: service, v: value });
-    else if (Array.isArray(o)) o.push({ s: service, v: value });
-    else this.owners.set(id, [o, { s: service, v: value }]);
+    if (!o) this.owners.set(id, rec);
+    else if (Array.isArray(o)) o.push(rec);
+    else this.owners.set(id, [o, rec]);
   }
 
-  /** Replace one service's elements; returns the ids whose kernel value may have to change. */
+  /** Replace one service's elements (undefined: the service is gone); returns the ids whose kernel value
+   * may have to change. Passing the very array the service already has is a no-op. */
   setService(service: string, elems: readonly Elem[] | undefined): Set<string> {
     const touched = new Set<string>();
-    for (const id of this.byService.get(service) ?? []) {
+    const prev = this.byService.get(service);
+    if (prev && prev.elems === elems) return touched;
+    for (const id of prev?.ids ?? []) {
       touched.add(id);
       this.dropOwner(id, service);
     }
     if (elems && elems.length) {
       const ids: string[] = [];
+      const mine = new Set<string>();
       for (const e of elems) {
         const id = `${e.map}\0${e.key}`;
-        if (touched.has(id) && ids.includes(id)) continue;
+        if (mine.has(id)) continue; // a service listing one element twice owns it once
+        mine.add(id);
         ids.push(id);
         touched.add(id);
-        this.addOwner(id, service, e.value);
+        this.addOwner(id, service, e);
       }
-      this.byService.set(service, ids);
+      this.byService.set(service, { elems, ids });
     } else {
       this.byService.delete(service);
     }
     return touched;
   }
 
-  /** Bulk load for a full sync: every service's elements at once, no diffing. */
-  load(all: Iterable<[string, readonly Elem[]]>): void {
-    this.byService.clear();
-    this.owners.clear();
-    for (const [service, elems] of all) {
-      const ids: string[] = [];
-      for (const e of elems) {
-        const id = `${e.map}\0${e.key}`;
-        ids.push(id);
-        this.addOwner(id, service, e.value);
-      }
-      this.byService.set(service, ids);
-    }
+  /** Services that currently own elements. */
+  services(): IterableIterator<string> {
+    return this.byService.keys();
+  }
+
+  private winner(o: Owner | Owner[]): Owner {
+    if (!Array.isArray(o)) return o;
+    let best = o[0] as Owner;
+    for (const x of o) if (x.s < best.s) best = x;
+    return best;
   }
 
   /** The value the kernel should hold for an id, or undefined if no service wants it. */
   wanted(id: string): string | undefined {
     const o = this.owners.get(id);
-    if (!o) return undefined;
-    if (!Array.isArray(o)) return o.v;
-    let best = o[0] as Owner;
-    for (const x of o) if (x.s < best.s) best = x;
-    return best.v;
+    return o ? this.winner(o).e.value : undefined;
   }
 
-  /** Every wanted (id, value). */
-  *wantedEntries(): IterableIterator<[string, string]> {
-    for (const id of this.owners.keys()) yield [id, this.wanted(id) as string];
+  /** Every wanted element as nft text, grouped by map (for a full sync). */
+  wantedTextByMap(): Map<string, string[]> {
+    const byMap = new Map<string, string[]>();
+    for (const o of this.owners.values()) {
+      const w = this.winner(o);
+      const l = byMap.get(w.e.map);
+      if (l) l.push(w.t);
+      else byMap.set(w.e.map, [w.t]);
+    }
+    return byMap;
+  }
+
+  /** The kernel now holds what is wanted for these ids. */
+  kernelIsWantedFor(ids: Iterable<string>): void {
+    for (const id of ids) {
+      const v = this.wanted(id);
+      if (v === undefined) this.kernel.delete(id);
+      else this.kernel.set(id, v);
+    }
   }
 
   /** After a full sync the kernel holds exactly what is wanted. */
   kernelIsWanted(): void {
     const k = new Map<string, string>();
-    for (const [id, v] of this.wantedEntries()) k.set(id, v);
+    for (const [id, o] of this.owners) k.set(id, this.winner(o).e.value);
     this.kernel = k;
   }
 

@@ -32,8 +32,10 @@ let started = false;
 const t = server.tracker;
 /** CPU ms used by this process plus its waited-for children (nft), load-independent unlike wall time. */
 function cpuMs(): number {
+  // Fields after "pid (comm) ": index 0 is field 3 (state), so cutime (field 16) and cstime (17) are at
+  // 13 and 14. (An earlier version read 14 and 15, cstime + priority, and so missed nft's user time.)
   const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
-  const children = (Number(f[14]) + Number(f[15])) * 10; // cutime + cstime, in 10 ms ticks
+  const children = (Number(f[13]) + Number(f[14])) * 10; // cutime + cstime, in 10 ms ticks (CLK_TCK 100)
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000 + children;
 }

@@ -116,6 +116,18 @@ export async function client(netns: string, proto: 'tcp' | 'udp' | 'sink', host:
   return JSON.parse(out.trim()) as ClientResult[];
 }
 
+export interface MixResult extends ClientResult { t: number }
+
+/** Interleaved TCP requests from a namespace: up to `rounds` rounds of one request to each target, in a
+ * random order per round, stopping early after `maxMs`. Results in the order they were made. */
+export async function clientMix(netns: string, targets: readonly { host: string; port: number }[], rounds: number,
+  timeoutMs = 2000, maxMs = 20_000): Promise<MixResult[]> {
+  const list = targets.map((t) => `${t.host}:${t.port}`).join(',');
+  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, CLIENT, 'mix', list, String(rounds), String(timeoutMs), String(maxMs)],
+    { timeoutMs: maxMs + targets.length * timeoutMs + 10_000 });
+  return JSON.parse(out.trim()) as MixResult[];
+}
+
 /** Names of the pods that answered. */
 export function names(rs: readonly ClientResult[]): string[] {
   return rs.map((r) => (r.ok ? (r.text ?? '').split(' ')[0]! : `!${r.err}`));

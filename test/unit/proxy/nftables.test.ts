@@ -117,6 +117,51 @@ describe('nftables backend transactions', () => {
     );
   });
 
+  it('a full sync after partial ones, or after a failed apply, sends exactly the wanted elements', async () => {
+    const sent: string[] = [];
+    let fail = false;
+    const drv: NftDriver = {
+      apply: async (t) => {
+        if (fail) throw new Error('nft: refused');
+        sent.push(t);
+      },
+      listObjects: async () => undefined,
+      conntrackDeleteUdp: async () => 0,
+    };
+    const elements = (t: string) => t.split('\n').filter((l) => l.startsWith('add element')).flatMap((l) => {
+      const [head, body] = l.split(' { ');
+      return body!.replace(/ }$/, '').split(', ').map((e) => `${head!.split(' ')[4]} ${e}`);
+    }).sort();
+    const other: [ReturnType<typeof svc>, ReturnType<typeof slice>[]] = [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]];
+    const two = state([web, webEps], other);
+    const one = state([web, [slice('web', [{ ip: '10.244.1.2', node: 'n1' }])]], other);
+    const b = new NftablesBackend({ node }, drv);
+    await b.init();
+    await b.sync(two, 'full');
+    const fresh = elements(sent[0]!);
+    // a periodic full sync with nothing changed re-sends the same elements (from the cached renders)
+    await b.sync(two, 'full');
+    expect(elements(sent[1]!)).toEqual(fresh);
+    // a partial sync the kernel refuses, then the full sync that follows it
+    fail = true;
+    await expect(b.sync(one, new Set(['default/web']))).rejects.toThrow('refused');
+    fail = false;
+    await b.sync(one, 'full');
+    expect(elements(sent[2]!)).toContain('svc_ips 10.96.0.10 . tcp . 80 : goto ip-n1-o');
+    expect(elements(sent[2]!)).not.toContain('eps_ip 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080');
+    // the mirror of the kernel was rebuilt: going back to two endpoints is a correct diff
+    await b.sync(two, new Set(['default/web']));
+    expect(sent[3]).toBe(
+      'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
+        'add element ip skiff svc_ips { 10.96.0.10 . tcp . 80 : goto ip-n2-o }\n' +
+        'add element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080 }\n' +
+        'add element ip skiff hairpin { 10.244.1.3 . 10.244.1.3 }\n',
+    );
+    // and a full sync now matches a fresh one
+    await b.sync(two, 'full');
+    expect(elements(sent[4]!)).toEqual(fresh);
+  });
+
   it('adopts an existing table by flushing in place and deleting stale objects, in one transaction', async () => {
     const rec = recorder({ chains: ['services', 'nat-prerouting', 'ip-n12-o'], maps: ['svc_ips', 'aff_ip_99'], sets: [] });
     const b = new NftablesBackend({ node }, rec.drv);
