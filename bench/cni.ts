@@ -46,7 +46,10 @@ function execIn(node: string, extraEnv: Record<string, string>): PluginExec {
 
 /** Start skiff-cnid inside netns `node`; resolves once it listens (bounded wait). */
 async function startDaemon(lab: Lab, node: string, socket: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', node, join(ours, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('ip', ['netns', 'exec', node, join(ours, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its per-call log lines would drown the results: keep them, and show them only if it fails to start.
+  const log: Buffer[] = [];
+  child.stderr?.on('data', (b: Buffer) => log.push(b));
   lab.onCleanup(async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -55,7 +58,7 @@ async function startDaemon(lab: Lab, node: string, socket: string): Promise<void
   });
   const deadline = Date.now() + 30_000;
   while (!existsSync(`${socket}.pid`)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('skiff-cnid did not start');
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`skiff-cnid did not start: ${Buffer.concat(log).toString().trim()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
