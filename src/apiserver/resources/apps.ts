@@ -41,6 +41,11 @@ const wideColumns: Column[] = [
   { name: 'Selector', type: 'string', description: 'Label selector for pods.', priority: 1 },
 ];
 
+/** The -o wide cells that go with wideColumns, shared by Deployments and ReplicaSets as in kubectl. */
+function wideCells(o: Parameters<typeof containersCell>[0]): unknown[] {
+  return [containersCell(o), imagesCell(o), selectorString(o.spec?.selector) || '<none>'];
+}
+
 export const deployments: ResourceDef = {
   group: 'apps',
   version: 'v1',
@@ -91,9 +96,7 @@ export const deployments: ResourceDef = {
       o.status?.updatedReplicas ?? 0,
       o.status?.availableReplicas ?? 0,
       humanAge(o.metadata.creationTimestamp, now),
-      containersCell(o),
-      imagesCell(o),
-      selectorString(o.spec?.selector) || '<none>',
+      ...wideCells(o),
     ],
   },
 };
@@ -135,9 +138,7 @@ export const replicasets: ResourceDef = {
       o.status?.replicas ?? 0,
       o.status?.readyReplicas ?? 0,
       humanAge(o.metadata.creationTimestamp, now),
-      containersCell(o),
-      imagesCell(o),
-      selectorString(o.spec?.selector) || '<none>',
+      ...wideCells(o),
     ],
   },
 };
