@@ -1,24 +1,53 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { netnsExists } from '../os/netns.js';
 import { ApiClient, isStatus } from '../kubelet/api.js';
 import { podNetnsName } from '../kubelet/pod.js';
+import { podStateSchema } from '../kubelet/state.js';
 import { nsName } from '../lab/addressing.js';
 import { labPaths } from '../lab/paths.js';
 import { DEFAULT_STATE_DIR, readLab, type LabState } from '../lab/state.js';
 import { parseArgs } from './parse.js';
 
-/** Resolve an exec target to a namespace name: node1|cp|client|underlay, pod/NAME (default ns) or NS/POD. */
-export async function resolveTarget(lab: LabState, target: string): Promise<string> {
+/**
+ * Where a command runs: a lab namespace by name, or, for a pod whose container is running, that container's
+ * process (so the command also sees the pod's hostname, IPC and PID namespaces, as `kubectl exec` would).
+ */
+export interface ExecTarget {
+  netns: string;
+  /** a process of the pod's first running container */
+  pid?: number;
+}
+
+/** The pid of a pod's running container, from the kubelet's state file: its pid-namespace init if any. */
+function containerPid(lab: LabState, nodeName: string, uid: string): number | undefined {
+  const file = join(labPaths(lab.stateDir).node(nodeName), 'kubelet', 'pods', uid, 'state.json');
+  if (!existsSync(file)) return undefined;
+  const parsed = podStateSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) return undefined;
+  for (const c of Object.values(parsed.data.containers)) {
+    const pid = c.handle?.pid;
+    if (!pid || !existsSync(`/proc/${pid}`)) continue;
+    // The recorded process is `unshare`; its first child is pid 1 of the container's PID namespace.
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return children[0] ? Number(children[0]) : pid;
+  }
+  return undefined;
+}
+
+/** Resolve an exec target: node1|cp|client|underlay, pod/NAME (default ns) or NS/POD. */
+export async function resolveTarget(lab: LabState, target: string): Promise<ExecTarget> {
   if (!target.includes('/')) {
     const ns = nsName(lab.prefix, target);
     if (!netnsExists(ns)) throw new UserError(`no namespace "${target}" in lab ${lab.prefix} (try node1..node${lab.nodes}, cp, client, underlay, pod/NAME, NS/POD)`, 2);
-    return ns;
+    return { netns: ns };
   }
   const [a, b] = target.split('/', 2) as [string, string];
   const [namespace, name] = a === 'pod' || a === 'pods' ? ['default', b] : [a, b];
+  if (!namespace || !name) throw new UserError(`skiff exec: give a pod name: pod/NAME or NAMESPACE/NAME, not "${target}"`, 2);
   const api = new ApiClient(labPaths(lab.stateDir).adminKubeconfig);
   let pod: { metadata: { uid: string }; spec?: { nodeName?: string } };
   try {
@@ -30,7 +59,7 @@ export async function resolveTarget(lab: LabState, target: string): Promise<stri
   if (!pod.spec?.nodeName) throw new UserError(`pod ${namespace}/${name} is not scheduled yet`, 2);
   const ns = podNetnsName(nsName(lab.prefix, pod.spec.nodeName), pod.metadata.uid);
   if (!netnsExists(ns)) throw new UserError(`pod ${namespace}/${name} has no sandbox yet (${ns})`, 2);
-  return ns;
+  return { netns: ns, pid: containerPid(lab, pod.spec.nodeName, pod.metadata.uid) };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -47,8 +76,11 @@ export async function main(argv: string[]): Promise<void> {
   const dir = resolve(cmd.opts<{ stateDir: string }>().stateDir);
   const lab = readLab(dir);
   if (!lab) throw new UserError(`no lab in ${dir} (run skiff up)`, 2);
-  const ns = await resolveTarget(lab, cmd.args[0] as string);
-  const child = spawn('nsenter', [`--net=/run/netns/${ns}`, '--', ...command], { stdio: 'inherit' });
+  const t = await resolveTarget(lab, cmd.args[0] as string);
+  const enter = t.pid
+    ? ['-t', String(t.pid), '--net', '--uts', '--ipc', '--pid', '--mount']
+    : [`--net=/run/netns/${t.netns}`];
+  const child = spawn('nsenter', [...enter, '--', ...command], { stdio: 'inherit' });
   const code = await new Promise<number>((res) => {
     child.on('error', () => res(127));
     child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1)));

@@ -57,7 +57,11 @@ describe('skiff up / status / exec / down', () => {
     expect(pod).toBeDefined();
     const podAddr = (await skiff('exec', '--state-dir', dir, `default/${pod?.metadata.name}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
     expect(podAddr).toContain(`${pod?.status.podIP}/24`);
+    // like kubectl exec: the container's own hostname and PID namespace, not just the pod's network
+    expect((await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'hostname')).stdout.trim()).toBe(pod?.metadata.name);
+    expect((await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', '/proc/1/cmdline')).stdout).toContain('skiff-init');
     await expect(skiff('exec', '--state-dir', dir, 'pod/no-such-pod', '--', 'true')).rejects.toThrow(/not found/);
+    await expect(skiff('exec', '--state-dir', dir, 'pod/', '--', 'true')).rejects.toThrow(/give a pod name/);
     const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], { timeout: 30_000 });
     expect(k.stdout.trim().split('\n').sort()).toEqual(['node/node1', 'node/node2']);
   }, 60_000);
