@@ -7,7 +7,6 @@
  *
  *   node dist/bench/cni.mjs [--cycles 30] [--ours plugins/bin] [--ref /usr/lib/cni]
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { CniRuntime, parseConfList } from '../src/cni/runtime/index.js';
 import type { PluginExec } from '../src/cni/invoke.js';
 import { runRaw } from '../src/os/exec.js';
 import { Lab } from '../test/helpers/lab.js';
+import { startCnid } from '../test/helpers/cnid.js';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,25 +44,6 @@ function execIn(node: string, extraEnv: Record<string, string>): PluginExec {
   };
 }
 
-/** Start skiff-cnid inside netns `node`; resolves once it listens (bounded wait). */
-async function startDaemon(lab: Lab, node: string, socket: string): Promise<void> {
-  const child = spawn('ip', ['netns', 'exec', node, join(ours, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-  // Its per-call log lines would drown the results: keep them, and show them only if it fails to start.
-  const log: Buffer[] = [];
-  child.stderr?.on('data', (b: Buffer) => log.push(b));
-  lab.onCleanup(async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-  });
-  const deadline = Date.now() + 30_000;
-  while (!existsSync(`${socket}.pid`)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`skiff-cnid did not start: ${Buffer.concat(log).toString().trim()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -82,7 +63,8 @@ async function main(): Promise<void> {
     const cache = lab.tmpdir();
     const dataDir = lab.tmpdir();
     const socket = join(lab.tmpdir(), 'cni.sock');
-    await startDaemon(lab, node, socket);
+    // its per-call log lines stay in memory, out of the results
+    await startCnid(lab, node, ours, socket);
     // The per-process series point at a socket nobody listens on, so a node's own daemon cannot serve them.
     const noDaemon = join(lab.tmpdir(), 'none.sock');
     const series: Series[] = [

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { CniRuntime, parseConfList } from '../../../src/cni/runtime/index.js';
 import type { PluginExec } from '../../../src/cni/invoke.js';
 import { run, runRaw } from '../../../src/os/exec.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
+import { startCnid, type RunningCnid } from '../../helpers/cnid.js';
 import { OUR_BIN, ping } from './cnilab.js';
 
 /**
@@ -18,11 +18,10 @@ describe('skiff-cnid (resident plugin helper)', () => {
   let node = '';
   let socket = '';
   let dataDir = '';
-  let daemon: ChildProcess | undefined;
-  let daemonLog = '';
+  let cnid: RunningCnid | undefined;
   const pods: Record<string, string> = {};
 
-  const served = (what: RegExp) => daemonLog.split('\n').some((l) => what.test(l));
+  const served = (what: RegExp) => (cnid?.log() ?? '').split('\n').some((l) => what.test(l));
   const exec = (ns: string): PluginExec => ({
     exec: (path, env, stdin) =>
       runRaw([path], { netns: ns, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SKIFF_CNI_SOCKET: socket, ...env }, input: stdin, timeoutMs: 60_000 }),
@@ -45,20 +44,7 @@ describe('skiff-cnid (resident plugin helper)', () => {
     for (const p of ['a', 'b']) pods[p] = await lab.netns(`pod${p}`);
     socket = join(lab.tmpdir(), 'cni.sock');
     dataDir = lab.tmpdir();
-    const child = spawn('ip', ['netns', 'exec', node, join(OUR_BIN, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-    daemon = child;
-    child.stderr?.on('data', (b: Buffer) => (daemonLog += b.toString()));
-    lab.onCleanup(async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-    });
-    const deadline = Date.now() + 30_000;
-    while (!existsSync(`${socket}.pid`)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`skiff-cnid did not start: ${daemonLog}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    cnid = await startCnid(lab, node, OUR_BIN, socket);
   });
   afterAll(() => lab.cleanup());
 
@@ -103,11 +89,11 @@ describe('skiff-cnid (resident plugin helper)', () => {
   });
 
   it('leaves calls from another network namespace to the plugin process', async () => {
-    const before = daemonLog;
+    const before = cnid?.log();
     const r = await exec(pods.b!).exec(join(OUR_BIN, 'bridge'), { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '0.4.0', supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });
-    expect(daemonLog).toBe(before);
-    expect(daemon?.exitCode).toBeNull();
+    expect(cnid?.log()).toBe(before);
+    expect(cnid?.child.exitCode).toBeNull();
   });
 });
