@@ -66,7 +66,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Runs `n` jobs on `concurrency` workers, timing each; returns latencies (ms) and wall time. */
-async function timed(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<{ lat: number[]; wallMs: number }> {
+async function timed(
+  n: number,
+  concurrency: number,
+  job: (i: number) => Promise<void>,
+): Promise<{ lat: number[]; wallMs: number }> {
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -135,7 +139,10 @@ async function runLevel(mode: string, backend: string, t: Target, concurrency: n
     await Promise.race([
       allSeen,
       new Promise<void>((_, rej) => {
-        timer = setTimeout(() => rej(new Error(`watch delivered ${delivery.length} of ${ops} events within ${DELIVERY_TIMEOUT_MS} ms`)), DELIVERY_TIMEOUT_MS);
+        timer = setTimeout(
+          () => rej(new Error(`watch delivered ${delivery.length} of ${ops} events within ${DELIVERY_TIMEOUT_MS} ms`)),
+          DELIVERY_TIMEOUT_MS,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
     rows.push(row(mode, backend, concurrency, 'watch', delivery, performance.now() - t0));
@@ -150,7 +157,12 @@ async function runLevel(mode: string, backend: string, t: Target, concurrency: n
 function storeTarget(s: StoreBackend): Target {
   const key = (name: string): string => `/registry/core/configmaps/default/${name}`;
   const value = (name: string, seq: number): string =>
-    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { seq: String(seq) } });
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'default' },
+      data: { seq: String(seq) },
+    });
   return {
     create: async (name) => void (await s.create(key(name), value(name, 0))),
     get: async (name) => {
@@ -181,7 +193,9 @@ function storeTarget(s: StoreBackend): Target {
 // ---------------------------------------------------------------- apiserver target
 
 const kubeconfigSchema = z.object({
-  clusters: z.array(z.object({ cluster: z.object({ server: z.string(), 'certificate-authority-data': z.string() }) })).min(1),
+  clusters: z
+    .array(z.object({ cluster: z.object({ server: z.string(), 'certificate-authority-data': z.string() }) }))
+    .min(1),
   users: z.array(z.object({ user: z.object({ token: z.string() }) })).min(1),
 });
 
@@ -201,7 +215,13 @@ function loadKubeconfig(file: string, concurrency: number): Conn {
   };
 }
 
-function call(conn: Conn, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+function call(
+  conn: Conn,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
@@ -241,7 +261,12 @@ const CM = '/api/v1/namespaces/default/configmaps';
 function apiTarget(conn: Conn, onClose: () => Promise<void>): Target {
   return {
     create: async (name) =>
-      void (await must(conn, 'POST', CM, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { seq: '0' } })),
+      void (await must(conn, 'POST', CM, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name },
+        data: { seq: '0' },
+      })),
     get: async (name) => void JSON.parse(await must(conn, 'GET', `${CM}/${name}`)),
     list: async () => void JSON.parse(await must(conn, 'GET', `${CM}?limit=100`)),
     update: async (name, seq) =>
@@ -267,8 +292,12 @@ function apiTarget(conn: Conn, onClose: () => Promise<void>): Target {
                 const line = buf.slice(0, nl).trim();
                 buf = buf.slice(nl + 1);
                 if (!line) continue;
-                const ev = JSON.parse(line) as { type: string; object?: { metadata?: { name?: string }; data?: { seq?: string } } };
-                if (ev.type === 'MODIFIED' && ev.object?.metadata?.name) onEvent(ev.object.metadata.name, Number(ev.object.data?.seq));
+                const ev = JSON.parse(line) as {
+                  type: string;
+                  object?: { metadata?: { name?: string }; data?: { seq?: string } };
+                };
+                if (ev.type === 'MODIFIED' && ev.object?.metadata?.name)
+                  onEvent(ev.object.metadata.name, Number(ev.object.data?.seq));
               }
             });
             res.on('error', () => undefined);
@@ -295,11 +324,32 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function startApiserver(kind: 'sqlite' | 'etcd', stateDir: string, etcdEndpoint: string | undefined, concurrency: number): Promise<Target> {
+async function startApiserver(
+  kind: 'sqlite' | 'etcd',
+  stateDir: string,
+  etcdEndpoint: string | undefined,
+  concurrency: number,
+): Promise<Target> {
   const port = await freePort();
-  const args = [skiffCli, 'apiserver', '--state-dir', stateDir, '--port', String(port), '--bind-address', '127.0.0.1',
-    '--advertise-address', '127.0.0.1', '--store', kind, ...(etcdEndpoint ? ['--etcd-endpoints', etcdEndpoint] : [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
+  const args = [
+    skiffCli,
+    'apiserver',
+    '--state-dir',
+    stateDir,
+    '--port',
+    String(port),
+    '--bind-address',
+    '127.0.0.1',
+    '--advertise-address',
+    '127.0.0.1',
+    '--store',
+    kind,
+    ...(etcdEndpoint ? ['--etcd-endpoints', etcdEndpoint] : []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' },
+  });
   cleanups.push(() => stopChild(child));
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -354,9 +404,20 @@ function fmt(n: number): string {
 
 function printTable(rows: Row[]): void {
   const head = ['mode', 'backend', 'conc', 'op', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'ops/s'];
-  const body = rows.map((r) => [r.mode, r.backend, String(r.concurrency), r.op, String(r.n), fmt(r.p50), fmt(r.p90), fmt(r.p99), r.opsPerSec.toFixed(0)]);
+  const body = rows.map((r) => [
+    r.mode,
+    r.backend,
+    String(r.concurrency),
+    r.op,
+    String(r.n),
+    fmt(r.p50),
+    fmt(r.p90),
+    fmt(r.p99),
+    r.opsPerSec.toFixed(0),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const b of body) process.stdout.write(`${line(b)}\n`);
 }
@@ -373,14 +434,18 @@ async function main(): Promise<void> {
   const ops = Number(o.ops);
   if (!Number.isInteger(ops) || ops < 1 || ops > 100_000) throw new Error(`--ops must be 1..100000, got ${o.ops}`);
   const levels = o.levels.split(',').map(Number);
-  if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 256)) throw new Error(`--levels must be integers 1..256: ${o.levels}`);
+  if (levels.some((l) => !Number.isInteger(l) || l < 1 || l > 256))
+    throw new Error(`--levels must be integers 1..256: ${o.levels}`);
   const backends = o.backends.split(',');
   for (const b of backends) if (b !== 'sqlite' && b !== 'etcd') throw new Error(`unknown backend ${b} (sqlite, etcd)`);
   if (!['auto', 'apiserver', 'store'].includes(o.mode)) throw new Error(`--mode must be auto, apiserver or store`);
   let mode = o.mode;
   if (mode === 'auto') {
     mode = apiserverUsable() ? 'apiserver' : 'store';
-    if (mode === 'store') process.stdout.write('note: `skiff apiserver` is not usable (build it with node scripts/build.mjs); measuring the store backends directly\n');
+    if (mode === 'store')
+      process.stdout.write(
+        'note: `skiff apiserver` is not usable (build it with node scripts/build.mjs); measuring the store backends directly\n',
+      );
   }
   const maxConc = Math.max(...levels);
   const rows: Row[] = [];
@@ -396,7 +461,13 @@ async function main(): Promise<void> {
     const target =
       mode === 'apiserver'
         ? await startApiserver(backend, join(base, 'state'), etcd?.endpoint, maxConc)
-        : storeTarget(await createBackend(backend === 'sqlite' ? { kind: 'sqlite', dir: join(base, 'state') } : { kind: 'etcd', etcdEndpoints: [etcd!.endpoint], prefix: '/bench' }));
+        : storeTarget(
+            await createBackend(
+              backend === 'sqlite'
+                ? { kind: 'sqlite', dir: join(base, 'state') }
+                : { kind: 'etcd', etcdEndpoints: [etcd!.endpoint], prefix: '/bench' },
+            ),
+          );
     try {
       for (const c of levels) {
         process.stderr.write(`${mode} ${backend}: concurrency ${c}...\n`);

@@ -27,9 +27,14 @@ function pct(values: number[], p: number): number {
 }
 
 async function readyEndpointPods(api: ApiClient, svc: string): Promise<Set<string>> {
-  const r = await api.request<{ items: Slice[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${svc}`)}`);
+  const r = await api.request<{ items: Slice[] }>(
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${svc}`)}`,
+  );
   const out = new Set<string>();
-  for (const s of r.items) for (const e of s.endpoints ?? []) if (e.conditions?.ready !== false) out.add(e.targetRef?.name ?? e.addresses[0] ?? '');
+  for (const s of r.items)
+    for (const e of s.endpoints ?? [])
+      if (e.conditions?.ready !== false) out.add(e.targetRef?.name ?? e.addresses[0] ?? '');
   return out;
 }
 
@@ -59,37 +64,64 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    const b = new LabBuilder({
-      stateDir: dir, nodes: Number(values.nodes), cni: values.cni as 'bridge' | 'vxlan', proxyMode: values['proxy-mode'] as 'nftables' | 'userspace',
-      store: 'sqlite', readyTimeoutMs: 180_000,
-    }, new Progress(process.stderr));
+    const b = new LabBuilder(
+      {
+        stateDir: dir,
+        nodes: Number(values.nodes),
+        cni: values.cni as 'bridge' | 'vxlan',
+        proxyMode: values['proxy-mode'] as 'nftables' | 'userspace',
+        store: 'sqlite',
+        readyTimeoutMs: 180_000,
+      },
+      new Progress(process.stderr),
+    );
     await b.up();
     const api = new ApiClient(b.paths.adminKubeconfig);
     await api.request('POST', '/api/v1/namespaces/default/services', {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench' },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'bench' },
       spec: { selector: { app: 'bench' }, ports: [{ port: 80, targetPort: 9376 }] },
     });
     const t0 = Date.now();
     await api.request('POST', '/apis/apps/v1/namespaces/default/deployments', {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench' },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bench' },
       spec: {
-        replicas, selector: { matchLabels: { app: 'bench' } },
-        template: { metadata: { labels: { app: 'bench' } }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'h', image: 'skiff/hostname', readinessProbe: { tcpSocket: { port: 9376 }, periodSeconds: 1 } }] } },
+        replicas,
+        selector: { matchLabels: { app: 'bench' } },
+        template: {
+          metadata: { labels: { app: 'bench' } },
+          spec: {
+            terminationGracePeriodSeconds: 5,
+            containers: [
+              { name: 'h', image: 'skiff/hostname', readinessProbe: { tcpSocket: { port: 9376 }, periodSeconds: 1 } },
+            ],
+          },
+        },
       },
     });
     const readyAt = new Map<string, number>();
     while (readyAt.size < replicas) {
-      if (Date.now() - t0 > timeoutMs) throw new Error(`only ${readyAt.size}/${replicas} endpoints ready after ${values.timeout}s`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`only ${readyAt.size}/${replicas} endpoints ready after ${values.timeout}s`);
       for (const p of await readyEndpointPods(api, 'bench')) if (!readyAt.has(p)) readyAt.set(p, Date.now() - t0);
       await new Promise((r) => setTimeout(r, 200));
     }
     const upMs = Date.now() - t0;
     const t1 = Date.now();
-    await api.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/bench', { spec: { replicas: 0 } }, 'application/merge-patch+json');
+    await api.request(
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/deployments/bench',
+      { spec: { replicas: 0 } },
+      'application/merge-patch+json',
+    );
     const goneAt = new Map<string, number>();
     let remaining = new Set(readyAt.keys());
     while (remaining.size > 0) {
-      if (Date.now() - t1 > timeoutMs) throw new Error(`${remaining.size} endpoints still present after ${values.timeout}s`);
+      if (Date.now() - t1 > timeoutMs)
+        throw new Error(`${remaining.size} endpoints still present after ${values.timeout}s`);
       const now = await readyEndpointPods(api, 'bench');
       for (const p of remaining) if (!now.has(p)) goneAt.set(p, Date.now() - t1);
       remaining = new Set([...remaining].filter((p) => now.has(p)));
@@ -99,9 +131,16 @@ async function main(): Promise<void> {
     const up = [...readyAt.values()];
     const down = [...goneAt.values()];
     const report = {
-      replicas, nodes: Number(values.nodes), cni: values.cni, proxyMode: values['proxy-mode'],
-      applyToAllReadyMs: upMs, perPodReadyP50Ms: pct(up, 50), perPodReadyP99Ms: pct(up, 99),
-      scaleDownToGoneMs: downMs, perPodGoneP50Ms: pct(down, 50), perPodGoneP99Ms: pct(down, 99),
+      replicas,
+      nodes: Number(values.nodes),
+      cni: values.cni,
+      proxyMode: values['proxy-mode'],
+      applyToAllReadyMs: upMs,
+      perPodReadyP50Ms: pct(up, 50),
+      perPodReadyP99Ms: pct(up, 99),
+      scaleDownToGoneMs: downMs,
+      perPodGoneP50Ms: pct(down, 50),
+      perPodGoneP99Ms: pct(down, 99),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

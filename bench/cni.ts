@@ -22,7 +22,9 @@ function flag(name: string, dflt: string): string {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const defaultOurs = [resolve(here, '../../plugins/bin'), resolve(here, '../plugins/bin')].find((d) => existsSync(join(d, 'bridge'))) ?? 'plugins/bin';
+const defaultOurs =
+  [resolve(here, '../../plugins/bin'), resolve(here, '../plugins/bin')].find((d) => existsSync(join(d, 'bridge'))) ??
+  'plugins/bin';
 const cycles = Math.min(Math.max(Number(flag('cycles', '30')) || 30, 1), 200);
 const ours = resolve(flag('ours', defaultOurs));
 const ref = resolve(flag('ref', '/usr/lib/cni'));
@@ -40,7 +42,12 @@ interface Series {
 function execIn(node: string, extraEnv: Record<string, string>): PluginExec {
   return {
     exec: (path, env, stdin) =>
-      runRaw([path], { netns: node, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...extraEnv, ...env }, input: stdin, timeoutMs: 60_000 }),
+      runRaw([path], {
+        netns: node,
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...extraEnv, ...env },
+        input: stdin,
+        timeoutMs: 60_000,
+      }),
   };
 }
 
@@ -52,7 +59,11 @@ function pct(xs: number[], p: number): number {
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/cni needs root (it builds network namespaces)');
   for (const d of [ours, ref]) {
-    for (const t of ['bridge', 'host-local']) if (!existsSync(join(d, t))) throw new Error(`missing ${join(d, t)} (build with node scripts/build.mjs; reference from containernetworking-plugins)`);
+    for (const t of ['bridge', 'host-local'])
+      if (!existsSync(join(d, t)))
+        throw new Error(
+          `missing ${join(d, t)} (build with node scripts/build.mjs; reference from containernetworking-plugins)`,
+        );
   }
   const lab = new Lab('bench');
   const cleanup = () => lab.cleanup();
@@ -68,9 +79,30 @@ async function main(): Promise<void> {
     // The per-process series point at a socket nobody listens on, so a node's own daemon cannot serve them.
     const noDaemon = join(lab.tmpdir(), 'none.sock');
     const series: Series[] = [
-      { label: 'skiff (resident skiff-cnid)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: socket }, subnet: '10.244.63.0/24', bridge: 'bs3', times: [] },
-      { label: 'skiff (in-process IPAM)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: noDaemon }, subnet: '10.244.60.0/24', bridge: 'bs0', times: [] },
-      { label: 'skiff (exec host-local)', path: ours, extraEnv: { SKIFF_CNI_SOCKET: noDaemon, SKIFF_CNI_IPAM_EXEC: '1' }, subnet: '10.244.61.0/24', bridge: 'bs1', times: [] },
+      {
+        label: 'skiff (resident skiff-cnid)',
+        path: ours,
+        extraEnv: { SKIFF_CNI_SOCKET: socket },
+        subnet: '10.244.63.0/24',
+        bridge: 'bs3',
+        times: [],
+      },
+      {
+        label: 'skiff (in-process IPAM)',
+        path: ours,
+        extraEnv: { SKIFF_CNI_SOCKET: noDaemon },
+        subnet: '10.244.60.0/24',
+        bridge: 'bs0',
+        times: [],
+      },
+      {
+        label: 'skiff (exec host-local)',
+        path: ours,
+        extraEnv: { SKIFF_CNI_SOCKET: noDaemon, SKIFF_CNI_IPAM_EXEC: '1' },
+        subnet: '10.244.61.0/24',
+        bridge: 'bs1',
+        times: [],
+      },
       { label: 'reference 1.1.1', path: ref, extraEnv: {}, subnet: '10.244.62.0/24', bridge: 'br0', times: [] },
     ];
     const started = Date.now();
@@ -81,7 +113,15 @@ async function main(): Promise<void> {
           JSON.stringify({
             cniVersion: '1.0.0',
             name: `bench-${s.bridge}`,
-            plugins: [{ type: 'bridge', bridge: s.bridge, isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: s.subnet, dataDir } }],
+            plugins: [
+              {
+                type: 'bridge',
+                bridge: s.bridge,
+                isGateway: true,
+                ipMasq: true,
+                ipam: { type: 'host-local', subnet: s.subnet, dataDir },
+              },
+            ],
           }),
         );
         const att = { containerId: `bench-${i}`, netns: `/run/netns/${pod}`, ifname: 'eth0' };
@@ -94,8 +134,13 @@ async function main(): Promise<void> {
     const [resident, mine, exec, theirs] = series as [Series, Series, Series, Series];
     const ratio = (s: Series) => (pct(s.times, 50) / pct(theirs.times, 50)).toFixed(2);
     console.log(`CNI ADD+DEL cycle, bridge + host-local, ${mine.times.length} cycles each (alternating):`);
-    for (const s of series) console.log(`  ${s.label.padEnd(28)} p50 ${pct(s.times, 50).toFixed(1)} ms   p90 ${pct(s.times, 90).toFixed(1)} ms`);
-    console.log(`  ratio ours/reference (p50): ${ratio(resident)}  (no daemon: ${ratio(mine)}; no daemon, exec host-local: ${ratio(exec)})`);
+    for (const s of series)
+      console.log(
+        `  ${s.label.padEnd(28)} p50 ${pct(s.times, 50).toFixed(1)} ms   p90 ${pct(s.times, 90).toFixed(1)} ms`,
+      );
+    console.log(
+      `  ratio ours/reference (p50): ${ratio(resident)}  (no daemon: ${ratio(mine)}; no daemon, exec host-local: ${ratio(exec)})`,
+    );
   } finally {
     await cleanup();
   }

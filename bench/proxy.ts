@@ -12,7 +12,15 @@
 import { cpus, loadavg } from 'node:os';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { Lab, requireRootAndTools } from '../test/helpers/lab.js';
-import { buildDriver, buildTopology, client, clientMix, Driver, startServers, type Topology } from '../test/integration/proxy/netlab.js';
+import {
+  buildDriver,
+  buildTopology,
+  client,
+  clientMix,
+  Driver,
+  startServers,
+  type Topology,
+} from '../test/integration/proxy/netlab.js';
 import { slice, svc } from '../test/unit/proxy/fixtures.js';
 
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
@@ -56,7 +64,8 @@ async function throughput(topo: Topology, host: string, port: number): Promise<n
   let best = 0;
   for (let i = 0; i < 3; i++) {
     const [r] = await client(src.ns, 'sink', host, port, MIB, 60_000);
-    if (!r?.ok || Number(r.text) < MIB * 1024 * 1024) throw new Error(`transfer to ${host}:${port} failed: ${JSON.stringify(r)}`);
+    if (!r?.ok || Number(r.text) < MIB * 1024 * 1024)
+      throw new Error(`transfer to ${host}:${port} failed: ${JSON.stringify(r)}`);
     best = Math.max(best, MIB / (r.ms / 1000));
   }
   return best;
@@ -88,12 +97,21 @@ interface PairedLatency {
 async function pairedLatency(topo: Topology, podIP: string): Promise<PairedLatency> {
   const src = topo.pods.find((p) => p.name === 'p2')!;
   const t0 = Date.now();
-  const rs = await clientMix(src.ns, [{ host: podIP, port: 8080 }, { host: '10.96.0.10', port: 80 }],
-    LAT_ROUNDS + LAT_WARMUP, 2000, LAT_MAX_MS);
+  const rs = await clientMix(
+    src.ns,
+    [
+      { host: podIP, port: 8080 },
+      { host: '10.96.0.10', port: 80 },
+    ],
+    LAT_ROUNDS + LAT_WARMUP,
+    2000,
+    LAT_MAX_MS,
+  );
   const seconds = (Date.now() - t0) / 1000;
   const bad = rs.filter((r) => !r.ok || !r.text?.startsWith('p1 '));
   // A rare failed connect (a conntrack clash with a TIME_WAIT flow) is dropped; more means a broken datapath.
-  if (bad.length > rs.length / 100) throw new Error(`${bad.length}/${rs.length} connects failed (${bad[0]!.err ?? bad[0]!.text})`);
+  if (bad.length > rs.length / 100)
+    throw new Error(`${bad.length}/${rs.length} connects failed (${bad[0]!.err ?? bad[0]!.text})`);
   // Each round is two consecutive results, one per target.
   const rounds: { d?: number; v?: number }[] = [];
   for (let i = 0; i + 1 < rs.length; i += 2) {
@@ -139,7 +157,16 @@ function services(from: number, to: number, p1: string, p3: string): (V1Service 
   const out: (V1Service | V1EndpointSlice)[] = [];
   for (let i = from; i < to; i++) {
     out.push(svc(`s${i}`, { clusterIP: vip(i) }));
-    out.push(slice(`s${i}`, [{ ip: p1, node: 'n1' }, { ip: p3, node: 'n1' }], [{ name: 'http', port: 8080 }]));
+    out.push(
+      slice(
+        `s${i}`,
+        [
+          { ip: p1, node: 'n1' },
+          { ip: p3, node: 'n1' },
+        ],
+        [{ name: 'http', port: 8080 }],
+      ),
+    );
   }
   return out;
 }
@@ -165,15 +192,20 @@ async function main(): Promise<void> {
     let drv = new Driver(driverPath, node.ns, ['--mode', 'nftables', '--node-name', 'n1']);
     lab.onCleanup(() => drv.kill());
     // the latency target: one endpoint (p1), so ClusterIP and direct reach the same server
-    const probe = [svc('probe', { clusterIP: '10.96.0.10' }), slice('probe', [{ ip: p1, node: 'n1' }], [{ name: 'http', port: 8080 }])];
+    const probe = [
+      svc('probe', { clusterIP: '10.96.0.10' }),
+      slice('probe', [{ ip: p1, node: 'n1' }], [{ name: 'http', port: 8080 }]),
+    ];
     const send = (objs: (V1Service | V1EndpointSlice)[]): void => {
       for (let i = 0; i < objs.length; i += 2000) drv.send({ op: 'bulk', items: objs.slice(i, i + 2000) });
     };
     send([...probe, ...services(0, 10, p1, p3)]);
     await drv.sync();
 
-    say(`# skiff proxy bench (latency: up to ${LAT_ROUNDS} interleaved rounds or ${LAT_MAX_MS / 1000} s per scale; ` +
-      `userspace latency ${CONNECTS} connects; best of 3 x ${MIB} MiB per transfer)`);
+    say(
+      `# skiff proxy bench (latency: up to ${LAT_ROUNDS} interleaved rounds or ${LAT_MAX_MS / 1000} s per scale; ` +
+        `userspace latency ${CONNECTS} connects; best of 3 x ${MIB} MiB per transfer)`,
+    );
     // Transfers first: after hundreds of short connections, a reused client port can collide in conntrack
     // with a direct flow still in TIME_WAIT to the same pod (a kernel NAT clash unrelated to the proxy).
     const tpDirect = await throughput(topo, p1, 8080);
@@ -181,7 +213,7 @@ async function main(): Promise<void> {
     const lat10 = await pairedLatency(topo, p1);
 
     say('');
-    say('## nftables sync (2 endpoints per service; partial = one service\'s endpoints change)');
+    say("## nftables sync (2 endpoints per service; partial = one service's endpoints change)");
     say('wall ms (cpu ms = proxy process + nft, independent of machine load)');
     say('services  initial-load      full-sync(median of 3) partial(median of 5)   targets: full<1000ms partial<50ms');
     let have = 10;
@@ -201,15 +233,23 @@ async function main(): Promise<void> {
       const partial: number[] = [];
       const partialCpu: number[] = [];
       for (let k = 0; k < PARTIAL_RUNS; k++) {
-        const eps = k % 2 ? [{ ip: p1, node: 'n1' }, { ip: p3, node: 'n1' }] : [{ ip: p1, node: 'n1' }];
+        const eps =
+          k % 2
+            ? [
+                { ip: p1, node: 'n1' },
+                { ip: p3, node: 'n1' },
+              ]
+            : [{ ip: p1, node: 'n1' }];
         drv.send({ op: 'slice', obj: slice('s7', eps, [{ name: 'http', port: 8080 }]) });
         const r = await drv.sync();
         partial.push(r.ms!);
         partialCpu.push(r.cpuMs!);
       }
       results[n] = { full: full.ms!, fullCpu: full.cpuMs!, partial: median(partial), partialCpu: median(partialCpu) };
-      say(`${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
-        `${median(partial).toFixed(1).padStart(8)}ms (cpu ${median(partialCpu).toFixed(0).padStart(3)})`);
+      say(
+        `${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
+          `${median(partial).toFixed(1).padStart(8)}ms (cpu ${median(partialCpu).toFixed(0).padStart(3)})`,
+      );
     }
 
     const lat10k = await pairedLatency(topo, p1);
@@ -220,8 +260,10 @@ async function main(): Promise<void> {
     for (const l of latencyLines('10k svcs', lat10k)) say(l);
     // Flatness: the 10k and 10 runs happen a minute apart, so compare their ratios to direct (each measured
     // interleaved) rather than raw ClusterIP times, which drift with machine load.
-    say(`ClusterIP/direct ratio 10k vs 10: ${(lat10k.ratio / lat10.ratio).toFixed(3)} (flat = 1.0); ` +
-      `raw ClusterIP p50 10k/10 ${(lat10k.vip.p50 / lat10.vip.p50).toFixed(3)}`);
+    say(
+      `ClusterIP/direct ratio 10k vs 10: ${(lat10k.ratio / lat10.ratio).toFixed(3)} (flat = 1.0); ` +
+        `raw ClusterIP p50 10k/10 ${(lat10k.vip.p50 / lat10.vip.p50).toFixed(3)}`,
+    );
 
     // userspace mode: replace the nftables proxy with a userspace one on the same node
     await drv.stop(true);
@@ -235,18 +277,32 @@ async function main(): Promise<void> {
     say('');
     say(`## throughput, ${MIB} MiB pod -> pod (MiB/s)`);
     say(`direct ${tpDirect.toFixed(0)}  nftables ${tpNft.toFixed(0)}  userspace ${tpUser.toFixed(0)}`);
-    say(`userspace/nftables ${(tpUser / tpNft).toFixed(3)}  userspace/direct ${(tpUser / tpDirect).toFixed(3)}  nftables/direct ${(tpNft / tpDirect).toFixed(3)}`);
-    say(`userspace ClusterIP latency p50/p99: ${userLat.p50.toFixed(3)} / ${userLat.p99.toFixed(3)} ms (ratio to direct ${(userLat.p50 / lat10.direct.p50).toFixed(3)}, not interleaved)`);
+    say(
+      `userspace/nftables ${(tpUser / tpNft).toFixed(3)}  userspace/direct ${(tpUser / tpDirect).toFixed(3)}  nftables/direct ${(tpNft / tpDirect).toFixed(3)}`,
+    );
+    say(
+      `userspace ClusterIP latency p50/p99: ${userLat.p50.toFixed(3)} / ${userLat.p99.toFixed(3)} ms (ratio to direct ${(userLat.p50 / lat10.direct.p50).toFixed(3)}, not interleaved)`,
+    );
 
     const r10k = results[10000]!;
     say('');
     say('## targets');
-    say(`partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`);
-    say(`full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`);
+    say(
+      `partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`,
+    );
+    say(
+      `full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`,
+    );
     const within = Math.max(lat10.ratio, lat10k.ratio);
     const spread = `block ratios ${Math.min(lat10.blocks.min, lat10k.blocks.min).toFixed(3)}..${Math.max(lat10.blocks.max, lat10k.blocks.max).toFixed(3)}`;
-    say(`ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)} (${spread})  ${within <= 1.05 ? 'MET' : 'MISSED'}`);
-    say(`load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (contention inflates every wall-clock figure)`);
+    say(
+      `ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)} (${spread})  ${within <= 1.05 ? 'MET' : 'MISSED'}`,
+    );
+    say(
+      `load average during the run: ${loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} on ${cpus().length} cores (contention inflates every wall-clock figure)`,
+    );
     say(`total bench time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {
     await lab.cleanup();
@@ -254,6 +310,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench/proxy: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench/proxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -50,17 +50,32 @@ for (const dir of readdirSync(pluginsDir)) {
   if (dir === 'bin' || !existsSync(entry)) continue;
   const out = join(pluginBin, dir);
   const tmp = `${out}.tmp`;
-  await build({ ...common, entryPoints: [entry], outfile: tmp, format: 'cjs', minify: true,
-    define: { __SKIFF_CNI_BUILD__: JSON.stringify(buildId) }, banner: { js: shim } });
+  await build({
+    ...common,
+    entryPoints: [entry],
+    outfile: tmp,
+    format: 'cjs',
+    minify: true,
+    define: { __SKIFF_CNI_BUILD__: JSON.stringify(buildId) },
+    banner: { js: shim },
+  });
   chmodSync(tmp, 0o755);
   renameSync(tmp, out); // never a half-written plugin on CNI_PATH
 }
 
 const benchDir = join(root, 'bench');
 const benches = existsSync(benchDir)
-  ? readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => join(benchDir, f))
+  ? readdirSync(benchDir)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => join(benchDir, f))
   : [];
 if (benches.length) {
-  await build({ ...common, entryPoints: benches, outdir: join(root, 'dist/bench'), format: 'esm',
-    packages: 'external', outExtension: { '.js': '.mjs' } });
+  await build({
+    ...common,
+    entryPoints: benches,
+    outdir: join(root, 'dist/bench'),
+    format: 'esm',
+    packages: 'external',
+    outExtension: { '.js': '.mjs' },
+  });
 }

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs everything skiff needs on a fresh Debian machine (idempotent), then builds.
 # System: iproute2, nftables, conntrack, ping, socat, the reference CNI plugins (compared against in tests),
-# etcd (the second store backend). (vagrant, only for `vagrant validate`, is installed by its own test.)
+# etcd (the second store backend), and the peers tests compare against: dig (dnsutils), busybox (images),
+# the official Python client (python3-kubernetes), Go + the upstream libcni source (golang-go,
+# golang-github-appc-cni-dev), vagrant + its libvirt provider (`vagrant validate` needs a provider), tcpdump, iperf3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in iproute2 nftables conntrack iputils-ping socat containernetworking-plugins etcd-server procps util-linux kmod; do
+sys_pkgs=(iproute2 nftables conntrack iputils-ping socat containernetworking-plugins etcd-server procps util-linux kmod
+  dnsutils busybox-static python3-kubernetes golang-go golang-github-appc-cni-dev vagrant vagrant-libvirt tcpdump iperf3)
+for p in "${sys_pkgs[@]}"; do
   have "$p" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

@@ -1,7 +1,18 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import {
-  applyNetOps, applyNetOpsAndShow, bridgeVlanAdd, CURRENT_NS, deleteLink, ensureBridge, getAddrs, getLink, getRoutes, type IpLink, type NetOp, nsFromPath,
+  applyNetOps,
+  applyNetOpsAndShow,
+  bridgeVlanAdd,
+  CURRENT_NS,
+  deleteLink,
+  ensureBridge,
+  getAddrs,
+  getLink,
+  getRoutes,
+  type IpLink,
+  type NetOp,
+  nsFromPath,
   setLocalSysctl,
 } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
@@ -18,7 +29,10 @@ import { type Attachment, ipamConfSchema, netConfSchema, type Result, type Route
  * batch, a pod batch, and one nft transaction.
  */
 export const bridgeConfSchema = netConfSchema.extend({
-  bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'bridge: 1-15 letters, digits, _ . -').default('cni0'),
+  bridge: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'bridge: 1-15 letters, digits, _ . -')
+    .default('cni0'),
   isGateway: z.boolean().default(false),
   isDefaultGateway: z.boolean().default(false),
   forceAddress: z.boolean().default(false),
@@ -50,7 +64,13 @@ export const MASQ_LAYOUT: Layout = {
 export const MACSPOOF_LAYOUT: Layout = {
   table: { family: 'bridge', name: 'skiff_cni_macspoof' },
   maps: [{ name: 'ports', spec: 'type ifname : verdict;' }],
-  baseChains: [{ name: 'prerouting', spec: 'type filter hook prerouting priority -300; policy accept;', rules: ['iifname vmap @ports'] }],
+  baseChains: [
+    {
+      name: 'prerouting',
+      spec: 'type filter hook prerouting priority -300; policy accept;',
+      rules: ['iifname vmap @ports'],
+    },
+  ],
 };
 
 const MASQ_PREFIX = 'masq-';
@@ -89,7 +109,8 @@ async function allDone(ps: Promise<void>[]): Promise<void> {
 }
 
 function requireNetns(path: string): void {
-  if (!existsSync(path)) throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
+  if (!existsSync(path))
+    throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
 }
 
 function isV6(cidrOrIp: string): boolean {
@@ -119,7 +140,9 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
   const hostMac = macFromSeed(`host:${hostVeth}`);
   const podMac = macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
 
-  const res: Result = conf.ipam ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam) : { cniVersion: conf.cniVersion };
+  const res: Result = conf.ipam
+    ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam)
+    : { cniVersion: conf.cniVersion };
   // The node's nftables need only the addresses: one `nft` process runs alongside the `ip` work below.
   const nftWork: Promise<void>[] = [];
   try {
@@ -131,7 +154,16 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
         rules.push(isV6(ip.address) ? `ip6 daddr ${subnet} return` : `ip daddr ${subnet} return`);
       }
       rules.push('ip daddr 224.0.0.0/4 return', 'ip6 daddr ff00::/8 return', 'masquerade');
-      nftWork.push(started(attach(MASQ_LAYOUT, { chain: masqChain(conf.name, args), comment, rules, elements: masqElements(res.ips.map((i) => i.address)) })));
+      nftWork.push(
+        started(
+          attach(MASQ_LAYOUT, {
+            chain: masqChain(conf.name, args),
+            comment,
+            rules,
+            elements: masqElements(res.ips.map((i) => i.address)),
+          }),
+        ),
+      );
     }
     if (conf.macspoofchk) {
       nftWork.push(
@@ -155,10 +187,28 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     }
     const pathNs = pod.kind === 'path';
     if (!pathNs) {
-      nodeOps.push({ op: 'veth-add', name: hostVeth, mac: hostMac, peer: args.ifname, peerMac: podMac, mtu: conf.mtu, peerNs: (pod as { name: string }).name });
+      nodeOps.push({
+        op: 'veth-add',
+        name: hostVeth,
+        mac: hostMac,
+        peer: args.ifname,
+        peerMac: podMac,
+        mtu: conf.mtu,
+        peerNs: (pod as { name: string }).name,
+      });
     } else {
       // A netns known only by path: create the pair from inside it and send the host end to our own netns.
-      await applyNetOps(pod, [{ op: 'veth-add', name: args.ifname, mac: podMac, peer: hostVeth, peerMac: hostMac, mtu: conf.mtu, peerNs: process.pid }]);
+      await applyNetOps(pod, [
+        {
+          op: 'veth-add',
+          name: args.ifname,
+          mac: podMac,
+          peer: hostVeth,
+          peerMac: hostMac,
+          mtu: conf.mtu,
+          peerNs: process.pid,
+        },
+      ]);
     }
     nodeOps.push({ op: 'link-set', name: hostVeth, master: br, up: true });
     if (conf.hairpinMode) nodeOps.push({ op: 'hairpin', name: hostVeth, on: true });
@@ -172,7 +222,17 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     for (const ip of res.ips ?? []) podOps.push({ op: 'addr-add', dev: args.ifname, cidr: ip.address });
     for (const r of routes) {
       const gw = r.gw ?? res.ips?.find((i) => isV6(i.address) === isV6(r.dst) && i.gateway)?.gateway;
-      podOps.push({ op: 'route-add', dev: args.ifname, dst: r.dst, via: gw, mtu: r.mtu, advmss: r.advmss, metric: r.priority, table: r.table, scope: r.scope });
+      podOps.push({
+        op: 'route-add',
+        dev: args.ifname,
+        dst: r.dst,
+        via: gw,
+        mtu: r.mtu,
+        advmss: r.advmss,
+        metric: r.priority,
+        table: r.table,
+        scope: r.scope,
+      });
     }
 
     if (isGateway) {
@@ -217,12 +277,19 @@ async function nodeBatch(conf: BridgeConf, ops: NetOp[]): Promise<IpLink> {
     link = await applyNetOpsAndShow(CURRENT_NS, ops, br);
   } catch (err) {
     const cur = await getLink(CURRENT_NS, br);
-    if (cur && cur.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
+    if (cur && cur.linkinfo?.info_kind !== 'bridge')
+      throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
     if (cur) throw err;
-    await ensureBridge(CURRENT_NS, { name: br, mtu: conf.mtu, vlanFiltering: conf.vlan !== undefined, mac: macFromSeed(`bridge:${br}`) });
+    await ensureBridge(CURRENT_NS, {
+      name: br,
+      mtu: conf.mtu,
+      vlanFiltering: conf.vlan !== undefined,
+      mac: macFromSeed(`bridge:${br}`),
+    });
     link = await applyNetOpsAndShow(CURRENT_NS, ops, br);
   }
-  if (link?.linkinfo?.info_kind !== 'bridge') throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
+  if (link?.linkinfo?.info_kind !== 'bridge')
+    throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
   return link;
 }
 
@@ -231,7 +298,9 @@ export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> 
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
   const nft = (addresses: string[]): Promise<void>[] => [
     ...(conf.ipMasq ? [detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements(addresses))] : []),
-    ...(conf.macspoofchk ? [detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }])] : []),
+    ...(conf.macspoofchk
+      ? [detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }])]
+      : []),
   ];
   const prevIps = (conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string);
   // Releasing the addresses, deleting the veth and (when prevResult names the addresses) removing the nft
@@ -257,16 +326,21 @@ export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
   const host = await getLink(CURRENT_NS, hostVeth);
   if (!host) throw new CniError(CniCode.PluginSpecific, `host interface ${hostVeth} is missing`);
-  if (host.master !== conf.bridge) throw new CniError(CniCode.PluginSpecific, `${hostVeth} is not attached to ${conf.bridge}`);
+  if (host.master !== conf.bridge)
+    throw new CniError(CniCode.PluginSpecific, `${hostVeth} is not attached to ${conf.bridge}`);
   const link = (await getAddrs(pod, args.ifname))[0];
   if (!link) throw new CniError(CniCode.PluginSpecific, `interface ${args.ifname} is missing in ${args.netns}`);
   const want = prev.interfaces?.find((i) => i.name === args.ifname && i.sandbox);
   if (want?.mac && link.address?.toLowerCase() !== want.mac.toLowerCase()) {
-    throw new CniError(CniCode.PluginSpecific, `interface ${args.ifname} has MAC ${link.address}, expected ${want.mac}`);
+    throw new CniError(
+      CniCode.PluginSpecific,
+      `interface ${args.ifname} has MAC ${link.address}, expected ${want.mac}`,
+    );
   }
   const have = new Set((link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   for (const ip of prev.ips ?? []) {
-    if (!have.has(ip.address)) throw new CniError(CniCode.PluginSpecific, `address ${ip.address} is missing on ${args.ifname}`);
+    if (!have.has(ip.address))
+      throw new CniError(CniCode.PluginSpecific, `address ${ip.address} is missing on ${args.ifname}`);
   }
   for (const fam of [4, 6] as const) {
     const wanted = (prev.routes ?? []).filter((r) => isV6(r.dst) === (fam === 6));
@@ -275,7 +349,11 @@ export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void
     for (const r of wanted) {
       const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : formatCidr(networkOf(parseCidr(r.dst)));
       const ok = routes.some((k) => (k.dst === dst || `${k.dst}` === r.dst) && (!r.gw || k.gateway === r.gw));
-      if (!ok) throw new CniError(CniCode.PluginSpecific, `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${args.netns}`);
+      if (!ok)
+        throw new CniError(
+          CniCode.PluginSpecific,
+          `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing in ${args.netns}`,
+        );
     }
   }
 }

@@ -8,12 +8,30 @@ export const hostLocalPlugin: CniPlugin<z.infer<typeof hostLocalConfSchema>> = {
   name: 'host-local',
   confSchema: hostLocalConfSchema,
   add: (args, conf) =>
-    hostLocalAdd({ network: conf.name, cniVersion: conf.cniVersion, ipam: conf.ipam, containerId: args.containerId, ifname: args.ifname }),
+    hostLocalAdd({
+      network: conf.name,
+      cniVersion: conf.cniVersion,
+      ipam: conf.ipam,
+      containerId: args.containerId,
+      ifname: args.ifname,
+    }),
   del: async (args, conf) => {
-    await hostLocalDel({ network: conf.name, cniVersion: conf.cniVersion, ipam: conf.ipam, containerId: args.containerId, ifname: args.ifname });
+    await hostLocalDel({
+      network: conf.name,
+      cniVersion: conf.cniVersion,
+      ipam: conf.ipam,
+      containerId: args.containerId,
+      ifname: args.ifname,
+    });
   },
   check: (args, conf) =>
-    hostLocalCheck({ network: conf.name, cniVersion: conf.cniVersion, ipam: conf.ipam, containerId: args.containerId, ifname: args.ifname }),
+    hostLocalCheck({
+      network: conf.name,
+      cniVersion: conf.cniVersion,
+      ipam: conf.ipam,
+      containerId: args.containerId,
+      ifname: args.ifname,
+    }),
   gc: async (_args, conf, valid) => {
     await hostLocalGc(conf.name, conf.ipam, valid);
   },

@@ -6,7 +6,8 @@ import { type NetConf, netConfSchema, type Result } from '../../src/cni/spec/typ
 
 /** loopback logic: `lo` up on ADD, down on DEL (nothing to do when the namespace is gone). */
 function requireNetns(path: string): void {
-  if (!existsSync(path)) throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
+  if (!existsSync(path))
+    throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
 }
 
 export async function loopbackAdd(args: CniArgs, cniVersion: string): Promise<Result> {

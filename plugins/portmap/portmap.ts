@@ -17,14 +17,21 @@ import { tryParseIp } from '../../src/cni/ipam/addr.js';
 const portMappingSchema = z.object({
   hostPort: z.number().int().min(1).max(65535),
   containerPort: z.number().int().min(1).max(65535),
-  protocol: z.string().toLowerCase().pipe(z.enum(['tcp', 'udp', 'sctp'])).default('tcp'),
+  protocol: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(['tcp', 'udp', 'sctp']))
+    .default('tcp'),
   hostIP: z.string().optional(),
 });
 export type PortMapping = z.infer<typeof portMappingSchema>;
 
 export const portmapConfSchema = netConfSchema.extend({
   snat: z.boolean().default(true),
-  runtimeConfig: z.object({ portMappings: z.array(portMappingSchema).optional() }).passthrough().optional(),
+  runtimeConfig: z
+    .object({ portMappings: z.array(portMappingSchema).optional() })
+    .passthrough()
+    .optional(),
 });
 export type PortmapConf = PluginConf<z.infer<typeof portmapConfSchema>>;
 
@@ -36,8 +43,16 @@ export const PORTMAP_LAYOUT: Layout = {
     { name: 'snat6', spec: 'type ipv6_addr : verdict;' },
   ],
   baseChains: [
-    { name: 'prerouting', spec: 'type nat hook prerouting priority -100; policy accept;', rules: ['fib daddr type local meta l4proto . th dport vmap @hostports'] },
-    { name: 'output', spec: 'type nat hook output priority -100; policy accept;', rules: ['fib daddr type local meta l4proto . th dport vmap @hostports'] },
+    {
+      name: 'prerouting',
+      spec: 'type nat hook prerouting priority -100; policy accept;',
+      rules: ['fib daddr type local meta l4proto . th dport vmap @hostports'],
+    },
+    {
+      name: 'output',
+      spec: 'type nat hook output priority -100; policy accept;',
+      rules: ['fib daddr type local meta l4proto . th dport vmap @hostports'],
+    },
     {
       name: 'postrouting',
       spec: 'type nat hook postrouting priority 100; policy accept;',
@@ -71,7 +86,10 @@ function mappings(conf: PortmapConf): PortMapping[] {
   return conf.runtimeConfig?.portMappings ?? [];
 }
 
-function elementsFor(conf: PortmapConf, ips: { v4?: string; v6?: string }): { dnat: { map: string; key: string }[]; snat: { map: string; key: string }[] } {
+function elementsFor(
+  conf: PortmapConf,
+  ips: { v4?: string; v6?: string },
+): { dnat: { map: string; key: string }[]; snat: { map: string; key: string }[] } {
   const seen = new Set<string>();
   const dnat = [];
   for (const m of mappings(conf)) {
@@ -90,16 +108,19 @@ function elementsFor(conf: PortmapConf, ips: { v4?: string; v6?: string }): { dn
 
 export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Result> {
   const prev = conf.prevResult;
-  if (!prev) throw new CniError(CniCode.InvalidNetworkConfig, 'portmap must be called as a chained plugin (prevResult missing)');
+  if (!prev)
+    throw new CniError(CniCode.InvalidNetworkConfig, 'portmap must be called as a chained plugin (prevResult missing)');
   const maps = mappings(conf);
   if (!maps.length) return prev;
   const ips = podIps(prev);
-  if (!ips.v4 && !ips.v6) throw new CniError(CniCode.InvalidNetworkConfig, 'portmap: prevResult has no container address');
+  if (!ips.v4 && !ips.v6)
+    throw new CniError(CniCode.InvalidNetworkConfig, 'portmap: prevResult has no container address');
   const [dnatChain, snatChain] = chains(conf.name, args);
   const dnatRules: string[] = [];
   for (const m of maps) {
     const hostIp = m.hostIP ? tryParseIp(m.hostIP) : undefined;
-    if (m.hostIP && !hostIp) throw new CniError(CniCode.InvalidNetworkConfig, `portmap: invalid hostIP ${JSON.stringify(m.hostIP)}`);
+    if (m.hostIP && !hostIp)
+      throw new CniError(CniCode.InvalidNetworkConfig, `portmap: invalid hostIP ${JSON.stringify(m.hostIP)}`);
     for (const fam of [4, 6] as const) {
       const pod = fam === 4 ? ips.v4 : ips.v6;
       if (!pod || (hostIp && hostIp.family !== fam)) continue;
@@ -131,7 +152,11 @@ export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Resu
   } catch (e) {
     const msg = (e as Error).message;
     if (/File exists|exists/i.test(msg)) {
-      throw new CniError(CniCode.PluginSpecific, `portmap: a requested hostPort is already mapped on this node`, msg.slice(0, 500));
+      throw new CniError(
+        CniCode.PluginSpecific,
+        `portmap: a requested hostPort is already mapped on this node`,
+        msg.slice(0, 500),
+      );
     }
     throw e;
   }
@@ -139,7 +164,8 @@ export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Resu
 }
 
 export async function portmapDel(args: CniArgs, conf: PortmapConf): Promise<void> {
-  const known = conf.prevResult && mappings(conf).length ? elementsFor(conf, podIps(conf.prevResult)) : { dnat: [], snat: [] };
+  const known =
+    conf.prevResult && mappings(conf).length ? elementsFor(conf, podIps(conf.prevResult)) : { dnat: [], snat: [] };
   await detach(PORTMAP_LAYOUT, chains(conf.name, args), [...known.dnat, ...known.snat]);
 }
 
@@ -148,7 +174,8 @@ export async function portmapCheck(args: CniArgs, conf: PortmapConf): Promise<vo
   if (!mappings(conf).length) return;
   const [dnatChain] = chains(conf.name, args);
   const have = await listAttachments(PORTMAP_LAYOUT.table, DNAT_PREFIX);
-  if (!have.some((a) => a.chain === dnatChain)) throw new CniError(CniCode.PluginSpecific, `portmap: rules for ${args.containerId}/${args.ifname} are missing`);
+  if (!have.some((a) => a.chain === dnatChain))
+    throw new CniError(CniCode.PluginSpecific, `portmap: rules for ${args.containerId}/${args.ifname} are missing`);
 }
 
 export async function portmapGc(_args: CniArgs, conf: PortmapConf, valid: Attachment[]): Promise<void> {

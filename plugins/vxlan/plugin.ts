@@ -13,7 +13,14 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { CniCode, CniError } from '../../src/cni/errors.js';
-import { callerExec, delegateAdd, delegateCheck, delegateDel, delegateGc, type DelegateCtx } from '../../src/cni/invoke.js';
+import {
+  callerExec,
+  delegateAdd,
+  delegateCheck,
+  delegateDel,
+  delegateGc,
+  type DelegateCtx,
+} from '../../src/cni/invoke.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { convertResult } from '../../src/cni/spec/convert.js';
 import { netConfSchema, VALID_ATTACHMENTS_KEY, type Attachment, type Result } from '../../src/cni/spec/types.js';
@@ -36,8 +43,14 @@ export const vxlanConfSchema = netConfSchema.extend({
   subnetFile: z.string().min(1).default(DEFAULT_SUBNET_FILE),
   /** Where the generated bridge config is kept per attachment, for DEL/CHECK. */
   cacheDir: z.string().min(1).default(DEFAULT_CACHE_DIR),
-  device: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default('skiff.1'),
-  bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/).default('cni0'),
+  device: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+    .default('skiff.1'),
+  bridge: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,15}$/)
+    .default('cni0'),
   /** Masquerade pod traffic that leaves the cluster network (pod-to-pod keeps its source address). */
   ipMasq: z.boolean().default(true),
   isDefaultGateway: z.boolean().default(true),
@@ -48,7 +61,10 @@ export const vxlanConfSchema = netConfSchema.extend({
 export type VxlanConf = z.infer<typeof vxlanConfSchema>;
 
 /** Pure: the bridge config for this node's subnet. Exported for unit tests. */
-export function bridgeConf(conf: Pick<VxlanConf, 'cniVersion' | 'name' | 'bridge' | 'isDefaultGateway' | 'hairpinMode' | 'delegate'>, s: SubnetFile): Record<string, unknown> {
+export function bridgeConf(
+  conf: Pick<VxlanConf, 'cniVersion' | 'name' | 'bridge' | 'isDefaultGateway' | 'hairpinMode' | 'delegate'>,
+  s: SubnetFile,
+): Record<string, unknown> {
   const [gw, prefix] = s.subnet.split('/') as [string, string];
   const subnet = `${networkOf(gw, Number(prefix))}/${prefix}`;
   const { ipam: ipamOverride, ...rest } = conf.delegate ?? {};
@@ -112,9 +128,19 @@ async function ensureDevice(conf: VxlanConf, s: SubnetFile): Promise<void> {
   const cur = await getVxlanDevice(conf.device);
   if (!s.underlayIP || !s.vtepMAC) {
     if (cur?.up) return;
-    throw new CniError(CniCode.TryAgainLater, `vxlan device ${conf.device} is not up and ${conf.subnetFile} has no SKIFF_UNDERLAY_IP/SKIFF_VTEP_MAC to create it`);
+    throw new CniError(
+      CniCode.TryAgainLater,
+      `vxlan device ${conf.device} is not up and ${conf.subnetFile} has no SKIFF_UNDERLAY_IP/SKIFF_VTEP_MAC to create it`,
+    );
   }
-  const spec: VxlanDeviceSpec = { name: conf.device, vni: s.vni, port: s.port, localIP: s.underlayIP, mtu: s.mtu, mac: s.vtepMAC };
+  const spec: VxlanDeviceSpec = {
+    name: conf.device,
+    vni: s.vni,
+    port: s.port,
+    localIP: s.underlayIP,
+    mtu: s.mtu,
+    mac: s.vtepMAC,
+  };
   if (cur && cur.up && cur.mtu === s.mtu && !vxlanIncompat(spec, cur)) return;
   const underlay = await underlayInterface(s.underlayIP);
   const [gw, prefix] = s.subnet.split('/') as [string, string];
@@ -181,7 +207,13 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     } catch {
       s = undefined;
     }
-    if (s) await delegateGc('bridge', { ...bridgeConf(conf, s), [VALID_ATTACHMENTS_KEY]: valid }, { path: args.path }, callerExec(args.env));
+    if (s)
+      await delegateGc(
+        'bridge',
+        { ...bridgeConf(conf, s), [VALID_ATTACHMENTS_KEY]: valid },
+        { path: args.path },
+        callerExec(args.env),
+      );
     const keep = new Set(valid.map((a) => cacheName(a.containerID, a.ifname)));
     const dir = join(conf.cacheDir, conf.name);
     let files: string[] = [];
@@ -196,9 +228,15 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
   async check(args: CniArgs, conf: PluginConf<VxlanConf>): Promise<void> {
     if (!conf.prevResult) throw new CniError(CniCode.InvalidNetworkConfig, 'CHECK needs the prevResult of the ADD');
     const delegate = await readCached(cachePath(conf, args));
-    if (!delegate) throw new CniError(CniCode.UnknownContainer, `no vxlan attachment cached for ${args.containerId}/${args.ifname}`);
+    if (!delegate)
+      throw new CniError(CniCode.UnknownContainer, `no vxlan attachment cached for ${args.containerId}/${args.ifname}`);
     const dev = await getVxlanDevice(conf.device);
     if (!dev?.up) throw new CniError(CniCode.PluginSpecific, `vxlan device ${conf.device} is missing or down`);
-    await delegateCheck(String(delegate.type ?? 'bridge'), { ...delegate, prevResult: convertResult(conf.prevResult, conf.cniVersion) }, ctxOf(args), callerExec(args.env));
+    await delegateCheck(
+      String(delegate.type ?? 'bridge'),
+      { ...delegate, prevResult: convertResult(conf.prevResult, conf.cniVersion) },
+      ctxOf(args),
+      callerExec(args.env),
+    );
   },
 };

@@ -10,12 +10,18 @@ defineType({
   desc: 'LeaseSpec is a specification of a Lease.',
   props: {
     holderIdentity: str('holderIdentity contains the identity of the holder of a current lease.'),
-    leaseDurationSeconds: int('leaseDurationSeconds is a duration that candidates for a lease need to wait to force acquire it.'),
+    leaseDurationSeconds: int(
+      'leaseDurationSeconds is a duration that candidates for a lease need to wait to force acquire it.',
+    ),
     acquireTime: str('acquireTime is a time when the current lease was acquired.', { format: 'date-time' }),
-    renewTime: str('renewTime is a time when the current holder of a lease has last updated the lease.', { format: 'date-time' }),
+    renewTime: str('renewTime is a time when the current holder of a lease has last updated the lease.', {
+      format: 'date-time',
+    }),
     leaseTransitions: int('leaseTransitions is the number of transitions of a lease between holders.'),
     strategy: str('Strategy indicates the strategy for picking the leader for coordinated leader election.'),
-    preferredHolder: str('PreferredHolder signals to a lease holder that the lease has a more optimal holder and should be given up.'),
+    preferredHolder: str(
+      'PreferredHolder signals to a lease holder that the lease has a more optimal holder and should be given up.',
+    ),
   },
 });
 defineType({
@@ -33,6 +39,11 @@ defineType({
   name: `${C}.LeaseList`,
   desc: 'LeaseList is a list of Lease objects.',
   gvk: [{ group: 'coordination.k8s.io', version: 'v1', kind: 'LeaseList' }],
-  props: { apiVersion: str(), kind: str(), metadata: ref(T_LIST_META, 'Standard list metadata.'), items: list(ref(T.Lease), 'items is a list of schema objects.') },
+  props: {
+    apiVersion: str(),
+    kind: str(),
+    metadata: ref(T_LIST_META, 'Standard list metadata.'),
+    items: list(ref(T.Lease), 'items is a list of schema objects.'),
+  },
   required: ['items'],
 });

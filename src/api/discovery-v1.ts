@@ -19,10 +19,21 @@ defineType({
   name: `${D}.Endpoint`,
   desc: 'Endpoint represents a single logical "backend" implementing a service.',
   props: {
-    addresses: { t: 'array', items: str(), desc: 'addresses of this endpoint. Must contain at least one address.', listType: 'set' },
-    conditions: ref(`${D}.EndpointConditions`, 'conditions contains information about the current status of the endpoint.'),
+    addresses: {
+      t: 'array',
+      items: str(),
+      desc: 'addresses of this endpoint. Must contain at least one address.',
+      listType: 'set',
+    },
+    conditions: ref(
+      `${D}.EndpointConditions`,
+      'conditions contains information about the current status of the endpoint.',
+    ),
     hostname: str('hostname of this endpoint.'),
-    targetRef: ref(CORE.ObjectReference, 'targetRef is a reference to a Kubernetes object that represents this endpoint.'),
+    targetRef: ref(
+      CORE.ObjectReference,
+      'targetRef is a reference to a Kubernetes object that represents this endpoint.',
+    ),
     deprecatedTopology: anyObj('deprecatedTopology contains topology information part of the v1beta1 API.'),
     nodeName: str('nodeName represents the name of the Node hosting this endpoint.'),
     zone: str('zone is the name of the Zone this endpoint exists in.'),
@@ -48,9 +59,17 @@ defineType({
     apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
     kind: str('Kind is a string value representing the REST resource this object represents.'),
     metadata: ref(T_OBJECT_META, "Standard object's metadata."),
-    addressType: str('addressType specifies the type of address carried by this EndpointSlice: IPv4, IPv6 or FQDN.', { enum: ['FQDN', 'IPv4', 'IPv6'] }),
-    endpoints: list(ref(`${D}.Endpoint`), 'endpoints is a list of unique endpoints in this slice.', { listType: 'atomic' }),
-    ports: list(ref(`${D}.EndpointPort`), 'ports specifies the list of network ports exposed by each endpoint in this slice.', { listType: 'atomic' }),
+    addressType: str('addressType specifies the type of address carried by this EndpointSlice: IPv4, IPv6 or FQDN.', {
+      enum: ['FQDN', 'IPv4', 'IPv6'],
+    }),
+    endpoints: list(ref(`${D}.Endpoint`), 'endpoints is a list of unique endpoints in this slice.', {
+      listType: 'atomic',
+    }),
+    ports: list(
+      ref(`${D}.EndpointPort`),
+      'ports specifies the list of network ports exposed by each endpoint in this slice.',
+      { listType: 'atomic' },
+    ),
   },
   required: ['addressType', 'endpoints'],
 });
@@ -58,6 +77,11 @@ defineType({
   name: `${D}.EndpointSliceList`,
   desc: 'EndpointSliceList represents a list of endpoint slices.',
   gvk: [{ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSliceList' }],
-  props: { apiVersion: str(), kind: str(), metadata: ref(T_LIST_META, 'Standard list metadata.'), items: list(ref(T.EndpointSlice), 'items is the list of endpoint slices') },
+  props: {
+    apiVersion: str(),
+    kind: str(),
+    metadata: ref(T_LIST_META, 'Standard list metadata.'),
+    items: list(ref(T.EndpointSlice), 'items is the list of endpoint slices'),
+  },
   required: ['items'],
 });

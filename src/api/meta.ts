@@ -22,7 +22,9 @@ defineType({
     name: str('Name of the referent.'),
     uid: str('UID of the referent.'),
     controller: bool('If true, this reference points to the managing controller.'),
-    blockOwnerDeletion: bool('If true, the owner cannot be deleted from the key-value store until this reference is removed.'),
+    blockOwnerDeletion: bool(
+      'If true, the owner cannot be deleted from the key-value store until this reference is removed.',
+    ),
   },
   required: ['apiVersion', 'kind', 'name', 'uid'],
 });
@@ -36,15 +38,28 @@ defineType({
     namespace: str('Namespace defines the space within which each name must be unique. Cannot be updated.'),
     selfLink: str('Deprecated: selfLink is a legacy read-only field that is no longer populated.'),
     uid: str('UID is the unique in time and space value for this object. Populated by the system. Read-only.'),
-    resourceVersion: str('An opaque value that represents the internal version of this object, used for optimistic concurrency.'),
-    generation: int('A sequence number representing a specific generation of the desired state. Populated by the system.', 'int64'),
+    resourceVersion: str(
+      'An opaque value that represents the internal version of this object, used for optimistic concurrency.',
+    ),
+    generation: int(
+      'A sequence number representing a specific generation of the desired state. Populated by the system.',
+      'int64',
+    ),
     creationTimestamp: time('Time when this object was created. Populated by the system. Read-only.'),
-    deletionTimestamp: time('Time at which this resource will be deleted, set by the server when a graceful deletion is requested.'),
-    deletionGracePeriodSeconds: int('Number of seconds allowed for this object to gracefully terminate before it is removed.', 'int64'),
+    deletionTimestamp: time(
+      'Time at which this resource will be deleted, set by the server when a graceful deletion is requested.',
+    ),
+    deletionGracePeriodSeconds: int(
+      'Number of seconds allowed for this object to gracefully terminate before it is removed.',
+      'int64',
+    ),
     labels: strMap('Map of string keys and values that can be used to organize and categorize objects.'),
     annotations: strMap('Annotations is an unstructured key value map stored with a resource.'),
     ownerReferences: keyedList(ref(T_OWNER_REF), 'uid', 'List of objects depended by this object.'),
-    finalizers: list(str(), 'Must be empty before the object is deleted from the registry.', { strategy: 'merge', listType: 'set' }),
+    finalizers: list(str(), 'Must be empty before the object is deleted from the registry.', {
+      strategy: 'merge',
+      listType: 'set',
+    }),
     managedFields: list(anyObj(), 'Field ownership information (not maintained by skiff).', { listType: 'atomic' }),
   },
 });
@@ -53,7 +68,7 @@ defineType({
   name: T_LIST_META,
   desc: 'ListMeta describes metadata that synthetic resources must have, including lists.',
   props: {
-    resourceVersion: str('Identifies the server\'s internal version of this list.'),
+    resourceVersion: str("Identifies the server's internal version of this list."),
     continue: str('Set if the user set a limit on the number of items returned, and more items remain.'),
     remainingItemCount: int('Number of subsequent items in the list not included in this response.', 'int64'),
     selfLink: str('Deprecated.'),
@@ -65,7 +80,7 @@ defineType({
   desc: 'A label selector requirement is a selector that contains values, a key, and an operator.',
   props: {
     key: str('The label key that the selector applies to.'),
-    operator: str('Represents a key\'s relationship to a set of values: In, NotIn, Exists and DoesNotExist.'),
+    operator: str("Represents a key's relationship to a set of values: In, NotIn, Exists and DoesNotExist."),
     values: strList('An array of string values.'),
   },
   required: ['key', 'operator'],
@@ -76,7 +91,11 @@ defineType({
   desc: 'A label selector is a label query over a set of resources. An empty label selector matches all objects.',
   props: {
     matchLabels: strMap('matchLabels is a map of {key,value} pairs.'),
-    matchExpressions: list(ref(`${META}.LabelSelectorRequirement`), 'matchExpressions is a list of label selector requirements. The requirements are ANDed.', { listType: 'atomic' }),
+    matchExpressions: list(
+      ref(`${META}.LabelSelectorRequirement`),
+      'matchExpressions is a list of label selector requirements. The requirements are ANDed.',
+      { listType: 'atomic' },
+    ),
   },
 });
 
@@ -88,7 +107,7 @@ defineType({
     status: str('Status of the condition, one of True, False, Unknown.'),
     observedGeneration: int('The .metadata.generation that the condition was set based upon.', 'int64'),
     lastTransitionTime: time('Last time the condition transitioned from one status to another.'),
-    reason: str('A programmatic identifier indicating the reason for the condition\'s last transition.'),
+    reason: str("A programmatic identifier indicating the reason for the condition's last transition."),
     message: str('A human readable message indicating details about the transition.'),
   },
 });
@@ -157,7 +176,14 @@ export interface Status {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 
@@ -182,13 +208,21 @@ export type DeleteOptions = z.infer<typeof DeleteOptionsSchema>;
 export const BindingSchema = z
   .object({
     metadata: z.object({ name: z.string().optional(), namespace: z.string().optional() }).passthrough().optional(),
-    target: z.object({ kind: z.string().optional(), name: z.string().min(1), namespace: z.string().optional() }).passthrough(),
+    target: z
+      .object({ kind: z.string().optional(), name: z.string().min(1), namespace: z.string().optional() })
+      .passthrough(),
   })
   .passthrough();
 
 export const ScaleSchema = z
   .object({
-    metadata: z.object({ name: z.string().optional(), resourceVersion: z.string().optional() }).passthrough().optional(),
-    spec: z.object({ replicas: z.number().int().min(0).optional() }).passthrough().optional(),
+    metadata: z
+      .object({ name: z.string().optional(), resourceVersion: z.string().optional() })
+      .passthrough()
+      .optional(),
+    spec: z
+      .object({ replicas: z.number().int().min(0).optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();

@@ -18,7 +18,15 @@ export type Schema =
   | { t: 'quantity'; desc?: string }
   /** a free-form object whose inside is not checked (probes, affinity, ...) */
   | { t: 'any'; desc?: string }
-  | { t: 'array'; items: Schema; desc?: string; mergeKey?: string; strategy?: string; listType?: 'atomic' | 'map' | 'set'; listMapKeys?: string[] }
+  | {
+      t: 'array';
+      items: Schema;
+      desc?: string;
+      mergeKey?: string;
+      strategy?: string;
+      listType?: 'atomic' | 'map' | 'set';
+      listMapKeys?: string[];
+    }
   | { t: 'map'; values: Schema; desc?: string }
   | { t: 'ref'; ref: string; desc?: string };
 
@@ -57,7 +65,11 @@ export function allTypes(): ObjectType[] {
 }
 
 // Builders, so the tables in the group files read like Kubernetes' own type docs.
-export const str = (desc?: string, extra: { enum?: string[]; format?: string } = {}): Schema => ({ t: 'string', desc, ...extra });
+export const str = (desc?: string, extra: { enum?: string[]; format?: string } = {}): Schema => ({
+  t: 'string',
+  desc,
+  ...extra,
+});
 export const int = (desc?: string, format: 'int32' | 'int64' = 'int32'): Schema => ({ t: 'integer', desc, format });
 export const bool = (desc?: string): Schema => ({ t: 'boolean', desc });
 export const num = (desc?: string): Schema => ({ t: 'number', desc });
@@ -69,12 +81,24 @@ export const ref = (name: string, desc?: string): Schema => ({ t: 'ref', ref: na
 export const strMap = (desc?: string): Schema => ({ t: 'map', values: { t: 'string' }, desc });
 export const mapOf = (values: Schema, desc?: string): Schema => ({ t: 'map', values, desc });
 export const strList = (desc?: string): Schema => ({ t: 'array', items: { t: 'string' }, desc, listType: 'atomic' });
-export function list(items: Schema, desc?: string, opts: { mergeKey?: string; strategy?: string; listType?: 'atomic' | 'map' | 'set'; listMapKeys?: string[] } = {}): Schema {
+export function list(
+  items: Schema,
+  desc?: string,
+  opts: { mergeKey?: string; strategy?: string; listType?: 'atomic' | 'map' | 'set'; listMapKeys?: string[] } = {},
+): Schema {
   return { t: 'array', items, desc, ...opts };
 }
 /** A list merged by key in strategic merge patches (containers by name, ports by port...). */
 export function keyedList(items: Schema, key: string, desc?: string, extraKeys: string[] = []): Schema {
-  return { t: 'array', items, desc, mergeKey: key, strategy: 'merge', listType: 'map', listMapKeys: [key, ...extraKeys] };
+  return {
+    t: 'array',
+    items,
+    desc,
+    mergeKey: key,
+    strategy: 'merge',
+    listType: 'map',
+    listMapKeys: [key, ...extraKeys],
+  };
 }
 
 /** Follow refs until a non-ref schema or an object type. */

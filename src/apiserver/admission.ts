@@ -8,7 +8,14 @@ import { checkAgainstSchema } from './decode.js';
 import { badRequest, FieldErrors, invalid } from './errors.js';
 import { deepEqual } from './patch/strategic.js';
 import { apiVersionOf, type ResourceDef } from './resources/types.js';
-import { dns1035Label, dns1123Label, dns1123Subdomain, qualifiedName, validateAnnotations, validateLabels } from './validation.js';
+import {
+  dns1035Label,
+  dns1123Label,
+  dns1123Subdomain,
+  qualifiedName,
+  validateAnnotations,
+  validateLabels,
+} from './validation.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -26,18 +33,27 @@ export function decodeObject(def: ResourceDef, body: unknown, fv: FieldValidatio
   const b = body as Record<string, unknown>;
   const want = apiVersionOf(def);
   if (b.apiVersion !== undefined && b.apiVersion !== want) {
-    throw badRequest(`the API version in the data (${String(b.apiVersion)}) does not match the expected API version (${want})`);
+    throw badRequest(
+      `the API version in the data (${String(b.apiVersion)}) does not match the expected API version (${want})`,
+    );
   }
   if (b.kind !== undefined && b.kind !== def.kind) {
-    throw badRequest(`${String(b.kind)} in version "${def.version}" cannot be handled as a ${def.kind}: the kind in the data (${String(b.kind)}) does not match the expected kind (${def.kind})`);
+    throw badRequest(
+      `${String(b.kind)} in version "${def.version}" cannot be handled as a ${def.kind}: the kind in the data (${String(b.kind)}) does not match the expected kind (${def.kind})`,
+    );
   }
   const { value, issues } = checkAgainstSchema(b, def.typeName);
   if (issues.typeErrors.length) {
-    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${issues.typeErrors.join('; ')}`);
+    throw badRequest(
+      `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${issues.typeErrors.join('; ')}`,
+    );
   }
   if (issues.unknown.length) {
     const list = issues.unknown.map((f) => `unknown field "${f}"`);
-    if (fv === 'Strict') throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list.join(', ')}`);
+    if (fv === 'Strict')
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list.join(', ')}`,
+      );
     if (fv === 'Warn') warnings.push(...list);
   }
   const obj = value as KObject;
@@ -53,7 +69,12 @@ function validateName(def: ResourceDef, name: string): string | undefined {
 
 export function validateMeta(def: ResourceDef, obj: KObject, errs: FieldErrors): void {
   const m = obj.metadata;
-  if (!m.name) errs.causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+  if (!m.name)
+    errs.causes.push({
+      reason: 'FieldValueRequired',
+      message: 'Required value: name or generateName is required',
+      field: 'metadata.name',
+    });
   else {
     const e = validateName(def, m.name);
     if (e) errs.invalid('metadata.name', m.name, e);
@@ -67,9 +88,11 @@ export function validateMeta(def: ResourceDef, obj: KObject, errs: FieldErrors):
     if (e) errs.invalid(`metadata.finalizers[${i}]`, f, e);
   });
   (m.ownerReferences ?? []).forEach((r, i) => {
-    for (const f of ['apiVersion', 'kind', 'name', 'uid'] as const) if (!r?.[f]) errs.required(`metadata.ownerReferences[${i}].${f}`);
+    for (const f of ['apiVersion', 'kind', 'name', 'uid'] as const)
+      if (!r?.[f]) errs.required(`metadata.ownerReferences[${i}].${f}`);
   });
-  if ((m.ownerReferences ?? []).filter((r) => r?.controller).length > 1) errs.invalid('metadata.ownerReferences', m.ownerReferences, 'Only one reference can have Controller set to true');
+  if ((m.ownerReferences ?? []).filter((r) => r?.controller).length > 1)
+    errs.invalid('metadata.ownerReferences', m.ownerReferences, 'Only one reference can have Controller set to true');
 }
 
 /** Everything but metadata and status: what a generation counts. */
@@ -89,7 +112,8 @@ export { nowIso };
 export function initMeta(def: ResourceDef, obj: KObject, namespace: string | undefined): void {
   const m = obj.metadata;
   if (def.namespaced) {
-    if (m.namespace && namespace && m.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (m.namespace && namespace && m.namespace !== namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     m.namespace = namespace ?? m.namespace;
   } else if (m.namespace === '') delete m.namespace;
   if (!m.name && m.generateName) {

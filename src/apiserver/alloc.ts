@@ -51,9 +51,13 @@ export class Allocator {
   /** Allocate `requested` (must be free and in range) or the next free address. */
   allocateIP(requested?: string): string {
     if (requested) {
-      if (!this.inRange(requested)) throw new AllocationError(`failed to allocate IP ${requested}: provided IP is not in the valid range. The range of valid IPs is ${this.serviceCIDR}`);
+      if (!this.inRange(requested))
+        throw new AllocationError(
+          `failed to allocate IP ${requested}: provided IP is not in the valid range. The range of valid IPs is ${this.serviceCIDR}`,
+        );
       const n = toInt(requested);
-      if (this.usedIPs.has(n)) throw new AllocationError(`failed to allocate IP ${requested}: provided IP is already allocated`);
+      if (this.usedIPs.has(n))
+        throw new AllocationError(`failed to allocate IP ${requested}: provided IP is already allocated`);
       this.usedIPs.add(n);
       return requested;
     }
@@ -86,7 +90,8 @@ export class Allocator {
   allocatePort(requested?: number): number {
     const { min, max } = this.nodePortRange;
     if (requested !== undefined) {
-      if (!this.portInRange(requested)) throw new AllocationError(`provided port is not in the valid range. The range of valid ports is ${min}-${max}`);
+      if (!this.portInRange(requested))
+        throw new AllocationError(`provided port is not in the valid range. The range of valid ports is ${min}-${max}`);
       if (this.usedPorts.has(requested)) throw new AllocationError('provided port is already allocated');
       this.usedPorts.add(requested);
       return requested;

@@ -50,7 +50,8 @@ function walk(v: unknown, s: Schema, path: string, issues: DecodeIssues): unknow
     case 'map': {
       if (typeof v !== 'object' || Array.isArray(v)) return bad('object');
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = walk(x, s.values, `${path}[${k}]`, issues);
+      for (const [k, x] of Object.entries(v as Record<string, unknown>))
+        out[k] = walk(x, s.values, `${path}[${k}]`, issues);
       return out;
     }
     case 'ref':

@@ -59,17 +59,46 @@ export interface RunningApiServer {
 async function ensureKubernetesService(reg: Registry, ip: string, advertise: string, port: number): Promise<void> {
   const opts = { fieldValidation: 'Strict' as const, dryRun: false, warnings: [] };
   try {
-    await reg.create(services, 'default', { metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } }, spec: { clusterIP: ip, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } }, opts);
+    await reg.create(
+      services,
+      'default',
+      {
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { clusterIP: ip, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+      },
+      opts,
+    );
   } catch (e) {
     if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-    await reg.patch(services, 'default', 'kubernetes', 'merge', { spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } }, opts);
+    await reg.patch(
+      services,
+      'default',
+      'kubernetes',
+      'merge',
+      { spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } },
+      opts,
+    );
   }
-  const ep = { metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } }, subsets: [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }] };
+  const ep = {
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
+  };
   await reg.update(endpoints, 'default', 'kubernetes', ep, opts);
   // kube-apiserver writes this slice itself (the endpointslice controller skips selector-less Services), so
   // proxies route the kubernetes Service's ClusterIP like any other.
   const slice = {
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'apiserver.skiff.io' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: {
+        'kubernetes.io/service-name': 'kubernetes',
+        'endpointslice.kubernetes.io/managed-by': 'apiserver.skiff.io',
+      },
+    },
     addressType: 'IPv4',
     endpoints: [{ addresses: [advertise], conditions: { ready: true, serving: true, terminating: false } }],
     ports: [{ name: 'https', port, protocol: 'TCP' }],
@@ -78,7 +107,14 @@ async function ensureKubernetesService(reg: Registry, ip: string, advertise: str
     await reg.create(endpointslices, 'default', slice, opts);
   } catch (e) {
     if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-    await reg.patch(endpointslices, 'default', 'kubernetes', 'merge', { endpoints: slice.endpoints, ports: slice.ports }, opts);
+    await reg.patch(
+      endpointslices,
+      'default',
+      'kubernetes',
+      'merge',
+      { endpoints: slice.endpoints, ports: slice.ports },
+      opts,
+    );
   }
 }
 
@@ -92,13 +128,36 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const log = opts.logger ?? createLogger('apiserver');
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
   const alloc = new Allocator(opts.serviceClusterIPRange, opts.serviceNodePortRange);
-  const advertise = opts.advertiseAddress ?? (opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress);
-  const ips = [...new Set(['127.0.0.1', advertise, alloc.firstIP(), ...(opts.bindAddress !== '0.0.0.0' && opts.bindAddress !== '::' ? [opts.bindAddress] : [])])];
-  const pki = ensurePki(opts.stateDir, { dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ips });
+  const advertise =
+    opts.advertiseAddress ??
+    (opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' ? '127.0.0.1' : opts.bindAddress);
+  const ips = [
+    ...new Set([
+      '127.0.0.1',
+      advertise,
+      alloc.firstIP(),
+      ...(opts.bindAddress !== '0.0.0.0' && opts.bindAddress !== '::' ? [opts.bindAddress] : []),
+    ]),
+  ];
+  const pki = ensurePki(opts.stateDir, {
+    dns: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
+    ips,
+  });
   for (const id of componentIdentities) ensureToken(opts.stateDir, id.user, [...id.groups]);
   const auth = new TokenAuthenticator(opts.stateDir);
 
-  const backend = await createBackend({ kind: opts.store, dir: opts.stateDir, etcdEndpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix });
+  const backend = await createBackend({
+    kind: opts.store,
+    dir: opts.stateDir,
+    etcdEndpoints: opts.etcdEndpoints,
+    prefix: opts.etcdPrefix,
+  });
   const registry = new Registry(new ObjectStore(backend), alloc, log);
   let ready = false;
   let app: FastifyInstance | undefined;
@@ -126,9 +185,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const url = `https://${host}:${port}`;
   for (const id of componentIdentities) {
     const token = ensureToken(opts.stateDir, id.user, [...id.groups]);
-    writeFileAtomic(join(opts.stateDir, id.file), renderKubeconfig({ server: url, caCertPem: pki.caCertPem, user: id.user, token }));
+    writeFileAtomic(
+      join(opts.stateDir, id.file),
+      renderKubeconfig({ server: url, caCertPem: pki.caCertPem, user: id.user, token }),
+    );
   }
-  await ensureKubernetesService(registry, alloc.firstIP(), advertise, port).catch((e: unknown) => log.warn({ err: e }, 'could not create the "kubernetes" service'));
+  await ensureKubernetesService(registry, alloc.firstIP(), advertise, port).catch((e: unknown) =>
+    log.warn({ err: e }, 'could not create the "kubernetes" service'),
+  );
   ready = true;
   log.info({ url, store: backend.name, stateDir: opts.stateDir }, `listening on ${url}`);
   let closing: Promise<void> | undefined;

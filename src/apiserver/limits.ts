@@ -12,7 +12,13 @@ export interface LimitOptions {
   maxBodyBytes: number;
 }
 
-export const defaultLimits: LimitOptions = { rate: 300, burst: 600, maxWatches: 1000, maxWatchesPerClient: 250, maxBodyBytes: 3 * 1024 * 1024 };
+export const defaultLimits: LimitOptions = {
+  rate: 300,
+  burst: 600,
+  maxWatches: 1000,
+  maxWatchesPerClient: 250,
+  maxBodyBytes: 3 * 1024 * 1024,
+};
 
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

@@ -71,13 +71,27 @@ function objectSchema(t: ObjectType, used: Set<string>): Doc {
 
 const gvkOf = (r: ResourceDef) => ({ group: r.group, version: r.version, kind: r.kind });
 
-const qp = (name: string, description: string, type = 'string') => ({ name, in: 'query', description, schema: { type, uniqueItems: true } });
-const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string', uniqueItems: true } });
+const qp = (name: string, description: string, type = 'string') => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type, uniqueItems: true },
+});
+const pathParam = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string', uniqueItems: true },
+});
 
 const writeParams = [
   qp('dryRun', 'When present, indicates that modifications should not be persisted.'),
   qp('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
-  qp('fieldValidation', 'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.'),
+  qp(
+    'fieldValidation',
+    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.',
+  ),
 ];
 const listParams = [
   qp('labelSelector', 'A selector to restrict the list of returned objects by their labels.'),
@@ -85,12 +99,20 @@ const listParams = [
   qp('limit', 'limit is a maximum number of responses to return for a list call.', 'integer'),
   qp('continue', 'The continue option should be set when retrieving more results from the server.'),
   qp('resourceVersion', 'resourceVersion sets a constraint on what resource versions a request may be served from.'),
-  qp('watch', 'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.', 'boolean'),
+  qp(
+    'watch',
+    'Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.',
+    'boolean',
+  ),
   qp('allowWatchBookmarks', 'allowWatchBookmarks requests watch events with type "BOOKMARK".', 'boolean'),
   qp('timeoutSeconds', 'Timeout for the list/watch call.', 'integer'),
 ];
 
-const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const PATCH_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
 
 function json(ref: string): Doc {
   return { 'application/json': { schema: { $ref: REF + ref } }, 'application/yaml': { schema: { $ref: REF + ref } } };
@@ -102,13 +124,30 @@ function operations(r: ResourceDef, kind: string, typeName: string, sub: string,
   const common = { 'x-kubernetes-group-version-kind': gvk };
   const ok = { '200': { description: 'OK', content: json(typeName) }, '401': { description: 'Unauthorized' } };
   return {
-    get: { description: `read the specified ${kind}`, operationId: `read${id}`, responses: ok, 'x-kubernetes-action': 'get', ...common },
-    put: { description: `replace the specified ${kind}`, operationId: `replace${id}`, parameters: writeParams, requestBody: { required: true, content: json(typeName) }, responses: { ...ok, '201': { description: 'Created', content: json(typeName) } }, 'x-kubernetes-action': 'put', ...common },
+    get: {
+      description: `read the specified ${kind}`,
+      operationId: `read${id}`,
+      responses: ok,
+      'x-kubernetes-action': 'get',
+      ...common,
+    },
+    put: {
+      description: `replace the specified ${kind}`,
+      operationId: `replace${id}`,
+      parameters: writeParams,
+      requestBody: { required: true, content: json(typeName) },
+      responses: { ...ok, '201': { description: 'Created', content: json(typeName) } },
+      'x-kubernetes-action': 'put',
+      ...common,
+    },
     patch: {
       description: `partially update the specified ${kind}`,
       operationId: `patch${id}`,
       parameters: [...writeParams, qp('force', 'Force is going to "force" Apply requests.', 'boolean')],
-      requestBody: { required: true, content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: { type: 'object' } }])) },
+      requestBody: {
+        required: true,
+        content: Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: { type: 'object' } }])),
+      },
       responses: ok,
       'x-kubernetes-action': 'patch',
       ...common,
@@ -120,7 +159,9 @@ function pathsFor(r: ResourceDef, used: Set<string>): Doc {
   const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
   const coll = r.namespaced ? `${base}/namespaces/{namespace}/${r.plural}` : `${base}/${r.plural}`;
   const item = `${coll}/{name}`;
-  const nsParam = r.namespaced ? [pathParam('namespace', 'object name and auth scope, such as for teams and projects')] : [];
+  const nsParam = r.namespaced
+    ? [pathParam('namespace', 'object name and auth scope, such as for teams and projects')]
+    : [];
   const nameParam = [pathParam('name', `name of the ${r.kind}`)];
   const listType = `${r.typeName}List`;
   collect(r.typeName, used);
@@ -131,29 +172,108 @@ function pathsFor(r: ResourceDef, used: Set<string>): Doc {
   const paths: Doc = {
     [coll]: {
       parameters: nsParam,
-      get: { description: `list or watch objects of kind ${r.kind}`, operationId: `list${r.kind}`, parameters: listParams, responses: { '200': { description: 'OK', content: json(listType) } }, 'x-kubernetes-action': 'list', 'x-kubernetes-group-version-kind': gvk },
-      post: { description: `create a ${r.kind}`, operationId: `create${r.kind}`, parameters: writeParams, requestBody: { required: true, content: json(r.typeName) }, responses: { '200': { description: 'OK', content: json(r.typeName) }, '201': { description: 'Created', content: json(r.typeName) } }, 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': gvk },
-      delete: { description: `delete collection of ${r.kind}`, operationId: `deleteCollection${r.kind}`, parameters: listParams, responses: { '200': { description: 'OK', content: json(STATUS) } }, 'x-kubernetes-action': 'deletecollection', 'x-kubernetes-group-version-kind': gvk },
+      get: {
+        description: `list or watch objects of kind ${r.kind}`,
+        operationId: `list${r.kind}`,
+        parameters: listParams,
+        responses: { '200': { description: 'OK', content: json(listType) } },
+        'x-kubernetes-action': 'list',
+        'x-kubernetes-group-version-kind': gvk,
+      },
+      post: {
+        description: `create a ${r.kind}`,
+        operationId: `create${r.kind}`,
+        parameters: writeParams,
+        requestBody: { required: true, content: json(r.typeName) },
+        responses: {
+          '200': { description: 'OK', content: json(r.typeName) },
+          '201': { description: 'Created', content: json(r.typeName) },
+        },
+        'x-kubernetes-action': 'post',
+        'x-kubernetes-group-version-kind': gvk,
+      },
+      delete: {
+        description: `delete collection of ${r.kind}`,
+        operationId: `deleteCollection${r.kind}`,
+        parameters: listParams,
+        responses: { '200': { description: 'OK', content: json(STATUS) } },
+        'x-kubernetes-action': 'deletecollection',
+        'x-kubernetes-group-version-kind': gvk,
+      },
     },
     [item]: {
       parameters: [...nameParam, ...nsParam],
       ...operations(r, r.kind, r.typeName, ''),
-      delete: { description: `delete a ${r.kind}`, operationId: `delete${r.kind}`, requestBody: { content: json(DELETE_OPTIONS) }, parameters: [qp('dryRun', 'When present, indicates that modifications should not be persisted.'), qp('gracePeriodSeconds', 'The duration in seconds before the object should be deleted.', 'integer'), qp('propagationPolicy', 'Whether and how garbage collection will be performed.')], responses: { '200': { description: 'OK', content: json(r.typeName) } }, 'x-kubernetes-action': 'delete', 'x-kubernetes-group-version-kind': gvk },
+      delete: {
+        description: `delete a ${r.kind}`,
+        operationId: `delete${r.kind}`,
+        requestBody: { content: json(DELETE_OPTIONS) },
+        parameters: [
+          qp('dryRun', 'When present, indicates that modifications should not be persisted.'),
+          qp('gracePeriodSeconds', 'The duration in seconds before the object should be deleted.', 'integer'),
+          qp('propagationPolicy', 'Whether and how garbage collection will be performed.'),
+        ],
+        responses: { '200': { description: 'OK', content: json(r.typeName) } },
+        'x-kubernetes-action': 'delete',
+        'x-kubernetes-group-version-kind': gvk,
+      },
     },
   };
-  if (r.statusSubresource) paths[`${item}/status`] = { parameters: [...nameParam, ...nsParam], ...operations(r, r.kind, r.typeName, 'status') };
+  if (r.statusSubresource)
+    paths[`${item}/status`] = {
+      parameters: [...nameParam, ...nsParam],
+      ...operations(r, r.kind, r.typeName, 'status'),
+    };
   if (r.scale) {
     collect('io.k8s.api.autoscaling.v1.Scale', used);
-    paths[`${item}/scale`] = { parameters: [...nameParam, ...nsParam], ...operations(r, 'Scale', 'io.k8s.api.autoscaling.v1.Scale', 'scale', { gvk: { group: 'autoscaling', version: 'v1', kind: 'Scale' } }) };
+    paths[`${item}/scale`] = {
+      parameters: [...nameParam, ...nsParam],
+      ...operations(r, 'Scale', 'io.k8s.api.autoscaling.v1.Scale', 'scale', {
+        gvk: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+      }),
+    };
   }
   return paths;
 }
 
 const builtins: Record<string, Doc> = {
-  [INT_OR_STRING]: { description: 'IntOrString is a type that can hold an int32 or a string.', type: 'string', format: 'int-or-string' },
-  [QUANTITY]: { description: 'Quantity is a fixed-point representation of a number, such as "100m" or "1Gi".', type: 'string' },
-  [STATUS]: { description: 'Status is a return value for calls that don\'t return other objects.', type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, code: { type: 'integer', format: 'int32' }, message: { type: 'string' }, reason: { type: 'string' }, status: { type: 'string' }, details: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, 'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }] },
-  [DELETE_OPTIONS]: { description: 'DeleteOptions may be provided when deleting an API object.', type: 'object', properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, gracePeriodSeconds: { type: 'integer', format: 'int64' }, propagationPolicy: { type: 'string' }, orphanDependents: { type: 'boolean' }, dryRun: { type: 'array', items: { type: 'string' } }, preconditions: { type: 'object', properties: { uid: { type: 'string' }, resourceVersion: { type: 'string' } } } } },
+  [INT_OR_STRING]: {
+    description: 'IntOrString is a type that can hold an int32 or a string.',
+    type: 'string',
+    format: 'int-or-string',
+  },
+  [QUANTITY]: {
+    description: 'Quantity is a fixed-point representation of a number, such as "100m" or "1Gi".',
+    type: 'string',
+  },
+  [STATUS]: {
+    description: "Status is a return value for calls that don't return other objects.",
+    type: 'object',
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      code: { type: 'integer', format: 'int32' },
+      message: { type: 'string' },
+      reason: { type: 'string' },
+      status: { type: 'string' },
+      details: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    },
+    'x-kubernetes-group-version-kind': [{ group: '', version: 'v1', kind: 'Status' }],
+  },
+  [DELETE_OPTIONS]: {
+    description: 'DeleteOptions may be provided when deleting an API object.',
+    type: 'object',
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      gracePeriodSeconds: { type: 'integer', format: 'int64' },
+      propagationPolicy: { type: 'string' },
+      orphanDependents: { type: 'boolean' },
+      dryRun: { type: 'array', items: { type: 'string' } },
+      preconditions: { type: 'object', properties: { uid: { type: 'string' }, resourceVersion: { type: 'string' } } },
+    },
+  },
 };
 
 export function groupVersionDoc(group: string, version: string): Doc | undefined {
@@ -192,4 +312,3 @@ export class OpenApiV3 {
     return this.docs.get(path);
   }
 }
-

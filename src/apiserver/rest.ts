@@ -5,8 +5,22 @@
 import type { KObject, DeleteOptions } from '../api/meta.js';
 import { BindingSchema, ScaleSchema } from '../api/meta.js';
 import type { Logger } from '../util/log.js';
-import { AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError, CompactedError } from '../store/types.js';
-import { carryMeta, decodeObject, initMeta, nowIso, runValidation, statusOnly, type FieldValidation } from './admission.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InvalidArgumentError,
+  NotFoundError,
+  CompactedError,
+} from '../store/types.js';
+import {
+  carryMeta,
+  decodeObject,
+  initMeta,
+  nowIso,
+  runValidation,
+  statusOnly,
+  type FieldValidation,
+} from './admission.js';
 import type { Allocator } from './alloc.js';
 import { alreadyExists, ApiError, badRequest, conflict, gone, notFound } from './errors.js';
 import { jsonPatch, JsonPatchError } from './patch/json.js';
@@ -15,7 +29,16 @@ import { patchMetaFor } from './patch/meta.js';
 import { strategicMergePatch, StrategicPatchError } from './patch/strategic.js';
 import { namespaces, pods, resources, services } from './resources/index.js';
 import type { ResourceDef, StrategyContext } from './resources/types.js';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, selectorString, SelectorError, type FieldRequirement, type Requirement } from './selectors.js';
+import {
+  matchFields,
+  matchLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorString,
+  SelectorError,
+  type FieldRequirement,
+  type Requirement,
+} from './selectors.js';
 import { decode, ObjectStore } from './storage.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic';
@@ -64,11 +87,16 @@ export class Registry {
     try {
       const labels = q.labelSelector ? parseLabelSelector(q.labelSelector) : [];
       const fields = q.fieldSelector ? parseFieldSelector(q.fieldSelector) : [];
-      const known = new Set(['metadata.name', 'metadata.namespace', ...Object.keys(def.fields?.({ metadata: {} }) ?? {})]);
+      const known = new Set([
+        'metadata.name',
+        'metadata.namespace',
+        ...Object.keys(def.fields?.({ metadata: {} }) ?? {}),
+      ]);
       for (const f of fields) if (!known.has(f.field)) throw badRequest(`field label not supported: ${f.field}`);
       return { labels, fields };
     } catch (e) {
-      if (e instanceof SelectorError) throw badRequest(`unable to parse requirement: ${e.message.replace(/^unable to parse requirement: /, '')}`);
+      if (e instanceof SelectorError)
+        throw badRequest(`unable to parse requirement: ${e.message.replace(/^unable to parse requirement: /, '')}`);
       throw e;
     }
   }
@@ -76,12 +104,20 @@ export class Registry {
   matches(def: ResourceDef, f: Filter, obj: KObject): boolean {
     if (f.labels.length && !matchLabels(f.labels, obj.metadata.labels)) return false;
     if (!f.fields.length) return true;
-    const fields = { 'metadata.name': obj.metadata.name ?? '', 'metadata.namespace': obj.metadata.namespace ?? '', ...(def.fields?.(obj) ?? {}) };
+    const fields = {
+      'metadata.name': obj.metadata.name ?? '',
+      'metadata.namespace': obj.metadata.namespace ?? '',
+      ...(def.fields?.(obj) ?? {}),
+    };
     return matchFields(f.fields, fields);
   }
 
   /** A page of matching objects. With selectors, pages are filled by reading further (bounded by the store). */
-  async list(def: ResourceDef, ns: string | undefined, q: ListQuery): Promise<{ items: KObject[]; resourceVersion: string; continue?: string }> {
+  async list(
+    def: ResourceDef,
+    ns: string | undefined,
+    q: ListQuery,
+  ): Promise<{ items: KObject[]; resourceVersion: string; continue?: string }> {
     const filter = this.parseFilter(def, q);
     const limit = q.limit && q.limit > 0 ? q.limit : undefined;
     const items: KObject[] = [];
@@ -93,7 +129,10 @@ export class Registry {
         r = await this.store.list(def, ns, { limit: limit ? limit - items.length : undefined, continue: token });
       } catch (e) {
         if (e instanceof InvalidArgumentError) throw badRequest(e.message);
-        if (e instanceof CompactedError) throw gone(`The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`);
+        if (e instanceof CompactedError)
+          throw gone(
+            `The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`,
+          );
         throw e;
       }
       revision = r.revision;
@@ -126,7 +165,11 @@ export class Registry {
     const r = await this.store.get(namespaces, undefined, ns);
     if (!r) throw notFound('namespaces', '', ns);
     if (r.obj.metadata.deletionTimestamp || r.obj.status?.phase === 'Terminating') {
-      throw new ApiError(403, 'Forbidden', `${def.plural} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${def.plural} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   }
 
@@ -158,7 +201,14 @@ export class Registry {
    * Replace `name` with `next` (already decoded). `expected` is the stored revision the caller read, or the
    * precondition the client sent. Removes the object when it is being deleted and the last finalizer left.
    */
-  private async write(def: ResourceDef, next: KObject, old: KObject, oldRev: number, opts: WriteOptions, status: boolean): Promise<KObject> {
+  private async write(
+    def: ResourceDef,
+    next: KObject,
+    old: KObject,
+    oldRev: number,
+    opts: WriteOptions,
+    status: boolean,
+  ): Promise<KObject> {
     const rv = next.metadata.resourceVersion;
     if (rv && rv !== String(oldRev)) throw conflict(def.plural, def.group, old.metadata.name!);
     let obj = status ? statusOnly(old, next) : next;
@@ -183,16 +233,29 @@ export class Registry {
       if (e instanceof NotFoundError) throw notFound(def.plural, def.group, old.metadata.name!);
       throw e;
     }
-    if (obj.metadata.deletionTimestamp && !(obj.metadata.finalizers ?? []).length && (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
+    if (
+      obj.metadata.deletionTimestamp &&
+      !(obj.metadata.finalizers ?? []).length &&
+      (obj.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    ) {
       return this.remove(def, obj, Number(obj.metadata.resourceVersion), 'Background');
     }
     return obj;
   }
 
-  async update(def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions, status = false): Promise<KObject> {
+  async update(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+    status = false,
+  ): Promise<KObject> {
     const next = decodeObject(def, body, opts.fieldValidation, opts.warnings);
-    if (next.metadata.name && next.metadata.name !== name) throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
-    if (def.namespaced && next.metadata.namespace && next.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (next.metadata.name && next.metadata.name !== name)
+      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    if (def.namespaced && next.metadata.namespace && next.metadata.namespace !== ns)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     const cur = await this.store.get(def, ns, name);
     opts.guard?.(cur?.obj);
     if (!cur) {
@@ -210,7 +273,8 @@ export class Registry {
     try {
       switch (type) {
         case 'merge':
-          if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('merge patch must be a JSON object');
+          if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+            throw badRequest('merge patch must be a JSON object');
           return mergePatch(current, patch);
         case 'json':
           return jsonPatch(current, patch);
@@ -218,19 +282,31 @@ export class Registry {
           return strategicMergePatch(current, patch, patchMetaFor(typeName));
       }
     } catch (e) {
-      if (e instanceof JsonPatchError || e instanceof StrategicPatchError) throw new ApiError(422, 'Invalid', e.message);
+      if (e instanceof JsonPatchError || e instanceof StrategicPatchError)
+        throw new ApiError(422, 'Invalid', e.message);
       throw e;
     }
   }
 
-  async patch(def: ResourceDef, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions, status = false): Promise<KObject> {
+  async patch(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    opts: WriteOptions,
+    status = false,
+  ): Promise<KObject> {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.store.get(def, ns, name);
       opts.guard?.(cur?.obj);
       if (!cur) throw notFound(def.plural, def.group, name);
       const patched = this.applyPatch(def, cur.obj, type, patch);
       const next = decodeObject(def, patched, opts.fieldValidation, opts.warnings);
-      if (next.metadata.name !== undefined && next.metadata.name !== name) throw badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
+      if (next.metadata.name !== undefined && next.metadata.name !== name)
+        throw badRequest(
+          `the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`,
+        );
       // A resourceVersion the patch itself sets is a precondition; otherwise the read revision is.
       try {
         return await this.write(def, next, cur.obj, cur.kv.modRevision, opts, status);
@@ -247,11 +323,21 @@ export class Registry {
   private podGrace(pod: KObject, opts: DeleteOptions): number {
     if (!pod.spec?.nodeName) return 0;
     if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 0;
-    const g = opts.gracePeriodSeconds ?? pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const g =
+      opts.gracePeriodSeconds ??
+      pod.metadata.deletionGracePeriodSeconds ??
+      pod.spec?.terminationGracePeriodSeconds ??
+      30;
     return Math.max(0, Number(g));
   }
 
-  async delete(def: ResourceDef, ns: string | undefined, name: string, opts: DeleteOptions, wopts: Pick<WriteOptions, 'dryRun' | 'guard'>): Promise<KObject> {
+  async delete(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    opts: DeleteOptions,
+    wopts: Pick<WriteOptions, 'dryRun' | 'guard'>,
+  ): Promise<KObject> {
     if (def === namespaces && ['default', 'kube-system', 'kube-public'].includes(name)) {
       throw new ApiError(403, 'Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`);
     }
@@ -261,9 +347,20 @@ export class Registry {
       if (!cur) throw notFound(def.plural, def.group, name);
       const obj = cur.obj;
       const pre = opts.preconditions;
-      if (pre?.uid && pre.uid !== obj.metadata.uid) throw conflict(def.plural, def.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
+      if (pre?.uid && pre.uid !== obj.metadata.uid)
+        throw conflict(
+          def.plural,
+          def.group,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+        );
       if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
-        throw conflict(def.plural, def.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
+        throw conflict(
+          def.plural,
+          def.group,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+        );
       }
       if (wopts.dryRun) return obj;
       const grace = def === pods ? this.podGrace(obj, opts) : 0;
@@ -309,13 +406,29 @@ export class Registry {
         if (!refs.some((r) => r.uid === uid)) continue;
         try {
           if (policy === 'Orphan' || refs.length > 1) {
-            const patch = { metadata: { ownerReferences: refs.filter((r) => r.uid !== uid), resourceVersion: dep.metadata.resourceVersion } };
-            await this.patch(def, dep.metadata.namespace, dep.metadata.name!, 'merge', patch, { fieldValidation: 'Ignore', dryRun: false, warnings: [] });
+            const patch = {
+              metadata: {
+                ownerReferences: refs.filter((r) => r.uid !== uid),
+                resourceVersion: dep.metadata.resourceVersion,
+              },
+            };
+            await this.patch(def, dep.metadata.namespace, dep.metadata.name!, 'merge', patch, {
+              fieldValidation: 'Ignore',
+              dryRun: false,
+              warnings: [],
+            });
           } else {
-            await this.delete(def, dep.metadata.namespace, dep.metadata.name!, { propagationPolicy: 'Background' }, { dryRun: false });
+            await this.delete(
+              def,
+              dep.metadata.namespace,
+              dep.metadata.name!,
+              { propagationPolicy: 'Background' },
+              { dryRun: false },
+            );
           }
         } catch (e) {
-          if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) this.log.warn({ err: e, dependent: dep.metadata.name }, 'garbage collection failed');
+          if (!(e instanceof ApiError && (e.code === 404 || e.code === 409)))
+            this.log.warn({ err: e, dependent: dep.metadata.name }, 'garbage collection failed');
         }
       }
     }
@@ -359,7 +472,9 @@ export class Registry {
   }
 
   private spawn(p: Promise<void>): void {
-    const tracked = p.catch((e: unknown) => this.log.warn({ err: e }, 'background task failed')).finally(() => this.background.delete(tracked));
+    const tracked = p
+      .catch((e: unknown) => this.log.warn({ err: e }, 'background task failed'))
+      .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
   }
 
@@ -374,19 +489,35 @@ export class Registry {
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+      metadata: {
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+        creationTimestamp: obj.metadata.creationTimestamp,
+      },
       spec: { replicas: obj.spec?.replicas ?? def.scale?.defaultReplicas ?? 1 },
       status: { replicas: obj.status?.replicas ?? 0, selector: selectorString(obj.spec?.selector) },
     };
   }
 
-  async updateScale(def: ResourceDef, ns: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<KObject> {
+  async updateScale(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+  ): Promise<KObject> {
     const parsed = ScaleSchema.safeParse(body);
-    if (!parsed.success) throw badRequest(`Scale in version "v1" cannot be handled as a Scale: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw badRequest(
+        `Scale in version "v1" cannot be handled as a Scale: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const cur = await this.store.get(def, ns, name);
     if (!cur) throw notFound(def.plural, def.group, name);
     const replicas = parsed.data.spec?.replicas;
-    if (replicas === undefined) throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Required value`);
+    if (replicas === undefined)
+      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Required value`);
     const rv = parsed.data.metadata?.resourceVersion;
     if (rv && rv !== String(cur.kv.modRevision)) throw conflict(def.plural, def.group, name);
     const next = structuredClone(cur.obj);
@@ -395,7 +526,14 @@ export class Registry {
     return this.toScale(def, await this.write(def, next, cur.obj, cur.kv.modRevision, opts, false));
   }
 
-  async patchScale(def: ResourceDef, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions): Promise<KObject> {
+  async patchScale(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    opts: WriteOptions,
+  ): Promise<KObject> {
     for (let attempt = 0; ; attempt++) {
       const scale = this.toScale(def, await this.get(def, ns, name));
       const next = this.applyPatch(def, scale, type, patch, 'io.k8s.api.autoscaling.v1.Scale');
@@ -412,19 +550,36 @@ export class Registry {
   /** POST pods/NAME/binding: the scheduler's way to set spec.nodeName (once). */
   async bind(ns: string, name: string, body: unknown, opts: WriteOptions): Promise<void> {
     const parsed = BindingSchema.safeParse(body);
-    if (!parsed.success) throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, { name, kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }] });
+    if (!parsed.success)
+      throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
+        name,
+        kind: 'Binding',
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
+      });
     const b = parsed.data;
-    if (b.target.kind && b.target.kind !== 'Node') throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.kind: Unsupported value: "${b.target.kind}": supported values: "Node"`);
+    if (b.target.kind && b.target.kind !== 'Node')
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Binding "${name}" is invalid: target.kind: Unsupported value: "${b.target.kind}": supported values: "Node"`,
+      );
     for (let attempt = 0; ; attempt++) {
       const cur = await this.store.get(pods, ns, name);
       if (!cur) throw notFound('pods', '', name);
       const pod = cur.obj;
-      if (pod.metadata.deletionTimestamp) throw conflict('pods', '', name, `pod ${name} is being deleted, cannot be assigned to a host`);
-      if (pod.spec?.nodeName) throw conflict('pods', '', name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+      if (pod.metadata.deletionTimestamp)
+        throw conflict('pods', '', name, `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (pod.spec?.nodeName)
+        throw conflict('pods', '', name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
       if (opts.dryRun) return;
       const next = structuredClone(pod);
       next.spec.nodeName = b.target.name;
-      const conds = ((next.status ??= {}).conditions ??= []) as { type: string; status: string; lastTransitionTime?: string; lastProbeTime?: null }[];
+      const conds = ((next.status ??= {}).conditions ??= []) as {
+        type: string;
+        status: string;
+        lastTransitionTime?: string;
+        lastProbeTime?: null;
+      }[];
       const existing = conds.find((c) => c.type === 'PodScheduled');
       if (existing) Object.assign(existing, { status: 'True', lastTransitionTime: nowIso() });
       else conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: nowIso() });
@@ -451,11 +606,15 @@ export class Registry {
     }
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       try {
-        await this.create(namespaces, undefined, { metadata: { name } }, { fieldValidation: 'Strict', dryRun: false, warnings: [] });
+        await this.create(
+          namespaces,
+          undefined,
+          { metadata: { name } },
+          { fieldValidation: 'Strict', dryRun: false, warnings: [] },
+        );
       } catch (e) {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
       }
     }
   }
 }
-

@@ -7,8 +7,7 @@ import type { LabelSelector } from '../api/meta.js';
 import { labelValue, qualifiedName } from './validation.js';
 
 export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'doesnotexist' };
+  { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'doesnotexist' };
 
 export class SelectorError extends Error {}
 
@@ -26,7 +25,10 @@ export function parseLabelSelector(text: string): Requirement[] {
     return s.slice(start, i);
   };
   const checkKey = (k: string) => {
-    if (!k) throw new SelectorError(`unable to parse requirement: found '${s.slice(i, i + 1) || 'end of string'}', expected: identifier`);
+    if (!k)
+      throw new SelectorError(
+        `unable to parse requirement: found '${s.slice(i, i + 1) || 'end of string'}', expected: identifier`,
+      );
     const e = qualifiedName(k);
     if (e) throw new SelectorError(`unable to parse requirement: key: Invalid value: "${k}": ${e}`);
   };
@@ -60,11 +62,18 @@ export function parseLabelSelector(text: string): Requirement[] {
         reqs.push({ key: k, op: neg ? 'notin' : 'in', values: [v] });
       } else {
         const word = /^(in|notin)\s*\(/.exec(s.slice(i));
-        if (!word) throw new SelectorError(`unable to parse requirement: found '${s.slice(i)}', expected: in, notin, =, ==, !=, gt, lt`);
+        if (!word)
+          throw new SelectorError(
+            `unable to parse requirement: found '${s.slice(i)}', expected: in, notin, =, ==, !=, gt, lt`,
+          );
         i += word[0].length;
         const close = s.indexOf(')', i);
         if (close < 0) throw new SelectorError("unable to parse requirement: found 'end of string', expected: ')'");
-        const values = s.slice(i, close).split(',').map((v) => v.trim()).filter((v, idx, arr) => v !== '' || arr.length > 1);
+        const values = s
+          .slice(i, close)
+          .split(',')
+          .map((v) => v.trim())
+          .filter((v, idx, arr) => v !== '' || arr.length > 1);
         values.forEach(checkValue);
         i = close + 1;
         reqs.push({ key: k, op: word[1] as 'in' | 'notin', values });

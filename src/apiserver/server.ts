@@ -12,7 +12,15 @@ import { parseFieldValidation } from './admission.js';
 import { authorize, type Guard } from './auth/authz.js';
 import type { TokenAuthenticator, UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
-import { ApiError, badRequest, methodNotAllowed, tooLarge, tooMany, unauthorized, unsupportedMediaType } from './errors.js';
+import {
+  ApiError,
+  badRequest,
+  methodNotAllowed,
+  tooLarge,
+  tooMany,
+  unauthorized,
+  unsupportedMediaType,
+} from './errors.js';
 import { RateLimiter, WatchCounter, type LimitOptions } from './limits.js';
 import { OpenApiV3 } from './openapi.js';
 import { findResource } from './resources/index.js';
@@ -56,7 +64,10 @@ const PATCH_TYPES: Record<string, PatchType> = {
 };
 
 function mediaType(req: FastifyRequest): string {
-  return String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
 }
 
 /** Parse the raw body by content type. */
@@ -74,7 +85,11 @@ function parseBody(req: FastifyRequest, allowPatch: boolean): { body: unknown; p
   };
   if (allowPatch) {
     if (type === 'application/apply-patch+yaml') {
-      throw new ApiError(415, 'UnsupportedMediaType', 'server-side apply (application/apply-patch+yaml) is not supported by skiff; use client-side apply (kubectl apply --server-side=false)');
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        'server-side apply (application/apply-patch+yaml) is not supported by skiff; use client-side apply (kubectl apply --server-side=false)',
+      );
     }
     const pt = PATCH_TYPES[type];
     if (!pt) throw unsupportedMediaType(type);
@@ -149,7 +164,8 @@ function verbOf(method: string, t: Target, q: Query): string {
 }
 
 function sendStatus(reply: FastifyReply, err: ApiError): void {
-  if (err.code === 429 && err.details?.retryAfterSeconds) reply.header('Retry-After', String(err.details.retryAfterSeconds));
+  if (err.code === 429 && err.details?.retryAfterSeconds)
+    reply.header('Retry-After', String(err.details.retryAfterSeconds));
   void reply.code(err.code).header('Content-Type', 'application/json').send(JSON.stringify(err.toStatus()));
 }
 
@@ -173,12 +189,16 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err instanceof ApiError) return sendStatus(reply, err);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendStatus(reply, tooLarge(o.limits.maxBodyBytes));
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendStatus(reply, unsupportedMediaType(String(req.headers['content-type'] ?? '')));
-    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendStatus(reply, new ApiError(err.statusCode, 'BadRequest', err.message));
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return sendStatus(reply, unsupportedMediaType(String(req.headers['content-type'] ?? '')));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+      return sendStatus(reply, new ApiError(err.statusCode, 'BadRequest', err.message));
     o.log.error({ err, url: req.url, method: req.method }, 'request failed');
     return sendStatus(reply, new ApiError(500, 'InternalError', `Internal error occurred: ${err.message}`));
   });
-  app.setNotFoundHandler((_req, reply) => sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')));
+  app.setNotFoundHandler((_req, reply) =>
+    sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')),
+  );
 
   const open = new Set(['/healthz', '/livez', '/readyz']);
   app.addHook('onRequest', async (req, reply) => {
@@ -190,13 +210,17 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     // Like Kubernetes' "exempt" priority level: cluster admins are never throttled.
     if (user.groups.includes('system:masters')) return;
     const wait = limiter.take(user.name);
-    if (wait > 0) return sendStatus(reply, tooMany(`Too many requests from ${user.name}, please try again later.`, wait));
+    if (wait > 0)
+      return sendStatus(reply, tooMany(`Too many requests from ${user.name}, please try again later.`, wait));
   });
 
   for (const p of ['/healthz', '/livez', '/readyz']) {
     app.get(p, async (_req, reply) => {
       const ok = o.isReady();
-      return reply.code(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : 'not ready');
+      return reply
+        .code(ok ? 200 : 503)
+        .type('text/plain')
+        .send(ok ? 'ok' : 'not ready');
     });
   }
   app.get('/version', async () => versionInfo());
@@ -207,7 +231,11 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const path = (req.params as { '*': string })['*'];
     const d = openapi.doc(path);
     if (!d) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    return reply.type('application/json').header('ETag', `"${d.hash}"`).header('Cache-Control', 'public, immutable').send(d.body);
+    return reply
+      .type('application/json')
+      .header('ETag', `"${d.hash}"`)
+      .header('Cache-Control', 'public, immutable')
+      .send(d.body);
   });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -238,24 +266,46 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const q = req.query as Query;
     const verb = verbOf(req.method, t, q);
     const sub = t.subresource;
-    if (sub && !((sub === 'status' && def.statusSubresource) || (sub === 'scale' && def.scale) || (sub === 'binding' && def.kind === 'Pod'))) {
+    if (
+      sub &&
+      !(
+        (sub === 'status' && def.statusSubresource) ||
+        (sub === 'scale' && def.scale) ||
+        (sub === 'binding' && def.kind === 'Pod')
+      )
+    ) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const user = req.user!;
     const attrVerb = sub === 'binding' ? 'create' : verb;
-    const guard: Guard | undefined = authorize(user, { verb: attrVerb, group: def.group, resource: def.plural, subresource: sub, namespace: t.namespace, name: t.name });
+    const guard: Guard | undefined = authorize(user, {
+      verb: attrVerb,
+      group: def.group,
+      resource: def.plural,
+      subresource: sub,
+      namespace: t.namespace,
+      name: t.name,
+    });
     const dryRun = q.dryRun === 'All';
     const warnings: string[] = [];
-    const wopts = (): WriteOptions => ({ fieldValidation: parseFieldValidation(q.fieldValidation), dryRun, warnings, guard });
+    const wopts = (): WriteOptions => ({
+      fieldValidation: parseFieldValidation(q.fieldValidation),
+      dryRun,
+      warnings,
+      guard,
+    });
     const table = wantsTable(req.headers.accept);
     const include = parseIncludeObject(q.includeObject);
     const finish = (code: number, obj: KObject) => {
       if (warnings.length) reply.header('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', '));
-      if (table && (verb === 'get' || verb === 'list')) return reply.code(code).send(toTable(def, [obj], { include, resourceVersion: obj.metadata.resourceVersion }));
+      if (table && (verb === 'get' || verb === 'list'))
+        return reply.code(code).send(toTable(def, [obj], { include, resourceVersion: obj.metadata.resourceVersion }));
       return reply.code(code).send(obj);
     };
-    if (def.namespaced && !t.namespace && t.name) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (def.namespaced && !t.namespace && verb !== 'list' && verb !== 'watch') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (def.namespaced && !t.namespace && t.name)
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (def.namespaced && !t.namespace && verb !== 'list' && verb !== 'watch')
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
     switch (verb) {
       case 'get': {
@@ -265,18 +315,45 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       }
       case 'list': {
         const limit = q.limit ? Number(q.limit) : undefined;
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw badRequest(`invalid limit: ${q.limit}`);
-        const l = await reg.list(def, t.namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector, limit, continue: q.continue });
-        if (table) return reply.send(toTable(def, l.items, { include, resourceVersion: l.resourceVersion, continue: l.continue }));
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+          throw badRequest(`invalid limit: ${q.limit}`);
+        const l = await reg.list(def, t.namespace, {
+          labelSelector: q.labelSelector,
+          fieldSelector: q.fieldSelector,
+          limit,
+          continue: q.continue,
+        });
+        if (table)
+          return reply.send(
+            toTable(def, l.items, { include, resourceVersion: l.resourceVersion, continue: l.continue }),
+          );
         const meta: Record<string, unknown> = { resourceVersion: l.resourceVersion };
         if (l.continue) meta.continue = l.continue;
-        return reply.send({ kind: `${def.kind}List`, apiVersion: def.group ? `${def.group}/${def.version}` : def.version, metadata: meta, items: l.items });
+        return reply.send({
+          kind: `${def.kind}List`,
+          apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+          metadata: meta,
+          items: l.items,
+        });
       }
       case 'watch': {
-        const filter = reg.parseFilter(def, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector && t.name ? `${q.fieldSelector},metadata.name=${t.name}` : t.name ? `metadata.name=${t.name}` : q.fieldSelector });
-        if (q.resourceVersion && q.resourceVersion !== '0' && !/^\d+$/.test(q.resourceVersion)) throw badRequest(`resourceVersion: Invalid value: "${q.resourceVersion}": must be a number`);
+        const filter = reg.parseFilter(def, {
+          labelSelector: q.labelSelector,
+          fieldSelector:
+            q.fieldSelector && t.name
+              ? `${q.fieldSelector},metadata.name=${t.name}`
+              : t.name
+                ? `metadata.name=${t.name}`
+                : q.fieldSelector,
+        });
+        if (q.resourceVersion && q.resourceVersion !== '0' && !/^\d+$/.test(q.resourceVersion))
+          throw badRequest(`resourceVersion: Invalid value: "${q.resourceVersion}": must be a number`);
         const release = watches.acquire(user.name);
-        if (!release) throw tooMany(`too many watches (limit ${o.limits.maxWatches} in total, ${o.limits.maxWatchesPerClient} per client)`, 5);
+        if (!release)
+          throw tooMany(
+            `too many watches (limit ${o.limits.maxWatches} in total, ${o.limits.maxWatchesPerClient} per client)`,
+            5,
+          );
         const timeout = q.timeoutSeconds ? Number(q.timeoutSeconds) : 1800 + Math.floor(Math.random() * 1800);
         if (!Number.isFinite(timeout) || timeout < 0) {
           release();
@@ -307,7 +384,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         if (sub === 'binding' || (t.subresource === 'binding' && !t.name)) {
           const name = t.name ?? (body as KObject | undefined)?.metadata?.name;
           if (!name) throw badRequest('binding needs metadata.name or a pod name in the URL');
-          if (guard) throw new ApiError(403, 'Forbidden', `pods "${name}" is forbidden: User "${user.name}" cannot create resource "pods/binding"`);
+          if (guard)
+            throw new ApiError(
+              403,
+              'Forbidden',
+              `pods "${name}" is forbidden: User "${user.name}" cannot create resource "pods/binding"`,
+            );
           await reg.bind(t.namespace!, name, body, wopts());
           return reply.code(201).send({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
         }
@@ -325,7 +407,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       case 'patch': {
         const { body, patchType } = parseBody(req, true);
         if (body === undefined || !patchType) throw badRequest('the body of the request is empty');
-        if (sub === 'scale') return reply.send(await reg.patchScale(def, t.namespace, t.name!, patchType, body, wopts()));
+        if (sub === 'scale')
+          return reply.send(await reg.patchScale(def, t.namespace, t.name!, patchType, body, wopts()));
         return finish(200, await reg.patch(def, t.namespace, t.name!, patchType, body, wopts(), sub === 'status'));
       }
       case 'delete': {
@@ -344,7 +427,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
             if (!(e instanceof ApiError && e.code === 404)) throw e;
           }
         }
-        return reply.send({ kind: `${def.kind}List`, apiVersion: def.group ? `${def.group}/${def.version}` : def.version, metadata: { resourceVersion: l.resourceVersion }, items });
+        return reply.send({
+          kind: `${def.kind}List`,
+          apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+          metadata: { resourceVersion: l.resourceVersion },
+          items,
+        });
       }
     }
     throw methodNotAllowed();
@@ -359,7 +447,9 @@ function deleteOptions(req: FastifyRequest, q: Query) {
   if (q.gracePeriodSeconds !== undefined) merged.gracePeriodSeconds = Number(q.gracePeriodSeconds);
   if (q.propagationPolicy !== undefined) merged.propagationPolicy = q.propagationPolicy;
   const r = DeleteOptionsSchema.safeParse(merged);
-  if (!r.success) throw badRequest(`DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw badRequest(
+      `DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
-

@@ -34,12 +34,20 @@ export function encode(def: ResourceDef, obj: KObject): string {
 export class ObjectStore {
   constructor(readonly backend: StoreBackend) {}
 
-  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<{ obj: KObject; kv: KV } | undefined> {
+  async get(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<{ obj: KObject; kv: KV } | undefined> {
     const kv = await this.backend.get(objectKey(def, namespace, name));
     return kv ? { obj: decode(def, kv), kv } : undefined;
   }
 
-  list(def: ResourceDef, namespace: string | undefined, opts: { limit?: number; continue?: string }): Promise<ListResult> {
+  list(
+    def: ResourceDef,
+    namespace: string | undefined,
+    opts: { limit?: number; continue?: string },
+  ): Promise<ListResult> {
     return this.backend.list(resourcePrefix(def, namespace), opts);
   }
 
@@ -49,7 +57,11 @@ export class ObjectStore {
   }
 
   async update(def: ResourceDef, obj: KObject, expectedRevision: number): Promise<KObject> {
-    const kv = await this.backend.update(objectKey(def, obj.metadata.namespace, obj.metadata.name!), encode(def, obj), expectedRevision);
+    const kv = await this.backend.update(
+      objectKey(def, obj.metadata.namespace, obj.metadata.name!),
+      encode(def, obj),
+      expectedRevision,
+    );
     return decode(def, kv);
   }
 

@@ -31,7 +31,16 @@ export function toTable(
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: meta,
-    columnDefinitions: opts.columns === false ? [] : def.table.columns.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority })),
+    columnDefinitions:
+      opts.columns === false
+        ? []
+        : def.table.columns.map((c) => ({
+            name: c.name,
+            type: c.type,
+            format: c.format ?? '',
+            description: c.description,
+            priority: c.priority,
+          })),
     rows: objs.map((o) => {
       const row: Record<string, unknown> = { cells: def.table.cells(o, now) };
       const ro = rowObject(o, opts.include);

@@ -10,19 +10,22 @@ const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])*$/;
 
 export function dns1123Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
-  if (!DNS1123_LABEL.test(v)) return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+  if (!DNS1123_LABEL.test(v))
+    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
   return undefined;
 }
 
 export function dns1123Subdomain(v: string): string | undefined {
   if (v.length > 253) return 'must be no more than 253 characters';
-  if (!DNS1123_SUBDOMAIN.test(v)) return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  if (!DNS1123_SUBDOMAIN.test(v))
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
   return undefined;
 }
 
 export function dns1035Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
-  if (!DNS1035_LABEL.test(v)) return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  if (!DNS1035_LABEL.test(v))
+    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
   return undefined;
 }
 
@@ -41,19 +44,21 @@ export function qualifiedName(v: string): string | undefined {
   }
   if (!name) return 'name part must be non-empty';
   if (name.length > 63) return 'name part must be no more than 63 characters';
-  if (!QUALIFIED_NAME.test(name)) return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+  if (!QUALIFIED_NAME.test(name))
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
   return undefined;
 }
 
 export function labelValue(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
-  if (!LABEL_VALUE.test(v)) return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+  if (!LABEL_VALUE.test(v))
+    return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
   return undefined;
 }
 
 export function ianaSvcName(v: string): string | undefined {
   if (v.length > 15) return 'must be no more than 15 characters';
-  if (!IANA_SVC_NAME.test(v)) return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)";
+  if (!IANA_SVC_NAME.test(v)) return 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)';
   if (!/[a-z]/.test(v)) return 'must contain at least one letter (a-z)';
   if (v.includes('--')) return 'must not contain consecutive hyphens';
   return undefined;
@@ -61,7 +66,8 @@ export function ianaSvcName(v: string): string | undefined {
 
 export function validateLabels(errs: FieldErrors, path: string, labels: unknown): void {
   if (labels === undefined || labels === null) return;
-  if (typeof labels !== 'object' || Array.isArray(labels)) return errs.invalid(path, labels, 'must be a map of strings');
+  if (typeof labels !== 'object' || Array.isArray(labels))
+    return errs.invalid(path, labels, 'must be a map of strings');
   for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
     const ke = qualifiedName(k);
     if (ke) errs.invalid(path, k, ke);
@@ -83,7 +89,12 @@ export function validateAnnotations(errs: FieldErrors, path: string, ann: unknow
     if (typeof v !== 'string') errs.invalid(`${path}[${k}]`, v, 'must be a string');
     else total += k.length + v.length;
   }
-  if (total > 256 * 1024) errs.causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most ${256 * 1024} bytes`, field: path });
+  if (total > 256 * 1024)
+    errs.causes.push({
+      reason: 'FieldValueTooLong',
+      message: `Too long: must have at most ${256 * 1024} bytes`,
+      field: path,
+    });
 }
 
 export function validatePort(errs: FieldErrors, path: string, v: unknown, required = true): void {
@@ -91,7 +102,8 @@ export function validatePort(errs: FieldErrors, path: string, v: unknown, requir
     if (required) errs.required(path);
     return;
   }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) errs.invalid(path, v, 'must be between 1 and 65535, inclusive');
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535)
+    errs.invalid(path, v, 'must be between 1 and 65535, inclusive');
 }
 
 export function validateProtocol(errs: FieldErrors, path: string, v: unknown): void {

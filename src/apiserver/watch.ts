@@ -29,7 +29,13 @@ export interface WatchRequest {
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
-export async function serveWatch(reg: Registry, req: WatchRequest, res: ServerResponse, log: Logger, onEnd: () => void): Promise<void> {
+export async function serveWatch(
+  reg: Registry,
+  req: WatchRequest,
+  res: ServerResponse,
+  log: Logger,
+  onEnd: () => void,
+): Promise<void> {
   const { def } = req;
   let closed = false;
   let watch: Watch | undefined;
@@ -65,9 +71,17 @@ export async function serveWatch(reg: Registry, req: WatchRequest, res: ServerRe
     }
   };
   const bookmark = (rev: number, annotations?: Record<string, string>) =>
-    write('BOOKMARK', { kind: def.kind, apiVersion: apiVersionOf(def), metadata: { resourceVersion: String(rev), ...(annotations ? { annotations } : {}) } });
+    write('BOOKMARK', {
+      kind: def.kind,
+      apiVersion: apiVersionOf(def),
+      metadata: { resourceVersion: String(rev), ...(annotations ? { annotations } : {}) },
+    });
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   timers.push(setTimeout(finish, req.timeoutSeconds * 1000));
 
@@ -127,10 +141,21 @@ export async function serveWatch(reg: Registry, req: WatchRequest, res: ServerRe
     }
   } catch (e) {
     if (e instanceof CompactedError) {
-      await write('ERROR', gone(`too old resource version: ${req.resourceVersion ?? e.requested} (${e.oldest})`).toStatus());
+      await write(
+        'ERROR',
+        gone(`too old resource version: ${req.resourceVersion ?? e.requested} (${e.oldest})`).toStatus(),
+      );
     } else if (!closed) {
       log.warn({ err: e, resource: def.plural }, 'watch failed');
-      await write('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e instanceof Error ? e.message : String(e), reason: 'InternalError', code: 500 });
+      await write('ERROR', {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: e instanceof Error ? e.message : String(e),
+        reason: 'InternalError',
+        code: 500,
+      });
     }
   } finally {
     finish();

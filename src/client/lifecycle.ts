@@ -1,5 +1,9 @@
 /** Start, then stay up until SIGINT/SIGTERM, then stop cleanly and exit 0. */
-export async function runUntilSignal(log: { info: (o: object, m: string) => void }, start: () => Promise<void>, stop: () => void): Promise<void> {
+export async function runUntilSignal(
+  log: { info: (o: object, m: string) => void },
+  start: () => Promise<void>,
+  stop: () => void,
+): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onSignal = (sig: string): void => {
       log.info({ signal: sig }, 'stopping');

@@ -19,12 +19,19 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--state-dir <dir>', 'directory for the database, PKI, tokens and kubeconfigs')
     .option('--port <port>', 'HTTPS port (0 = pick a free one)', intArg, 6443)
     .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
-    .option('--advertise-address <ip>', 'address written into kubeconfigs (default: the bind address, or 127.0.0.1 for 0.0.0.0)')
+    .option(
+      '--advertise-address <ip>',
+      'address written into kubeconfigs (default: the bind address, or 127.0.0.1 for 0.0.0.0)',
+    )
     .option('--store <kind>', 'storage backend: sqlite, etcd or memory', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)', 'http://127.0.0.1:2379')
     .option('--service-cluster-ip-range <cidr>', 'CIDR Service cluster IPs are allocated from', '10.96.0.0/12')
     .option('--service-node-port-range <range>', 'port range for NodePort services', '30000-32767')
-    .option('--max-requests-per-second <n>', 'per-client sustained request rate, burst twice this (system:masters is exempt)', '300')
+    .option(
+      '--max-requests-per-second <n>',
+      'per-client sustained request rate, burst twice this (system:masters is exempt)',
+      '300',
+    )
     .option('--max-watches <n>', 'maximum concurrent watches', '1000')
     .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024));
   if (!parseArgs(cmd, argv)) return;
@@ -41,7 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     maxWatches: string;
     maxBodyBytes: string;
   }>();
-  if (!['sqlite', 'etcd', 'memory'].includes(o.store)) throw new UserError(`--store must be sqlite, etcd or memory (got "${o.store}")`);
+  if (!['sqlite', 'etcd', 'memory'].includes(o.store))
+    throw new UserError(`--store must be sqlite, etcd or memory (got "${o.store}")`);
   const num = (flag: string, v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number (got "${v}")`);
@@ -63,10 +71,18 @@ export async function main(argv: string[]): Promise<void> {
       bindAddress: o.bindAddress,
       advertiseAddress: o.advertiseAddress,
       store: o.store as 'sqlite' | 'etcd' | 'memory',
-      etcdEndpoints: o.etcdEndpoints.split(',').map((s) => s.trim()).filter(Boolean),
+      etcdEndpoints: o.etcdEndpoints
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       serviceClusterIPRange: o.serviceClusterIpRange,
       serviceNodePortRange: range,
-      limits: { rate, burst: rate * 2, maxWatches: num('--max-watches', o.maxWatches), maxBodyBytes: num('--max-body-bytes', o.maxBodyBytes) },
+      limits: {
+        rate,
+        burst: rate * 2,
+        maxWatches: num('--max-watches', o.maxWatches),
+        maxBodyBytes: num('--max-body-bytes', o.maxBodyBytes),
+      },
     });
   } catch (e) {
     if (e instanceof UserError) throw e;

@@ -11,15 +11,43 @@ import { parseArgs } from './parse.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('skiff controller-manager')
-    .description('run the controllers: deployments, replica sets, garbage collection, endpoint slices, node IPAM, node lifecycle, load-balancer addresses')
-    .requiredOption('--kubeconfig <file>', 'kubeconfig to reach the API server (e.g. STATE/controller-manager.kubeconfig)')
-    .option('--controllers <list>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(',')})`, ALL_CONTROLLERS.join(','))
+    .description(
+      'run the controllers: deployments, replica sets, garbage collection, endpoint slices, node IPAM, node lifecycle, load-balancer addresses',
+    )
+    .requiredOption(
+      '--kubeconfig <file>',
+      'kubeconfig to reach the API server (e.g. STATE/controller-manager.kubeconfig)',
+    )
+    .option(
+      '--controllers <list>',
+      `comma-separated controllers to run (${ALL_CONTROLLERS.join(',')})`,
+      ALL_CONTROLLERS.join(','),
+    )
     .option('--cluster-cidr <cidr>', 'pod network, cut into one subnet per node', DEFAULT_OPTIONS.clusterCidr)
-    .option('--node-cidr-mask-size <n>', 'prefix length of each node pod CIDR', String(DEFAULT_OPTIONS.nodeCidrMaskSize))
+    .option(
+      '--node-cidr-mask-size <n>',
+      'prefix length of each node pod CIDR',
+      String(DEFAULT_OPTIONS.nodeCidrMaskSize),
+    )
     .option('--lb-pool <range>', 'LoadBalancer addresses: A-B, a CIDR, or one address', DEFAULT_OPTIONS.lbPool)
-    .option('--node-monitor-period <d>', 'how often node heartbeats are checked', duration, DEFAULT_OPTIONS.nodeMonitorPeriodMs)
-    .option('--node-monitor-grace-period <d>', 'silence after which a node is marked unreachable', duration, DEFAULT_OPTIONS.nodeMonitorGracePeriodMs)
-    .option('--pod-eviction-timeout <d>', 'how long pods stay on an unreachable node before they are deleted', duration, DEFAULT_OPTIONS.podEvictionTimeoutMs)
+    .option(
+      '--node-monitor-period <d>',
+      'how often node heartbeats are checked',
+      duration,
+      DEFAULT_OPTIONS.nodeMonitorPeriodMs,
+    )
+    .option(
+      '--node-monitor-grace-period <d>',
+      'silence after which a node is marked unreachable',
+      duration,
+      DEFAULT_OPTIONS.nodeMonitorGracePeriodMs,
+    )
+    .option(
+      '--pod-eviction-timeout <d>',
+      'how long pods stay on an unreachable node before they are deleted',
+      duration,
+      DEFAULT_OPTIONS.podEvictionTimeoutMs,
+    )
     .option('--gc-period <d>', 'garbage collector sweep period', duration, DEFAULT_OPTIONS.gcPeriodMs);
   if (!parseArgs(program, argv)) return;
   const o = program.opts<{
@@ -33,11 +61,22 @@ export async function main(argv: string[]): Promise<void> {
     podEvictionTimeout: number;
     gcPeriod: number;
   }>();
-  const controllers = o.controllers.split(',').map((s) => s.trim()).filter(Boolean);
+  const controllers = o.controllers
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = controllers.filter((c) => !(ALL_CONTROLLERS as readonly string[]).includes(c));
-  if (unknown.length) throw new UserError(`skiff controller-manager: unknown controller(s) ${unknown.join(', ')} (known: ${ALL_CONTROLLERS.join(', ')})`, 2);
+  if (unknown.length)
+    throw new UserError(
+      `skiff controller-manager: unknown controller(s) ${unknown.join(', ')} (known: ${ALL_CONTROLLERS.join(', ')})`,
+      2,
+    );
   const mask = Number(o.nodeCidrMaskSize);
-  if (!Number.isInteger(mask)) throw new UserError(`skiff controller-manager: --node-cidr-mask-size must be an integer, not "${o.nodeCidrMaskSize}"`, 2);
+  if (!Number.isInteger(mask))
+    throw new UserError(
+      `skiff controller-manager: --node-cidr-mask-size must be an integer, not "${o.nodeCidrMaskSize}"`,
+      2,
+    );
   try {
     new NodeCidrAllocator(o.clusterCidr, mask);
     new AddressPool(o.lbPool);
@@ -56,5 +95,9 @@ export async function main(argv: string[]): Promise<void> {
     podEvictionTimeoutMs: o.podEvictionTimeout,
     gcPeriodMs: o.gcPeriod,
   });
-  await runUntilSignal(log, () => cm.start(), () => cm.stop());
+  await runUntilSignal(
+    log,
+    () => cm.start(),
+    () => cm.stop(),
+  );
 }

@@ -17,5 +17,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`no lab in ${dir}: nothing to do\n`);
     return;
   }
-  process.stdout.write(`lab ${r.prefix} removed: ${r.processes} processes stopped, ${r.namespaces.length} namespaces deleted (logs kept in ${dir}/logs)\n`);
+  process.stdout.write(
+    `lab ${r.prefix} removed: ${r.processes} processes stopped, ${r.namespaces.length} namespaces deleted (logs kept in ${dir}/logs)\n`,
+  );
 }

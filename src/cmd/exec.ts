@@ -42,12 +42,17 @@ function containerPid(lab: LabState, nodeName: string, uid: string): number | un
 export async function resolveTarget(lab: LabState, target: string): Promise<ExecTarget> {
   if (!target.includes('/')) {
     const ns = nsName(lab.prefix, target);
-    if (!netnsExists(ns)) throw new UserError(`no namespace "${target}" in lab ${lab.prefix} (try node1..node${lab.nodes}, cp, client, underlay, pod/NAME, NS/POD)`, 2);
+    if (!netnsExists(ns))
+      throw new UserError(
+        `no namespace "${target}" in lab ${lab.prefix} (try node1..node${lab.nodes}, cp, client, underlay, pod/NAME, NS/POD)`,
+        2,
+      );
     return { netns: ns };
   }
   const [a, b] = target.split('/', 2) as [string, string];
   const [namespace, name] = a === 'pod' || a === 'pods' ? ['default', b] : [a, b];
-  if (!namespace || !name) throw new UserError(`skiff exec: give a pod name: pod/NAME or NAMESPACE/NAME, not "${target}"`, 2);
+  if (!namespace || !name)
+    throw new UserError(`skiff exec: give a pod name: pod/NAME or NAMESPACE/NAME, not "${target}"`, 2);
   const api = new ApiClient(labPaths(lab.stateDir).adminKubeconfig);
   let pod: { metadata: { uid: string }; spec?: { nodeName?: string } };
   try {
@@ -72,7 +77,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--state-dir <dir>', 'lab state directory', DEFAULT_STATE_DIR)
     .argument('<target>');
   if (!parseArgs(cmd, own)) return;
-  if (command.length === 0) throw new UserError('skiff exec: give the command after --, e.g. skiff exec node1 -- ip addr', 2);
+  if (command.length === 0)
+    throw new UserError('skiff exec: give the command after --, e.g. skiff exec node1 -- ip addr', 2);
   const dir = resolve(cmd.opts<{ stateDir: string }>().stateDir);
   const lab = readLab(dir);
   if (!lab) throw new UserError(`no lab in ${dir} (run skiff up)`, 2);

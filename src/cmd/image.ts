@@ -8,13 +8,16 @@ import { UserError } from '../util/errors.js';
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(`Usage: skiff image <${Object.keys(builtinImages).join('|')}> [args]\n` +
-      '  netexec  [--http-port 8080] [--udp-port 8081] [--delay-shutdown SECONDS]\n' +
-      '  hostname [--port 9376]\n');
+    process.stdout.write(
+      `Usage: skiff image <${Object.keys(builtinImages).join('|')}> [args]\n` +
+        '  netexec  [--http-port 8080] [--udp-port 8081] [--delay-shutdown SECONDS]\n' +
+        '  hostname [--port 9376]\n',
+    );
     return;
   }
   const image = builtinImages[name];
-  if (!image) throw new UserError(`skiff image: unknown image "${name}" (built-in: ${Object.keys(builtinImages).join(', ')})`, 2);
+  if (!image)
+    throw new UserError(`skiff image: unknown image "${name}" (built-in: ${Object.keys(builtinImages).join(', ')})`, 2);
   const delay = Number(/--delay-shutdown[= ](\d+)/.exec(rest.join(' '))?.[1] ?? 0);
   const running = await image.start(rest);
   process.stderr.write(`skiff image ${name}: serving\n`);

@@ -8,7 +8,8 @@ import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
 import { parseArgs } from './parse.js';
 
 function ipv4(v: string): string {
-  if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
+  if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255))
+    throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
   return v;
 }
 
@@ -37,38 +38,72 @@ function currentNetnsName(): string | undefined {
 export async function main(argv: string[]): Promise<void> {
   const cmd = new Command('skiff kubelet')
     .description('run pods bound to this node: network namespaces through CNI, processes per container')
-    .requiredOption('--kubeconfig <file>', 'kubeconfig with this node\'s credentials')
+    .requiredOption('--kubeconfig <file>', "kubeconfig with this node's credentials")
     .requiredOption('--node-name <name>', 'Node name to register')
     .requiredOption('--node-ip <ip>', 'InternalIP of this node (its underlay address)', ipv4)
     .option('--cni-conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
     .option('--cni-bin-dir <dirs>', 'CNI plugin directories, colon-separated', '/opt/cni/bin')
-    .option('--cni-socket <path>', 'skiff-cnid socket of this node, passed to plugins as SKIFF_CNI_SOCKET (skiff\'s plugins relay to it)')
+    .option(
+      '--cni-socket <path>',
+      "skiff-cnid socket of this node, passed to plugins as SKIFF_CNI_SOCKET (skiff's plugins relay to it)",
+    )
     .option('--root-dir <dir>', 'kubelet state (pods, logs, IPAM)', '')
     .option('--cni-cache-dir <dir>', 'CNI result cache', '')
     .option('--cni-conf-mode <mode>', 'conflist to generate from the podCIDR: bridge, vxlan or none', 'bridge')
-    .option('--cni-version <v>', 'cniVersion of the generated conflist (1.1.0 adds plugin GC; reference plugins need 1.0.0)', '1.0.0')
+    .option(
+      '--cni-version <v>',
+      'cniVersion of the generated conflist (1.1.0 adds plugin GC; reference plugins need 1.0.0)',
+      '1.0.0',
+    )
     .option('--subnet-file <file>', 'vxlan: the subnet file the vxlan agent writes for this node')
     .option('--cluster-cidr <cidr>', 'cluster pod network', '10.244.0.0/16')
-    .option('--pod-routes', 'install routes to other nodes\' podCIDRs via their InternalIP (bridge CNI without overlay)', false)
-    .option('--netns-prefix <prefix>', 'prefix of pod namespace names (default: the node namespace\'s name, else skiff-<node>)')
+    .option(
+      '--pod-routes',
+      "install routes to other nodes' podCIDRs via their InternalIP (bridge CNI without overlay)",
+      false,
+    )
+    .option(
+      '--netns-prefix <prefix>',
+      "prefix of pod namespace names (default: the node namespace's name, else skiff-<node>)",
+    )
     .option('--max-pods <n>', 'pods capacity', posInt, 110)
     .option('--lease-seconds <n>', 'heartbeat interval', posInt, 10)
     .option('--backoff-base-ms <n>', 'first container restart back-off', posInt, 10_000)
     .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000);
   if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
-    kubeconfig: string; nodeName: string; nodeIp: string; cniConfDir: string; cniBinDir: string; cniSocket?: string; rootDir: string;
-    cniCacheDir: string; cniConfMode: string; cniVersion: string; subnetFile?: string; clusterCidr: string; podRoutes: boolean;
-    netnsPrefix?: string; maxPods: number; leaseSeconds: number; backoffBaseMs: number; backoffMaxMs: number;
+    kubeconfig: string;
+    nodeName: string;
+    nodeIp: string;
+    cniConfDir: string;
+    cniBinDir: string;
+    cniSocket?: string;
+    rootDir: string;
+    cniCacheDir: string;
+    cniConfMode: string;
+    cniVersion: string;
+    subnetFile?: string;
+    clusterCidr: string;
+    podRoutes: boolean;
+    netnsPrefix?: string;
+    maxPods: number;
+    leaseSeconds: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
   }>();
-  if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode)) throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
-  if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion)) throw new UserError(`--cni-version: expected 0.4.0, 1.0.0 or 1.1.0, got "${o.cniVersion}"`, 2);
+  if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode))
+    throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
+  if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion))
+    throw new UserError(`--cni-version: expected 0.4.0, 1.0.0 or 1.1.0, got "${o.cniVersion}"`, 2);
   if (!existsSync(o.kubeconfig)) throw new UserError(`--kubeconfig ${o.kubeconfig}: no such file`, 2);
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName)) throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
-  if (o.cniSocket !== undefined && !isAbsolute(o.cniSocket)) throw new UserError(`--cni-socket ${o.cniSocket}: expected an absolute path`, 2);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName))
+    throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
+  if (o.cniSocket !== undefined && !isAbsolute(o.cniSocket))
+    throw new UserError(`--cni-socket ${o.cniSocket}: expected an absolute path`, 2);
   if (process.getuid?.() !== 0) throw new UserError('skiff kubelet needs root (it creates network namespaces)', 1);
   const binDirs = o.cniBinDir.split(':').filter(Boolean);
-  if (!binDirs.some((d) => existsSync(d) && readdirSync(d).length > 0)) throw new UserError(`--cni-bin-dir ${o.cniBinDir}: no CNI plugins there`, 2);
+  if (!binDirs.some((d) => existsSync(d) && readdirSync(d).length > 0))
+    throw new UserError(`--cni-bin-dir ${o.cniBinDir}: no CNI plugins there`, 2);
   const rootDir = o.rootDir || `/var/lib/skiff/kubelet/${o.nodeName}`;
   const script = process.argv[1];
   if (!script) throw new UserError('cannot locate the skiff entry script for built-in images', 1);

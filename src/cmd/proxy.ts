@@ -33,7 +33,8 @@ function seconds(v: string): number {
 }
 
 function mode(v: string): string {
-  if (!backendNames().includes(v)) throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
+  if (!backendNames().includes(v))
+    throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
   return v;
 }
 
@@ -47,20 +48,27 @@ function internalIP(n: V1Node | undefined): string | undefined {
 
 export async function main(argv: string[]): Promise<void> {
   const cmd = new Command('skiff proxy')
-    .description('program Services into this node\'s datapath; run inside the node\'s network namespace')
+    .description("program Services into this node's datapath; run inside the node's network namespace")
     .requiredOption('--kubeconfig <file>', 'kubeconfig for the API server')
-    .requiredOption('--node-name <name>', 'this Node\'s name (local endpoints, LoadBalancer IP ownership)')
+    .requiredOption('--node-name <name>', "this Node's name (local endpoints, LoadBalancer IP ownership)")
     .option('--mode <mode>', `proxy mode: ${backendNames().join(' | ')}`, mode, 'nftables')
     .option('--metrics-port <port>', '/metrics and /healthz port (0 disables)', port, 10249)
     .option('--cluster-cidr <cidr>', 'pod network; other sources to cluster IPs are masqueraded', cidr, '10.244.0.0/16')
-    .option('--node-ip <ip>', 'underlay address that announces LoadBalancer IPs (default: the Node\'s InternalIP)', ipv4)
+    .option('--node-ip <ip>', "underlay address that announces LoadBalancer IPs (default: the Node's InternalIP)", ipv4)
     .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
     .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
     .option('--cleanup', 'remove everything this mode installed, then exit', false);
   if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
-    kubeconfig: string; nodeName: string; mode: string; metricsPort: number; clusterCidr: string;
-    nodeIp?: string; minSyncPeriod: number; syncPeriod: number; cleanup: boolean;
+    kubeconfig: string;
+    nodeName: string;
+    mode: string;
+    metricsPort: number;
+    clusterCidr: string;
+    nodeIp?: string;
+    minSyncPeriod: number;
+    syncPeriod: number;
+    cleanup: boolean;
   }>();
   const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
   if (o.syncPeriod <= 0) throw new UserError('--sync-period must be greater than 0');
@@ -95,7 +103,12 @@ export async function main(argv: string[]): Promise<void> {
   });
   const onNodes = (): void => {
     const all = nodes.list();
-    server.setReadyNodes(all.filter(nodeReady).map((n) => n.metadata?.name ?? '').filter(Boolean));
+    server.setReadyNodes(
+      all
+        .filter(nodeReady)
+        .map((n) => n.metadata?.name ?? '')
+        .filter(Boolean),
+    );
     const ip = internalIP(nodes.get(o.nodeName));
     if (!o.nodeIp && ip) server.setNodeIP(ip);
   };

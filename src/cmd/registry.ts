@@ -19,11 +19,20 @@ export const commands: Record<string, CommandEntry> = {
   },
   scheduler: { summary: 'bind pending pods to nodes', load: () => import('./scheduler.js') },
   kubelet: { summary: 'run pods on this node through the CNI runtime', load: () => import('./kubelet.js') },
-  proxy: { summary: 'program Services into the node datapath (nftables or userspace)', load: () => import('./proxy.js') },
-  'vxlan-agent': { summary: 'keep VXLAN overlay FDB/neighbour/route entries converged', load: () => import('./vxlan-agent.js') },
+  proxy: {
+    summary: 'program Services into the node datapath (nftables or userspace)',
+    load: () => import('./proxy.js'),
+  },
+  'vxlan-agent': {
+    summary: 'keep VXLAN overlay FDB/neighbour/route entries converged',
+    load: () => import('./vxlan-agent.js'),
+  },
   up: { summary: 'bring up a multi-node lab cluster in network namespaces', load: () => import('./up.js') },
   down: { summary: 'tear down a lab cluster (idempotent)', load: () => import('./down.js') },
   exec: { summary: 'run a command inside a node, pod or client namespace', load: () => import('./exec.js') },
-  image: { summary: 'run a built-in image (skiff/netexec, skiff/hostname); used by the kubelet', load: () => import('./image.js') },
+  image: {
+    summary: 'run a built-in image (skiff/netexec, skiff/hostname); used by the kubelet',
+    load: () => import('./image.js'),
+  },
   status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
 };

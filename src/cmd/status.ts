@@ -31,12 +31,24 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const paths = labPaths(dir);
-  const components = lab.processes.map((p) => ({ name: p.name, pid: p.pid, running: alive(p), netns: p.netns ?? '(root)', log: p.log }));
+  const components = lab.processes.map((p) => ({
+    name: p.name,
+    pid: p.pid,
+    running: alive(p),
+    netns: p.netns ?? '(root)',
+    log: p.log,
+  }));
   let nodes: NodeRow[] = [];
   let apiError: string | undefined;
   try {
     const api = new ApiClient(paths.adminKubeconfig);
-    const list = await api.request<{ items: { metadata: { name: string }; spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] } }[] }>('GET', '/api/v1/nodes');
+    const list = await api.request<{
+      items: {
+        metadata: { name: string };
+        spec?: { podCIDR?: string };
+        status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] };
+      }[];
+    }>('GET', '/api/v1/nodes');
     nodes = list.items.map((n) => ({
       name: n.metadata.name,
       ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
@@ -48,19 +60,34 @@ export async function main(argv: string[]): Promise<void> {
   }
   const namespaces = labNamespaces(lab.prefix);
   const report = {
-    up: true, prefix: lab.prefix, phase: lab.phase, stateDir: dir, kubeconfig: paths.adminKubeconfig,
-    nodes: lab.nodes, cni: lab.cni, proxyMode: lab.proxyMode, store: lab.store, createdAt: lab.createdAt,
-    components, clusterNodes: nodes, namespaces, logs: paths.logs, ...(apiError ? { apiError } : {}),
+    up: true,
+    prefix: lab.prefix,
+    phase: lab.phase,
+    stateDir: dir,
+    kubeconfig: paths.adminKubeconfig,
+    nodes: lab.nodes,
+    cni: lab.cni,
+    proxyMode: lab.proxyMode,
+    store: lab.store,
+    createdAt: lab.createdAt,
+    components,
+    clusterNodes: nodes,
+    namespaces,
+    logs: paths.logs,
+    ...(apiError ? { apiError } : {}),
   };
   if (o.output === 'json') {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   const lines: string[] = [];
-  lines.push(`lab ${lab.prefix} (${lab.phase}) in ${dir}: ${lab.nodes} nodes, ${lab.cni} CNI, ${lab.proxyMode} proxy, ${lab.store} store`);
+  lines.push(
+    `lab ${lab.prefix} (${lab.phase}) in ${dir}: ${lab.nodes} nodes, ${lab.cni} CNI, ${lab.proxyMode} proxy, ${lab.store} store`,
+  );
   lines.push(`kubeconfig: ${paths.adminKubeconfig}`);
   lines.push('', 'COMPONENT'.padEnd(26) + 'PID'.padEnd(9) + 'STATE'.padEnd(10) + 'LOG');
-  for (const c of components) lines.push(c.name.padEnd(26) + String(c.pid).padEnd(9) + (c.running ? 'running' : 'EXITED').padEnd(10) + c.log);
+  for (const c of components)
+    lines.push(c.name.padEnd(26) + String(c.pid).padEnd(9) + (c.running ? 'running' : 'EXITED').padEnd(10) + c.log);
   lines.push('', 'NODE'.padEnd(10) + 'READY'.padEnd(9) + 'INTERNAL-IP'.padEnd(16) + 'POD-CIDR');
   for (const n of nodes) lines.push(n.name.padEnd(10) + n.ready.padEnd(9) + n.ip.padEnd(16) + n.podCIDR);
   if (apiError) lines.push(`(API server unreachable: ${apiError})`);

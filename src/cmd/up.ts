@@ -12,7 +12,8 @@ import { parseArgs } from './parse.js';
 
 function choice<T extends string>(name: string, values: readonly T[]) {
   return (v: string): T => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name}: expected ${values.join(' or ')}, got "${v}"`);
+    if (!(values as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`${name}: expected ${values.join(' or ')}, got "${v}"`);
     return v as T;
   };
 }
@@ -21,31 +22,63 @@ export async function main(argv: string[]): Promise<void> {
   const cmd = new Command('skiff up')
     .description('bring up a multi-node lab cluster in network namespaces (root only)')
     .option('--state-dir <dir>', 'lab state, logs and kubeconfig', DEFAULT_STATE_DIR)
-    .option('--nodes <n>', `worker nodes (1-${MAX_NODES})`, (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > MAX_NODES) throw new InvalidArgumentError(`--nodes: expected 1-${MAX_NODES}, got "${v}"`);
-      return n;
-    }, 3)
-    .option('--cni <kind>', 'pod network: bridge (routes between nodes) or vxlan (overlay)', choice('--cni', ['bridge', 'vxlan'] as const), 'bridge')
-    .option('--proxy-mode <mode>', 'service proxy: nftables or userspace', choice('--proxy-mode', ['nftables', 'userspace'] as const), 'nftables')
+    .option(
+      '--nodes <n>',
+      `worker nodes (1-${MAX_NODES})`,
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > MAX_NODES)
+          throw new InvalidArgumentError(`--nodes: expected 1-${MAX_NODES}, got "${v}"`);
+        return n;
+      },
+      3,
+    )
+    .option(
+      '--cni <kind>',
+      'pod network: bridge (routes between nodes) or vxlan (overlay)',
+      choice('--cni', ['bridge', 'vxlan'] as const),
+      'bridge',
+    )
+    .option(
+      '--proxy-mode <mode>',
+      'service proxy: nftables or userspace',
+      choice('--proxy-mode', ['nftables', 'userspace'] as const),
+      'nftables',
+    )
     .option('--store <kind>', 'API storage: sqlite or etcd', choice('--store', ['sqlite', 'etcd'] as const), 'sqlite')
     .option('--demo', 'deploy the demo app and show it answering from different pods', false)
     .option('--timeout <seconds>', 'how long to wait for the nodes to be Ready', (v) => Number(v), 120)
     .option('--keep-on-failure', 'leave a failed lab in place for inspection (then run skiff down)', false);
   if (!parseArgs(cmd, argv)) return;
-  const o = cmd.opts<{ stateDir: string; nodes: number; cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace'; store: 'sqlite' | 'etcd'; demo: boolean; timeout: number; keepOnFailure: boolean }>();
+  const o = cmd.opts<{
+    stateDir: string;
+    nodes: number;
+    cni: 'bridge' | 'vxlan';
+    proxyMode: 'nftables' | 'userspace';
+    store: 'sqlite' | 'etcd';
+    demo: boolean;
+    timeout: number;
+    keepOnFailure: boolean;
+  }>();
   const stateDir = resolve(o.stateDir);
   const progress = new Progress();
-  const builder = new LabBuilder({ stateDir, nodes: o.nodes, cni: o.cni, proxyMode: o.proxyMode, store: o.store, readyTimeoutMs: o.timeout * 1000 }, progress);
+  const builder = new LabBuilder(
+    { stateDir, nodes: o.nodes, cni: o.cni, proxyMode: o.proxyMode, store: o.store, readyTimeoutMs: o.timeout * 1000 },
+    progress,
+  );
   let lab;
   try {
     lab = await builder.up();
   } catch (err) {
     if (builder.lab && !o.keepOnFailure) {
       await teardown(stateDir).catch(() => undefined);
-      throw new UserError(`skiff up failed: ${errorMessage(err)}\n(the lab was removed; logs are in ${stateDir}/logs; --keep-on-failure keeps it)`);
+      throw new UserError(
+        `skiff up failed: ${errorMessage(err)}\n(the lab was removed; logs are in ${stateDir}/logs; --keep-on-failure keeps it)`,
+      );
     }
-    throw new UserError(`skiff up failed: ${errorMessage(err)}${builder.lab ? `\n(run: skiff down --state-dir ${stateDir})` : ''}`);
+    throw new UserError(
+      `skiff up failed: ${errorMessage(err)}${builder.lab ? `\n(run: skiff down --state-dir ${stateDir})` : ''}`,
+    );
   }
   const sd = stateDir === resolve(DEFAULT_STATE_DIR) ? '' : ` --state-dir ${stateDir}`;
   if (o.demo) {
@@ -54,7 +87,12 @@ export async function main(argv: string[]): Promise<void> {
       await applyDemo(api);
       const deadline = Date.now() + 120_000;
       for (;;) {
-        const eps = await api.request<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>('GET', '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dhostname-demo').catch(() => ({ items: [] }));
+        const eps = await api
+          .request<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
+            'GET',
+            '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dhostname-demo',
+          )
+          .catch(() => ({ items: [] }));
         const ready = eps.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
         update(`${ready}/3 endpoints ready`);
         if (ready >= 3) break;

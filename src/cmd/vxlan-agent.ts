@@ -20,7 +20,8 @@ export function parseDuration(text: string): number {
 function intIn(min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer ${min}..${max}`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer ${min}..${max}`);
     return n;
   };
 }
@@ -70,7 +71,8 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     throw new UserError(`skiff vxlan-agent: --cluster-cidr: ${(err as Error).message}`, 2);
   }
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(opts.device)) throw new UserError(`skiff vxlan-agent: bad --device ${opts.device}`, 2);
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(opts.device))
+    throw new UserError(`skiff vxlan-agent: bad --device ${opts.device}`, 2);
 
   const log = createLogger('vxlan-agent', { node: opts.nodeName });
   let source: PeerSource;

@@ -45,7 +45,13 @@ export function parseRequest(buf: Buffer): CniRequest | undefined {
     const eq = entry.indexOf('=');
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-  return { build: m[1] as string, pid: Number(m[2]), self: m[3] as string, env, stdin: buf.subarray(pos).toString('utf8') };
+  return {
+    build: m[1] as string,
+    pid: Number(m[2]),
+    self: m[3] as string,
+    env,
+    stdin: buf.subarray(pos).toString('utf8'),
+  };
 }
 
 function netnsOf(pid: number | 'self'): string | undefined {
@@ -70,7 +76,11 @@ export interface CniDaemon {
 }
 
 /** Run one request; resolves to the reply text. */
-export async function serveRequest(req: CniRequest, opts: Pick<DaemonOptions, 'build' | 'plugins' | 'log'>, ownNetns = netnsOf('self')): Promise<string> {
+export async function serveRequest(
+  req: CniRequest,
+  opts: Pick<DaemonOptions, 'build' | 'plugins' | 'log'>,
+  ownNetns = netnsOf('self'),
+): Promise<string> {
   const plugin = opts.plugins[basename(req.self)];
   if (req.build !== opts.build || !plugin) return DECLINED;
   // The shim compared namespaces already; check again from this side (its pid, our view of /proc).
@@ -93,7 +103,9 @@ export async function serveRequest(req: CniRequest, opts: Pick<DaemonOptions, 'b
     self,
   });
   const e = req.env;
-  opts.log?.(`${e.CNI_COMMAND ?? '-'} ${basename(req.self)} ${e.CNI_CONTAINERID ?? '-'}/${e.CNI_IFNAME ?? '-'} exit ${code}`);
+  opts.log?.(
+    `${e.CNI_COMMAND ?? '-'} ${basename(req.self)} ${e.CNI_CONTAINERID ?? '-'}/${e.CNI_IFNAME ?? '-'} exit ${code}`,
+  );
   return `${code}:${out}`;
 }
 
@@ -107,7 +119,8 @@ function handle(sock: Socket, opts: DaemonOptions): void {
   let size = 0;
   sock.on('data', (b: Buffer) => {
     size += b.length;
-    if (size > 16 << 20) sock.destroy(); // no CNI call is this large
+    if (size > 16 << 20)
+      sock.destroy(); // no CNI call is this large
     else chunks.push(b);
   });
   sock.on('error', () => undefined);

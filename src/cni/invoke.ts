@@ -41,7 +41,8 @@ export function callerExec(callerEnv: NodeJS.ProcessEnv | undefined): PluginExec
 
 /** First executable named `type` on the path list (like invoke.FindInPath). */
 export function findInPath(type: string, paths: readonly string[]): string {
-  if (!type || type.includes('/')) throw new CniError(CniCode.InvalidNetworkConfig, `invalid plugin type ${JSON.stringify(type)}`);
+  if (!type || type.includes('/'))
+    throw new CniError(CniCode.InvalidNetworkConfig, `invalid plugin type ${JSON.stringify(type)}`);
   if (!paths.length) throw new CniError(CniCode.InvalidEnvironment, 'CNI_PATH is empty');
   for (const dir of paths) {
     const p = join(dir, type);
@@ -72,7 +73,12 @@ export function cniEnv(a: InvokeArgs): Record<string, string> {
   if (a.containerId) env.CNI_CONTAINERID = a.containerId;
   if (a.netns) env.CNI_NETNS = a.netns;
   if (a.ifname) env.CNI_IFNAME = a.ifname;
-  const args = typeof a.args === 'string' ? a.args : Object.entries(a.args ?? {}).map(([k, v]) => `${k}=${v}`).join(';');
+  const args =
+    typeof a.args === 'string'
+      ? a.args
+      : Object.entries(a.args ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(';');
   if (args) env.CNI_ARGS = args;
   return env;
 }
@@ -106,11 +112,16 @@ export async function execPlugin(
   try {
     raw = JSON.parse(r.stdout);
   } catch {
-    throw new CniError(CniCode.DecodingFailure, `plugin ${pluginPath} printed no JSON result on ADD`, r.stdout.slice(0, 500));
+    throw new CniError(
+      CniCode.DecodingFailure,
+      `plugin ${pluginPath} printed no JSON result on ADD`,
+      r.stdout.slice(0, 500),
+    );
   }
-  const version = typeof (raw as { cniVersion?: unknown }).cniVersion === 'string'
-    ? (raw as { cniVersion: string }).cniVersion
-    : String(conf.cniVersion);
+  const version =
+    typeof (raw as { cniVersion?: unknown }).cniVersion === 'string'
+      ? (raw as { cniVersion: string }).cniVersion
+      : String(conf.cniVersion);
   return parseResult(raw, version);
 }
 
@@ -131,24 +142,49 @@ async function delegate(
   exec?: PluginExec,
 ): Promise<Result | undefined> {
   const p = findInPath(type, ctx.path);
-  return execPlugin(p, conf, { command, containerId: ctx.containerId, netns: ctx.netns, ifname: ctx.ifname, args: ctx.args, path: ctx.path }, exec);
+  return execPlugin(
+    p,
+    conf,
+    { command, containerId: ctx.containerId, netns: ctx.netns, ifname: ctx.ifname, args: ctx.args, path: ctx.path },
+    exec,
+  );
 }
 
-export async function delegateAdd(type: string, conf: Record<string, unknown>, ctx: DelegateCtx, exec?: PluginExec): Promise<Result> {
+export async function delegateAdd(
+  type: string,
+  conf: Record<string, unknown>,
+  ctx: DelegateCtx,
+  exec?: PluginExec,
+): Promise<Result> {
   const r = await delegate('ADD', type, conf, ctx, exec);
   if (!r) throw new CniError(CniCode.Unknown, `delegate ${type} returned no result`);
   return r;
 }
 
-export async function delegateDel(type: string, conf: Record<string, unknown>, ctx: DelegateCtx, exec?: PluginExec): Promise<void> {
+export async function delegateDel(
+  type: string,
+  conf: Record<string, unknown>,
+  ctx: DelegateCtx,
+  exec?: PluginExec,
+): Promise<void> {
   await delegate('DEL', type, conf, ctx, exec);
 }
 
-export async function delegateCheck(type: string, conf: Record<string, unknown>, ctx: DelegateCtx, exec?: PluginExec): Promise<void> {
+export async function delegateCheck(
+  type: string,
+  conf: Record<string, unknown>,
+  ctx: DelegateCtx,
+  exec?: PluginExec,
+): Promise<void> {
   await delegate('CHECK', type, conf, ctx, exec);
 }
 
-export async function delegateGc(type: string, conf: Record<string, unknown>, ctx: Pick<DelegateCtx, 'path'>, exec?: PluginExec): Promise<void> {
+export async function delegateGc(
+  type: string,
+  conf: Record<string, unknown>,
+  ctx: Pick<DelegateCtx, 'path'>,
+  exec?: PluginExec,
+): Promise<void> {
   const p = findInPath(type, ctx.path);
   await execPlugin(p, conf, { command: 'GC', path: ctx.path }, exec);
 }

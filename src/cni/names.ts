@@ -41,7 +41,9 @@ export function attachmentComment(network: string, containerId: string, ifname: 
   return `net=${network} ctr=${containerId} if=${ifname}`;
 }
 
-export function parseAttachmentComment(c: string): { network: string; containerId: string; ifname: string } | undefined {
+export function parseAttachmentComment(
+  c: string,
+): { network: string; containerId: string; ifname: string } | undefined {
   const m = /^net=(\S+) ctr=(\S+) if=(\S+)$/.exec(c);
   return m ? { network: m[1] as string, containerId: m[2] as string, ifname: m[3] as string } : undefined;
 }

@@ -46,10 +46,12 @@ export function attachTx(l: Layout, ...parts: AttachmentRules[]): Transaction {
   for (const a of parts) {
     tx.add({ verb: 'add', kind: 'chain', table: l.table, name: a.chain });
     tx.add({ verb: 'flush', kind: 'chain', table: l.table, name: a.chain });
-    for (const r of a.rules) tx.add({ verb: 'add', kind: 'rule', table: l.table, chain: a.chain, rule: r, comment: a.comment });
+    for (const r of a.rules)
+      tx.add({ verb: 'add', kind: 'rule', table: l.table, chain: a.chain, rule: r, comment: a.comment });
   }
   for (const a of parts) {
-    for (const e of a.elements) tx.add({ verb: 'add', kind: 'element', table: l.table, name: e.map, elements: [`${e.key} : jump ${a.chain}`] });
+    for (const e of a.elements)
+      tx.add({ verb: 'add', kind: 'element', table: l.table, name: e.map, elements: [`${e.key} : jump ${a.chain}`] });
   }
   return tx;
 }
@@ -113,11 +115,16 @@ function detachOps(tx: Transaction, table: TableRef, st: TableState, chain: stri
  * Remove one attachment. Fast path: one transaction deleting the known elements and the chain; when that fails
  * (already gone, or keys unknown), read the table and delete exactly what still points at the chain.
  */
-export async function detach(l: Layout, chain: string | string[], knownElements: { map: string; key: string }[]): Promise<void> {
+export async function detach(
+  l: Layout,
+  chain: string | string[],
+  knownElements: { map: string; key: string }[],
+): Promise<void> {
   const chains = Array.isArray(chain) ? chain : [chain];
   if (knownElements.length) {
     const tx = new Transaction();
-    for (const e of knownElements) tx.add({ verb: 'delete', kind: 'element', table: l.table, name: e.map, elements: [e.key] });
+    for (const e of knownElements)
+      tx.add({ verb: 'delete', kind: 'element', table: l.table, name: e.map, elements: [e.key] });
     for (const c of chains) tx.add({ verb: 'delete', kind: 'chain', table: l.table, name: c });
     try {
       await nftApply(tx);
@@ -134,7 +141,10 @@ export async function detach(l: Layout, chain: string | string[], knownElements:
 }
 
 /** Attachments (parsed from rule comments) that have a chain with `prefix` in this table. */
-export async function listAttachments(table: TableRef, prefix: string): Promise<{ chain: string; network: string; containerId: string; ifname: string }[]> {
+export async function listAttachments(
+  table: TableRef,
+  prefix: string,
+): Promise<{ chain: string; network: string; containerId: string; ifname: string }[]> {
   const st = await readTable(table);
   if (!st) return [];
   const out = [];

@@ -222,7 +222,11 @@ async function runPluginInner<C extends NetConf>(plugin: CniPlugin<C>, io: Plugi
       case 'GC': {
         const list = attachmentSchema.array().safeParse(obj[VALID_ATTACHMENTS_KEY] ?? []);
         if (!list.success) {
-          throw new CniError(CniCode.InvalidNetworkConfig, `invalid ${VALID_ATTACHMENTS_KEY}`, issuesText(list.error.issues));
+          throw new CniError(
+            CniCode.InvalidNetworkConfig,
+            `invalid ${VALID_ATTACHMENTS_KEY}`,
+            issuesText(list.error.issues),
+          );
         }
         if (plugin.gc) await plugin.gc(args, conf, list.data);
         return 0;

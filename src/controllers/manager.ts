@@ -12,7 +12,15 @@ import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { ReplicaSetController } from './replicaset/controller.js';
 import type { Controller, ControllerContext } from './types.js';
 
-export const ALL_CONTROLLERS = ['deployment', 'replicaset', 'garbagecollector', 'endpointslice', 'nodeipam', 'nodelifecycle', 'loadbalancer'] as const;
+export const ALL_CONTROLLERS = [
+  'deployment',
+  'replicaset',
+  'garbagecollector',
+  'endpointslice',
+  'nodeipam',
+  'nodelifecycle',
+  'loadbalancer',
+] as const;
 export type ControllerName = (typeof ALL_CONTROLLERS)[number];
 
 export interface ControllerManagerOptions {
@@ -47,7 +55,11 @@ export class ControllerManager {
   private readonly controllers: Controller[] = [];
   private stopped = false;
 
-  constructor(kc: KubeConfig, private readonly log: Logger, opts: Partial<ControllerManagerOptions> = {}) {
+  constructor(
+    kc: KubeConfig,
+    private readonly log: Logger,
+    opts: Partial<ControllerManagerOptions> = {},
+  ) {
     const o = { ...DEFAULT_OPTIONS, ...opts };
     // Validate the pure configuration before any network activity: bad flags fail fast.
     const pool = new AddressPool(o.lbPool);

@@ -10,7 +10,9 @@ export function toMillis(v: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export function controllerRef(obj: { metadata?: { ownerReferences?: V1OwnerReference[] } }): V1OwnerReference | undefined {
+export function controllerRef(obj: {
+  metadata?: { ownerReferences?: V1OwnerReference[] };
+}): V1OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
 }
 
@@ -76,7 +78,10 @@ export function selectorMatches(sel: LabelSelector | undefined, labels: Record<s
 }
 
 /** A Service's selector is a plain map; an empty or missing one selects nothing (endpoints managed by hand). */
-export function mapSelectorMatches(sel: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function mapSelectorMatches(
+  sel: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!sel || Object.keys(sel).length === 0) return false;
   const l = labels ?? {};
   return Object.entries(sel).every(([k, v]) => l[k] === v);

@@ -11,7 +11,8 @@ export function parseImageFlags(argv: string[], known: string[]): { int(name: st
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m || !known.includes(m[1] as string)) throw new UserError(`unknown image argument "${a}" (known: ${known.map((k) => `--${k}`).join(', ')})`, 2);
+    if (!m || !known.includes(m[1] as string))
+      throw new UserError(`unknown image argument "${a}" (known: ${known.map((k) => `--${k}`).join(', ')})`, 2);
     let v = m[2];
     if (v === undefined) {
       v = args[++i];
@@ -24,7 +25,8 @@ export function parseImageFlags(argv: string[], known: string[]): { int(name: st
       const v = values.get(name);
       if (v === undefined) return dflt;
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--${name}: expected an integer 0-65535, got "${v}"`, 2);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new UserError(`--${name}: expected an integer 0-65535, got "${v}"`, 2);
       return n;
     },
   };

@@ -54,9 +54,20 @@ export class ApiClient {
     return req;
   }
 
-  async request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const opts = await this.options(method, path, payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) });
+    const opts = await this.options(
+      method,
+      path,
+      payload === undefined
+        ? {}
+        : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) },
+    );
     opts.timeout = 15_000;
     return new Promise<T>((resolve, reject) => {
       const req = this.send(opts, payload);
@@ -87,7 +98,12 @@ export class ApiClient {
    * Watch `path` from `resourceVersion`; calls onEvent per event; resolves when the server ends the
    * stream or `signal` aborts; rejects on HTTP errors (410 → ApiError 410: caller relists).
    */
-  async watch<T>(path: string, params: Record<string, string>, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+  async watch<T>(
+    path: string,
+    params: Record<string, string>,
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     const q = new URLSearchParams({ ...params, watch: 'true', allowWatchBookmarks: 'true' });
     const opts = await this.options('GET', `${path}?${q.toString()}`, {});
     return new Promise<void>((resolve, reject) => {

@@ -13,7 +13,8 @@ const ROOT = '/sys/fs/cgroup';
 
 export function detectCgroups(): CgroupMode {
   if (existsSync(join(ROOT, 'cgroup.controllers'))) return 'v2';
-  if (existsSync(join(ROOT, 'memory', 'memory.limit_in_bytes')) && existsSync(join(ROOT, 'cpu', 'cpu.cfs_quota_us'))) return 'v1';
+  if (existsSync(join(ROOT, 'memory', 'memory.limit_in_bytes')) && existsSync(join(ROOT, 'cpu', 'cpu.cfs_quota_us')))
+    return 'v1';
   return 'none';
 }
 
@@ -67,7 +68,8 @@ export function removePodCgroups(podKey: string): void {
     const podDir = join(base, podKey);
     if (!existsSync(podDir)) continue;
     try {
-      for (const c of readdirSync(podDir, { withFileTypes: true })) if (c.isDirectory()) rmdirSync(join(podDir, c.name));
+      for (const c of readdirSync(podDir, { withFileTypes: true }))
+        if (c.isDirectory()) rmdirSync(join(podDir, c.name));
       rmdirSync(podDir);
       // the shared parent goes with the last pod (fails harmlessly while other pods remain)
       rmdirSync(base);

@@ -52,7 +52,11 @@ export class RuntimeCniNetwork implements PodNetwork {
   ) {
     const base = opts.exec ?? spawnExec;
     // libcni keeps results under <cache>/results
-    this.runtime = new CniRuntime({ path: binDirs, cacheDir: join(cacheDir, 'results'), exec: opts.socket ? socketExec(opts.socket, base) : base });
+    this.runtime = new CniRuntime({
+      path: binDirs,
+      cacheDir: join(cacheDir, 'results'),
+      exec: opts.socket ? socketExec(opts.socket, base) : base,
+    });
     this.cache = this.runtime.cache;
   }
 
@@ -62,7 +66,10 @@ export class RuntimeCniNetwork implements PodNetwork {
 
   async add(att: Attachment, netns: string, cniArgs: Record<string, string>): Promise<{ ips: string[] }> {
     const result = await this.runtime.addNetworkList(this.network(), {
-      containerId: att.containerId, ifname: att.ifName, netns, args: Object.entries(cniArgs),
+      containerId: att.containerId,
+      ifname: att.ifName,
+      netns,
+      args: Object.entries(cniArgs),
     });
     const ips = (result.ips ?? []).map((i) => i.address.split('/')[0]).filter((a): a is string => !!a);
     return { ips };
@@ -76,7 +83,10 @@ export class RuntimeCniNetwork implements PodNetwork {
     const net = this.network();
     const keep = new Set(valid.map((a) => `${a.containerId}/${a.ifName}`));
     const stale = this.cache.list(net.list.name).filter((e) => !keep.has(`${e.containerId}/${e.ifName}`));
-    await this.runtime.gcNetworkList(net, valid.map((a) => ({ containerID: a.containerId, ifname: a.ifName })));
+    await this.runtime.gcNetworkList(
+      net,
+      valid.map((a) => ({ containerID: a.containerId, ifname: a.ifName })),
+    );
     return stale.map((e) => ({ containerId: e.containerId, ifName: e.ifName }));
   }
 }

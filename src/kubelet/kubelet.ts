@@ -77,7 +77,10 @@ export class Kubelet {
 
   async run(): Promise<void> {
     const iso = detectIsolation();
-    this.log.info({ isolation: iso, cgroups: this.ctx.cgroups, netnsPrefix: this.opts.netnsPrefix }, 'kubelet starting');
+    this.log.info(
+      { isolation: iso, cgroups: this.ctx.cgroups, netnsPrefix: this.opts.netnsPrefix },
+      'kubelet starting',
+    );
     for (const s of this.store.loadAll()) {
       this.workers.set(s.uid, new PodWorker(this.ctx, s, (uid) => this.workers.delete(uid)));
     }
@@ -121,7 +124,11 @@ export class Kubelet {
       : { ready: false, reason: 'NetworkNotReady', message: 'waiting for spec.podCIDR and the CNI configuration' };
     try {
       await renewLease(this.api, this.opts.nodeName, 40);
-      return await patchNodeStatus(this.api, this.opts.nodeName, nodeStatus(this.facts(), readiness, this.readySince, now));
+      return await patchNodeStatus(
+        this.api,
+        this.opts.nodeName,
+        nodeStatus(this.facts(), readiness, this.readySince, now),
+      );
     } catch (err) {
       if (isStatus(err, 404)) {
         // the Node object was deleted: register again
@@ -215,7 +222,9 @@ export class Kubelet {
       let rv: string;
       try {
         const list = await this.api.request<{ items: unknown[]; metadata: { resourceVersion: string } }>(
-          'GET', `${this.podsPath()}?fieldSelector=${encodeURIComponent(selector)}`);
+          'GET',
+          `${this.podsPath()}?fieldSelector=${encodeURIComponent(selector)}`,
+        );
         rv = list.metadata.resourceVersion;
         const seen = new Set<string>();
         for (const item of list.items) {
@@ -240,16 +249,21 @@ export class Kubelet {
         continue;
       }
       try {
-        await this.api.watch<unknown>(this.podsPath(), { fieldSelector: selector, resourceVersion: rv }, (ev) => {
-          if (ev.type === 'BOOKMARK') return;
-          const pod = this.parsePod(ev.object);
-          if (!pod) return;
-          if (ev.type === 'DELETED') {
-            this.workers.get(pod.metadata.uid)?.update(undefined);
-            return;
-          }
-          this.apply(pod);
-        }, this.abort.signal);
+        await this.api.watch<unknown>(
+          this.podsPath(),
+          { fieldSelector: selector, resourceVersion: rv },
+          (ev) => {
+            if (ev.type === 'BOOKMARK') return;
+            const pod = this.parsePod(ev.object);
+            if (!pod) return;
+            if (ev.type === 'DELETED') {
+              this.workers.get(pod.metadata.uid)?.update(undefined);
+              return;
+            }
+            this.apply(pod);
+          },
+          this.abort.signal,
+        );
       } catch (err) {
         if (!(err instanceof ApiError && err.status === 410)) {
           this.log.warn({ err: errorMessage(err) }, 'pod watch failed');
@@ -264,7 +278,8 @@ export class Kubelet {
     const valid = [...this.workers.values()].map((w) => ({ containerId: w.uid, ifName: 'eth0' }));
     try {
       const removed = await this.ctx.network.gc(valid);
-      if (removed.length) this.log.info({ removed: removed.map((a) => a.containerId) }, 'CNI GC removed stale attachments');
+      if (removed.length)
+        this.log.info({ removed: removed.map((a) => a.containerId) }, 'CNI GC removed stale attachments');
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'CNI GC failed');
     }

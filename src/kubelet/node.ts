@@ -21,7 +21,11 @@ export interface NodeReadiness {
 }
 
 export function nodeStatus(f: NodeFacts, r: NodeReadiness, since: string, now: string): Record<string, unknown> {
-  const capacity = { cpu: String(cpus().length), memory: `${Math.floor(totalmem() / 1024)}Ki`, pods: String(f.maxPods) };
+  const capacity = {
+    cpu: String(cpus().length),
+    memory: `${Math.floor(totalmem() / 1024)}Ki`,
+    pods: String(f.maxPods),
+  };
   return {
     addresses: [
       { type: 'InternalIP', address: f.ip },
@@ -79,7 +83,11 @@ export async function registerNode(api: ApiClient, f: NodeFacts): Promise<NodeOb
   }
 }
 
-export async function patchNodeStatus(api: ApiClient, name: string, status: Record<string, unknown>): Promise<NodeObject> {
+export async function patchNodeStatus(
+  api: ApiClient,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<NodeObject> {
   return api.request<NodeObject>('PATCH', `/api/v1/nodes/${name}/status`, { status }, 'application/merge-patch+json');
 }
 
@@ -91,7 +99,15 @@ export async function renewLease(api: ApiClient, name: string, durationSeconds: 
   const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`;
   try {
     const lease = await api.request<{ metadata: Record<string, unknown>; spec?: Record<string, unknown> }>('GET', path);
-    await api.request('PUT', path, { ...lease, spec: { ...(lease.spec ?? {}), holderIdentity: name, leaseDurationSeconds: durationSeconds, renewTime: microTime() } });
+    await api.request('PUT', path, {
+      ...lease,
+      spec: {
+        ...(lease.spec ?? {}),
+        holderIdentity: name,
+        leaseDurationSeconds: durationSeconds,
+        renewTime: microTime(),
+      },
+    });
   } catch (err) {
     if (!isStatus(err, 404)) throw err;
     await api.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {

@@ -7,7 +7,15 @@ import { type BackoffPolicy, resetsBackoff, restartDelay, shouldRestart } from '
 import { type CgroupMode, removePodCgroups, setupContainerCgroups } from './cgroups.js';
 import type { PodNetwork } from './cni.js';
 import { builtinImageName } from '../images/index.js';
-import { type ProcHandle, initPid, isAlive, readExitCode, resolveCommand, signalContainer, startContainerProcess } from './process.js';
+import {
+  type ProcHandle,
+  initPid,
+  isAlive,
+  readExitCode,
+  resolveCommand,
+  signalContainer,
+  startContainerProcess,
+} from './process.js';
 import { ProbeTracker, runProbe } from './probes.js';
 import type { ContainerState, PodState, StateStore, Terminated } from './state.js';
 import { computeStatus, type ContainerView } from './status.js';
@@ -32,7 +40,10 @@ const IFNAME = 'eth0';
 
 /** pod netns name: "<prefix>-pod-<first 8 of uid>", so lab cleanup by prefix removes it */
 export function podNetnsName(prefix: string, uid: string): string {
-  return `${prefix}-pod-${uid.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase()}`;
+  return `${prefix}-pod-${uid
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(0, 8)
+    .toLowerCase()}`;
 }
 
 export function podHostname(pod: Pod): string {
@@ -73,7 +84,11 @@ export class PodWorker {
     readonly state: PodState,
     private readonly onGone: (uid: string) => void,
   ) {
-    this.adopted = new Set(Object.entries(state.containers).filter(([, c]) => c.handle).map(([n]) => n));
+    this.adopted = new Set(
+      Object.entries(state.containers)
+        .filter(([, c]) => c.handle)
+        .map(([n]) => n),
+    );
   }
 
   static fresh(ctx: KubeletContext, pod: Pod, onGone: (uid: string) => void): PodWorker {
@@ -164,13 +179,17 @@ export class PodWorker {
 
   private async createSandbox(pod: Pod): Promise<void> {
     await addNetns(this.state.netns);
-    const { ips } = await this.ctx.network.add({ containerId: this.state.uid, ifName: IFNAME }, netnsPath(this.state.netns), {
-      IgnoreUnknown: '1',
-      K8S_POD_NAMESPACE: pod.metadata.namespace,
-      K8S_POD_NAME: pod.metadata.name,
-      K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
-      K8S_POD_UID: this.state.uid,
-    });
+    const { ips } = await this.ctx.network.add(
+      { containerId: this.state.uid, ifName: IFNAME },
+      netnsPath(this.state.netns),
+      {
+        IgnoreUnknown: '1',
+        K8S_POD_NAMESPACE: pod.metadata.namespace,
+        K8S_POD_NAME: pod.metadata.name,
+        K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
+        K8S_POD_UID: this.state.uid,
+      },
+    );
     this.state.podIPs = ips;
     this.state.sandboxReady = true;
     this.ctx.store.save(this.state);
@@ -196,11 +215,15 @@ export class PodWorker {
     const builtin = builtinImageName(c.image);
     if (c.command && c.command.length > 0) {
       const [cmd, ...rest] = c.command as [string, ...string[]];
-      if (!resolveCommand(cmd, path)) return { reason: 'RunContainerError', message: `command "${cmd}" not found on node` };
+      if (!resolveCommand(cmd, path))
+        return { reason: 'RunContainerError', message: `command "${cmd}" not found on node` };
       return [cmd, ...rest, ...(c.args ?? [])];
     }
     if (builtin) return [...this.ctx.imageEntry, builtin, ...(c.args ?? [])];
-    return { reason: 'ImageNotSupported', message: `image "${c.image}" is not a built-in skiff image; give the container an explicit command that exists on the node` };
+    return {
+      reason: 'ImageNotSupported',
+      message: `image "${c.image}" is not a built-in skiff image; give the container an explicit command that exists on the node`,
+    };
   }
 
   private envFor(pod: Pod, c: Container): Record<string, string> {
@@ -244,7 +267,10 @@ export class PodWorker {
         cs.everStarted = true;
         cs.containerID = `skiff://${this.state.uid.slice(0, 8)}-${c.name}-${cs.restartCount}`;
         this.probes.delete(c.name);
-        this.ctx.log.info({ pod: this.key(), container: c.name, pid: cs.handle.pid, restartCount: cs.restartCount }, 'container started');
+        this.ctx.log.info(
+          { pod: this.key(), container: c.name, pid: cs.handle.pid, restartCount: cs.restartCount },
+          'container started',
+        );
       } catch (err) {
         this.unsupported.set(c.name, { reason: 'RunContainerError', message: errorMessage(err) });
         return;
@@ -253,7 +279,13 @@ export class PodWorker {
     await this.runProbes(pod, c, cs);
   }
 
-  private recordExit(pod: Pod, c: Container, cs: ContainerState, h: ProcHandle, reasonOverride: string | undefined): void {
+  private recordExit(
+    pod: Pod,
+    c: Container,
+    cs: ContainerState,
+    h: ProcHandle,
+    reasonOverride: string | undefined,
+  ): void {
     const code = readExitCode(this.files(c.name).exit) ?? 137;
     const t: Terminated = {
       exitCode: code,
@@ -265,7 +297,8 @@ export class PodWorker {
     cs.terminated = t;
     const ran = Date.parse(t.finishedAt) - Date.parse(h.startedAt);
     if (resetsBackoff(ran, this.ctx.backoff)) cs.restartCount = 0;
-    if (shouldRestart(pod.spec.restartPolicy, code)) cs.nextStartAt = Date.now() + restartDelay(cs.restartCount + 1, this.ctx.backoff);
+    if (shouldRestart(pod.spec.restartPolicy, code))
+      cs.nextStartAt = Date.now() + restartDelay(cs.restartCount + 1, this.ctx.backoff);
     this.probes.delete(c.name);
     this.ctx.log.info({ pod: this.key(), container: c.name, exitCode: code }, 'container exited');
   }
@@ -286,7 +319,8 @@ export class PodWorker {
   }
 
   private lastApiReady(name: string): boolean {
-    const statuses = (this.pod?.status as { containerStatuses?: { name: string; ready?: boolean }[] } | undefined)?.containerStatuses;
+    const statuses = (this.pod?.status as { containerStatuses?: { name: string; ready?: boolean }[] } | undefined)
+      ?.containerStatuses;
     return statuses?.find((s) => s.name === name)?.ready === true;
   }
 
@@ -349,7 +383,12 @@ export class PodWorker {
       if (shouldRestart(pod.spec.restartPolicy, cs.terminated.exitCode)) {
         // between runs: k8s shows the back-off as waiting and the ended run as lastState
         return {
-          name: c.name, image: c.image, ready: false, started: false, restartCount: cs.restartCount, done: false,
+          name: c.name,
+          image: c.image,
+          ready: false,
+          started: false,
+          restartCount: cs.restartCount,
+          done: false,
           state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${c.name}` } },
           lastState: { terminated: cs.terminated },
           ...(cs.containerID ? { containerID: cs.containerID } : {}),
@@ -360,13 +399,21 @@ export class PodWorker {
     } else {
       const u = this.unsupported.get(c.name);
       state = { waiting: u ?? { reason: 'ContainerCreating' } };
-      if (!u && this.sandboxError) state = { waiting: { reason: 'ContainerCreating', message: `sandbox: ${this.sandboxError}` } };
+      if (!u && this.sandboxError)
+        state = { waiting: { reason: 'ContainerCreating', message: `sandbox: ${this.sandboxError}` } };
     }
     const running = !!cs.handle;
     const started = running && (!p?.startup || p.startup.result);
     const ready = running && started && (p?.readiness ? p.readiness.result : true);
     return {
-      name: c.name, image: c.image, state, lastState: last, ready, started, restartCount: cs.restartCount, done,
+      name: c.name,
+      image: c.image,
+      state,
+      lastState: last,
+      ready,
+      started,
+      restartCount: cs.restartCount,
+      done,
       ...(cs.containerID ? { containerID: cs.containerID } : {}),
     };
   }
@@ -385,7 +432,12 @@ export class PodWorker {
     const text = JSON.stringify(status);
     if (text === this.lastReported) return;
     try {
-      await this.ctx.api.request('PATCH', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status }, 'application/merge-patch+json');
+      await this.ctx.api.request(
+        'PATCH',
+        `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
+        { status },
+        'application/merge-patch+json',
+      );
       this.lastReported = text;
       this.previousConditions = status.conditions;
     } catch (err) {
@@ -411,7 +463,10 @@ export class PodWorker {
       try {
         const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}?gracePeriodSeconds=0`;
         await this.ctx.api.request('DELETE', path, {
-          apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid },
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          gracePeriodSeconds: 0,
+          preconditions: { uid: pod.metadata.uid },
         });
       } catch (err) {
         if (!isStatus(err, 404) && !isStatus(err, 409)) {
@@ -429,7 +484,10 @@ export class PodWorker {
 
   async teardownSandbox(): Promise<void> {
     try {
-      await this.ctx.network.del({ containerId: this.state.uid, ifName: IFNAME }, netnsExists(this.state.netns) ? netnsPath(this.state.netns) : '');
+      await this.ctx.network.del(
+        { containerId: this.state.uid, ifName: IFNAME },
+        netnsExists(this.state.netns) ? netnsPath(this.state.netns) : '',
+      );
     } catch (err) {
       this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'CNI DEL failed');
     }

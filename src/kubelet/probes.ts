@@ -22,11 +22,14 @@ export async function runProbe(probe: Probe, container: Container, podIP: string
     const headers: Record<string, string> = { 'user-agent': 'skiff-probe/1.0' };
     for (const h of probe.httpGet.httpHeaders ?? []) headers[h.name] = h.value;
     return new Promise<boolean>((resolve) => {
-      const req = request({ host, port, path: probe.httpGet?.path ?? '/', method: 'GET', headers, timeout: timeoutMs }, (res) => {
-        res.resume();
-        const code = res.statusCode ?? 0;
-        resolve(code >= 200 && code < 400);
-      });
+      const req = request(
+        { host, port, path: probe.httpGet?.path ?? '/', method: 'GET', headers, timeout: timeoutMs },
+        (res) => {
+          res.resume();
+          const code = res.statusCode ?? 0;
+          resolve(code >= 200 && code < 400);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', () => resolve(false));
       req.end();
@@ -52,7 +55,9 @@ export async function runProbe(probe: Probe, container: Container, podIP: string
     const cmd = probe.exec.command;
     if (cmd.length === 0) return false;
     return new Promise<boolean>((resolve) => {
-      const child = spawn('nsenter', ['-t', String(initPid), '-n', '-u', '-i', '-m', '-p', '--', ...cmd], { stdio: 'ignore' });
+      const child = spawn('nsenter', ['-t', String(initPid), '-n', '-u', '-i', '-m', '-p', '--', ...cmd], {
+        stdio: 'ignore',
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.on('error', () => {
         clearTimeout(timer);

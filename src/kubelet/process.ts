@@ -33,7 +33,8 @@ let detected: Isolation | undefined;
 /** Which namespaces `unshare` may create here (a container or hardened kernel may refuse some). */
 export function detectIsolation(): Isolation {
   if (detected) return detected;
-  const ok = (args: string[]): boolean => spawnSync('unshare', [...args, 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  const ok = (args: string[]): boolean =>
+    spawnSync('unshare', [...args, 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0;
   detected = {
     uts: ok(['--uts']),
     ipc: ok(['--ipc']),
@@ -143,7 +144,11 @@ export function readExitCode(exitFile: string): number | undefined {
 /** PID (global) of the container's init: the unshare's child when a PID namespace is used. */
 export function initPid(h: ProcHandle): number {
   try {
-    const kids = readFileSync(`/proc/${h.pid}/task/${h.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((n) => n > 0);
+    const kids = readFileSync(`/proc/${h.pid}/task/${h.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number)
+      .filter((n) => n > 0);
     return kids[0] ?? h.pid;
   } catch {
     return h.pid;

@@ -35,7 +35,8 @@ export function computePhase(input: Pick<StatusInput, 'sandboxReady' | 'containe
   }
   if (!input.sandboxReady) return 'Pending';
   // Running once every container has been started at least once (restarting ones count).
-  const everStarted = (c: ContainerView): boolean => !!c.state.running || !!c.state.terminated || c.restartCount > 0 || !!c.lastState.terminated;
+  const everStarted = (c: ContainerView): boolean =>
+    !!c.state.running || !!c.state.terminated || c.restartCount > 0 || !!c.lastState.terminated;
   return cs.every(everStarted) ? 'Running' : 'Pending';
 }
 
@@ -66,19 +67,17 @@ export function computeStatus(input: StatusInput): PodStatusJson {
     hostIP: input.hostIP,
     hostIPs: [{ ip: input.hostIP }],
     startTime: input.startTime,
-    containerStatuses: input.containers.map(
-      (c): ContainerStatusJson => ({
-        name: c.name,
-        image: c.image,
-        imageID: c.image,
-        ...(c.containerID ? { containerID: c.containerID } : {}),
-        ready: c.ready,
-        started: c.started,
-        restartCount: c.restartCount,
-        state: c.state,
-        lastState: c.lastState,
-      }),
-    ),
+    containerStatuses: input.containers.map((c): ContainerStatusJson => ({
+      name: c.name,
+      image: c.image,
+      imageID: c.image,
+      ...(c.containerID ? { containerID: c.containerID } : {}),
+      ready: c.ready,
+      started: c.started,
+      restartCount: c.restartCount,
+      state: c.state,
+      lastState: c.lastState,
+    })),
   };
   if (input.podIPs.length > 0) {
     status.podIP = input.podIPs[0];

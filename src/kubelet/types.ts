@@ -38,11 +38,20 @@ export const containerSchema = z
     args: z.array(z.string()).optional(),
     workingDir: z.string().optional(),
     env: z.array(z.object({ name: z.string(), value: z.string().optional() }).passthrough()).optional(),
-    ports: z.array(z.object({ containerPort: z.number().int(), name: z.string().optional(), protocol: z.string().optional() }).passthrough()).optional(),
+    ports: z
+      .array(
+        z
+          .object({ containerPort: z.number().int(), name: z.string().optional(), protocol: z.string().optional() })
+          .passthrough(),
+      )
+      .optional(),
     readinessProbe: probeSchema.optional(),
     livenessProbe: probeSchema.optional(),
     startupProbe: probeSchema.optional(),
-    resources: z.object({ limits: resourceList.optional(), requests: resourceList.optional() }).passthrough().optional(),
+    resources: z
+      .object({ limits: resourceList.optional(), requests: resourceList.optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 export type Container = z.infer<typeof containerSchema>;
@@ -80,7 +89,14 @@ export type Pod = z.infer<typeof podSchema>;
 export interface ContainerStateJson {
   waiting?: { reason: string; message?: string };
   running?: { startedAt: string };
-  terminated?: { exitCode: number; reason: string; startedAt?: string; finishedAt: string; signal?: number; message?: string };
+  terminated?: {
+    exitCode: number;
+    reason: string;
+    startedAt?: string;
+    finishedAt: string;
+    signal?: number;
+    message?: string;
+  };
 }
 
 export interface ContainerStatusJson {

@@ -50,7 +50,7 @@ export function cidrOverlap(a: string, b: string): boolean {
   const pb = lb === undefined ? 32 : Number(lb);
   const p = Math.min(pa, pb);
   const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return ((toInt(ia) & mask) >>> 0) === ((toInt(ib) & mask) >>> 0);
+  return (toInt(ia) & mask) >>> 0 === (toInt(ib) & mask) >>> 0;
 }
 
 /** Host route destinations (from `ip -json route`) that overlap the underlay; "default" is ignored. */

@@ -15,7 +15,9 @@ export function demoObjects(): { path: string; body: Record<string, unknown> }[]
   const svc = (name: string, type: string): { path: string; body: Record<string, unknown> } => ({
     path: `/api/v1/namespaces/${DEMO_NS}/services`,
     body: {
-      apiVersion: 'v1', kind: 'Service', metadata: { name, labels },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, labels },
       spec: { type, selector: labels, ports: [{ name: 'http', port: 80, targetPort: 9376, protocol: 'TCP' }] },
     },
   });
@@ -23,17 +25,23 @@ export function demoObjects(): { path: string; body: Record<string, unknown> }[]
     {
       path: `/apis/apps/v1/namespaces/${DEMO_NS}/deployments`,
       body: {
-        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'hostname-demo', labels },
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'hostname-demo', labels },
         spec: {
           replicas: DEMO_REPLICAS,
           selector: { matchLabels: labels },
           template: {
             metadata: { labels },
             spec: {
-              containers: [{
-                name: 'hostname', image: 'skiff/hostname', ports: [{ containerPort: 9376 }],
-                readinessProbe: { httpGet: { path: '/', port: 9376 }, periodSeconds: 2 },
-              }],
+              containers: [
+                {
+                  name: 'hostname',
+                  image: 'skiff/hostname',
+                  ports: [{ containerPort: 9376 }],
+                  readinessProbe: { httpGet: { path: '/', port: 9376 }, periodSeconds: 2 },
+                },
+              ],
             },
           },
         },
@@ -73,7 +81,10 @@ interface SliceList {
 
 async function readyEndpoints(api: ApiClient, service: string): Promise<number> {
   const sel = encodeURIComponent(`kubernetes.io/service-name=${service}`);
-  const list = await api.request<SliceList>('GET', `/apis/discovery.k8s.io/v1/namespaces/${DEMO_NS}/endpointslices?labelSelector=${sel}`);
+  const list = await api.request<SliceList>(
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/${DEMO_NS}/endpointslices?labelSelector=${sel}`,
+  );
   return list.items.reduce((n, s) => n + (s.endpoints ?? []).filter((e) => e.conditions?.ready).length, 0);
 }
 
@@ -98,20 +109,43 @@ export async function demoTargets(api: ApiClient, lab: LabState, timeoutMs = 60_
     lb = await get('hostname-demo-lb');
   }
   const targets: DemoTarget[] = [];
-  if (cip.spec.clusterIP) targets.push({ label: `ClusterIP ${cip.spec.clusterIP}:80 (from node1)`, netns: nsName(lab.prefix, 'node1'), host: cip.spec.clusterIP, port: 80 });
+  if (cip.spec.clusterIP)
+    targets.push({
+      label: `ClusterIP ${cip.spec.clusterIP}:80 (from node1)`,
+      netns: nsName(lab.prefix, 'node1'),
+      host: cip.spec.clusterIP,
+      port: 80,
+    });
   const nodePort = np.spec.ports[0]?.nodePort;
-  if (nodePort) targets.push({ label: `NodePort ${nodeIP(1)}:${nodePort} (from client ${CLIENT_IP})`, netns: nsName(lab.prefix, 'client'), host: nodeIP(1), port: nodePort });
+  if (nodePort)
+    targets.push({
+      label: `NodePort ${nodeIP(1)}:${nodePort} (from client ${CLIENT_IP})`,
+      netns: nsName(lab.prefix, 'client'),
+      host: nodeIP(1),
+      port: nodePort,
+    });
   const lbIP = lb.status?.loadBalancer?.ingress?.[0]?.ip;
-  if (lbIP) targets.push({ label: `LoadBalancer ${lbIP}:80 (from client ${CLIENT_IP})`, netns: nsName(lab.prefix, 'client'), host: lbIP, port: 80 });
+  if (lbIP)
+    targets.push({
+      label: `LoadBalancer ${lbIP}:80 (from client ${CLIENT_IP})`,
+      netns: nsName(lab.prefix, 'client'),
+      host: lbIP,
+      port: 80,
+    });
   return targets;
 }
 
 /** Waits (bounded) for the first answer — the proxies converge a moment after the endpoints — then asks n times. */
-export async function askMany(t: DemoTarget, n: number, warmupMs = 30_000): Promise<{ answers: Map<string, number>; failures: number }> {
+export async function askMany(
+  t: DemoTarget,
+  n: number,
+  warmupMs = 30_000,
+): Promise<{ answers: Map<string, number>; failures: number }> {
   const answers = new Map<string, number>();
   let failures = 0;
   const deadline = Date.now() + warmupMs;
-  while (Date.now() < deadline && !(await httpGetIn(t.netns, t.host, t.port, '/', 1))) await new Promise((r) => setTimeout(r, 300));
+  while (Date.now() < deadline && !(await httpGetIn(t.netns, t.host, t.port, '/', 1)))
+    await new Promise((r) => setTimeout(r, 300));
   for (let i = 0; i < n; i++) {
     const h = servedHostname(await httpGetIn(t.netns, t.host, t.port));
     if (h) answers.set(h, (answers.get(h) ?? 0) + 1);

@@ -23,12 +23,20 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 export function startForwarder(prefix: string, paths: LabPaths, port: number): LabProcess[] {
-  const inner = startProcess('forwarder-cp', ['socat', `UNIX-LISTEN:${paths.apiSock},fork,unlink-early,mode=600`, `TCP:${CP_IP}:${API_PORT}`], {
-    netns: nsName(prefix, 'cp'),
-    log: `${paths.logs}/forwarder.log`,
-  });
-  const outer = startProcess('forwarder-host', ['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${paths.apiSock}`], {
-    log: `${paths.logs}/forwarder.log`,
-  });
+  const inner = startProcess(
+    'forwarder-cp',
+    ['socat', `UNIX-LISTEN:${paths.apiSock},fork,unlink-early,mode=600`, `TCP:${CP_IP}:${API_PORT}`],
+    {
+      netns: nsName(prefix, 'cp'),
+      log: `${paths.logs}/forwarder.log`,
+    },
+  );
+  const outer = startProcess(
+    'forwarder-host',
+    ['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${paths.apiSock}`],
+    {
+      log: `${paths.logs}/forwarder.log`,
+    },
+  );
   return [inner, outer];
 }

@@ -10,7 +10,8 @@ export async function checkNoOverlap(): Promise<void> {
   const out = await run(['ip', '-json', 'route', 'show', 'table', 'all']);
   const dsts = (JSON.parse(out || '[]') as { dst?: string }[]).map((r) => r.dst ?? '');
   const bad = overlappingRoutes(dsts);
-  if (bad.length) throw new Error(`the host already routes ${bad.join(', ')}, which overlaps the lab underlay 198.18.0.0/24`);
+  if (bad.length)
+    throw new Error(`the host already routes ${bad.join(', ')}, which overlaps the lab underlay 198.18.0.0/24`);
 }
 
 export async function createUnderlay(prefix: string): Promise<string> {

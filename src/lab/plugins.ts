@@ -31,7 +31,9 @@ export function consistentBuild(dir: string): string {
   const distinct = new Set(ids.values());
   if (!ids.has(DAEMON)) throw new Error(`${dir} has no ${DAEMON}`);
   if (distinct.size !== 1 || distinct.has('(none)')) {
-    throw new Error(`plugins in ${dir} come from different builds: ${[...ids].map(([f, id]) => `${f}=${id}`).join(' ')}`);
+    throw new Error(
+      `plugins in ${dir} come from different builds: ${[...ids].map(([f, id]) => `${f}=${id}`).join(' ')}`,
+    );
   }
   return [...distinct][0] as string;
 }

@@ -23,7 +23,11 @@ export function alive(p: Pick<LabProcess, 'pid' | 'startTicks'>): boolean {
   return startTicks(p.pid) === p.startTicks;
 }
 
-export function startProcess(name: string, argv: string[], opts: { netns?: string; log: string; env?: NodeJS.ProcessEnv }): LabProcess {
+export function startProcess(
+  name: string,
+  argv: string[],
+  opts: { netns?: string; log: string; env?: NodeJS.ProcessEnv },
+): LabProcess {
   mkdirSync(dirname(opts.log), { recursive: true });
   const fd = openSync(opts.log, 'a');
   const full = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, '--', ...argv] : argv;
@@ -37,7 +41,14 @@ export function startProcess(name: string, argv: string[], opts: { netns?: strin
   child.on('error', () => undefined);
   child.unref();
   if (!child.pid) throw new Error(`failed to start ${name}`);
-  return { name, pid: child.pid, startTicks: startTicks(child.pid) ?? -1, netns: opts.netns, log: opts.log, argv: full };
+  return {
+    name,
+    pid: child.pid,
+    startTicks: startTicks(child.pid) ?? -1,
+    netns: opts.netns,
+    log: opts.log,
+    argv: full,
+  };
 }
 
 /** SIGTERM the process group, wait (bounded), then SIGKILL. */

@@ -23,17 +23,27 @@ export async function teardown(dir: string): Promise<TeardownReport> {
   try {
     lab = readLab(dir);
   } catch (err) {
-    throw new Error(`${labFile(dir)} is unreadable (${(err as Error).message}); remove the lab by hand or fix the file`);
+    throw new Error(
+      `${labFile(dir)} is unreadable (${(err as Error).message}); remove the lab by hand or fix the file`,
+    );
   }
   if (!lab) return { processes: 0, namespaces: [] };
-  const order = (n: string): number => (n.startsWith('kubelet') ? 0 : n.startsWith('forwarder') ? 3 : n.startsWith('apiserver') || n === 'etcd' ? 2 : 1);
+  const order = (n: string): number =>
+    n.startsWith('kubelet') ? 0 : n.startsWith('forwarder') ? 3 : n.startsWith('apiserver') || n === 'etcd' ? 2 : 1;
   const procs = [...lab.processes].sort((a, b) => order(a.name) - order(b.name));
   for (const p of procs) await stopProcess(p, 2000);
   const namespaces = await deleteLabNamespaces(lab.prefix);
   removeCgroups(lab.prefix);
   const paths = labPaths(dir);
   // nodes/ holds each node's skiff-cnid socket and pid file (left behind when the daemon was SIGKILLed)
-  for (const f of [paths.apiSock, paths.adminKubeconfig, paths.cniBin, join(dir, 'cp'), join(dir, 'nodes'), join(dir, 'demo')]) {
+  for (const f of [
+    paths.apiSock,
+    paths.adminKubeconfig,
+    paths.cniBin,
+    join(dir, 'cp'),
+    join(dir, 'nodes'),
+    join(dir, 'demo'),
+  ]) {
     rmSync(f, { recursive: true, force: true });
   }
   rmSync(labFile(dir), { force: true });
@@ -46,7 +56,8 @@ function removeCgroups(prefix: string): void {
     for (const pod of readdirSync(base).filter((n) => n.startsWith(`${prefix}-`))) {
       const podDir = join(base, pod);
       try {
-        for (const c of readdirSync(podDir, { withFileTypes: true })) if (c.isDirectory()) rmdirSync(join(podDir, c.name));
+        for (const c of readdirSync(podDir, { withFileTypes: true }))
+          if (c.isDirectory()) rmdirSync(join(podDir, c.name));
         rmdirSync(podDir);
       } catch {
         /* busy or gone */

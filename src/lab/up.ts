@@ -4,10 +4,28 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { run } from '../os/exec.js';
 import { ApiClient } from '../kubelet/api.js';
-import { API_PORT, CLUSTER_CIDR, CP_IP, LB_POOL, SERVICE_CIDR, members, nodeIP, nodeName, nsName } from './addressing.js';
+import {
+  API_PORT,
+  CLUSTER_CIDR,
+  CP_IP,
+  LB_POOL,
+  SERVICE_CIDR,
+  members,
+  nodeIP,
+  nodeName,
+  nsName,
+} from './addressing.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
 import { attachMember, checkNoOverlap, createUnderlay } from './network.js';
-import { cniBinDir, cniVersionFor, labPaths, ourPluginsDir, provisionScript, skiffScript, type LabPaths } from './paths.js';
+import {
+  cniBinDir,
+  cniVersionFor,
+  labPaths,
+  ourPluginsDir,
+  provisionScript,
+  skiffScript,
+  type LabPaths,
+} from './paths.js';
 import { hasDaemon, snapshotPlugins } from './plugins.js';
 import { Progress } from './progress.js';
 import { type LabState, readLab, writeLab } from './state.js';
@@ -40,7 +58,12 @@ interface CniSetup {
   daemon: boolean;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>, check?: () => void): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined>,
+  check?: () => void,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -53,7 +76,9 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new LabUpError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last ? ` (last error: ${last})` : ''}`);
+  throw new LabUpError(
+    `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
+  );
 }
 
 function servingCertCoversLoopback(pkiDir: string): boolean {
@@ -103,7 +128,11 @@ export class LabBuilder {
 
   /** Start a component and fail fast (with its log) if it dies. */
   private start(name: string, script: string, netns: string | undefined, env: Record<string, string>): void {
-    const p = startProcess(name, ['bash', provisionScript(script)], { netns, log: join(this.paths.logs, `${name}.log`), env: this.env(env) });
+    const p = startProcess(name, ['bash', provisionScript(script)], {
+      netns,
+      log: join(this.paths.logs, `${name}.log`),
+      env: this.env(env),
+    });
     this.lab.processes.push(p);
     this.save();
   }
@@ -115,7 +144,8 @@ export class LabBuilder {
   }
 
   async preflight(): Promise<void> {
-    if (process.getuid?.() !== 0) throw new LabUpError('skiff up needs root (it creates network namespaces); run it with sudo');
+    if (process.getuid?.() !== 0)
+      throw new LabUpError('skiff up needs root (it creates network namespaces); run it with sudo');
     for (const tool of ['ip', 'nsenter', 'unshare', 'socat', 'bash', ...(this.o.store === 'etcd' ? ['etcd'] : [])]) {
       try {
         await run(['sh', '-c', 'command -v "$1"', 'sh', tool]);
@@ -126,7 +156,9 @@ export class LabBuilder {
     const existing = readLab(this.o.stateDir);
     if (existing) {
       if (existing.processes.some((p) => alive(p))) {
-        throw new LabUpError(`a lab (${existing.prefix}) is already running in ${this.o.stateDir}; run \`skiff down --state-dir ${this.o.stateDir}\` first`);
+        throw new LabUpError(
+          `a lab (${existing.prefix}) is already running in ${this.o.stateDir}; run \`skiff down --state-dir ${this.o.stateDir}\` first`,
+        );
       }
       await teardown(this.o.stateDir); // leftovers of a crashed lab
     }
@@ -165,30 +197,59 @@ export class LabBuilder {
     if (o.store === 'etcd') {
       await p.step('etcd', async () => {
         this.start('etcd', 'etcd', cpNs, { STATE_DIR: this.paths.cp });
-        await waitFor('etcd', 30_000, async () => {
-          await run(['nsenter', `--net=/run/netns/${cpNs}`, '--', 'socat', '-u', 'OPEN:/dev/null', 'TCP:127.0.0.1:2379,connect-timeout=1']);
-          return true;
-        }, () => this.assertAlive());
+        await waitFor(
+          'etcd',
+          30_000,
+          async () => {
+            await run([
+              'nsenter',
+              `--net=/run/netns/${cpNs}`,
+              '--',
+              'socat',
+              '-u',
+              'OPEN:/dev/null',
+              'TCP:127.0.0.1:2379,connect-timeout=1',
+            ]);
+            return true;
+          },
+          () => this.assertAlive(),
+        );
       });
     }
     await p.step('API server', async () => {
       this.start('apiserver', 'apiserver', cpNs, {
-        STATE_DIR: this.paths.cp, ADVERTISE_ADDRESS: CP_IP, API_PORT: String(API_PORT), STORE: o.store, SERVICE_CIDR,
+        STATE_DIR: this.paths.cp,
+        ADVERTISE_ADDRESS: CP_IP,
+        API_PORT: String(API_PORT),
+        STORE: o.store,
+        SERVICE_CIDR,
       });
       for (const f of startForwarder(prefix, this.paths, port)) this.lab.processes.push(f);
       this.save();
       const cpAdmin = join(this.paths.cp, 'admin.kubeconfig');
-      await waitFor('admin.kubeconfig', 60_000, async () => (existsSync(cpAdmin) ? true : undefined), () => this.assertAlive());
+      await waitFor(
+        'admin.kubeconfig',
+        60_000,
+        async () => (existsSync(cpAdmin) ? true : undefined),
+        () => this.assertAlive(),
+      );
       this.writeAdminKubeconfig(cpAdmin, port);
       const api = new ApiClient(this.paths.adminKubeconfig);
-      await waitFor('API server /readyz', 60_000, async () => {
-        await api.request('GET', '/readyz');
-        return true;
-      }, () => this.assertAlive());
+      await waitFor(
+        'API server /readyz',
+        60_000,
+        async () => {
+          await api.request('GET', '/readyz');
+          return true;
+        },
+        () => this.assertAlive(),
+      );
     });
     await p.step('controller-manager and scheduler', async () => {
       this.start('controller-manager', 'controller-manager', cpNs, {
-        STATE_DIR: this.paths.cp, CLUSTER_CIDR, LB_POOL,
+        STATE_DIR: this.paths.cp,
+        CLUSTER_CIDR,
+        LB_POOL,
         ...(o.nodeGraceMs ? { NODE_MONITOR_GRACE_MS: String(o.nodeGraceMs) } : {}),
         ...(o.evictionMs ? { POD_EVICTION_TIMEOUT_MS: String(o.evictionMs) } : {}),
       });
@@ -201,12 +262,22 @@ export class LabBuilder {
     });
     await p.step(`waiting for ${o.nodes} nodes to be Ready`, async (update) => {
       const api = new ApiClient(this.paths.adminKubeconfig);
-      await waitFor('nodes Ready', o.readyTimeoutMs, async () => {
-        const list = await api.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>('GET', '/api/v1/nodes');
-        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
-        update(`${ready}/${o.nodes}`);
-        return ready >= o.nodes ? true : undefined;
-      }, () => this.assertAlive());
+      await waitFor(
+        'nodes Ready',
+        o.readyTimeoutMs,
+        async () => {
+          const list = await api.request<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(
+            'GET',
+            '/api/v1/nodes',
+          );
+          const ready = list.items.filter((n) =>
+            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          ).length;
+          update(`${ready}/${o.nodes}`);
+          return ready >= o.nodes ? true : undefined;
+        },
+        () => this.assertAlive(),
+      );
     });
     this.lab.phase = 'ready';
     this.save();
@@ -251,11 +322,18 @@ export class LabBuilder {
       const socket = this.paths.cniSocket(name);
       mkdirSync(this.paths.node(name), { recursive: true });
       this.start(`skiff-cnid-${name}`, 'cnid', nsName(this.lab.prefix, name), {
-        STATE_DIR: this.paths.node(name), CNI_BIN_DIR: this.cniSetup.binDir, CNI_SOCKET: socket,
+        STATE_DIR: this.paths.node(name),
+        CNI_BIN_DIR: this.cniSetup.binDir,
+        CNI_SOCKET: socket,
       });
       sockets.push(socket);
     }
-    await waitFor('skiff-cnid sockets', 60_000, async () => (sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`)) ? true : undefined), () => this.assertAlive());
+    await waitFor(
+      'skiff-cnid sockets',
+      60_000,
+      async () => (sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`)) ? true : undefined),
+      () => this.assertAlive(),
+    );
   }
 
   private async startNode(i: number): Promise<void> {
@@ -265,13 +343,35 @@ export class LabBuilder {
     const dir = this.paths.node(name);
     mkdirSync(dir, { recursive: true });
     const kubeconfig = join(dir, 'kubelet.kubeconfig');
-    await run([process.execPath, skiffScript(), 'apiserver', 'issue-kubeconfig', '--state-dir', this.paths.cp,
-      '--user', `system:node:${name}`, '--group', 'system:nodes', '--server', `https://${CP_IP}:${API_PORT}`, '--out', kubeconfig]);
+    await run([
+      process.execPath,
+      skiffScript(),
+      'apiserver',
+      'issue-kubeconfig',
+      '--state-dir',
+      this.paths.cp,
+      '--user',
+      `system:node:${name}`,
+      '--group',
+      'system:nodes',
+      '--server',
+      `https://${CP_IP}:${API_PORT}`,
+      '--out',
+      kubeconfig,
+    ]);
     const env: Record<string, string> = {
-      STATE_DIR: dir, NODE_NAME: name, NODE_IP: ip, KUBECONFIG_FILE: kubeconfig, CNI: this.o.cni,
-      CNI_BIN_DIR: this.cniSetup.binDir, CNI_VERSION: this.cniSetup.version, CLUSTER_CIDR, NETNS_PREFIX: ns,
+      STATE_DIR: dir,
+      NODE_NAME: name,
+      NODE_IP: ip,
+      KUBECONFIG_FILE: kubeconfig,
+      CNI: this.o.cni,
+      CNI_BIN_DIR: this.cniSetup.binDir,
+      CNI_VERSION: this.cniSetup.version,
+      CLUSTER_CIDR,
+      NETNS_PREFIX: ns,
       ...(this.cniSetup.daemon ? { CNI_SOCKET: this.paths.cniSocket(name) } : {}),
-      PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'), PROXY_MODE: this.o.proxyMode,
+      PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'),
+      PROXY_MODE: this.o.proxyMode,
       ...(this.o.backoffBaseMs ? { BACKOFF_BASE_MS: String(this.o.backoffBaseMs) } : {}),
       ...(this.o.leaseSeconds ? { LEASE_SECONDS: String(this.o.leaseSeconds) } : {}),
     };

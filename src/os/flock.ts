@@ -22,7 +22,9 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<FileLo
       let err = '';
       child.stderr?.on('data', (b: Buffer) => (err += b.toString()));
       child.on('error', reject);
-      child.on('close', (c) => (c === 0 ? resolve(0) : reject(new Error(`flock ${path}: exit ${c}${err ? `: ${err.trim()}` : ''}`))));
+      child.on('close', (c) =>
+        c === 0 ? resolve(0) : reject(new Error(`flock ${path}: exit ${c}${err ? `: ${err.trim()}` : ''}`)),
+      );
     });
     void code;
   } catch (e) {

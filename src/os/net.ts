@@ -59,13 +59,25 @@ export type NetOp =
   | { op: 'link-del'; name: string }
   | { op: 'hairpin'; name: string; on: boolean }
   | { op: 'addr-add'; dev: string; cidr: string; replace?: boolean }
-  | { op: 'route-add'; dev: string; dst: string; via?: string; mtu?: number; advmss?: number; metric?: number; table?: number; scope?: number; onlink?: boolean };
+  | {
+      op: 'route-add';
+      dev: string;
+      dst: string;
+      via?: string;
+      mtu?: number;
+      advmss?: number;
+      metric?: number;
+      table?: number;
+      scope?: number;
+      onlink?: boolean;
+    };
 
 export function renderNetOp(o: NetOp): string {
   switch (o.op) {
     case 'bridge-add':
       return [
-        'link add name', o.name,
+        'link add name',
+        o.name,
         ...(o.mac ? ['address', o.mac] : []),
         ...(o.mtu ? ['mtu', String(o.mtu)] : []),
         'type bridge',
@@ -73,17 +85,20 @@ export function renderNetOp(o: NetOp): string {
       ].join(' ');
     case 'veth-add':
       return [
-        'link add name', o.name,
+        'link add name',
+        o.name,
         ...(o.mac ? ['address', o.mac] : []),
         ...(o.mtu ? ['mtu', String(o.mtu)] : []),
-        'type veth peer name', o.peer,
+        'type veth peer name',
+        o.peer,
         ...(o.peerMac ? ['address', o.peerMac] : []),
         ...(o.mtu ? ['mtu', String(o.mtu)] : []),
         ...(o.peerNs !== undefined ? ['netns', String(o.peerNs)] : []),
       ].join(' ');
     case 'link-set':
       return [
-        'link set dev', o.name,
+        'link set dev',
+        o.name,
         ...(o.master ? ['master', o.master] : []),
         ...(o.mtu ? ['mtu', String(o.mtu)] : []),
         ...(o.promisc !== undefined ? ['promisc', o.promisc ? 'on' : 'off'] : []),
@@ -101,9 +116,11 @@ export function renderNetOp(o: NetOp): string {
     case 'route-add': {
       // Batch lines take no -4/-6 option: the family comes from the (always explicit) dst prefix.
       return [
-        'route add', o.dst,
+        'route add',
+        o.dst,
         ...(o.via ? ['via', o.via] : []),
-        'dev', o.dev,
+        'dev',
+        o.dev,
         ...(o.onlink ? ['onlink'] : []),
         ...(o.metric !== undefined ? ['metric', String(o.metric)] : []),
         ...(o.table !== undefined ? ['table', String(o.table)] : []),
@@ -158,7 +175,12 @@ export interface IpLink {
   flags?: string[];
   master?: string;
   link_netnsid?: number;
-  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_slave_data?: Record<string, unknown>; info_data?: Record<string, unknown> };
+  linkinfo?: {
+    info_kind?: string;
+    info_slave_kind?: string;
+    info_slave_data?: Record<string, unknown>;
+    info_data?: Record<string, unknown>;
+  };
   addr_info?: { family: string; local: string; prefixlen: number }[];
 }
 
@@ -246,7 +268,9 @@ export async function setSysctl(ns: NsRef, key: string, value: string): Promise<
 
 /** VLAN membership on a bridge port (`bridge vlan add`). */
 export async function bridgeVlanAdd(ns: NsRef, dev: string, vid: number, pvidUntagged: boolean): Promise<void> {
-  await run(inNs(ns, ['bridge', 'vlan', 'add', 'dev', dev, 'vid', String(vid), ...(pvidUntagged ? ['pvid', 'untagged'] : [])]));
+  await run(
+    inNs(ns, ['bridge', 'vlan', 'add', 'dev', dev, 'vid', String(vid), ...(pvidUntagged ? ['pvid', 'untagged'] : [])]),
+  );
 }
 
 /** Create a bridge unless it exists (a concurrent creator winning the race is fine); returns the link. */

@@ -182,7 +182,9 @@ const addrJson = z.array(
     .object({
       ifname: z.string(),
       mtu: z.number(),
-      addr_info: z.array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() }).passthrough()).default([]),
+      addr_info: z
+        .array(z.object({ family: z.string(), local: z.string(), prefixlen: z.number() }).passthrough())
+        .default([]),
     })
     .passthrough(),
 );
@@ -238,14 +240,10 @@ const fdbJson = z.array(
   z.object({ mac: z.string(), dst: z.string().optional(), state: z.string().optional() }).passthrough(),
 );
 const neighJson = z.array(
-  z
-    .object({ dst: z.string(), lladdr: z.string().optional(), state: z.array(z.string()).default([]) })
-    .passthrough(),
+  z.object({ dst: z.string(), lladdr: z.string().optional(), state: z.array(z.string()).default([]) }).passthrough(),
 );
 const routeJson = z.array(
-  z
-    .object({ dst: z.string(), gateway: z.string().optional(), flags: z.array(z.string()).default([]) })
-    .passthrough(),
+  z.object({ dst: z.string(), gateway: z.string().optional(), flags: z.array(z.string()).default([]) }).passthrough(),
 );
 
 /** Remote entries only: entries without a dst (the device's own, multicast) are not ours to manage. */
@@ -328,7 +326,8 @@ export async function applyOverlayOps(ops: readonly OverlayOp[], dev: string, ne
   }
   const errors: string[] = [];
   for (const g of groups) {
-    const argv = g.tool === 'ip' ? ipArgv(netns, ['-force', '-batch', '-']) : bridgeArgv(netns, ['-force', '-batch', '-']);
+    const argv =
+      g.tool === 'ip' ? ipArgv(netns, ['-force', '-batch', '-']) : bridgeArgv(netns, ['-force', '-batch', '-']);
     const res = await runRaw(argv, { input: g.lines.join('\n') + '\n' });
     if (res.code !== 0) errors.push(res.stderr.trim() || `${g.tool} -batch exit ${res.code}`);
   }
@@ -347,7 +346,13 @@ export function masqueradeTransaction(clusterCIDR: string, podSubnet: string): T
     .add({ verb: 'add', kind: 'table', table: t })
     .add({ verb: 'delete', kind: 'table', table: t })
     .add({ verb: 'add', kind: 'table', table: t, comment: 'skiff vxlan overlay masquerade' })
-    .add({ verb: 'add', kind: 'chain', table: t, name: 'postrouting', spec: 'type nat hook postrouting priority 100; policy accept;' })
+    .add({
+      verb: 'add',
+      kind: 'chain',
+      table: t,
+      name: 'postrouting',
+      spec: 'type nat hook postrouting priority 100; policy accept;',
+    })
     .add({
       verb: 'add',
       kind: 'rule',

@@ -33,8 +33,13 @@ export class HealthCheckServers {
       const entry = { server: createServer(), key: w.key, local: w.local };
       entry.server.on('request', (_req, res) => {
         const [namespace, name] = entry.key.split('/');
-        res.writeHead(entry.local > 0 ? 200 : 503, { 'content-type': 'application/json', 'X-Content-Type-Options': 'nosniff' });
-        res.end(JSON.stringify({ service: { namespace, name }, localEndpoints: entry.local, serviceProxyHealthy: true }));
+        res.writeHead(entry.local > 0 ? 200 : 503, {
+          'content-type': 'application/json',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(
+          JSON.stringify({ service: { namespace, name }, localEndpoints: entry.local, serviceProxyHealthy: true }),
+        );
       });
       try {
         await new Promise<void>((resolve, reject) => {

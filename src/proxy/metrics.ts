@@ -12,11 +12,31 @@ export class ProxyMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly rules = new Gauge({ name: 'skiff_proxy_rules', help: 'Rules (nftables) or listeners (userspace)', registers: [this.registry] });
-  readonly elements = new Gauge({ name: 'skiff_proxy_map_elements', help: 'Map elements (nftables) or flows (userspace)', registers: [this.registry] });
-  readonly services = new Gauge({ name: 'skiff_proxy_services', help: 'Services programmed', registers: [this.registry] });
-  readonly lastSync = new Gauge({ name: 'skiff_proxy_last_sync_timestamp_seconds', help: 'Unix time of the last successful sync', registers: [this.registry] });
-  readonly syncErrors = new Counter({ name: 'skiff_proxy_sync_errors_total', help: 'Failed syncs', registers: [this.registry] });
+  readonly rules = new Gauge({
+    name: 'skiff_proxy_rules',
+    help: 'Rules (nftables) or listeners (userspace)',
+    registers: [this.registry],
+  });
+  readonly elements = new Gauge({
+    name: 'skiff_proxy_map_elements',
+    help: 'Map elements (nftables) or flows (userspace)',
+    registers: [this.registry],
+  });
+  readonly services = new Gauge({
+    name: 'skiff_proxy_services',
+    help: 'Services programmed',
+    registers: [this.registry],
+  });
+  readonly lastSync = new Gauge({
+    name: 'skiff_proxy_last_sync_timestamp_seconds',
+    help: 'Unix time of the last successful sync',
+    registers: [this.registry],
+  });
+  readonly syncErrors = new Counter({
+    name: 'skiff_proxy_sync_errors_total',
+    help: 'Failed syncs',
+    registers: [this.registry],
+  });
 
   record(stats: SyncStats, seconds: number, services: number): void {
     this.syncDuration.observe({ kind: stats.full ? 'full' : 'partial' }, seconds);

@@ -1,4 +1,11 @@
-import type { V1Node, V1NodeSelectorRequirement, V1NodeSelectorTerm, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
+import type {
+  V1Node,
+  V1NodeSelectorRequirement,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1Taint,
+  V1Toleration,
+} from '@kubernetes/client-node';
 import { nodeAllocatable, podRequests, type Resources } from './resources.js';
 
 /** A node with what is already placed on it (bound pods plus pods this scheduler just assumed there). */
@@ -28,7 +35,9 @@ export const nodeUnschedulable: Filter = (pod, { node }) => {
 /** A pod created with spec.nodeName set by the user can only run there (the scheduler skips such pods, but
  * the check keeps the filter set complete for callers that evaluate a node for a pod). */
 export const nodeName: Filter = (pod, { node }) =>
-  pod.spec?.nodeName && pod.spec.nodeName !== node.metadata?.name ? ["node(s) didn't match the requested node name"] : [];
+  pod.spec?.nodeName && pod.spec.nodeName !== node.metadata?.name
+    ? ["node(s) didn't match the requested node name"]
+    : [];
 
 function requirementMatches(r: V1NodeSelectorRequirement, values: Record<string, string>): boolean {
   const has = Object.prototype.hasOwnProperty.call(values, r.key);
@@ -87,7 +96,8 @@ export function tolerates(t: V1Toleration, taint: Pick<V1Taint, 'key' | 'value' 
 export const taintToleration: Filter = (pod, { node }) => {
   const tolerations = pod.spec?.tolerations ?? [];
   const bad = (node.spec?.taints ?? []).find(
-    (taint) => (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerations.some((t) => tolerates(t, taint)),
+    (taint) =>
+      (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !tolerations.some((t) => tolerates(t, taint)),
   );
   return bad ? [`node(s) had untolerated taint {${bad.key}: ${bad.value ?? ''}}`] : [];
 };
@@ -103,4 +113,11 @@ export const resourcesFit: Filter = (pod, { node, requested }) => {
 };
 
 /** In the order Kubernetes runs them; every filter runs so the failure message lists every reason. */
-export const DEFAULT_FILTERS: Filter[] = [nodeReady, nodeUnschedulable, nodeName, nodeAffinity, taintToleration, resourcesFit];
+export const DEFAULT_FILTERS: Filter[] = [
+  nodeReady,
+  nodeUnschedulable,
+  nodeName,
+  nodeAffinity,
+  taintToleration,
+  resourcesFit,
+];

@@ -32,7 +32,11 @@ export function fitErrorMessage(total: number, reasons: Record<string, number>):
 }
 
 /** Filter every node, score the feasible ones, pick the best; or explain per reason why none fits. */
-export function schedulePod(pod: V1Pod, infos: Iterable<NodeInfo>, filters: Filter[] = DEFAULT_FILTERS): ScheduleResult {
+export function schedulePod(
+  pod: V1Pod,
+  infos: Iterable<NodeInfo>,
+  filters: Filter[] = DEFAULT_FILTERS,
+): ScheduleResult {
   const all = [...infos];
   const feasible: NodeInfo[] = [];
   const reasons: Record<string, number> = {};
@@ -42,7 +46,10 @@ export function schedulePod(pod: V1Pod, infos: Iterable<NodeInfo>, filters: Filt
     else for (const r of new Set(why)) reasons[r] = (reasons[r] ?? 0) + 1;
   }
   if (feasible.length === 0) {
-    return { message: all.length === 0 ? 'no nodes available to schedule pods' : fitErrorMessage(all.length, reasons), reasons };
+    return {
+      message: all.length === 0 ? 'no nodes available to schedule pods' : fitErrorMessage(all.length, reasons),
+      reasons,
+    };
   }
   return { node: rankNodes(pod, feasible)[0]!.node.metadata!.name! };
 }

@@ -38,7 +38,8 @@ export class Scheduler {
     this.queue = new WorkQueue(
       (key) => this.scheduleOne(key),
       (key, err) => {
-        if (!(err instanceof Unschedulable)) log.warn({ pod: key, err: describeError(err) }, 'scheduling attempt failed');
+        if (!(err instanceof Unschedulable))
+          log.warn({ pod: key, err: describeError(err) }, 'scheduling attempt failed');
       },
       { baseDelayMs: opts.backoffInitialMs, maxDelayMs: opts.backoffMaxMs },
     );
@@ -51,13 +52,29 @@ export class Scheduler {
       // A node appeared or changed in a way that may make room: retry the pending pods now.
       const relevant =
         type === 'add' ||
-        JSON.stringify([node.status?.conditions?.map((c) => [c.type, c.status]), node.spec?.taints, node.spec?.unschedulable, node.status?.allocatable, node.metadata?.labels]) !==
-          JSON.stringify([old?.status?.conditions?.map((c) => [c.type, c.status]), old?.spec?.taints, old?.spec?.unschedulable, old?.status?.allocatable, old?.metadata?.labels]);
+        JSON.stringify([
+          node.status?.conditions?.map((c) => [c.type, c.status]),
+          node.spec?.taints,
+          node.spec?.unschedulable,
+          node.status?.allocatable,
+          node.metadata?.labels,
+        ]) !==
+          JSON.stringify([
+            old?.status?.conditions?.map((c) => [c.type, c.status]),
+            old?.spec?.taints,
+            old?.spec?.unschedulable,
+            old?.status?.allocatable,
+            old?.metadata?.labels,
+          ]);
       if (type !== 'delete' && relevant) this.requeuePending();
     });
     // A pod that finished or went away frees capacity.
     informers.get('pods').on((type, pod, old) => {
-      if (type === 'delete' || (pod.status?.phase !== old?.status?.phase && (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'))) {
+      if (
+        type === 'delete' ||
+        (pod.status?.phase !== old?.status?.phase &&
+          (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'))
+      ) {
         if (pod.spec?.nodeName) this.requeuePending();
       }
     });
@@ -82,7 +99,10 @@ export class Scheduler {
     const pod = this.informers.get('pods').get(key);
     if (!pod || !wantsScheduling(pod, this.opts.schedulerName) || this.assumed.has(key)) return;
     const nodes = this.informers.get('nodes').list();
-    const pods = this.informers.get('pods').list().filter((p) => !this.assumed.has(keyOf(p)));
+    const pods = this.informers
+      .get('pods')
+      .list()
+      .filter((p) => !this.assumed.has(keyOf(p)));
     for (const { pod: ap, node } of this.assumed.values()) pods.push({ ...ap, spec: { ...ap.spec!, nodeName: node } });
     const result = schedulePod(pod, buildNodeInfos(nodes, pods).values());
     const ns = pod.metadata!.namespace!;
@@ -97,7 +117,12 @@ export class Scheduler {
       await this.clients.core.createNamespacedPodBinding({
         name,
         namespace: ns,
-        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: result.node } },
+        body: {
+          apiVersion: 'v1',
+          kind: 'Binding',
+          metadata: { name, namespace: ns },
+          target: { apiVersion: 'v1', kind: 'Node', name: result.node },
+        },
       });
       this.log.info({ pod: key, node: result.node }, 'bound');
       // Forget the assumption if the informer never reports it (pod deleted in between, say).
@@ -119,12 +144,22 @@ export class Scheduler {
     if (!(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
       const conditions = [
         ...(pod.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
-        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastTransitionTime: new Date().toISOString() },
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message,
+          lastTransitionTime: new Date().toISOString(),
+        },
       ];
       try {
-        await this.clients.core.patchNamespacedPodStatus({ name, namespace: ns, body: { status: { conditions } } }, mergePatch);
+        await this.clients.core.patchNamespacedPodStatus(
+          { name, namespace: ns, body: { status: { conditions } } },
+          mergePatch,
+        );
       } catch (err) {
-        if (!isNotFound(err)) this.log.warn({ pod: `${ns}/${name}`, err: describeError(err) }, 'could not record PodScheduled condition');
+        if (!isNotFound(err))
+          this.log.warn({ pod: `${ns}/${name}`, err: describeError(err) }, 'could not record PodScheduled condition');
       }
     }
     if (!this.eventsSupported) return;

@@ -25,7 +25,10 @@ export function leastAllocated(pod: V1Pod, info: NodeInfo): number {
     if (capacity <= 0 || requested > capacity) return 0;
     return ((capacity - requested) * 100) / capacity;
   };
-  return (score(info.requested.milliCpu + cpuWant, alloc.milliCpu) + score(info.requested.memory + memWant, alloc.memory)) / 2;
+  return (
+    (score(info.requested.milliCpu + cpuWant, alloc.milliCpu) + score(info.requested.memory + memWant, alloc.memory)) /
+    2
+  );
 }
 
 /**

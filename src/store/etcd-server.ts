@@ -46,23 +46,35 @@ export async function startEtcd(opts: {
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
-    '--name', name,
-    '--data-dir', opts.dataDir,
-    '--listen-client-urls', client,
-    '--advertise-client-urls', client,
-    '--listen-peer-urls', peer,
-    '--initial-advertise-peer-urls', peer,
-    '--initial-cluster', `${name}=${peer}`,
-    '--initial-cluster-state', 'new',
-    '--logger', 'zap',
-    '--log-level', 'error',
+    '--name',
+    name,
+    '--data-dir',
+    opts.dataDir,
+    '--listen-client-urls',
+    client,
+    '--advertise-client-urls',
+    client,
+    '--listen-peer-urls',
+    peer,
+    '--initial-advertise-peer-urls',
+    peer,
+    '--initial-cluster',
+    `${name}=${peer}`,
+    '--initial-cluster-state',
+    'new',
+    '--logger',
+    'zap',
+    '--log-level',
+    'error',
   ];
   const child = spawn(opts.binary ?? 'etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();
   });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', (err) => reject(new StoreError(`cannot start etcd: ${err.message}`))));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new StoreError(`cannot start etcd: ${err.message}`))),
+  );
   spawnError.catch(() => undefined);
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -74,7 +86,9 @@ export async function startEtcd(opts: {
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new StoreError(`etcd exited during start (${child.exitCode ?? child.signalCode}): ${stderr.trim().slice(-500)}`);
+      throw new StoreError(
+        `etcd exited during start (${child.exitCode ?? child.signalCode}): ${stderr.trim().slice(-500)}`,
+      );
     }
     try {
       const res = await Promise.race([fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) }), spawnError]);
@@ -85,7 +99,9 @@ export async function startEtcd(opts: {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new StoreError(`etcd did not become healthy within ${opts.readyTimeoutMs ?? 20_000} ms: ${stderr.trim().slice(-500)}`);
+      throw new StoreError(
+        `etcd did not become healthy within ${opts.readyTimeoutMs ?? 20_000} ms: ${stderr.trim().slice(-500)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -143,7 +143,8 @@ export class EtcdBackend implements StoreBackend {
   constructor(endpoints: string[], prefix = '/skiff', opts: { maxWatchBuffer?: number } = {}) {
     if (endpoints.length === 0) throw new InvalidArgumentError('the etcd store needs at least one endpoint');
     for (const e of endpoints) {
-      if (!/^https?:\/\/[^/]+\/?$/.test(e)) throw new InvalidArgumentError(`invalid etcd endpoint "${e}" (expected http://HOST:PORT)`);
+      if (!/^https?:\/\/[^/]+\/?$/.test(e))
+        throw new InvalidArgumentError(`invalid etcd endpoint "${e}" (expected http://HOST:PORT)`);
     }
     this.keyPrefix = prefix.replace(/\/+$/, '');
     this.maxWatchBuffer = opts.maxWatchBuffer ?? 1000;
@@ -297,7 +298,9 @@ export class EtcdBackend implements StoreBackend {
   async delete(key: string, expectedRevision?: number): Promise<{ prev: KV; revision: number }> {
     this.open();
     checkKey(key);
-    const res = await this.conditionalWrite('delete', key, expectedRevision, (k) => ({ request_delete_range: { key: k, prev_kv: true } }));
+    const res = await this.conditionalWrite('delete', key, expectedRevision, (k) => ({
+      request_delete_range: { key: k, prev_kv: true },
+    }));
     const prev = res.responses[0]?.response_delete_range?.prev_kvs[0];
     // The compare held, so the key existed and prev_kv is there; a missing one would be an etcd bug.
     if (!prev) throw new StoreError(`etcd delete of ${key} returned no previous value`);

@@ -16,7 +16,10 @@ export const backendKinds = Object.keys(backends) as BackendOptions['kind'][];
 
 export async function createBackend(opts: BackendOptions): Promise<StoreBackend> {
   const load = Object.hasOwn(backends, opts.kind) ? backends[opts.kind] : undefined;
-  if (!load) throw new InvalidArgumentError(`unknown store backend "${String(opts.kind)}" (expected one of: ${backendKinds.join(', ')})`);
+  if (!load)
+    throw new InvalidArgumentError(
+      `unknown store backend "${String(opts.kind)}" (expected one of: ${backendKinds.join(', ')})`,
+    );
   return load(opts);
 }
 

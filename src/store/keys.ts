@@ -24,7 +24,9 @@ export function inPrefix(key: string, prefix: string): boolean {
 /** Keys are absolute paths ("/registry/..."): that keeps every key inside a backend's own key space. */
 export function checkKey(key: string): void {
   if (typeof key !== 'string' || !key.startsWith('/') || key.length < 2) {
-    throw new InvalidArgumentError(`invalid store key ${JSON.stringify(key)}: keys are paths such as /registry/pods/ns/name`);
+    throw new InvalidArgumentError(
+      `invalid store key ${JSON.stringify(key)}: keys are paths such as /registry/pods/ns/name`,
+    );
   }
 }
 
@@ -38,7 +40,12 @@ export interface ContinueToken {
   key: string;
 }
 
-const tokenSchema = z.object({ v: z.literal(1), rev: z.number().int().nonnegative(), key: z.string(), prefix: z.string() });
+const tokenSchema = z.object({
+  v: z.literal(1),
+  rev: z.number().int().nonnegative(),
+  key: z.string(),
+  prefix: z.string(),
+});
 
 export function encodeContinue(prefix: string, tok: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: 1, rev: tok.revision, key: tok.key, prefix })).toString('base64url');
@@ -66,7 +73,8 @@ export function checkLimit(limit: number | undefined): number | undefined {
 
 /** A revision argument (watch start, compaction point) is a non-negative integer. */
 export function checkRevision(what: string, revision: number): void {
-  if (!Number.isInteger(revision) || revision < 0) throw new InvalidArgumentError(`invalid ${what} revision ${revision}`);
+  if (!Number.isInteger(revision) || revision < 0)
+    throw new InvalidArgumentError(`invalid ${what} revision ${revision}`);
 }
 
 /**
@@ -87,6 +95,8 @@ export function pageOf(prefix: string, items: KV[], revision: number, limit: num
 }
 
 /** The revision an event happened at. */
-export function eventRevision(e: { type: 'put'; kv: { modRevision: number } } | { type: 'delete' | 'progress'; revision: number }): number {
+export function eventRevision(
+  e: { type: 'put'; kv: { modRevision: number } } | { type: 'delete' | 'progress'; revision: number },
+): number {
   return e.type === 'put' ? e.kv.modRevision : e.revision;
 }

@@ -56,7 +56,8 @@ export abstract class LogBackend implements EventLog {
 
   constructor(opts: LogBackendOptions = {}) {
     this.window = opts.compactionWindow ?? 10_000;
-    if (!Number.isInteger(this.window) || this.window < 1) throw new InvalidArgumentError('compactionWindow must be >= 1');
+    if (!Number.isInteger(this.window) || this.window < 1)
+      throw new InvalidArgumentError('compactionWindow must be >= 1');
     this.hub = new WatchHub(this, { maxBuffered: opts.maxWatchBuffer });
   }
 
@@ -107,7 +108,8 @@ export abstract class LogBackend implements EventLog {
   async compact(revision: number): Promise<void> {
     this.open();
     checkRevision('compaction', revision);
-    if (revision > this.rev) throw new InvalidArgumentError(`cannot compact to ${revision}: current revision is ${this.rev}`);
+    if (revision > this.rev)
+      throw new InvalidArgumentError(`cannot compact to ${revision}: current revision is ${this.rev}`);
     this.compactTo(revision);
   }
 

@@ -5,7 +5,14 @@
  */
 import { checkKey, eventRevision, pageOf } from './keys.js';
 import { LogBackend, requireCurrent, type LogBackendOptions } from './log-backend.js';
-import { AlreadyExistsError, type KV, type ListOptions, type ListResult, type StoreBackend, type WatchEvent } from './types.js';
+import {
+  AlreadyExistsError,
+  type KV,
+  type ListOptions,
+  type ListResult,
+  type StoreBackend,
+  type WatchEvent,
+} from './types.js';
 
 type LogEvent = Extract<WatchEvent, { type: 'put' } | { type: 'delete' }>;
 

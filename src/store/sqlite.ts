@@ -100,9 +100,16 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly batchTx: Database.Transaction<(body: () => void) => void>;
-  private pending: { run: () => { result: unknown; event: WatchEvent }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private pending: {
+    run: () => { result: unknown; event: WatchEvent };
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
 
-  constructor(readonly path: string, opts: LogBackendOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: LogBackendOptions = {},
+  ) {
     super(opts);
     // A short busy timeout: the only other opener can be a second process, which must fail fast.
     this.db = new Database(path, { timeout: 250 });
@@ -141,7 +148,8 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
 
   /** The current value of `key` (what get() returns, synchronously: writes check it inside their batch). */
   private read(key: string): KV | undefined {
-    const r = this.stmt('SELECT key, value, mod_rev, create_rev FROM objects WHERE key = ?').get(key) as ObjectRow | undefined;
+    const r = this.stmt('SELECT key, value, mod_rev, create_rev FROM objects WHERE key = ?').get(key) as
+      ObjectRow | undefined;
     return r ? toKV(r) : undefined;
   }
 
@@ -250,7 +258,16 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
     }
     this.stmt(
       'INSERT INTO events (rev, key, deleted, value, create_rev, prev_value, prev_mod_rev, prev_create_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(rev, key, kv ? 0 : 1, kv?.value ?? null, kv?.createRevision ?? null, prev?.value ?? null, prev?.modRevision ?? null, prev?.createRevision ?? null);
+    ).run(
+      rev,
+      key,
+      kv ? 0 : 1,
+      kv?.value ?? null,
+      kv?.createRevision ?? null,
+      prev?.value ?? null,
+      prev?.modRevision ?? null,
+      prev?.createRevision ?? null,
+    );
     this.rev = rev;
   }
 
@@ -293,10 +310,12 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
 
   protected compactTo(revision: number): void {
     if (revision <= this.compacted) return;
-    this.db.transaction(() => {
-      this.stmt('DELETE FROM events WHERE rev <= ?').run(revision);
-      this.stmt("UPDATE meta SET v = ? WHERE k = 'compacted'").run(revision);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.stmt('DELETE FROM events WHERE rev <= ?').run(revision);
+        this.stmt("UPDATE meta SET v = ? WHERE k = 'compacted'").run(revision);
+      })
+      .immediate();
     this.compacted = revision;
   }
 

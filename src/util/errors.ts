@@ -6,7 +6,10 @@ export function errorMessage(err: unknown): string {
 
 /** A failure the CLI reports as one line and a non-zero exit, without a stack trace. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'UserError';
   }

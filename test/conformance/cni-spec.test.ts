@@ -29,10 +29,22 @@ describe('CNI spec conformance: skiff vs reference', () => {
 
   const fullEnv = () => ({ CNI_CONTAINERID: 'conf1', CNI_NETNS: `/run/netns/${node}`, CNI_IFNAME: 'eth0' });
   const conf = (o: Record<string, unknown> = {}) =>
-    JSON.stringify({ cniVersion: '1.0.0', name: 'conformance', type: 'bridge', bridge: 'cnf0', ipam: { type: 'host-local', subnet: '10.244.50.0/24', dataDir }, ...o });
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'conformance',
+      type: 'bridge',
+      bridge: 'cnf0',
+      ipam: { type: 'host-local', subnet: '10.244.50.0/24', dataDir },
+      ...o,
+    });
 
   async function call(pathDir: string, type: string, env: Record<string, string>, stdin: string): Promise<Outcome> {
-    const r = await callPlugin(node, join(pathDir, type), { ...env, ...(env.CNI_PATH === '' ? {} : { CNI_PATH: pathDir }) }, stdin);
+    const r = await callPlugin(
+      node,
+      join(pathDir, type),
+      { ...env, ...(env.CNI_PATH === '' ? {} : { CNI_PATH: pathDir }) },
+      stdin,
+    );
     let json: Record<string, unknown> | undefined;
     try {
       json = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -42,7 +54,13 @@ describe('CNI spec conformance: skiff vs reference', () => {
     return { exit: r.code, code: typeof json?.code === 'number' ? json.code : undefined, json, stdout: r.stdout };
   }
 
-  const cases: { name: string; type: string; env: () => Record<string, string>; stdin: () => string; expect: (o: Outcome) => void }[] = [
+  const cases: {
+    name: string;
+    type: string;
+    env: () => Record<string, string>;
+    stdin: () => string;
+    expect: (o: Outcome) => void;
+  }[] = [
     {
       name: 'VERSION prints cniVersion and supportedVersions (incl. 0.4.0 and 1.0.0)',
       type: 'bridge',
@@ -68,7 +86,9 @@ describe('CNI spec conformance: skiff vs reference', () => {
       stdin: () => conf(),
       expect: (o) => {
         expect([o.exit !== 0, o.code]).toEqual([true, 4]);
-        expect(String(o.json?.msg)).toMatch(/required env variables \[CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME(,CNI_PATH)?\] missing/);
+        expect(String(o.json?.msg)).toMatch(
+          /required env variables \[CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME(,CNI_PATH)?\] missing/,
+        );
       },
     },
     {
@@ -96,7 +116,8 @@ describe('CNI spec conformance: skiff vs reference', () => {
       type: 'host-local',
       env: () => ({ ...fullEnv(), CNI_CONTAINERID: 'bad id', CNI_COMMAND: 'ADD' }),
       stdin: () => conf({ type: 'host-local' }),
-      expect: (o) => expect([o.exit !== 0, o.code, o.json?.msg]).toEqual([true, 4, 'invalid characters in containerID']),
+      expect: (o) =>
+        expect([o.exit !== 0, o.code, o.json?.msg]).toEqual([true, 4, 'invalid characters in containerID']),
     },
     {
       name: 'DEL of an attachment that never existed succeeds silently (twice)',

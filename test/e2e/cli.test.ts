@@ -21,7 +21,8 @@ const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
 describe('skiff up / status / exec / down', () => {
   const lab = new Lab('cli');
   let dir: string;
-  const skiff = (...args: string[]) => run(process.execPath, [SKIFF, ...args], { timeout: 240_000, maxBuffer: 8 << 20 });
+  const skiff = (...args: string[]) =>
+    run(process.execPath, [SKIFF, ...args], { timeout: 240_000, maxBuffer: 8 << 20 });
 
   beforeAll(() => {
     requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft', 'etcd', 'kubectl']);
@@ -37,7 +38,20 @@ describe('skiff up / status / exec / down', () => {
   }, 60_000);
 
   it('brings a lab up with the demo and shows it answering from different pods', async () => {
-    const { stdout } = await skiff('up', '--state-dir', dir, '--nodes', '2', '--cni', 'vxlan', '--proxy-mode', 'userspace', '--store', 'etcd', '--demo');
+    const { stdout } = await skiff(
+      'up',
+      '--state-dir',
+      dir,
+      '--nodes',
+      '2',
+      '--cni',
+      'vxlan',
+      '--proxy-mode',
+      'userspace',
+      '--store',
+      'etcd',
+      '--demo',
+    );
     expect(stdout).toMatch(/is up: 2 nodes, vxlan CNI, userspace proxy, etcd store/);
     const lb = /LoadBalancer .*: (.*)/.exec(stdout)?.[1] ?? '';
     expect(lb).toMatch(/hostname-demo-/);
@@ -46,23 +60,56 @@ describe('skiff up / status / exec / down', () => {
   }, 300_000);
 
   it('reports status, runs commands in namespaces, and serves kubectl through the loopback forwarder', async () => {
-    const st = JSON.parse((await skiff('status', '--state-dir', dir, '-o', 'json')).stdout) as { up: boolean; components: { running: boolean }[]; clusterNodes: { ready: string }[] };
+    const st = JSON.parse((await skiff('status', '--state-dir', dir, '-o', 'json')).stdout) as {
+      up: boolean;
+      components: { running: boolean }[];
+      clusterNodes: { ready: string }[];
+    };
     expect(st.up).toBe(true);
     expect(st.components.every((c) => c.running)).toBe(true);
     expect(st.clusterNodes.map((n) => n.ready)).toEqual(['True', 'True']);
-    const addr = (await skiff('exec', '--state-dir', dir, 'node1', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
+    const addr = (await skiff('exec', '--state-dir', dir, 'node1', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0'))
+      .stdout;
     expect(addr).toContain('198.18.0.11/24');
-    const pods = JSON.parse((await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'pods', '-l', 'app=hostname-demo', '-o', 'json'], { timeout: 30_000 })).stdout) as { items: { metadata: { name: string }; status: { podIP: string } }[] };
+    const pods = JSON.parse(
+      (
+        await run(
+          'kubectl',
+          ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'pods', '-l', 'app=hostname-demo', '-o', 'json'],
+          { timeout: 30_000 },
+        )
+      ).stdout,
+    ) as { items: { metadata: { name: string }; status: { podIP: string } }[] };
     const pod = pods.items[0];
     expect(pod).toBeDefined();
-    const podAddr = (await skiff('exec', '--state-dir', dir, `default/${pod?.metadata.name}`, '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout;
+    const podAddr = (
+      await skiff(
+        'exec',
+        '--state-dir',
+        dir,
+        `default/${pod?.metadata.name}`,
+        '--',
+        'ip',
+        '-4',
+        '-o',
+        'addr',
+        'show',
+        'eth0',
+      )
+    ).stdout;
     expect(podAddr).toContain(`${pod?.status.podIP}/24`);
     // like kubectl exec: the container's own hostname and PID namespace, not just the pod's network
-    expect((await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'hostname')).stdout.trim()).toBe(pod?.metadata.name);
-    expect((await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', '/proc/1/cmdline')).stdout).toContain('skiff-init');
+    expect((await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'hostname')).stdout.trim()).toBe(
+      pod?.metadata.name,
+    );
+    expect(
+      (await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', '/proc/1/cmdline')).stdout,
+    ).toContain('skiff-init');
     await expect(skiff('exec', '--state-dir', dir, 'pod/no-such-pod', '--', 'true')).rejects.toThrow(/not found/);
     await expect(skiff('exec', '--state-dir', dir, 'pod/', '--', 'true')).rejects.toThrow(/give a pod name/);
-    const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], { timeout: 30_000 });
+    const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], {
+      timeout: 30_000,
+    });
     expect(k.stdout.trim().split('\n').sort()).toEqual(['node/node1', 'node/node2']);
   }, 60_000);
 
@@ -71,7 +118,12 @@ describe('skiff up / status / exec / down', () => {
     expect(state).toBeDefined();
     // each node's resident CNI helper runs on its own socket; a crash leaves the socket files behind
     const sockets = ['node1', 'node2'].map((n) => join(dir, 'nodes', n, 'cni.sock'));
-    expect(state?.processes.filter((p) => p.name.startsWith('skiff-cnid-')).map((p) => p.name).sort()).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2']);
+    expect(
+      state?.processes
+        .filter((p) => p.name.startsWith('skiff-cnid-'))
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2']);
     expect(sockets.filter((s) => existsSync(s))).toEqual(sockets);
     // simulate a crash: kill every component, leave lab.json and the namespaces behind
     for (const p of state?.processes ?? []) {
@@ -91,21 +143,32 @@ describe('skiff up / status / exec / down', () => {
 });
 
 describe('Vagrantfile', () => {
-  it('passes `vagrant validate` (installs Debian\'s vagrant package only when it is missing)', async () => {
+  it("passes `vagrant validate` (installs Debian's vagrant package only when it is missing)", async () => {
     try {
       await run('sh', ['-c', 'command -v vagrant']);
     } catch {
-      if (process.getuid?.() !== 0) throw new Error('vagrant is missing and installing it needs root (apt-get install vagrant)');
+      if (process.getuid?.() !== 0)
+        throw new Error('vagrant is missing and installing it needs root (apt-get install vagrant)');
       const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
       await run('apt-get', ['update', '-qq'], { timeout: 300_000, env: aptEnv });
-      await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'vagrant'], { timeout: 900_000, env: aptEnv });
+      await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'vagrant'], {
+        timeout: 900_000,
+        env: aptEnv,
+      });
     }
     const t = mkdtempSync(join(tmpdir(), 'skiff-vagrant-'));
     try {
-      const env = { ...process.env, VAGRANT_DOTFILE_PATH: join(t, 'dot'), VAGRANT_HOME: join(t, 'home'), VAGRANT_CHECKPOINT_DISABLE: '1' };
+      const env = {
+        ...process.env,
+        VAGRANT_DOTFILE_PATH: join(t, 'dot'),
+        VAGRANT_HOME: join(t, 'home'),
+        VAGRANT_CHECKPOINT_DISABLE: '1',
+      };
       const ok = await run('vagrant', ['validate'], { cwd: ROOT, env, timeout: 120_000 });
       expect(ok.stdout).toMatch(/validated successfully/);
-      await expect(run('vagrant', ['validate'], { cwd: ROOT, env: { ...env, SKIFF_CNI: 'flannel' }, timeout: 120_000 })).rejects.toThrow(/SKIFF_CNI must be bridge or vxlan/);
+      await expect(
+        run('vagrant', ['validate'], { cwd: ROOT, env: { ...env, SKIFF_CNI: 'flannel' }, timeout: 120_000 }),
+      ).rejects.toThrow(/SKIFF_CNI must be bridge or vxlan/);
     } finally {
       rmSync(t, { recursive: true, force: true });
     }

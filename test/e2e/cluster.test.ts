@@ -26,8 +26,16 @@ const cmdline = (pid: string): string => {
 
 const full = process.env.SKIFF_E2E_MATRIX !== 'min';
 const matrix: { cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace' }[] = full
-  ? [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'bridge', proxyMode: 'userspace' }, { cni: 'vxlan', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }]
-  : [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }];
+  ? [
+      { cni: 'bridge', proxyMode: 'nftables' },
+      { cni: 'bridge', proxyMode: 'userspace' },
+      { cni: 'vxlan', proxyMode: 'nftables' },
+      { cni: 'vxlan', proxyMode: 'userspace' },
+    ]
+  : [
+      { cni: 'bridge', proxyMode: 'nftables' },
+      { cni: 'vxlan', proxyMode: 'userspace' },
+    ];
 
 describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode }) => {
   const lab = new Lab(`e${cni[0]}${proxyMode[0]}`);
@@ -46,9 +54,20 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
   it('runs one pod per node, each reaching the others by pod IP', async () => {
     for (let i = 1; i <= 3; i++) {
       await c.api.request('POST', '/api/v1/namespaces/default/pods', {
-        apiVersion: 'v1', kind: 'Pod', metadata: { name: `echo-${i}`, labels: { app: 'echo' } },
-        spec: { nodeName: `node${i}`, containers: [{ name: 'web', image: 'skiff/netexec', ports: [{ containerPort: 8080 }],
-          readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 } }] },
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: `echo-${i}`, labels: { app: 'echo' } },
+        spec: {
+          nodeName: `node${i}`,
+          containers: [
+            {
+              name: 'web',
+              image: 'skiff/netexec',
+              ports: [{ containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
       });
     }
     const ready = await until('3 echo pods Running', 90_000, async () => {
@@ -61,13 +80,17 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
     for (const p of pods) {
       const daemon = c.lab.processes.find((x) => x.name === `skiff-cnid-${p.spec.nodeName}`);
       expect(daemon, `skiff-cnid of ${p.spec.nodeName} in lab.json`).toBeDefined();
-      expect(readFileSync(daemon?.log as string, 'utf8')).toContain(`skiff-cnid: ADD ${cni} ${p.metadata.uid}/eth0 exit 0`);
+      expect(readFileSync(daemon?.log as string, 'utf8')).toContain(
+        `skiff-cnid: ADD ${cni} ${p.metadata.uid}/eth0 exit 0`,
+      );
     }
     for (const from of pods) {
       const fromNs = podNetnsName(c.ns(from.spec.nodeName as string), from.metadata.uid);
       for (const to of pods) {
         if (to === from) continue;
-        const body = await until(`${from.metadata.name} → ${to.metadata.name}`, 20_000, () => httpGetIn(fromNs, to.status?.podIP as string, 8080, '/hostname'));
+        const body = await until(`${from.metadata.name} → ${to.metadata.name}`, 20_000, () =>
+          httpGetIn(fromNs, to.status?.podIP as string, 8080, '/hostname'),
+        );
         expect(body).toBe(to.metadata.name);
         // no NAT between pods: the server sees the client's pod IP
         const seen = await httpGetIn(fromNs, to.status?.podIP as string, 8080, '/clientip');
@@ -77,7 +100,11 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
   });
 
   it('spreads ClusterIP traffic over every backend', async () => {
-    const svc = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('echo', 'ClusterIP', { app: 'echo' }));
+    const svc = await c.api.request<SvcJson>(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('echo', 'ClusterIP', { app: 'echo' }),
+    );
     const vip = svc.spec.clusterIP as string;
     expect(vip).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
     const from = podNetnsName(c.ns(pods[0]?.spec.nodeName as string), pods[0]?.metadata.uid as string);
@@ -91,13 +118,21 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
   });
 
   it('answers NodePort and LoadBalancer services from the client namespace', async () => {
-    const np = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('echo-np', 'NodePort', { app: 'echo' }));
+    const np = await c.api.request<SvcJson>(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('echo-np', 'NodePort', { app: 'echo' }),
+    );
     const nodePort = np.spec.ports[0]?.nodePort as number;
     expect(nodePort).toBeGreaterThanOrEqual(30000);
     for (let i = 1; i <= 3; i++) {
       await until(`NodePort via node${i}`, 60_000, () => httpGetIn(c.ns('client'), nodeIP(i), nodePort, '/hostname'));
     }
-    await c.api.request('POST', '/api/v1/namespaces/default/services', service('echo-lb', 'LoadBalancer', { app: 'echo' }));
+    await c.api.request(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('echo-lb', 'LoadBalancer', { app: 'echo' }),
+    );
     const lbIP = await until('LoadBalancer ingress IP', 60_000, async () => {
       const s = await c.api.request<SvcJson>('GET', '/api/v1/namespaces/default/services/echo-lb');
       return s.status?.loadBalancer?.ingress?.[0]?.ip;
@@ -116,7 +151,9 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
     await teardown(c.stateDir);
     expect(daemons.filter((d) => alive(d)).map((d) => d.name)).toEqual([]);
     // nor any unrecorded one serving this lab
-    const strays = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && cmdline(pid).includes('skiff-cnid') && cmdline(pid).includes(c.stateDir));
+    const strays = readdirSync('/proc').filter(
+      (pid) => /^\d+$/.test(pid) && cmdline(pid).includes('skiff-cnid') && cmdline(pid).includes(c.stateDir),
+    );
     expect(strays).toEqual([]);
     expect(sockets.filter((s) => existsSync(s) || existsSync(`${s}.pid`))).toEqual([]);
   }, 60_000);

@@ -25,7 +25,10 @@ export interface Cluster {
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export async function upCluster(testLab: Lab, o: Pick<UpOptions, 'cni' | 'proxyMode'> & Partial<UpOptions>): Promise<Cluster> {
+export async function upCluster(
+  testLab: Lab,
+  o: Pick<UpOptions, 'cni' | 'proxyMode'> & Partial<UpOptions>,
+): Promise<Cluster> {
   process.env.SKIFF_JS = join(ROOT, 'dist', 'skiff.mjs');
   if (!existsSync(process.env.SKIFF_JS)) throw new Error('dist/skiff.mjs missing: run node scripts/build.mjs');
   const stateDir = testLab.tmpdir();
@@ -39,13 +42,30 @@ export async function upCluster(testLab: Lab, o: Pick<UpOptions, 'cni' | 'proxyM
       cb();
     },
   }) as unknown as NodeJS.WriteStream;
-  const b = new LabBuilder({
-    stateDir, nodes: 3, store: 'sqlite', readyTimeoutMs: 120_000, backoffBaseMs: 1000, leaseSeconds: 2, nodeGraceMs: 10_000, evictionMs: 5_000,
-    prefix: testLab.prefix, ...o,
-  }, new Progress(sink));
+  const b = new LabBuilder(
+    {
+      stateDir,
+      nodes: 3,
+      store: 'sqlite',
+      readyTimeoutMs: 120_000,
+      backoffBaseMs: 1000,
+      leaseSeconds: 2,
+      nodeGraceMs: 10_000,
+      evictionMs: 5_000,
+      prefix: testLab.prefix,
+      ...o,
+    },
+    new Progress(sink),
+  );
   try {
     const lab = await b.up();
-    return { lab, api: new ApiClient(b.paths.adminKubeconfig), stateDir, ns: (r) => nsName(lab.prefix, r), progressLog: lines };
+    return {
+      lab,
+      api: new ApiClient(b.paths.adminKubeconfig),
+      stateDir,
+      ns: (r) => nsName(lab.prefix, r),
+      progressLog: lines,
+    };
   } catch (err) {
     throw new Error(`skiff up failed: ${(err as Error).message}\n${lines.join('')}`);
   }
@@ -73,21 +93,38 @@ export interface PodJson {
 }
 
 export async function listPods(api: ApiClient, selector: string): Promise<PodJson[]> {
-  const r = await api.request<{ items: PodJson[] }>('GET', `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent(selector)}`);
+  const r = await api.request<{ items: PodJson[] }>(
+    'GET',
+    `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent(selector)}`,
+  );
   return r.items;
 }
 
-export const isReady = (p: PodJson): boolean => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+export const isReady = (p: PodJson): boolean =>
+  !p.metadata.deletionTimestamp &&
+  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 export async function readyEndpoints(api: ApiClient, service: string): Promise<string[]> {
   const r = await api.request<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>(
-    'GET', `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`);
-  return r.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses).sort();
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+  );
+  return r.items
+    .flatMap((s) => s.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false)
+    .flatMap((e) => e.addresses)
+    .sort();
 }
 
-export function deployment(name: string, replicas: number, extra: { args?: string[]; env?: { name: string; value: string }[] } = {}): Record<string, unknown> {
+export function deployment(
+  name: string,
+  replicas: number,
+  extra: { args?: string[]; env?: { name: string; value: string }[] } = {},
+): Record<string, unknown> {
   return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
@@ -96,20 +133,32 @@ export function deployment(name: string, replicas: number, extra: { args?: strin
         metadata: { labels: { app: name } },
         spec: {
           terminationGracePeriodSeconds: 10,
-          containers: [{
-            name: 'web', image: 'skiff/netexec', args: extra.args ?? ['--http-port=8080'], env: extra.env ?? [],
-            ports: [{ containerPort: 8080 }],
-            readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
-          }],
+          containers: [
+            {
+              name: 'web',
+              image: 'skiff/netexec',
+              args: extra.args ?? ['--http-port=8080'],
+              env: extra.env ?? [],
+              ports: [{ containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
+            },
+          ],
         },
       },
     },
   };
 }
 
-export function service(name: string, type: 'ClusterIP' | 'NodePort' | 'LoadBalancer', selector: Record<string, string>, targetPort = 8080): Record<string, unknown> {
+export function service(
+  name: string,
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer',
+  selector: Record<string, string>,
+  targetPort = 8080,
+): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'Service', metadata: { name },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name },
     spec: { type, selector, ports: [{ name: 'http', port: 80, targetPort, protocol: 'TCP' }] },
   };
 }
@@ -120,7 +169,13 @@ export interface SvcJson {
 }
 
 /** Ask `n` times; the distinct answering hostnames and the failure count. */
-export async function spread(netns: string, host: string, port: number, n: number, path = '/hostname'): Promise<{ hosts: Set<string>; failures: number }> {
+export async function spread(
+  netns: string,
+  host: string,
+  port: number,
+  n: number,
+  path = '/hostname',
+): Promise<{ hosts: Set<string>; failures: number }> {
   const hosts = new Set<string>();
   let failures = 0;
   for (let i = 0; i < n; i++) {

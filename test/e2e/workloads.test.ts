@@ -3,7 +3,17 @@ import { httpGetIn } from '../../src/lab/http.js';
 import { readLab } from '../../src/lab/state.js';
 import { stopProcess } from '../../src/lab/supervisor.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
-import { type Cluster, type SvcJson, deployment, isReady, listPods, readyEndpoints, service, until, upCluster } from './helpers.js';
+import {
+  type Cluster,
+  type SvcJson,
+  deployment,
+  isReady,
+  listPods,
+  readyEndpoints,
+  service,
+  until,
+  upCluster,
+} from './helpers.js';
 
 /**
  * The heavier checks, on one combination (bridge CNI, nftables proxy): scaling, a rolling update with no
@@ -23,7 +33,12 @@ describe('skiff up: workloads (bridge CNI, nftables proxy)', () => {
   }, 60_000);
 
   const scale = (name: string, replicas: number): Promise<unknown> =>
-    c.api.request('PATCH', `/apis/apps/v1/namespaces/default/deployments/${name}`, { spec: { replicas } }, 'application/merge-patch+json');
+    c.api.request(
+      'PATCH',
+      `/apis/apps/v1/namespaces/default/deployments/${name}`,
+      { spec: { replicas } },
+      'application/merge-patch+json',
+    );
 
   it('scales a Deployment 1 → 5 → 2 with exactly that many ready endpoints', async () => {
     await c.api.request('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('scale', 1));
@@ -40,16 +55,42 @@ describe('skiff up: workloads (bridge CNI, nftables proxy)', () => {
   });
 
   it('keeps a ClusterIP answering through a rolling update (zero failed requests)', async () => {
-    await c.api.request('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('roll', 3, { args: ['--http-port=8080', '--delay-shutdown=3'] }));
-    const svc = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('roll', 'ClusterIP', { app: 'roll' }));
+    await c.api.request(
+      'POST',
+      '/apis/apps/v1/namespaces/default/deployments',
+      deployment('roll', 3, { args: ['--http-port=8080', '--delay-shutdown=3'] }),
+    );
+    const svc = await c.api.request<SvcJson>(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('roll', 'ClusterIP', { app: 'roll' }),
+    );
     const vip = svc.spec.clusterIP as string;
     const from = c.ns('node1');
     await until('3 ready endpoints', 120_000, async () => (await readyEndpoints(c.api, 'roll')).length === 3);
     await until('VIP answers', 30_000, () => httpGetIn(from, vip, 80, '/hostname'));
     const before = new Set((await listPods(c.api, 'app=roll')).map((p) => p.metadata.name));
-    await c.api.request('PATCH', '/apis/apps/v1/namespaces/default/deployments/roll',
-      { spec: { template: { spec: { containers: [{ name: 'web', image: 'skiff/netexec', args: ['--http-port=8080', '--delay-shutdown=3'], env: [{ name: 'VERSION', value: '2' }] }] } } } },
-      'application/strategic-merge-patch+json');
+    await c.api.request(
+      'PATCH',
+      '/apis/apps/v1/namespaces/default/deployments/roll',
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  name: 'web',
+                  image: 'skiff/netexec',
+                  args: ['--http-port=8080', '--delay-shutdown=3'],
+                  env: [{ name: 'VERSION', value: '2' }],
+                },
+              ],
+            },
+          },
+        },
+      },
+      'application/strategic-merge-patch+json',
+    );
     let ok = 0;
     let failed = 0;
     const deadline = Date.now() + 180_000;
@@ -70,7 +111,11 @@ describe('skiff up: workloads (bridge CNI, nftables proxy)', () => {
 
   it('moves pods off a node whose kubelet dies; the service keeps answering', async () => {
     await c.api.request('POST', '/apis/apps/v1/namespaces/default/deployments', deployment('move', 3));
-    const svc = await c.api.request<SvcJson>('POST', '/api/v1/namespaces/default/services', service('move', 'ClusterIP', { app: 'move' }));
+    const svc = await c.api.request<SvcJson>(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('move', 'ClusterIP', { app: 'move' }),
+    );
     await until('3 ready endpoints', 120_000, async () => (await readyEndpoints(c.api, 'move')).length === 3);
     const pods = await listPods(c.api, 'app=move');
     const victim = pods[0]?.spec.nodeName as string;
@@ -84,6 +129,8 @@ describe('skiff up: workloads (bridge CNI, nftables proxy)', () => {
     });
     expect(moved.every((p) => p.spec.nodeName !== victim)).toBe(true);
     const survivor = ['node1', 'node2', 'node3'].find((n) => n !== victim) as string;
-    await until('service answers after the move', 60_000, () => httpGetIn(c.ns(survivor), svc.spec.clusterIP as string, 80, '/hostname'));
+    await until('service answers after the move', 60_000, () =>
+      httpGetIn(c.ns(survivor), svc.spec.clusterIP as string, 80, '/hostname'),
+    );
   });
 });

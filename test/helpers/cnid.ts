@@ -14,7 +14,9 @@ export interface RunningCnid {
  * its pid file exists (bounded wait). The lab stops it on cleanup.
  */
 export async function startCnid(lab: Lab, netns: string, binDir: string, socket: string): Promise<RunningCnid> {
-  const child = spawn('ip', ['netns', 'exec', netns, join(binDir, 'skiff-cnid'), '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', netns, join(binDir, 'skiff-cnid'), '--socket', socket], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let text = '';
   child.stderr?.on('data', (b: Buffer) => (text += b.toString()));
   lab.onCleanup(async () => {

@@ -48,7 +48,12 @@ export function authorize(user: UserInfo, a: RequestAttributes): Guard | undefin
       if (obj && obj.metadata.name !== node) deny();
     };
   }
-  if (a.group === '' && a.resource === 'pods' && ((a.subresource === 'status' && (a.verb === 'update' || a.verb === 'patch')) || (!a.subresource && a.verb === 'delete'))) {
+  if (
+    a.group === '' &&
+    a.resource === 'pods' &&
+    ((a.subresource === 'status' && (a.verb === 'update' || a.verb === 'patch')) ||
+      (!a.subresource && a.verb === 'delete'))
+  ) {
     return (obj) => {
       if (obj && obj.spec?.nodeName !== node) deny();
     };

@@ -5,13 +5,26 @@ import { stringify } from 'yaml';
 import { UserError } from '../../util/errors.js';
 import { ensureToken } from './tokens.js';
 
-export function renderKubeconfig(opts: { server: string; caCertPem: string; user: string; token: string; namespace?: string }): string {
+export function renderKubeconfig(opts: {
+  server: string;
+  caCertPem: string;
+  user: string;
+  token: string;
+  namespace?: string;
+}): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'skiff', cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caCertPem).toString('base64') } }],
+    clusters: [
+      {
+        name: 'skiff',
+        cluster: { server: opts.server, 'certificate-authority-data': Buffer.from(opts.caCertPem).toString('base64') },
+      },
+    ],
     users: [{ name: opts.user, user: { token: opts.token } }],
-    contexts: [{ name: 'skiff', context: { cluster: 'skiff', user: opts.user, namespace: opts.namespace ?? 'default' } }],
+    contexts: [
+      { name: 'skiff', context: { cluster: 'skiff', user: opts.user, namespace: opts.namespace ?? 'default' } },
+    ],
     'current-context': 'skiff',
     preferences: {},
   });
@@ -42,7 +55,9 @@ export function issueKubeconfig(o: IssueOptions): { token: string; path: string 
   try {
     caCertPem = readFileSync(join(o.stateDir, 'pki', 'ca.crt'), 'utf8');
   } catch {
-    throw new UserError(`no CA in ${join(o.stateDir, 'pki')}: start \`skiff apiserver --state-dir ${o.stateDir}\` once first`);
+    throw new UserError(
+      `no CA in ${join(o.stateDir, 'pki')}: start \`skiff apiserver --state-dir ${o.stateDir}\` once first`,
+    );
   }
   const token = ensureToken(o.stateDir, o.user, o.groups);
   writeFileAtomic(o.out, renderKubeconfig({ server: o.server, caCertPem, user: o.user, token }));

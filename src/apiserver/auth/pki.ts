@@ -59,7 +59,13 @@ function issue(opts: {
   ];
   if (!opts.ca) {
     ext.push({ name: 'extKeyUsage', serverAuth: true });
-    ext.push({ name: 'subjectAltName', altNames: [...(opts.dns ?? []).map((value) => ({ type: 2, value })), ...(opts.ips ?? []).map((ip) => ({ type: 7, ip }))] });
+    ext.push({
+      name: 'subjectAltName',
+      altNames: [
+        ...(opts.dns ?? []).map((value) => ({ type: 2, value })),
+        ...(opts.ips ?? []).map((ip) => ({ type: 7, ip })),
+      ],
+    });
   }
   cert.setExtensions(ext as never[]);
   cert.sign(forge.pki.privateKeyFromPem(opts.signerKeyPem), forge.md.sha256.create());
@@ -84,7 +90,13 @@ export function ensurePki(stateDir: string, sans: { dns: string[]; ips: string[]
   const caKey = join(dir, 'ca.key');
   if (!existsSync(caCrt) || !existsSync(caKey)) {
     const k = newKey();
-    const pem = issue({ subjectCN: 'skiff-ca', publicPem: k.publicPem, signerKeyPem: k.privatePem, ca: true, days: 3650 });
+    const pem = issue({
+      subjectCN: 'skiff-ca',
+      publicPem: k.publicPem,
+      signerKeyPem: k.privatePem,
+      ca: true,
+      days: 3650,
+    });
     writeFileSync(caKey, k.privatePem, { mode: 0o600 });
     writeFileSync(caCrt, pem, { mode: 0o644 });
   }
@@ -94,7 +106,16 @@ export function ensurePki(stateDir: string, sans: { dns: string[]; ips: string[]
   const key = join(dir, 'apiserver.key');
   if (!existsSync(crt) || !existsSync(key) || !covers(readFileSync(crt, 'utf8'), sans.dns, sans.ips)) {
     const k = newKey();
-    const pem = issue({ subjectCN: 'kube-apiserver', publicPem: k.publicPem, signerKeyPem: caKeyPem, issuer: forge.pki.certificateFromPem(caCertPem), ca: false, days: 365, dns: sans.dns, ips: sans.ips });
+    const pem = issue({
+      subjectCN: 'kube-apiserver',
+      publicPem: k.publicPem,
+      signerKeyPem: caKeyPem,
+      issuer: forge.pki.certificateFromPem(caCertPem),
+      ca: false,
+      days: 365,
+      dns: sans.dns,
+      ips: sans.ips,
+    });
     writeFileSync(key, k.privatePem, { mode: 0o600 });
     writeFileSync(crt, pem, { mode: 0o644 });
   }

@@ -4,12 +4,26 @@
  * lock file and replace the file atomically.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../util/errors.js';
 
-export const TokenEntrySchema = z.object({ token: z.string().min(16), user: z.string().min(1), groups: z.array(z.string()).default([]), uid: z.string().optional() });
+export const TokenEntrySchema = z.object({
+  token: z.string().min(16),
+  user: z.string().min(1),
+  groups: z.array(z.string()).default([]),
+  uid: z.string().optional(),
+});
 export const TokensFileSchema = z.object({ tokens: z.array(TokenEntrySchema) });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
 
@@ -32,7 +46,8 @@ export function readTokens(stateDir: string): TokenEntry[] {
     throw new UserError(`${p}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   const r = TokensFileSchema.safeParse(raw);
-  if (!r.success) throw new UserError(`${p}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new UserError(`${p}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data.tokens;
 }
 

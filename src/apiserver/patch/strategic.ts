@@ -41,7 +41,10 @@ function mergeMap(original: Obj, patch: Obj, meta: PatchMeta | undefined): Obj |
   if (directive !== undefined) {
     if (directive === 'delete') return DELETED;
     if (directive === 'replace') return stripDirectives(withoutKey(patch, DIRECTIVE), meta) as Obj;
-    if (directive !== 'merge') throw new StrategicPatchError(`unknown patch type: ${JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`);
+    if (directive !== 'merge')
+      throw new StrategicPatchError(
+        `unknown patch type: ${JSON.stringify(directive)} in map: ${JSON.stringify(patch)}`,
+      );
   }
   const retain = patch[RETAIN];
   if (retain !== undefined) {
@@ -82,7 +85,8 @@ function mergeMap(original: Obj, patch: Obj, meta: PatchMeta | undefined): Obj |
     const field = k.slice(ORDER.length);
     if (Object.hasOwn(patch, field)) continue;
     const cur = original[field];
-    if (Array.isArray(cur) && Array.isArray(order)) original[field] = applyOrder(cur, order, meta?.field(field)?.mergeKey);
+    if (Array.isArray(cur) && Array.isArray(order))
+      original[field] = applyOrder(cur, order, meta?.field(field)?.mergeKey);
   }
   return original;
 }
@@ -94,7 +98,9 @@ function mergeList(original: unknown[], patch: unknown[], meta: PatchMeta | unde
   // `{"$patch": "replace"}` as an item replaces the whole list with the remaining items.
   const replaceAll = patch.some((p) => isPlainObject(p) && p[DIRECTIVE] === 'replace' && Object.keys(p).length === 1);
   if (!merging || replaceAll) {
-    return patch.filter((p) => !(isPlainObject(p) && p[DIRECTIVE] === 'replace' && Object.keys(p).length === 1)).map((p) => stripDirectives(p, itemMeta));
+    return patch
+      .filter((p) => !(isPlainObject(p) && p[DIRECTIVE] === 'replace' && Object.keys(p).length === 1))
+      .map((p) => stripDirectives(p, itemMeta));
   }
   let result: unknown[];
   const key = meta?.mergeKey;
@@ -109,7 +115,8 @@ function mergeList(original: unknown[], patch: unknown[], meta: PatchMeta | unde
       if (!isPlainObject(p)) throw new StrategicPatchError(`list item ${JSON.stringify(p)} is not a map`);
       const kv = p[key];
       const directive = p[DIRECTIVE];
-      if (kv === undefined) throw new StrategicPatchError(`map: ${JSON.stringify(p)} does not contain declared merge key: ${key}`);
+      if (kv === undefined)
+        throw new StrategicPatchError(`map: ${JSON.stringify(p)} does not contain declared merge key: ${key}`);
       const idx = result.findIndex((o) => isPlainObject(o) && deepEqual(o[key], kv));
       if (directive === 'delete') {
         if (idx >= 0) result.splice(idx, 1);
@@ -167,5 +174,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a as Obj);
   const kb = Object.keys(b as Obj);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b as Obj, k) && deepEqual((a as Obj)[k], (b as Obj)[k]));
+  return (
+    ka.length === kb.length && ka.every((k) => Object.hasOwn(b as Obj, k) && deepEqual((a as Obj)[k], (b as Obj)[k]))
+  );
 }

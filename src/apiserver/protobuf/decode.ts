@@ -16,12 +16,39 @@ const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 /** Pointer fields whose zero value is meaningful and must survive the omitempty emulation. */
 const KEEP_ZERO = new Set([
-  'replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds',
-  'deletionGracePeriodSeconds', 'gracePeriodSeconds', 'enableServiceLinks', 'automountServiceAccountToken',
-  'allocateLoadBalancerNodePorts', 'hostUsers', 'ready', 'serving', 'terminating', 'immutable', 'optional', 'runAsUser',
-  'runAsGroup', 'fsGroup', 'runAsNonRoot', 'privileged', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation',
-  'defaultMode', 'leaseDurationSeconds', 'leaseTransitions', 'setHostnameAsFQDN', 'shareProcessNamespace',
-  'orphanDependents', 'blockOwnerDeletion', 'controller', 'tolerationSeconds', 'priority',
+  'replicas',
+  'revisionHistoryLimit',
+  'progressDeadlineSeconds',
+  'terminationGracePeriodSeconds',
+  'activeDeadlineSeconds',
+  'deletionGracePeriodSeconds',
+  'gracePeriodSeconds',
+  'enableServiceLinks',
+  'automountServiceAccountToken',
+  'allocateLoadBalancerNodePorts',
+  'hostUsers',
+  'ready',
+  'serving',
+  'terminating',
+  'immutable',
+  'optional',
+  'runAsUser',
+  'runAsGroup',
+  'fsGroup',
+  'runAsNonRoot',
+  'privileged',
+  'readOnlyRootFilesystem',
+  'allowPrivilegeEscalation',
+  'defaultMode',
+  'leaseDurationSeconds',
+  'leaseTransitions',
+  'setHostnameAsFQDN',
+  'shareProcessNamespace',
+  'orphanDependents',
+  'blockOwnerDeletion',
+  'controller',
+  'tolerationSeconds',
+  'priority',
 ]);
 
 interface Field {
@@ -117,7 +144,8 @@ function scalar(type: string, wire: number, r: Reader): unknown {
   }
 }
 
-const isScalar = (t: string) => ['string', 'bytes', 'bool', 'int32', 'int64', 'uint32', 'uint64', 'double', 'float'].includes(t);
+const isScalar = (t: string) =>
+  ['string', 'bytes', 'bool', 'int32', 'int64', 'uint32', 'uint64', 'double', 'float'].includes(t);
 
 function rfc3339(seconds: number, nanos: number, micro: boolean): string {
   const d = new Date(seconds * 1000);
@@ -138,7 +166,12 @@ function special(type: string, buf: Buffer): { value: unknown } | undefined {
     }
     case 'intstr.IntOrString': {
       const f = raw();
-      return { value: Number(f.get(1) ?? 0n) === 1 ? ((f.get(3) as Buffer | undefined)?.toString('utf8') ?? '') : Number(BigInt.asIntN(32, (f.get(2) as bigint | undefined) ?? 0n)) };
+      return {
+        value:
+          Number(f.get(1) ?? 0n) === 1
+            ? ((f.get(3) as Buffer | undefined)?.toString('utf8') ?? '')
+            : Number(BigInt.asIntN(32, (f.get(2) as bigint | undefined) ?? 0n)),
+      };
     }
     case 'resource.Quantity': {
       const s = (raw().get(1) as Buffer | undefined)?.toString('utf8');
@@ -249,7 +282,8 @@ const PACKAGES: Record<string, string> = {
 
 /** Decode a whole request body: the "k8s\0" envelope and the object inside. */
 export function decodeK8sProtobuf(body: Buffer): Record<string, unknown> {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw new ProtobufError('protobuf body does not start with the "k8s\\0" prefix');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw new ProtobufError('protobuf body does not start with the "k8s\\0" prefix');
   const unknown = decodeMessageRaw(body.subarray(4));
   const tm = unknown.get(1);
   const raw = unknown.get(2);
@@ -259,6 +293,7 @@ export function decodeK8sProtobuf(body: Buffer): Record<string, unknown> {
   const kind = (t.get(2) as Buffer | undefined)?.toString('utf8') ?? '';
   const pkg = PACKAGES[apiVersion];
   const msg = pkg ? `${pkg}.${kind}` : undefined;
-  if (!msg || messages[msg] === undefined) throw new ProtobufError(`protobuf bodies of ${kind} in ${apiVersion} are not supported; send JSON`);
+  if (!msg || messages[msg] === undefined)
+    throw new ProtobufError(`protobuf bodies of ${kind} in ${apiVersion} are not supported; send JSON`);
   return { apiVersion, kind, ...decodeMessage(msg, raw) };
 }

@@ -13,7 +13,8 @@ type Json = any;
 
 function validateWorkload(o: KObject, errs: FieldErrors, old: KObject | undefined): void {
   const spec = o.spec ?? {};
-  if (spec.replicas !== undefined && (typeof spec.replicas !== 'number' || spec.replicas < 0)) errs.invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0');
+  if (spec.replicas !== undefined && (typeof spec.replicas !== 'number' || spec.replicas < 0))
+    errs.invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0');
   const sel = spec.selector;
   if (!sel || (!Object.keys(sel.matchLabels ?? {}).length && !(sel.matchExpressions ?? []).length)) {
     errs.required('spec.selector');
@@ -22,7 +23,8 @@ function validateWorkload(o: KObject, errs: FieldErrors, old: KObject | undefine
     try {
       const reqs = fromLabelSelector(sel);
       const labels = spec.template?.metadata?.labels;
-      if (!matchLabels(reqs, labels)) errs.invalid('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`');
+      if (!matchLabels(reqs, labels))
+        errs.invalid('spec.template.metadata.labels', labels ?? {}, '`selector` does not match template `labels`');
     } catch (e) {
       if (e instanceof SelectorError) errs.invalid('spec.selector', sel, e.message);
       else throw e;
@@ -30,10 +32,12 @@ function validateWorkload(o: KObject, errs: FieldErrors, old: KObject | undefine
   }
   validateLabels(errs, 'spec.template.metadata.labels', spec.template?.metadata?.labels);
   validatePodSpec(errs, 'spec.template.spec', spec.template?.spec, { requireAlwaysRestart: true });
-  if (old && old.spec?.selector && !deepEqual(old.spec.selector, spec.selector)) errs.invalid('spec.selector', spec.selector, 'field is immutable');
+  if (old && old.spec?.selector && !deepEqual(old.spec.selector, spec.selector))
+    errs.invalid('spec.selector', spec.selector, 'field is immutable');
 }
 
-const containersCell = (o: Json) => ((o.spec?.template?.spec?.containers ?? []) as Json[]).map((c) => c?.name).join(',');
+const containersCell = (o: Json) =>
+  ((o.spec?.template?.spec?.containers ?? []) as Json[]).map((c) => c?.name).join(',');
 const imagesCell = (o: Json) => ((o.spec?.template?.spec?.containers ?? []) as Json[]).map((c) => c?.image).join(',');
 const wideColumns: Column[] = [
   { name: 'Containers', type: 'string', description: 'Names of each container in the template.', priority: 1 },
@@ -79,14 +83,26 @@ export const deployments: ResourceDef = {
   validate(o, errs, old) {
     validateWorkload(o, errs, old);
     const t = o.spec?.strategy?.type;
-    if (t !== undefined && t !== 'RollingUpdate' && t !== 'Recreate') errs.notSupported('spec.strategy.type', t, ['Recreate', 'RollingUpdate']);
+    if (t !== undefined && t !== 'RollingUpdate' && t !== 'Recreate')
+      errs.notSupported('spec.strategy.type', t, ['Recreate', 'RollingUpdate']);
   },
   table: {
     columns: [
       nameColumn,
       { name: 'Ready', type: 'string', description: 'Number of the pod with ready state', priority: 0 },
-      { name: 'Up-to-date', type: 'integer', description: 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.', priority: 0 },
-      { name: 'Available', type: 'integer', description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.', priority: 0 },
+      {
+        name: 'Up-to-date',
+        type: 'integer',
+        description:
+          'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+        priority: 0,
+      },
+      {
+        name: 'Available',
+        type: 'integer',
+        description: 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+        priority: 0,
+      },
       ageColumn,
       ...wideColumns,
     ],
@@ -127,8 +143,18 @@ export const replicasets: ResourceDef = {
     columns: [
       nameColumn,
       { name: 'Desired', type: 'integer', description: 'Replicas is the number of desired replicas.', priority: 0 },
-      { name: 'Current', type: 'integer', description: 'Replicas is the most recently observed number of replicas.', priority: 0 },
-      { name: 'Ready', type: 'integer', description: 'The number of ready replicas for this replica set.', priority: 0 },
+      {
+        name: 'Current',
+        type: 'integer',
+        description: 'Replicas is the most recently observed number of replicas.',
+        priority: 0,
+      },
+      {
+        name: 'Ready',
+        type: 'integer',
+        description: 'The number of ready replicas for this replica set.',
+        priority: 0,
+      },
       ageColumn,
       ...wideColumns,
     ],

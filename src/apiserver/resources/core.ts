@@ -29,7 +29,11 @@ export const namespaces: ResourceDef = {
     if (e) errs.invalid('metadata.name', o.metadata.name, e);
   },
   table: {
-    columns: [nameColumn, { name: 'Status', type: 'string', description: 'The status of the namespace', priority: 0 }, ageColumn],
+    columns: [
+      nameColumn,
+      { name: 'Status', type: 'string', description: 'The status of the namespace', priority: 0 },
+      ageColumn,
+    ],
     cells: (o, now) => [o.metadata.name, o.status?.phase ?? 'Active', humanAge(o.metadata.creationTimestamp, now)],
   },
 };
@@ -49,7 +53,8 @@ function nodeRoles(o: Json): string {
   return roles.length ? roles.sort().join(',') : '<none>';
 }
 
-const nodeAddr = (o: Json, type: string) => (o.status?.addresses ?? []).find((a: Json) => a?.type === type)?.address ?? '<none>';
+const nodeAddr = (o: Json, type: string) =>
+  (o.status?.addresses ?? []).find((a: Json) => a?.type === type)?.address ?? '<none>';
 
 export const nodes: ResourceDef = {
   group: '',
@@ -69,10 +74,12 @@ export const nodes: ResourceDef = {
     o.status ??= {};
   },
   validate(o, errs, old) {
-    if (old?.spec?.podCIDR && o.spec?.podCIDR !== old.spec.podCIDR) errs.forbidden('spec.podCIDR', 'node updates may not change podCIDR except from "" to valid');
+    if (old?.spec?.podCIDR && o.spec?.podCIDR !== old.spec.podCIDR)
+      errs.forbidden('spec.podCIDR', 'node updates may not change podCIDR except from "" to valid');
     ((o.spec?.taints ?? []) as Json[]).forEach((t, i) => {
       if (!t?.key) errs.required(`spec.taints[${i}].key`);
-      if (!['NoExecute', 'NoSchedule', 'PreferNoSchedule'].includes(t?.effect)) errs.notSupported(`spec.taints[${i}].effect`, t?.effect, ['NoExecute', 'NoSchedule', 'PreferNoSchedule']);
+      if (!['NoExecute', 'NoSchedule', 'PreferNoSchedule'].includes(t?.effect))
+        errs.notSupported(`spec.taints[${i}].effect`, t?.effect, ['NoExecute', 'NoSchedule', 'PreferNoSchedule']);
     });
   },
   table: {
@@ -84,9 +91,24 @@ export const nodes: ResourceDef = {
       { name: 'Version', type: 'string', description: 'Kubelet Version reported by the node.', priority: 0 },
       { name: 'Internal-IP', type: 'string', description: 'List of addresses reachable to the node.', priority: 1 },
       { name: 'External-IP', type: 'string', description: 'List of addresses reachable to the node.', priority: 1 },
-      { name: 'OS-Image', type: 'string', description: 'OS Image reported by the node from /etc/os-release.', priority: 1 },
-      { name: 'Kernel-Version', type: 'string', description: "Kernel Version reported by the node from 'uname -r'.", priority: 1 },
-      { name: 'Container-Runtime', type: 'string', description: 'ContainerRuntime Version reported by the node.', priority: 1 },
+      {
+        name: 'OS-Image',
+        type: 'string',
+        description: 'OS Image reported by the node from /etc/os-release.',
+        priority: 1,
+      },
+      {
+        name: 'Kernel-Version',
+        type: 'string',
+        description: "Kernel Version reported by the node from 'uname -r'.",
+        priority: 1,
+      },
+      {
+        name: 'Container-Runtime',
+        type: 'string',
+        description: 'ContainerRuntime Version reported by the node.',
+        priority: 1,
+      },
     ],
     cells: (o, now) => {
       const info = o.status?.nodeInfo ?? {};
@@ -123,17 +145,33 @@ export const configmaps: ResourceDef = {
   validate(o, errs, old) {
     for (const f of ['data', 'binaryData'] as const) {
       for (const k of Object.keys((o[f] as Record<string, unknown> | undefined) ?? {})) {
-        if (!CONFIG_KEY.test(k) || k.length > 253) errs.invalid(`${f}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+        if (!CONFIG_KEY.test(k) || k.length > 253)
+          errs.invalid(
+            `${f}[${k}]`,
+            k,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+          );
       }
     }
     if (old?.immutable === true) {
-      const same = JSON.stringify(old.data ?? {}) === JSON.stringify(o.data ?? {}) && JSON.stringify(old.binaryData ?? {}) === JSON.stringify(o.binaryData ?? {}) && o.immutable === true;
+      const same =
+        JSON.stringify(old.data ?? {}) === JSON.stringify(o.data ?? {}) &&
+        JSON.stringify(old.binaryData ?? {}) === JSON.stringify(o.binaryData ?? {}) &&
+        o.immutable === true;
       if (!same) errs.forbidden('data', 'field is immutable when `immutable` is set');
     }
   },
   table: {
-    columns: [nameColumn, { name: 'Data', type: 'integer', description: 'Data contains the configuration data.', priority: 0 }, ageColumn],
-    cells: (o, now) => [o.metadata.name, Object.keys((o.data as object) ?? {}).length + Object.keys((o.binaryData as object) ?? {}).length, humanAge(o.metadata.creationTimestamp, now)],
+    columns: [
+      nameColumn,
+      { name: 'Data', type: 'integer', description: 'Data contains the configuration data.', priority: 0 },
+      ageColumn,
+    ],
+    cells: (o, now) => [
+      o.metadata.name,
+      Object.keys((o.data as object) ?? {}).length + Object.keys((o.binaryData as object) ?? {}).length,
+      humanAge(o.metadata.creationTimestamp, now),
+    ],
   },
 };
 
@@ -175,11 +213,20 @@ export const endpoints: ResourceDef = {
     });
   },
   defaults(o) {
-    for (const s of (o.subsets ?? []) as Json[]) for (const p of s?.ports ?? []) if (p && typeof p === 'object') p.protocol ??= 'TCP';
+    for (const s of (o.subsets ?? []) as Json[])
+      for (const p of s?.ports ?? []) if (p && typeof p === 'object') p.protocol ??= 'TCP';
   },
   table: {
-    columns: [nameColumn, { name: 'Endpoints', type: 'string', description: 'Endpoints is the list of endpoints in this object.', priority: 0 }, ageColumn],
+    columns: [
+      nameColumn,
+      {
+        name: 'Endpoints',
+        type: 'string',
+        description: 'Endpoints is the list of endpoints in this object.',
+        priority: 0,
+      },
+      ageColumn,
+    ],
     cells: (o, now) => [o.metadata.name, endpointsCell(o), humanAge(o.metadata.creationTimestamp, now)],
   },
 };
-

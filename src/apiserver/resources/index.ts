@@ -10,12 +10,23 @@ import { pods } from './pods.js';
 import { services } from './services.js';
 import type { ResourceDef } from './types.js';
 
-export const resources: ResourceDef[] = [namespaces, nodes, pods, services, endpoints, configmaps, endpointslices, deployments, replicasets, leases];
+export const resources: ResourceDef[] = [
+  namespaces,
+  nodes,
+  pods,
+  services,
+  endpoints,
+  configmaps,
+  endpointslices,
+  deployments,
+  replicasets,
+  leases,
+];
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
   return resources.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
 export { pods, services, namespaces, nodes, deployments, replicasets };
-export { endpoints } from "./core.js";
+export { endpoints } from './core.js';
 export type { ResourceDef };

@@ -24,7 +24,8 @@ export const endpointslices: ResourceDef = {
   },
   validate(o, errs, old) {
     if (!o.addressType) errs.required('addressType');
-    else if (!['IPv4', 'IPv6', 'FQDN'].includes(o.addressType as string)) errs.notSupported('addressType', o.addressType, ['FQDN', 'IPv4', 'IPv6']);
+    else if (!['IPv4', 'IPv6', 'FQDN'].includes(o.addressType as string))
+      errs.notSupported('addressType', o.addressType, ['FQDN', 'IPv4', 'IPv6']);
     if (old && old.addressType !== o.addressType) errs.invalid('addressType', o.addressType, 'field is immutable');
     ((o.endpoints ?? []) as Json[]).forEach((e, i) => {
       if (!Array.isArray(e?.addresses) || e.addresses.length === 0) errs.required(`endpoints[${i}].addresses`);
@@ -37,16 +38,41 @@ export const endpointslices: ResourceDef = {
   table: {
     columns: [
       nameColumn,
-      { name: 'AddressType', type: 'string', description: 'addressType specifies the type of address carried by this EndpointSlice.', priority: 0 },
-      { name: 'Ports', type: 'string', description: 'ports specifies the list of network ports exposed by each endpoint in this slice.', priority: 0 },
-      { name: 'Endpoints', type: 'string', description: 'endpoints is a list of unique endpoints in this slice.', priority: 0 },
+      {
+        name: 'AddressType',
+        type: 'string',
+        description: 'addressType specifies the type of address carried by this EndpointSlice.',
+        priority: 0,
+      },
+      {
+        name: 'Ports',
+        type: 'string',
+        description: 'ports specifies the list of network ports exposed by each endpoint in this slice.',
+        priority: 0,
+      },
+      {
+        name: 'Endpoints',
+        type: 'string',
+        description: 'endpoints is a list of unique endpoints in this slice.',
+        priority: 0,
+      },
       ageColumn,
     ],
     cells(o, now) {
       const ports = ((o.ports ?? []) as Json[]).map((p) => String(p?.port ?? '')).filter(Boolean);
       const addrs = ((o.endpoints ?? []) as Json[]).flatMap((e) => e?.addresses ?? []);
-      const ep = addrs.length ? (addrs.length > 3 ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...` : addrs.join(',')) : '<unset>';
-      return [o.metadata.name, o.addressType ?? '', ports.length ? ports.join(',') : '<unset>', ep, humanAge(o.metadata.creationTimestamp, now)];
+      const ep = addrs.length
+        ? addrs.length > 3
+          ? `${addrs.slice(0, 3).join(',')} + ${addrs.length - 3} more...`
+          : addrs.join(',')
+        : '<unset>';
+      return [
+        o.metadata.name,
+        o.addressType ?? '',
+        ports.length ? ports.join(',') : '<unset>',
+        ep,
+        humanAge(o.metadata.creationTimestamp, now),
+      ];
     },
   },
 };
@@ -64,10 +90,20 @@ export const leases: ResourceDef = {
   resetStatusOnCreate: false,
   validate(o, errs) {
     const d = o.spec?.leaseDurationSeconds;
-    if (d !== undefined && d !== null && (typeof d !== 'number' || d <= 0)) errs.invalid('spec.leaseDurationSeconds', d, 'must be greater than 0');
+    if (d !== undefined && d !== null && (typeof d !== 'number' || d <= 0))
+      errs.invalid('spec.leaseDurationSeconds', d, 'must be greater than 0');
   },
   table: {
-    columns: [nameColumn, { name: 'Holder', type: 'string', description: 'holderIdentity contains the identity of the holder of a current lease.', priority: 0 }, ageColumn],
+    columns: [
+      nameColumn,
+      {
+        name: 'Holder',
+        type: 'string',
+        description: 'holderIdentity contains the identity of the holder of a current lease.',
+        priority: 0,
+      },
+      ageColumn,
+    ],
     cells: (o, now) => [o.metadata.name, o.spec?.holderIdentity ?? '', humanAge(o.metadata.creationTimestamp, now)],
   },
 };

@@ -36,7 +36,12 @@ export function podStatusReason(pod: KObject): string {
     const wait = c?.state?.waiting;
     if (term && term.exitCode === 0) return;
     initializing = true;
-    if (term) reason = term.reason ? `Init:${term.reason}` : term.signal ? `Init:Signal:${term.signal}` : `Init:ExitCode:${term.exitCode}`;
+    if (term)
+      reason = term.reason
+        ? `Init:${term.reason}`
+        : term.signal
+          ? `Init:Signal:${term.signal}`
+          : `Init:ExitCode:${term.exitCode}`;
     else if (wait?.reason && wait.reason !== 'PodInitializing') reason = `Init:${wait.reason}`;
     else reason = `Init:${i}/${(pod.spec?.initContainers ?? []).length}`;
   });
@@ -113,20 +118,59 @@ export const pods: ResourceDef = {
   validate(o, errs, old) {
     validatePodSpec(errs, 'spec', o.spec);
     if (old && !deepEqual(mutableView(o.spec), mutableView(old.spec))) {
-      errs.forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)');
+      errs.forbidden(
+        'spec',
+        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      );
     }
   },
   table: {
     columns: [
       nameColumn,
-      { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', priority: 0 },
-      { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', priority: 0 },
-      { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.', priority: 0 },
+      {
+        name: 'Ready',
+        type: 'string',
+        description: 'The aggregate readiness state of this pod for accepting traffic.',
+        priority: 0,
+      },
+      {
+        name: 'Status',
+        type: 'string',
+        description: 'The aggregate status of the containers in this pod.',
+        priority: 0,
+      },
+      {
+        name: 'Restarts',
+        type: 'string',
+        description:
+          'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+        priority: 0,
+      },
       ageColumn,
-      { name: 'IP', type: 'string', description: 'IP address allocated to the pod. Routable at least within the cluster.', priority: 1 },
-      { name: 'Node', type: 'string', description: 'NodeName is a request to schedule this pod onto a specific node.', priority: 1 },
-      { name: 'Nominated Node', type: 'string', description: 'nominatedNodeName is set when this pod preempts other pods on the node.', priority: 1 },
-      { name: 'Readiness Gates', type: 'string', description: 'If specified, all readiness gates will be evaluated for pod readiness.', priority: 1 },
+      {
+        name: 'IP',
+        type: 'string',
+        description: 'IP address allocated to the pod. Routable at least within the cluster.',
+        priority: 1,
+      },
+      {
+        name: 'Node',
+        type: 'string',
+        description: 'NodeName is a request to schedule this pod onto a specific node.',
+        priority: 1,
+      },
+      {
+        name: 'Nominated Node',
+        type: 'string',
+        description: 'nominatedNodeName is set when this pod preempts other pods on the node.',
+        priority: 1,
+      },
+      {
+        name: 'Readiness Gates',
+        type: 'string',
+        description: 'If specified, all readiness gates will be evaluated for pod readiness.',
+        priority: 1,
+      },
     ],
     cells(o, now) {
       const total = (o.spec?.containers ?? []).length;

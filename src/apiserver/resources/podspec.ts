@@ -1,6 +1,13 @@
 /** Pod spec defaults and validation shared by Pods and the pod templates of Deployments and ReplicaSets. */
 import type { FieldErrors } from '../errors.js';
-import { dns1123Label, dns1123Subdomain, ianaSvcName, validateLabels, validatePort, validateProtocol } from '../validation.js';
+import {
+  dns1123Label,
+  dns1123Subdomain,
+  ianaSvcName,
+  validateLabels,
+  validatePort,
+  validateProtocol,
+} from '../validation.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -45,7 +52,13 @@ export function podSpecDefaults(spec: Json): void {
   for (const c of Array.isArray(spec.initContainers) ? spec.initContainers : []) containerDefaults(c);
 }
 
-function validateContainers(errs: FieldErrors, path: string, list: unknown, required: boolean, names: Set<string>): void {
+function validateContainers(
+  errs: FieldErrors,
+  path: string,
+  list: unknown,
+  required: boolean,
+  names: Set<string>,
+): void {
   if (list === undefined || list === null || (Array.isArray(list) && list.length === 0)) {
     if (required) errs.required(path);
     return;
@@ -62,7 +75,8 @@ function validateContainers(errs: FieldErrors, path: string, list: unknown, requ
       names.add(c.name);
     }
     if (!c.image || (typeof c.image === 'string' && !c.image.trim())) errs.required(`${p}.image`);
-    if (c.imagePullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy)) errs.notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']);
+    if (c.imagePullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy))
+      errs.notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']);
     const portNames = new Set<string>();
     (Array.isArray(c.ports) ? c.ports : []).forEach((port: Json, j: number) => {
       const pp = `${p}.ports[${j}]`;
@@ -82,7 +96,12 @@ function validateContainers(errs: FieldErrors, path: string, list: unknown, requ
   });
 }
 
-export function validatePodSpec(errs: FieldErrors, path: string, spec: Json, opts: { requireAlwaysRestart?: boolean } = {}): void {
+export function validatePodSpec(
+  errs: FieldErrors,
+  path: string,
+  spec: Json,
+  opts: { requireAlwaysRestart?: boolean } = {},
+): void {
   if (!spec || typeof spec !== 'object') return errs.required(path);
   const names = new Set<string>();
   validateContainers(errs, `${path}.containers`, spec.containers, true, names);
@@ -90,12 +109,22 @@ export function validatePodSpec(errs: FieldErrors, path: string, spec: Json, opt
   const rp = spec.restartPolicy;
   if (opts.requireAlwaysRestart) {
     if (rp !== undefined && rp !== 'Always') errs.notSupported(`${path}.restartPolicy`, rp, ['Always']);
-  } else if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(rp)) errs.notSupported(`${path}.restartPolicy`, rp, ['Always', 'Never', 'OnFailure']);
-  if (spec.dnsPolicy !== undefined && !['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'].includes(spec.dnsPolicy)) {
-    errs.notSupported(`${path}.dnsPolicy`, spec.dnsPolicy, ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None']);
+  } else if (rp !== undefined && !['Always', 'OnFailure', 'Never'].includes(rp))
+    errs.notSupported(`${path}.restartPolicy`, rp, ['Always', 'Never', 'OnFailure']);
+  if (
+    spec.dnsPolicy !== undefined &&
+    !['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'].includes(spec.dnsPolicy)
+  ) {
+    errs.notSupported(`${path}.dnsPolicy`, spec.dnsPolicy, [
+      'ClusterFirst',
+      'ClusterFirstWithHostNet',
+      'Default',
+      'None',
+    ]);
   }
   const tg = spec.terminationGracePeriodSeconds;
-  if (tg !== undefined && (typeof tg !== 'number' || tg < 0)) errs.invalid(`${path}.terminationGracePeriodSeconds`, tg, 'must be greater than or equal to 0');
+  if (tg !== undefined && (typeof tg !== 'number' || tg < 0))
+    errs.invalid(`${path}.terminationGracePeriodSeconds`, tg, 'must be greater than or equal to 0');
   if (spec.nodeName !== undefined && spec.nodeName !== '') {
     const e = dns1123Subdomain(String(spec.nodeName));
     if (e) errs.invalid(`${path}.nodeName`, spec.nodeName, e);

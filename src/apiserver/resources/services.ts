@@ -14,7 +14,8 @@ import { ageColumn, humanAge, nameColumn, type ResourceDef, type StrategyContext
 type Json = any;
 
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
-const wantsNodePorts = (spec: Json) => spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+const wantsNodePorts = (spec: Json) =>
+  spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
 const wantsClusterIP = (spec: Json) => spec.type !== 'ExternalName' && spec.clusterIP !== 'None';
 const needsHealthCheckPort = (spec: Json) => spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 const portKey = (p: Json) => `${p?.port}/${p?.protocol ?? 'TCP'}`;
@@ -39,7 +40,7 @@ function allocateClusterIP(obj: KObject, ctx: StrategyContext, requested?: strin
 
 function allocateNodePorts(obj: KObject, ctx: StrategyContext, old?: KObject): void {
   const spec = obj.spec;
-  const oldPorts: Json[] = old && wantsNodePorts(old.spec) ? old.spec.ports ?? [] : [];
+  const oldPorts: Json[] = old && wantsNodePorts(old.spec) ? (old.spec.ports ?? []) : [];
   const oldNodePorts = new Set(oldPorts.map((p) => p?.nodePort).filter((n) => typeof n === 'number'));
   const kept = new Set<number>();
   (spec.ports ?? []).forEach((p: Json, i: number) => {
@@ -66,7 +67,9 @@ function allocateNodePorts(obj: KObject, ctx: StrategyContext, old?: KObject): v
       return;
     }
     // Two ports of one service may share a node port only when their protocols differ.
-    const sibling = (spec.ports as Json[]).slice(0, i).find((q) => q?.nodePort === p.nodePort && q?.protocol !== p.protocol);
+    const sibling = (spec.ports as Json[])
+      .slice(0, i)
+      .find((q) => q?.nodePort === p.nodePort && q?.protocol !== p.protocol);
     if (sibling) return;
     try {
       ctx.alloc.allocatePort(p.nodePort);
@@ -99,16 +102,22 @@ function allocateHealthCheck(obj: KObject, ctx: StrategyContext, old?: KObject):
 export function serviceAllocations(o: KObject): { ip?: string; ports: number[] } {
   const spec = o.spec ?? {};
   const ports: number[] = [];
-  if (wantsNodePorts(spec)) for (const p of spec.ports ?? []) if (typeof p?.nodePort === 'number') ports.push(p.nodePort);
+  if (wantsNodePorts(spec))
+    for (const p of spec.ports ?? []) if (typeof p?.nodePort === 'number') ports.push(p.nodePort);
   if (needsHealthCheckPort(spec) && typeof spec.healthCheckNodePort === 'number') ports.push(spec.healthCheckNodePort);
-  const ip = typeof spec.clusterIP === 'string' && spec.clusterIP !== 'None' && spec.clusterIP !== '' ? spec.clusterIP : undefined;
+  const ip =
+    typeof spec.clusterIP === 'string' && spec.clusterIP !== 'None' && spec.clusterIP !== ''
+      ? spec.clusterIP
+      : undefined;
   return { ip, ports };
 }
 
 function portsCell(spec: Json): string {
   const ports: Json[] = spec?.ports ?? [];
   if (!ports.length) return '<none>';
-  return ports.map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
+  return ports
+    .map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`))
+    .join(',');
 }
 
 function externalIPCell(o: KObject): string {
@@ -118,7 +127,9 @@ function externalIPCell(o: KObject): string {
     case 'ExternalName':
       return spec.externalName ?? '<none>';
     case 'LoadBalancer': {
-      const ing: string[] = ((o.status?.loadBalancer?.ingress ?? []) as Json[]).map((i) => i.ip || i.hostname).filter(Boolean);
+      const ing: string[] = ((o.status?.loadBalancer?.ingress ?? []) as Json[])
+        .map((i) => i.ip || i.hostname)
+        .filter(Boolean);
       const all = [...ing, ...ext];
       return all.length ? all.join(',') : '<pending>';
     }
@@ -153,8 +164,10 @@ export const services: ResourceDef = {
         if (p && typeof p === 'object' && p.nodePort === was) delete p.nodePort;
       }
     }
-    if (!needsHealthCheckPort({ ...spec, type }) && spec.healthCheckNodePort === prev.healthCheckNodePort) delete spec.healthCheckNodePort;
-    if (type !== 'NodePort' && type !== 'LoadBalancer' && spec.externalTrafficPolicy === prev.externalTrafficPolicy) delete spec.externalTrafficPolicy;
+    if (!needsHealthCheckPort({ ...spec, type }) && spec.healthCheckNodePort === prev.healthCheckNodePort)
+      delete spec.healthCheckNodePort;
+    if (type !== 'NodePort' && type !== 'LoadBalancer' && spec.externalTrafficPolicy === prev.externalTrafficPolicy)
+      delete spec.externalTrafficPolicy;
     if (type === 'ExternalName' && spec.clusterIP === prev.clusterIP) {
       delete spec.clusterIP;
       delete spec.clusterIPs;
@@ -183,25 +196,37 @@ export const services: ResourceDef = {
   validate(o, errs, old) {
     const spec = o.spec ?? {};
     if (!TYPES.includes(spec.type)) errs.notSupported('spec.type', spec.type, TYPES);
-    if (spec.sessionAffinity !== undefined && !['ClientIP', 'None'].includes(spec.sessionAffinity)) errs.notSupported('spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None']);
+    if (spec.sessionAffinity !== undefined && !['ClientIP', 'None'].includes(spec.sessionAffinity))
+      errs.notSupported('spec.sessionAffinity', spec.sessionAffinity, ['ClientIP', 'None']);
     for (const f of ['externalTrafficPolicy', 'internalTrafficPolicy']) {
-      if (spec[f] !== undefined && !['Cluster', 'Local'].includes(spec[f])) errs.notSupported(`spec.${f}`, spec[f], ['Cluster', 'Local']);
+      if (spec[f] !== undefined && !['Cluster', 'Local'].includes(spec[f]))
+        errs.notSupported(`spec.${f}`, spec[f], ['Cluster', 'Local']);
     }
     if (spec.externalTrafficPolicy !== undefined && spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') {
-      errs.invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set when `type` is \'NodePort\' or \'LoadBalancer\'');
+      errs.invalid(
+        'spec.externalTrafficPolicy',
+        spec.externalTrafficPolicy,
+        "may only be set when `type` is 'NodePort' or 'LoadBalancer'",
+      );
     }
     const ports: Json[] = Array.isArray(spec.ports) ? spec.ports : [];
     if (spec.type === 'ExternalName') {
       if (!spec.externalName) errs.required('spec.externalName');
-      if (spec.clusterIP && spec.clusterIP !== '') errs.forbidden('spec.clusterIP', 'may not be set for ExternalName services');
+      if (spec.clusterIP && spec.clusterIP !== '')
+        errs.forbidden('spec.clusterIP', 'may not be set for ExternalName services');
     } else if (spec.clusterIP !== 'None' && ports.length === 0) {
       errs.required('spec.ports');
     }
     if (spec.clusterIP === 'None' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')) {
-      errs.invalid('spec.clusterIP', spec.clusterIP, 'may not be set to \'None\' for LoadBalancer or NodePort services');
+      errs.invalid('spec.clusterIP', spec.clusterIP, "may not be set to 'None' for LoadBalancer or NodePort services");
     }
-    if (spec.clusterIP !== undefined && spec.clusterIP !== '' && spec.clusterIP !== 'None' && !isIPv4(String(spec.clusterIP))) {
-      errs.invalid('spec.clusterIP', spec.clusterIP, 'must be empty, \'None\', or a valid IP address');
+    if (
+      spec.clusterIP !== undefined &&
+      spec.clusterIP !== '' &&
+      spec.clusterIP !== 'None' &&
+      !isIPv4(String(spec.clusterIP))
+    ) {
+      errs.invalid('spec.clusterIP', spec.clusterIP, "must be empty, 'None', or a valid IP address");
     }
     const names = new Set<string>();
     const seen = new Set<string>();
@@ -225,13 +250,15 @@ export const services: ResourceDef = {
         if (e) errs.invalid(`${path}.targetPort`, p.targetPort, e);
       }
       if (p.nodePort !== undefined && p.nodePort !== 0) {
-        if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') errs.forbidden(`${path}.nodePort`, `may not be used when \`type\` is '${spec.type}'`);
+        if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer')
+          errs.forbidden(`${path}.nodePort`, `may not be used when \`type\` is '${spec.type}'`);
         else validatePort(errs, `${path}.nodePort`, p.nodePort);
       }
     });
     validateLabels(errs, 'spec.selector', spec.selector);
     for (const [i, ip] of ((spec.externalIPs ?? []) as unknown[]).entries()) {
-      if (typeof ip !== 'string' || !isIPv4(ip)) errs.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address');
+      if (typeof ip !== 'string' || !isIPv4(ip))
+        errs.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address');
     }
     if (old) {
       const oldIP = old.spec?.clusterIP;
@@ -283,15 +310,46 @@ export const services: ResourceDef = {
     columns: [
       nameColumn,
       { name: 'Type', type: 'string', description: 'type determines how the Service is exposed.', priority: 0 },
-      { name: 'Cluster-IP', type: 'string', description: 'clusterIP is the IP address of the service and is usually assigned randomly.', priority: 0 },
-      { name: 'External-IP', type: 'string', description: 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.', priority: 0 },
-      { name: 'Port(s)', type: 'string', description: 'The list of ports that are exposed by this service.', priority: 0 },
+      {
+        name: 'Cluster-IP',
+        type: 'string',
+        description: 'clusterIP is the IP address of the service and is usually assigned randomly.',
+        priority: 0,
+      },
+      {
+        name: 'External-IP',
+        type: 'string',
+        description:
+          'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.',
+        priority: 0,
+      },
+      {
+        name: 'Port(s)',
+        type: 'string',
+        description: 'The list of ports that are exposed by this service.',
+        priority: 0,
+      },
       ageColumn,
-      { name: 'Selector', type: 'string', description: 'Route service traffic to pods with label keys and values matching this selector.', priority: 1 },
+      {
+        name: 'Selector',
+        type: 'string',
+        description: 'Route service traffic to pods with label keys and values matching this selector.',
+        priority: 1,
+      },
     ],
     cells(o, now) {
-      const sel = Object.entries((o.spec?.selector ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
-      return [o.metadata.name, o.spec?.type ?? 'ClusterIP', o.spec?.clusterIP || '<none>', externalIPCell(o), portsCell(o.spec), humanAge(o.metadata.creationTimestamp, now), sel || '<none>'];
+      const sel = Object.entries((o.spec?.selector ?? {}) as Record<string, string>)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return [
+        o.metadata.name,
+        o.spec?.type ?? 'ClusterIP',
+        o.spec?.clusterIP || '<none>',
+        externalIPCell(o),
+        portsCell(o.spec),
+        humanAge(o.metadata.creationTimestamp, now),
+        sel || '<none>',
+      ];
     },
   },
 };

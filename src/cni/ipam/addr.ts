@@ -78,7 +78,7 @@ export function formatIp(ip: Ip): string {
   // longest run (>= 2) of zero groups becomes "::" (first one on ties), per RFC 5952
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -101,7 +101,8 @@ export function parseCidr(s: string): Cidr {
   if (i < 0) throw new Error(`invalid CIDR ${JSON.stringify(s)}: missing /prefix`);
   const ip = tryParseIp(s.slice(0, i));
   const pfx = s.slice(i + 1);
-  if (!ip || !/^\d{1,3}$/.test(pfx) || Number(pfx) > bits(ip.family)) throw new Error(`invalid CIDR ${JSON.stringify(s)}`);
+  if (!ip || !/^\d{1,3}$/.test(pfx) || Number(pfx) > bits(ip.family))
+    throw new Error(`invalid CIDR ${JSON.stringify(s)}`);
   return { ip, prefix: Number(pfx) };
 }
 

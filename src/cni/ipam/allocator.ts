@@ -17,7 +17,9 @@ export function* candidates(set: RangeSet, last?: Ip): Generator<Candidate> {
   let ri = 0;
   let cur: bigint | undefined;
   if (last) {
-    const idx = set.findIndex((r) => r.start.family === last.family && last.value >= r.start.value && last.value <= r.end.value);
+    const idx = set.findIndex(
+      (r) => r.start.family === last.family && last.value >= r.start.value && last.value <= r.end.value,
+    );
     if (idx >= 0) {
       ri = idx;
       cur = last.value;

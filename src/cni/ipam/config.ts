@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import { CniCode, CniError } from '../errors.js';
 import { netConfSchema, routeSchema } from '../spec/types.js';
-import { addIp, type Cidr, contains, formatCidr, formatIp, type Ip, lastAddress, networkOf, parseCidr, parseIp } from './addr.js';
+import {
+  addIp,
+  type Cidr,
+  contains,
+  formatCidr,
+  formatIp,
+  type Ip,
+  lastAddress,
+  networkOf,
+  parseCidr,
+  parseIp,
+} from './addr.js';
 
 /**
  * host-local configuration (same keys as the reference plugin) and its canonical form: every range with a
@@ -72,7 +83,10 @@ export function canonicalRange(r: RangeConf): Range {
   const start = r.rangeStart ? ipIn(r.rangeStart, 'rangeStart') : first;
   const end = r.rangeEnd ? ipIn(r.rangeEnd, 'rangeEnd') : last;
   const gateway = r.gateway ? ipIn(r.gateway, 'gateway') : first;
-  for (const [name, ip] of [['rangeStart', start], ['rangeEnd', end]] as const) {
+  for (const [name, ip] of [
+    ['rangeStart', start],
+    ['rangeEnd', end],
+  ] as const) {
     if (!contains(subnet, ip) || ip.value < first.value || ip.value > last.value) {
       throw bad(`${name} ${formatIp(ip)} not in network ${formatCidr(subnet)}`);
     }
@@ -89,7 +103,8 @@ function overlaps(a: Range, b: Range): boolean {
 /** All range sets of a config, canonical; each set is one family and its ranges do not overlap. */
 export function rangeSets(ipam: HostLocalIpamConf): RangeSet[] {
   const raw: RangeConf[][] = ipam.ranges ?? [];
-  if (ipam.subnet) raw.unshift([{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }]);
+  if (ipam.subnet)
+    raw.unshift([{ subnet: ipam.subnet, rangeStart: ipam.rangeStart, rangeEnd: ipam.rangeEnd, gateway: ipam.gateway }]);
   if (!raw.length) throw bad('no IP ranges specified');
   const sets = raw.map((set) => set.map(canonicalRange));
   const all = sets.flat();

@@ -49,7 +49,10 @@ export async function hostLocalAdd(req: HostLocalRequest): Promise<Result> {
           inUse.add(text);
           taken.push(text);
         }
-        out.push({ address: `${formatIp(pick.ip)}/${pick.range.subnet.prefix}`, gateway: formatIp(pick.range.gateway) });
+        out.push({
+          address: `${formatIp(pick.ip)}/${pick.range.subnet.prefix}`,
+          gateway: formatIp(pick.range.gateway),
+        });
       });
     } catch (e) {
       for (const t of taken) store.release(t); // all range sets or none
@@ -75,7 +78,10 @@ export async function hostLocalCheck(req: HostLocalRequest): Promise<void> {
   const held = store.byId(req.containerId, req.ifname).map((a) => parseIp(a.ip));
   sets.forEach((set) => {
     if (!held.some((ip) => rangeFor(set, ip))) {
-      throw new CniError(CniCode.PluginSpecific, `host-local: ${req.containerId}/${req.ifname} holds no address in ${rangeSetText(set)}`);
+      throw new CniError(
+        CniCode.PluginSpecific,
+        `host-local: ${req.containerId}/${req.ifname} holds no address in ${rangeSetText(set)}`,
+      );
     }
   });
 }

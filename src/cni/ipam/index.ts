@@ -48,7 +48,8 @@ function ctx(args: CniArgs) {
 
 function parseHostLocal(ipam: IpamConf) {
   const r = hostLocalIpamSchema.safeParse(ipam);
-  if (!r.success) throw new CniError(CniCode.InvalidNetworkConfig, `invalid ipam config: ${r.error.issues[0]?.message}`);
+  if (!r.success)
+    throw new CniError(CniCode.InvalidNetworkConfig, `invalid ipam config: ${r.error.issues[0]?.message}`);
   return r.data;
 }
 
@@ -59,15 +60,32 @@ function delegateConf(args: CniArgs): Record<string, unknown> {
 
 export async function ipamAdd(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<Result> {
   if (isOurHostLocal(ipam.type, args)) {
-    return hostLocalAdd({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
+    return hostLocalAdd({
+      network,
+      cniVersion,
+      ipam: parseHostLocal(ipam),
+      containerId: args.containerId,
+      ifname: args.ifname,
+    });
   }
   return delegateAdd(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
 }
 
 /** Releases the attachment's addresses; returns them when known (in-process), for exact cleanup. */
-export async function ipamDel(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<string[] | undefined> {
+export async function ipamDel(
+  args: CniArgs,
+  network: string,
+  cniVersion: string,
+  ipam: IpamConf,
+): Promise<string[] | undefined> {
   if (isOurHostLocal(ipam.type, args)) {
-    return hostLocalDel({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
+    return hostLocalDel({
+      network,
+      cniVersion,
+      ipam: parseHostLocal(ipam),
+      containerId: args.containerId,
+      ifname: args.ifname,
+    });
   }
   await delegateDel(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
   return undefined;
@@ -75,7 +93,13 @@ export async function ipamDel(args: CniArgs, network: string, cniVersion: string
 
 export async function ipamCheck(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<void> {
   if (isOurHostLocal(ipam.type, args)) {
-    return hostLocalCheck({ network, cniVersion, ipam: parseHostLocal(ipam), containerId: args.containerId, ifname: args.ifname });
+    return hostLocalCheck({
+      network,
+      cniVersion,
+      ipam: parseHostLocal(ipam),
+      containerId: args.containerId,
+      ifname: args.ifname,
+    });
   }
   await delegateCheck(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
 }

@@ -23,7 +23,11 @@ export function parseConfList(text: string, source = '<bytes>'): LoadedList {
     throw new CniError(CniCode.DecodingFailure, `${source}: invalid JSON: ${(e as Error).message}`);
   }
   const r = netConfListSchema.safeParse(raw);
-  if (!r.success) throw new CniError(CniCode.InvalidNetworkConfig, `${source}: invalid network config list: ${issuesText(r.error.issues)}`);
+  if (!r.success)
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `${source}: invalid network config list: ${issuesText(r.error.issues)}`,
+    );
   return { list: r.data, bytes: text, file: source };
 }
 
@@ -35,7 +39,11 @@ export function parseConf(text: string, source = '<bytes>'): LoadedList {
     throw new CniError(CniCode.DecodingFailure, `${source}: invalid JSON: ${(e as Error).message}`);
   }
   const r = netConfSchema.safeParse(raw);
-  if (!r.success) throw new CniError(CniCode.InvalidNetworkConfig, `${source}: invalid network config: ${issuesText(r.error.issues)}`);
+  if (!r.success)
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      `${source}: invalid network config: ${issuesText(r.error.issues)}`,
+    );
   const { cniVersion, name, ...plugin } = r.data;
   const list = netConfListSchema.parse({ cniVersion, name, plugins: [plugin] });
   return { list, bytes: JSON.stringify(list), file: source };
@@ -50,7 +58,9 @@ export function loadConfFile(path: string): LoadedList {
 export function loadConfDir(dir: string): LoadedList[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.(conflist|conf|json)$/.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.(conflist|conf|json)$/.test(f))
+      .sort();
   } catch (e) {
     throw new CniError(CniCode.IoFailure, `cannot read CNI config dir ${dir}: ${(e as Error).message}`);
   }
@@ -61,6 +71,10 @@ export function loadConfDir(dir: string): LoadedList[] {
 export function loadNetwork(dir: string, name?: string): LoadedList {
   const all = loadConfDir(dir);
   const found = name ? all.find((l) => l.list.name === name) : all[0];
-  if (!found) throw new CniError(CniCode.InvalidNetworkConfig, name ? `no network named ${name} in ${dir}` : `no network configuration in ${dir}`);
+  if (!found)
+    throw new CniError(
+      CniCode.InvalidNetworkConfig,
+      name ? `no network named ${name} in ${dir}` : `no network configuration in ${dir}`,
+    );
   return found;
 }

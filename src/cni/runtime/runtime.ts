@@ -1,7 +1,13 @@
 import { CniCode, CniError } from '../errors.js';
 import { execPlugin, findInPath, type InvokeCommand, type PluginExec, spawnExec } from '../invoke.js';
 import { convertResult, parseResult } from '../spec/convert.js';
-import { type Attachment, type NetConfList, type PluginEntry, type Result, VALID_ATTACHMENTS_KEY } from '../spec/types.js';
+import {
+  type Attachment,
+  type NetConfList,
+  type PluginEntry,
+  type Result,
+  VALID_ATTACHMENTS_KEY,
+} from '../spec/types.js';
 import { versionAtLeast } from '../spec/version.js';
 import { type CacheEntry, DEFAULT_CACHE_DIR, ResultCache } from './cache.js';
 import { type LoadedList, parseConfList } from './config.js';
@@ -51,12 +57,25 @@ export class CniRuntime {
     return conf;
   }
 
-  private async run(command: InvokeCommand, list: NetConfList, plugin: PluginEntry, rt: RuntimeConf, prev?: Result): Promise<Result | undefined> {
+  private async run(
+    command: InvokeCommand,
+    list: NetConfList,
+    plugin: PluginEntry,
+    rt: RuntimeConf,
+    prev?: Result,
+  ): Promise<Result | undefined> {
     const pluginPath = findInPath(plugin.type, this.opts.path);
     return execPlugin(
       pluginPath,
       this.pluginConf(list, plugin, rt, prev),
-      { command, containerId: rt.containerId, netns: rt.netns, ifname: rt.ifname, args: Object.fromEntries(rt.args ?? []), path: this.opts.path },
+      {
+        command,
+        containerId: rt.containerId,
+        netns: rt.netns,
+        ifname: rt.ifname,
+        args: Object.fromEntries(rt.args ?? []),
+        path: this.opts.path,
+      },
       this.exec,
     );
   }
@@ -88,7 +107,10 @@ export class CniRuntime {
   }
 
   /** The cached result (in the 1.x shape) of an attachment, if any. */
-  getCachedResult(network: string, rt: Pick<RuntimeConf, 'containerId' | 'ifname'>): { result?: Result; entry: CacheEntry } | undefined {
+  getCachedResult(
+    network: string,
+    rt: Pick<RuntimeConf, 'containerId' | 'ifname'>,
+  ): { result?: Result; entry: CacheEntry } | undefined {
     const e = this.cache.read(network, rt.containerId, rt.ifname);
     if (!e) return undefined;
     return { entry: e, result: e.result ? parseCached(e.result, '1.0.0') : undefined };
@@ -117,12 +139,24 @@ export class CniRuntime {
 
   async checkNetworkList(loaded: LoadedList, rt: RuntimeConf): Promise<void> {
     const { list } = loaded;
-    if (!versionAtLeast(list.cniVersion, '0.4.0')) throw new CniError(CniCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, network has ${list.cniVersion}`);
+    if (!versionAtLeast(list.cniVersion, '0.4.0'))
+      throw new CniError(
+        CniCode.IncompatibleVersion,
+        `CHECK needs cniVersion 0.4.0 or later, network has ${list.cniVersion}`,
+      );
     if (list.disableCheck) return;
     const cached = this.getCachedResult(list.name, rt);
-    if (!cached?.result) throw new CniError(CniCode.UnknownContainer, `no cached result for ${list.name}/${rt.containerId}/${rt.ifname}`);
+    if (!cached?.result)
+      throw new CniError(CniCode.UnknownContainer, `no cached result for ${list.name}/${rt.containerId}/${rt.ifname}`);
     const prev = cached.result;
-    for (const p of list.plugins) await this.run('CHECK', list, p, { ...rt, capabilityArgs: rt.capabilityArgs ?? cached.entry.capabilityArgs }, prev);
+    for (const p of list.plugins)
+      await this.run(
+        'CHECK',
+        list,
+        p,
+        { ...rt, capabilityArgs: rt.capabilityArgs ?? cached.entry.capabilityArgs },
+        prev,
+      );
   }
 
   /**
@@ -153,7 +187,12 @@ export class CniRuntime {
         const conf = this.pluginConf(list, p, { containerId: '', netns: '', ifname: '' });
         conf[VALID_ATTACHMENTS_KEY] = valid;
         try {
-          await execPlugin(findInPath(p.type, this.opts.path), conf, { command: 'GC', path: this.opts.path }, this.exec);
+          await execPlugin(
+            findInPath(p.type, this.opts.path),
+            conf,
+            { command: 'GC', path: this.opts.path },
+            this.exec,
+          );
         } catch (err) {
           errors.push((err as Error).message);
         }
@@ -167,7 +206,12 @@ export class CniRuntime {
     const { list } = loaded;
     if (!versionAtLeast(list.cniVersion, '1.1.0')) return;
     for (const p of list.plugins) {
-      await execPlugin(findInPath(p.type, this.opts.path), this.pluginConf(list, p, { containerId: '', netns: '', ifname: '' }), { command: 'STATUS', path: this.opts.path }, this.exec);
+      await execPlugin(
+        findInPath(p.type, this.opts.path),
+        this.pluginConf(list, p, { containerId: '', netns: '', ifname: '' }),
+        { command: 'STATUS', path: this.opts.path },
+        this.exec,
+      );
     }
   }
 }

@@ -18,23 +18,35 @@ function ipFamily(cidr: string): '4' | '6' {
 
 /** Parse a result as written in `version` (e.g. a plugin's stdout or a prevResult) into the 1.x shape. */
 export function parseResult(raw: unknown, version: string): Result {
-  if (!parseVersion(version)) throw new CniError(CniCode.DecodingFailure, `invalid result version ${JSON.stringify(version)}`);
+  if (!parseVersion(version))
+    throw new CniError(CniCode.DecodingFailure, `invalid result version ${JSON.stringify(version)}`);
   if (isV1(version)) {
     const r = resultSchema.safeParse(raw);
-    if (!r.success) throw new CniError(CniCode.DecodingFailure, `invalid ${version} result: ${r.error.issues[0]?.message}`, issuesText(r.error.issues));
+    if (!r.success)
+      throw new CniError(
+        CniCode.DecodingFailure,
+        `invalid ${version} result: ${r.error.issues[0]?.message}`,
+        issuesText(r.error.issues),
+      );
     return r.data;
   }
   if (compareVersions(version, '0.3.0') < 0) {
     throw new CniError(CniCode.IncompatibleVersion, `result version ${version} is not supported (need 0.3.0 or later)`);
   }
   const r = result040Schema.safeParse(raw);
-  if (!r.success) throw new CniError(CniCode.DecodingFailure, `invalid ${version} result: ${r.error.issues[0]?.message}`, issuesText(r.error.issues));
+  if (!r.success)
+    throw new CniError(
+      CniCode.DecodingFailure,
+      `invalid ${version} result: ${r.error.issues[0]?.message}`,
+      issuesText(r.error.issues),
+    );
   return { ...r.data, ips: r.data.ips?.map(({ version: _v, ...ip }) => ip) };
 }
 
 /** Render a 1.x-shaped result for the wire at `version`. */
 export function convertResult(result: Result, version: string): Record<string, unknown> {
-  if (!parseVersion(version)) throw new CniError(CniCode.IncompatibleVersion, `invalid CNI version ${JSON.stringify(version)}`);
+  if (!parseVersion(version))
+    throw new CniError(CniCode.IncompatibleVersion, `invalid CNI version ${JSON.stringify(version)}`);
   const out: Record<string, unknown> = { ...result, cniVersion: version };
   if (!isV1(version)) {
     if (compareVersions(version, '0.3.0') < 0) {

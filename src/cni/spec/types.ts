@@ -119,5 +119,10 @@ export const versionResultSchema = z.object({
 export type VersionResult = z.infer<typeof versionResultSchema>;
 
 export const errorResultSchema = z
-  .object({ cniVersion: z.string().optional(), code: z.number().int(), msg: z.string(), details: z.string().optional() })
+  .object({
+    cniVersion: z.string().optional(),
+    code: z.number().int(),
+    msg: z.string(),
+    details: z.string().optional(),
+  })
   .passthrough();

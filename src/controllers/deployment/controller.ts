@@ -86,17 +86,29 @@ export class DeploymentController implements Controller {
     const olds = all.filter((rs) => rs !== newRS);
     const desired = d.spec?.replicas ?? 1;
     const strategy = d.spec?.strategy?.type === 'Recreate' ? 'Recreate' : 'RollingUpdate';
-    const f = resolveFenceposts(desired, d.spec?.strategy?.rollingUpdate?.maxSurge, d.spec?.strategy?.rollingUpdate?.maxUnavailable);
+    const f = resolveFenceposts(
+      desired,
+      d.spec?.strategy?.rollingUpdate?.maxSurge,
+      d.spec?.strategy?.rollingUpdate?.maxUnavailable,
+    );
     const maxOldRevision = Math.max(0, ...olds.map(revisionOf));
 
     if (!newRS) {
-      newRS = await this.createNewRS(d, initialNewReplicas(strategy, desired, f, olds.map(rsState)), maxOldRevision + 1, desired + f.maxSurge);
+      newRS = await this.createNewRS(
+        d,
+        initialNewReplicas(strategy, desired, f, olds.map(rsState)),
+        maxOldRevision + 1,
+        desired + f.maxSurge,
+      );
       if (!newRS) return; // hash collision recorded; the status update re-queues us
       log.info({ replicaset: newRS.metadata?.name, replicas: newRS.spec?.replicas }, 'created new ReplicaSet');
     } else if (revisionOf(newRS) <= maxOldRevision) {
       // Rolled back to (or re-rolled onto) an existing ReplicaSet: it becomes the newest revision.
       await this.patchRS(newRS, { metadata: { annotations: { [REVISION]: String(maxOldRevision + 1) } } });
-      log.info({ replicaset: newRS.metadata?.name, revision: maxOldRevision + 1 }, 'adopted existing ReplicaSet as new revision');
+      log.info(
+        { replicaset: newRS.metadata?.name, revision: maxOldRevision + 1 },
+        'adopted existing ReplicaSet as new revision',
+      );
     }
     const newRevision = String(Math.max(revisionOf(newRS), maxOldRevision + 1));
     if (d.metadata?.annotations?.[REVISION] !== newRevision) {
@@ -130,14 +142,25 @@ export class DeploymentController implements Controller {
 
   private podsOf(rss: V1ReplicaSet[]): number {
     const uids = new Set(rss.map((r) => r.metadata?.uid));
-    return this.ctx.informers.get('pods').list().filter((p) => uids.has(controllerRef(p)?.uid)).length;
+    return this.ctx.informers
+      .get('pods')
+      .list()
+      .filter((p) => uids.has(controllerRef(p)?.uid)).length;
   }
 
-  private async createNewRS(d: V1Deployment, replicas: number, revision: number, maxReplicas: number): Promise<V1ReplicaSet | undefined> {
+  private async createNewRS(
+    d: V1Deployment,
+    replicas: number,
+    revision: number,
+    maxReplicas: number,
+  ): Promise<V1ReplicaSet | undefined> {
     const collisionCount = d.status?.collisionCount ?? 0;
     const hash = templateHash(d.spec?.template, collisionCount);
     const template = JSON.parse(JSON.stringify(d.spec?.template ?? {}));
-    template.metadata = { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH]: hash } };
+    template.metadata = {
+      ...(template.metadata ?? {}),
+      labels: { ...(template.metadata?.labels ?? {}), [POD_TEMPLATE_HASH]: hash },
+    };
     const selector = JSON.parse(JSON.stringify(d.spec?.selector ?? {}));
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [POD_TEMPLATE_HASH]: hash };
     const body: V1ReplicaSet = {
@@ -153,7 +176,14 @@ export class DeploymentController implements Controller {
           [MAX_REPLICAS]: String(maxReplicas),
         },
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata!.name!, uid: d.metadata!.uid!, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata!.name!,
+            uid: d.metadata!.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       spec: { replicas, minReadySeconds: d.spec?.minReadySeconds, selector, template },
@@ -164,12 +194,22 @@ export class DeploymentController implements Controller {
       if (!isAlreadyExists(err)) throw err;
       // Same name: either ours from a sync whose event we have not seen yet (fine: retry later), or a
       // different template with a colliding hash (bump collisionCount, as Kubernetes does).
-      const existing = await this.ctx.clients.apps.readNamespacedReplicaSet({ name: body.metadata!.name!, namespace: d.metadata!.namespace! });
-      if (controllerRef(existing)?.uid === d.metadata?.uid && equalIgnoreHash(existing.spec?.template, d.spec?.template)) {
+      const existing = await this.ctx.clients.apps.readNamespacedReplicaSet({
+        name: body.metadata!.name!,
+        namespace: d.metadata!.namespace!,
+      });
+      if (
+        controllerRef(existing)?.uid === d.metadata?.uid &&
+        equalIgnoreHash(existing.spec?.template, d.spec?.template)
+      ) {
         return existing;
       }
       await this.ctx.clients.apps.patchNamespacedDeploymentStatus(
-        { name: d.metadata!.name!, namespace: d.metadata!.namespace!, body: { status: { collisionCount: collisionCount + 1 } } },
+        {
+          name: d.metadata!.name!,
+          namespace: d.metadata!.namespace!,
+          body: { status: { collisionCount: collisionCount + 1 } },
+        },
         mergePatch,
       );
       return undefined;
@@ -177,7 +217,10 @@ export class DeploymentController implements Controller {
   }
 
   private async patchRS(rs: V1ReplicaSet, body: object): Promise<void> {
-    await this.ctx.clients.apps.patchNamespacedReplicaSet({ name: rs.metadata!.name!, namespace: rs.metadata!.namespace!, body }, mergePatch);
+    await this.ctx.clients.apps.patchNamespacedReplicaSet(
+      { name: rs.metadata!.name!, namespace: rs.metadata!.namespace!, body },
+      mergePatch,
+    );
   }
 
   private async scaleRS(rs: V1ReplicaSet, replicas: number, desired: number, maxReplicas: number): Promise<void> {
@@ -195,14 +238,22 @@ export class DeploymentController implements Controller {
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) {
       try {
-        await this.ctx.clients.apps.deleteNamespacedReplicaSet({ name: rs.metadata!.name!, namespace: rs.metadata!.namespace! });
+        await this.ctx.clients.apps.deleteNamespacedReplicaSet({
+          name: rs.metadata!.name!,
+          namespace: rs.metadata!.namespace!,
+        });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
     }
   }
 
-  private async updateStatus(d: V1Deployment, newRS: V1ReplicaSet, olds: V1ReplicaSet[], maxUnavailable: number): Promise<void> {
+  private async updateStatus(
+    d: V1Deployment,
+    newRS: V1ReplicaSet,
+    olds: V1ReplicaSet[],
+    maxUnavailable: number,
+  ): Promise<void> {
     const all = [newRS, ...olds];
     const s = (f: (rs: V1ReplicaSet) => number | undefined): number => all.reduce((a, rs) => a + (f(rs) ?? 0), 0);
     const desired = d.spec?.replicas ?? 1;
@@ -210,7 +261,12 @@ export class DeploymentController implements Controller {
     const available = s((rs) => rs.status?.availableReplicas);
     const updated = newRS.status?.replicas ?? 0;
     const oldLeft = olds.reduce((a, rs) => a + (rs.status?.replicas ?? 0) + (rs.spec?.replicas ?? 0), 0);
-    const complete = updated === desired && available === desired && replicas === desired && oldLeft === 0 && (newRS.status?.availableReplicas ?? 0) === desired;
+    const complete =
+      updated === desired &&
+      available === desired &&
+      replicas === desired &&
+      oldLeft === 0 &&
+      (newRS.status?.availableReplicas ?? 0) === desired;
     const now = new Date().toISOString();
     const prev = d.status?.conditions ?? [];
     const cond = (type: string, status: string, reason: string, message: string): V1DeploymentCondition => {
@@ -230,7 +286,12 @@ export class DeploymentController implements Controller {
         ? cond('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
         : cond('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
       complete
-        ? cond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${newRS.metadata?.name}" has successfully progressed.`)
+        ? cond(
+            'Progressing',
+            'True',
+            'NewReplicaSetAvailable',
+            `ReplicaSet "${newRS.metadata?.name}" has successfully progressed.`,
+          )
         : cond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${newRS.metadata?.name}" is progressing.`),
     ];
     const status = {

@@ -41,7 +41,9 @@ export function fnv32a(s: string): number {
 
 /** The template without the pod-template-hash label and without creationTimestamp noise. */
 export function stripHash(t: V1PodTemplateSpec | undefined): unknown {
-  const copy = JSON.parse(JSON.stringify(t ?? {})) as { metadata?: { labels?: Record<string, string>; creationTimestamp?: unknown } };
+  const copy = JSON.parse(JSON.stringify(t ?? {})) as {
+    metadata?: { labels?: Record<string, string>; creationTimestamp?: unknown };
+  };
   if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH];
   if (copy.metadata) delete copy.metadata.creationTimestamp;
   return copy;

@@ -26,7 +26,11 @@ export interface Fenceposts {
   maxUnavailable: number;
 }
 
-export function resolveFenceposts(replicas: number, maxSurge: IntOrPercent = '25%', maxUnavailable: IntOrPercent = '25%'): Fenceposts {
+export function resolveFenceposts(
+  replicas: number,
+  maxSurge: IntOrPercent = '25%',
+  maxUnavailable: IntOrPercent = '25%',
+): Fenceposts {
   const surge = resolveIntOrPercent(maxSurge, replicas, true);
   let unavailable = resolveIntOrPercent(maxUnavailable, replicas, false);
   if (surge === 0 && unavailable === 0) unavailable = 1;
@@ -45,9 +49,7 @@ export interface RsState {
 }
 
 export type RolloutStep =
-  | { kind: 'none' }
-  | { kind: 'scaleNew'; replicas: number }
-  | { kind: 'scaleOld'; replicas: Record<string, number> };
+  { kind: 'none' } | { kind: 'scaleNew'; replicas: number } | { kind: 'scaleOld'; replicas: Record<string, number> };
 
 const sum = (xs: RsState[], f: (r: RsState) => number): number => xs.reduce((a, r) => a + f(r), 0);
 
@@ -113,7 +115,12 @@ export function planRecreateStep(desired: number, newRS: RsState, oldRSs: RsStat
 }
 
 /** Replicas a brand-new ReplicaSet starts with. */
-export function initialNewReplicas(strategy: 'RollingUpdate' | 'Recreate', desired: number, f: Fenceposts, oldRSs: RsState[]): number {
+export function initialNewReplicas(
+  strategy: 'RollingUpdate' | 'Recreate',
+  desired: number,
+  f: Fenceposts,
+  oldRSs: RsState[],
+): number {
   const oldTotal = sum(oldRSs, (r) => r.replicas);
   if (strategy === 'Recreate') return oldTotal > 0 ? 0 : desired;
   if (oldTotal === 0) return desired;

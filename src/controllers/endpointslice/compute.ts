@@ -1,4 +1,10 @@
-import type { DiscoveryV1EndpointPort as V1EndpointPort, V1Endpoint, V1EndpointSubset, V1Pod, V1Service } from '@kubernetes/client-node';
+import type {
+  DiscoveryV1EndpointPort as V1EndpointPort,
+  V1Endpoint,
+  V1EndpointSubset,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
 import { isPodReady, isPodTerminating, mapSelectorMatches } from '../objects.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -40,7 +46,11 @@ export function endpointPortsFor(svc: V1Service, pod: V1Pod): V1EndpointPort[] {
 }
 
 const portsKey = (ports: V1EndpointPort[]): string =>
-  JSON.stringify([...ports].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '')).map((p) => [p.name ?? '', p.protocol, p.port]));
+  JSON.stringify(
+    [...ports]
+      .sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''))
+      .map((p) => [p.name ?? '', p.protocol, p.port]),
+  );
 
 /** Pods a Service selects that can be endpoints: selected, has an IP, not finished. */
 export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
@@ -111,7 +121,11 @@ export function computeSlices(svc: V1Service, pods: V1Pod[], max = MAX_ENDPOINTS
 }
 
 /** Signature of a slice's content, to match desired slices to existing ones and skip no-op updates. */
-export function sliceSignature(s: { addressType?: string; ports?: V1EndpointPort[] | null; endpoints?: V1Endpoint[] | null }): string {
+export function sliceSignature(s: {
+  addressType?: string;
+  ports?: V1EndpointPort[] | null;
+  endpoints?: V1Endpoint[] | null;
+}): string {
   const eps = (s.endpoints ?? []).map((e) => [
     e.addresses,
     e.conditions?.ready === true,
@@ -136,7 +150,11 @@ export function computeSubsets(slices: DesiredSlice[]): V1EndpointSubset[] {
     const key = portsKey(s.ports);
     let sub = byPorts.get(key);
     if (!sub) {
-      sub = { addresses: [], notReadyAddresses: [], ports: s.ports.map((p) => ({ name: p.name, port: p.port!, protocol: p.protocol })) };
+      sub = {
+        addresses: [],
+        notReadyAddresses: [],
+        ports: s.ports.map((p) => ({ name: p.name, port: p.port!, protocol: p.protocol })),
+      };
       byPorts.set(key, sub);
     }
     for (const e of s.endpoints) {

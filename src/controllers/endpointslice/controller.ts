@@ -77,7 +77,8 @@ export class EndpointSliceController implements Controller {
     // Slices of Services deleted while we were down.
     for (const sl of this.ctx.informers.get('endpointSlices').list()) {
       const svc = sl.metadata?.labels?.[SERVICE_NAME_LABEL];
-      if (svc && sl.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) this.queue.add(`${sl.metadata?.namespace}/${svc}`);
+      if (svc && sl.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)
+        this.queue.add(`${sl.metadata?.namespace}/${svc}`);
     }
   }
 
@@ -89,7 +90,10 @@ export class EndpointSliceController implements Controller {
     return this.ctx.informers
       .get('endpointSlices')
       .list(ns)
-      .filter((s) => s.metadata?.labels?.[SERVICE_NAME_LABEL] === svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY);
+      .filter(
+        (s) =>
+          s.metadata?.labels?.[SERVICE_NAME_LABEL] === svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY,
+      );
   }
 
   private async sync(key: string): Promise<void> {
@@ -117,13 +121,22 @@ export class EndpointSliceController implements Controller {
     await this.reconcileEndpoints(svc, desired, pods);
   }
 
-  private async reconcileSlices(key: string, svc: V1Service, desired: DesiredSlice[], existing: V1EndpointSlice[]): Promise<void> {
+  private async reconcileSlices(
+    key: string,
+    svc: V1Service,
+    desired: DesiredSlice[],
+    existing: V1EndpointSlice[],
+  ): Promise<void> {
     const unused = new Set(existing);
     const plan: { want: DesiredSlice; have?: V1EndpointSlice }[] = [];
     // First pass: exact content matches (no write needed); second: same ports (an update).
     const remaining: DesiredSlice[] = [];
     const sigOf = (s: V1EndpointSlice): string =>
-      this.effectiveSig(`slice/${s.metadata?.namespace}/${s.metadata?.name}`, s.metadata?.resourceVersion, sliceSignature(s));
+      this.effectiveSig(
+        `slice/${s.metadata?.namespace}/${s.metadata?.name}`,
+        s.metadata?.resourceVersion,
+        sliceSignature(s),
+      );
     for (const want of desired) {
       const sig = sliceSignature(want);
       const exact = [...unused].find((s) => sigOf(s) === sig);
@@ -151,7 +164,10 @@ export class EndpointSliceController implements Controller {
       const body = this.sliceBody(svc, want, have);
       if (have) {
         await discovery.replaceNamespacedEndpointSlice({ name: have.metadata!.name!, namespace: ns, body });
-        this.written.set(`slice/${ns}/${have.metadata!.name}`, { prevRv: have.metadata?.resourceVersion ?? '', sig: sliceSignature(want) });
+        this.written.set(`slice/${ns}/${have.metadata!.name}`, {
+          prevRv: have.metadata?.resourceVersion ?? '',
+          sig: sliceSignature(want),
+        });
       } else {
         this.expectations.expectCreate(key, body.metadata!.name!);
         try {
@@ -175,7 +191,16 @@ export class EndpointSliceController implements Controller {
         namespace: svc.metadata!.namespace,
         ...(have?.metadata?.resourceVersion ? { resourceVersion: have.metadata.resourceVersion } : {}),
         labels: { ...(svc.metadata?.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY },
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata!.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            name,
+            uid: svc.metadata!.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       addressType: want.addressType,
       endpoints: want.endpoints,
@@ -188,7 +213,10 @@ export class EndpointSliceController implements Controller {
       this.written.delete(`slice/${s.metadata!.namespace}/${s.metadata!.name}`);
       this.expectations.expectDelete(key, s.metadata!.name!);
       try {
-        await this.ctx.clients.discovery.deleteNamespacedEndpointSlice({ name: s.metadata!.name!, namespace: s.metadata!.namespace! });
+        await this.ctx.clients.discovery.deleteNamespacedEndpointSlice({
+          name: s.metadata!.name!,
+          namespace: s.metadata!.namespace!,
+        });
       } catch (err) {
         this.expectations.observedDelete(key, s.metadata!.name!);
         if (!isNotFound(err)) throw err;
@@ -213,7 +241,8 @@ export class EndpointSliceController implements Controller {
       subsets,
     };
     const id = `endpoints/${ns}/${name}`;
-    if (cur && this.effectiveSig(id, cur.metadata?.resourceVersion, subsetsSignature(cur)) === subsetsSignature(body)) return;
+    if (cur && this.effectiveSig(id, cur.metadata?.resourceVersion, subsetsSignature(cur)) === subsetsSignature(body))
+      return;
     const { core } = this.ctx.clients;
     if (cur) {
       await core.replaceNamespacedEndpoints({ name, namespace: ns, body });

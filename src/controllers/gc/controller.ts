@@ -98,22 +98,41 @@ export class GarbageCollector implements Controller {
     const log = this.ctx.log.child({ controller: this.name });
     try {
       const { apps, core, discovery } = this.ctx.clients;
-      const work: { kind: string; ns: string; name: string; refs?: V1OwnerReference[]; del: () => Promise<unknown> }[] = [];
+      const work: { kind: string; ns: string; name: string; refs?: V1OwnerReference[]; del: () => Promise<unknown> }[] =
+        [];
       for (const rs of this.ctx.informers.get('replicaSets').list()) {
         const ns = rs.metadata!.namespace!;
         const name = rs.metadata!.name!;
-        work.push({ kind: 'ReplicaSet', ns, name, refs: rs.metadata?.ownerReferences, del: () => apps.deleteNamespacedReplicaSet({ name, namespace: ns }) });
+        work.push({
+          kind: 'ReplicaSet',
+          ns,
+          name,
+          refs: rs.metadata?.ownerReferences,
+          del: () => apps.deleteNamespacedReplicaSet({ name, namespace: ns }),
+        });
       }
       for (const p of this.ctx.informers.get('pods').list()) {
         if (p.metadata?.deletionTimestamp) continue;
         const ns = p.metadata!.namespace!;
         const name = p.metadata!.name!;
-        work.push({ kind: 'Pod', ns, name, refs: p.metadata?.ownerReferences, del: () => core.deleteNamespacedPod({ name, namespace: ns }) });
+        work.push({
+          kind: 'Pod',
+          ns,
+          name,
+          refs: p.metadata?.ownerReferences,
+          del: () => core.deleteNamespacedPod({ name, namespace: ns }),
+        });
       }
       for (const s of this.ctx.informers.get('endpointSlices').list()) {
         const ns = s.metadata!.namespace!;
         const name = s.metadata!.name!;
-        work.push({ kind: 'EndpointSlice', ns, name, refs: s.metadata?.ownerReferences, del: () => discovery.deleteNamespacedEndpointSlice({ name, namespace: ns }) });
+        work.push({
+          kind: 'EndpointSlice',
+          ns,
+          name,
+          refs: s.metadata?.ownerReferences,
+          del: () => discovery.deleteNamespacedEndpointSlice({ name, namespace: ns }),
+        });
       }
       for (const w of work) {
         if (this.stopped) break;
@@ -122,7 +141,11 @@ export class GarbageCollector implements Controller {
           log.info({ kind: w.kind, object: `${w.ns}/${w.name}` }, 'owner gone: deleting');
           await w.del();
         } catch (err) {
-          if (!isNotFound(err)) log.warn({ kind: w.kind, object: `${w.ns}/${w.name}`, err: describeError(err) }, 'garbage collection failed');
+          if (!isNotFound(err))
+            log.warn(
+              { kind: w.kind, object: `${w.ns}/${w.name}`, err: describeError(err) },
+              'garbage collection failed',
+            );
         }
       }
     } finally {

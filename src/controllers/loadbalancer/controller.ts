@@ -76,7 +76,10 @@ export class LoadBalancerController implements Controller {
     }
     const ip = this.pool.allocate(used, wanted);
     if (!ip) {
-      log.warn({ pool: this.pool.spec, loadBalancerIP: wanted }, wanted ? 'requested loadBalancerIP is not free in the pool' : 'address pool exhausted');
+      log.warn(
+        { pool: this.pool.spec, loadBalancerIP: wanted },
+        wanted ? 'requested loadBalancerIP is not free in the pool' : 'address pool exhausted',
+      );
       if (mine.length === 0) return; // waits for an address to be freed (requeuePending)
       return;
     }
@@ -102,7 +105,8 @@ export class LoadBalancerController implements Controller {
           keyOf(s) !== key &&
           s.spec?.type === 'LoadBalancer' &&
           ingressIps(s).includes(ip) &&
-          (String(s.metadata?.creationTimestamp ?? '') < myTime || (String(s.metadata?.creationTimestamp ?? '') === myTime && keyOf(s) < key)),
+          (String(s.metadata?.creationTimestamp ?? '') < myTime ||
+            (String(s.metadata?.creationTimestamp ?? '') === myTime && keyOf(s) < key)),
       );
   }
 

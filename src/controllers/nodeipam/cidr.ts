@@ -37,7 +37,10 @@ export class NodeCidrAllocator {
   readonly cluster: Cidr;
   readonly count: number;
 
-  constructor(clusterCidr: string, readonly maskSize = 24) {
+  constructor(
+    clusterCidr: string,
+    readonly maskSize = 24,
+  ) {
     this.cluster = parseCidr(clusterCidr);
     if (maskSize < this.cluster.prefix || maskSize > 30) {
       throw new Error(`node CIDR mask /${maskSize} does not fit in cluster CIDR ${clusterCidr}`);

@@ -56,7 +56,13 @@ export class NodeIpamController implements Controller {
     try {
       // resourceVersion guard: if the Node changed meanwhile (maybe someone set a CIDR), we get 409 and retry.
       await this.ctx.clients.core.patchNode(
-        { name, body: { metadata: { resourceVersion: node.metadata?.resourceVersion }, spec: { podCIDR: cidr, podCIDRs: [cidr] } } },
+        {
+          name,
+          body: {
+            metadata: { resourceVersion: node.metadata?.resourceVersion },
+            spec: { podCIDR: cidr, podCIDRs: [cidr] },
+          },
+        },
         mergePatch,
       );
       this.ctx.log.info({ controller: this.name, node: name, podCIDR: cidr }, 'allocated pod CIDR');

@@ -70,7 +70,10 @@ export class NodeLifecycleController implements Controller {
         try {
           await this.check(node);
         } catch (err) {
-          this.ctx.log.warn({ controller: this.name, node: node.metadata?.name, err: describeError(err) }, 'node check failed');
+          this.ctx.log.warn(
+            { controller: this.name, node: node.metadata?.name, err: describeError(err) },
+            'node check failed',
+          );
         }
       }
     } finally {
@@ -90,7 +93,10 @@ export class NodeLifecycleController implements Controller {
 
     const conditions = readyCondition(node, unreachable, iso);
     if (conditions) {
-      log.info({ ready: unreachable ? 'Unknown' : 'True' }, unreachable ? 'node stopped heartbeating' : 'node heartbeats resumed');
+      log.info(
+        { ready: unreachable ? 'Unknown' : 'True' },
+        unreachable ? 'node stopped heartbeating' : 'node heartbeats resumed',
+      );
       await core.patchNodeStatus({ name, body: { status: { conditions } } }, mergePatch);
     }
     const taints = withUnreachableTaints(node, unreachable, iso);
@@ -116,7 +122,11 @@ export class NodeLifecycleController implements Controller {
           continue;
         }
         const conds = podNotReadyConditions(pod, iso);
-        if (conds) await core.patchNamespacedPodStatus({ name: podName, namespace: ns, body: { status: { conditions: conds } } }, mergePatch);
+        if (conds)
+          await core.patchNamespacedPodStatus(
+            { name: podName, namespace: ns, body: { status: { conditions: conds } } },
+            mergePatch,
+          );
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

@@ -34,7 +34,10 @@ export class HeartbeatTracker {
 
 export function heartbeatSignature(node: V1Node, leaseRenewTime: unknown): string {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  return JSON.stringify([leaseRenewTime ? String(leaseRenewTime instanceof Date ? leaseRenewTime.toISOString() : leaseRenewTime) : null, ready?.lastHeartbeatTime ?? null]);
+  return JSON.stringify([
+    leaseRenewTime ? String(leaseRenewTime instanceof Date ? leaseRenewTime.toISOString() : leaseRenewTime) : null,
+    ready?.lastHeartbeatTime ?? null,
+  ]);
 }
 
 export const UNREACHABLE_TAINTS: V1Taint[] = [
@@ -45,11 +48,15 @@ export const UNREACHABLE_TAINTS: V1Taint[] = [
 /** The node's taints with (or without) the unreachable ones; undefined when nothing changes. */
 export function withUnreachableTaints(node: V1Node, unreachable: boolean, now: string): V1Taint[] | undefined {
   const taints = node.spec?.taints ?? [];
-  const isOurs = (t: V1Taint): boolean => t.key === UNREACHABLE_TAINT_KEY && (t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+  const isOurs = (t: V1Taint): boolean =>
+    t.key === UNREACHABLE_TAINT_KEY && (t.effect === 'NoSchedule' || t.effect === 'NoExecute');
   if (unreachable) {
     const missing = UNREACHABLE_TAINTS.filter((u) => !taints.some((t) => t.key === u.key && t.effect === u.effect));
     if (missing.length === 0) return undefined;
-    return [...taints, ...missing.map((t) => ({ ...t, ...(t.effect === 'NoExecute' ? { timeAdded: now as never } : {}) }))];
+    return [
+      ...taints,
+      ...missing.map((t) => ({ ...t, ...(t.effect === 'NoExecute' ? { timeAdded: now as never } : {}) })),
+    ];
   }
   if (!taints.some(isOurs)) return undefined;
   return taints.filter((t) => !isOurs(t));
@@ -73,7 +80,14 @@ export function readyCondition(node: V1Node, unreachable: boolean, now: string):
   } else {
     // Only undo what this controller did; a kubelet-reported NotReady stays.
     if (!ready || ready.status !== 'Unknown' || ready.reason !== STATUS_UNKNOWN_REASON) return undefined;
-    next = { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ready.lastHeartbeatTime, lastTransitionTime: now as never };
+    next = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'KubeletReady',
+      message: 'kubelet is posting ready status',
+      lastHeartbeatTime: ready.lastHeartbeatTime,
+      lastTransitionTime: now as never,
+    };
   }
   return [...conds.filter((c) => c.type !== 'Ready'), next];
 }
@@ -83,17 +97,32 @@ export function readyCondition(node: V1Node, unreachable: boolean, now: string):
  * NoExecute taint decides (tolerationSeconds, or forever without it); otherwise the default timeout.
  */
 export function evictionDelayMs(pod: V1Pod, defaultMs: number): number {
-  const t = (pod.spec?.tolerations ?? []).find((x) => tolerates(x, { key: UNREACHABLE_TAINT_KEY, effect: 'NoExecute' }));
+  const t = (pod.spec?.tolerations ?? []).find((x) =>
+    tolerates(x, { key: UNREACHABLE_TAINT_KEY, effect: 'NoExecute' }),
+  );
   if (!t) return defaultMs;
   if (t.tolerationSeconds === undefined || t.tolerationSeconds === null) return Number.POSITIVE_INFINITY;
   return Math.max(0, t.tolerationSeconds * 1000);
 }
 
 /** Pod conditions with Ready False (node lost); undefined when the pod is already not ready. */
-export function podNotReadyConditions(pod: V1Pod, now: string): V1Pod['status'] extends infer S ? (S extends { conditions?: infer C } ? C | undefined : never) : never {
+export function podNotReadyConditions(
+  pod: V1Pod,
+  now: string,
+): V1Pod['status'] extends infer S ? (S extends { conditions?: infer C } ? C | undefined : never) : never {
   const conds = pod.status?.conditions ?? [];
   const ready = conds.find((c) => c.type === 'Ready');
   if (ready && ready.status === 'False') return undefined;
-  const mark = (type: string) => ({ type, status: 'False', reason: 'NodeNotReady', message: 'node is unreachable', lastTransitionTime: now as never });
-  return [...conds.filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'), mark('Ready'), ...(conds.some((c) => c.type === 'ContainersReady') ? [mark('ContainersReady')] : [])];
+  const mark = (type: string) => ({
+    type,
+    status: 'False',
+    reason: 'NodeNotReady',
+    message: 'node is unreachable',
+    lastTransitionTime: now as never,
+  });
+  return [
+    ...conds.filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady'),
+    mark('Ready'),
+    ...(conds.some((c) => c.type === 'ContainersReady') ? [mark('ContainersReady')] : []),
+  ];
 }

@@ -42,7 +42,8 @@ export class ReplicaSetController implements Controller {
       const rsKey = ref?.kind === 'ReplicaSet' ? `${ns}/${ref.name}` : undefined;
       if (rsKey) {
         if (type === 'add') this.expectations.observedCreate(rsKey, pod.metadata?.name ?? '');
-        if (type === 'delete' || pod.metadata?.deletionTimestamp) this.expectations.observedDelete(rsKey, pod.metadata?.name ?? '');
+        if (type === 'delete' || pod.metadata?.deletionTimestamp)
+          this.expectations.observedDelete(rsKey, pod.metadata?.name ?? '');
         this.queue.add(rsKey);
       }
       const oldRef = old ? controllerRef(old) : undefined;
@@ -76,7 +77,9 @@ export class ReplicaSetController implements Controller {
     const pods = this.ownedPods(rs);
     const live = new Map(pods.map((p) => [p.metadata!.name!, p]));
     const pendingCreates = this.expectations.pendingCreates(key, (n) => live.has(n));
-    const pendingDeletes = new Set(this.expectations.pendingDeletes(key, (n) => !!live.get(n) && isPodActive(live.get(n)!)));
+    const pendingDeletes = new Set(
+      this.expectations.pendingDeletes(key, (n) => !!live.get(n) && isPodActive(live.get(n)!)),
+    );
     const active = pods.filter((p) => isPodActive(p) && !pendingDeletes.has(p.metadata!.name!));
     const desired = rs.spec?.replicas ?? 1;
     const diff = active.length + pendingCreates.length - desired;
@@ -129,7 +132,14 @@ export class ReplicaSetController implements Controller {
         labels: { ...(meta.labels ?? {}) },
         ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata!.name!, uid: rs.metadata!.uid!, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: rs.metadata!.name!,
+            uid: rs.metadata!.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
       spec: JSON.parse(JSON.stringify(t.spec ?? { containers: [] })),
@@ -147,7 +157,9 @@ export class ReplicaSetController implements Controller {
     if (Number.isFinite(next)) this.queue.addAfter(keyOf(rs), next + 50);
     const status = {
       replicas: active.length,
-      fullyLabeledReplicas: active.filter((p) => Object.entries(labels).every(([k, v]) => p.metadata?.labels?.[k] === v)).length,
+      fullyLabeledReplicas: active.filter((p) =>
+        Object.entries(labels).every(([k, v]) => p.metadata?.labels?.[k] === v),
+      ).length,
       readyReplicas: ready,
       availableReplicas: available,
       observedGeneration: rs.metadata?.generation ?? 0,

@@ -186,7 +186,11 @@ export class VxlanAgent {
       }
     }
 
-    const { desired, skipped } = desiredEntries({ name: o.nodeName, podCIDR: podNet.cidr, publicIP: underlayIP }, all, cluster.cidr);
+    const { desired, skipped } = desiredEntries(
+      { name: o.nodeName, podCIDR: podNet.cidr, publicIP: underlayIP },
+      all,
+      cluster.cidr,
+    );
     const skippedKey = JSON.stringify(skipped);
     if (skippedKey !== this.lastSkipped && skipped.length) o.log.info({ skipped }, 'peers left out');
     this.lastSkipped = skippedKey;

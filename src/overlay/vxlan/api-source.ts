@@ -40,7 +40,10 @@ export class ApiPeerSource implements PeerSource {
       if (this.stopped) return;
       this.log.warn({ err: errorMessage(err) }, 'node watch failed; restarting');
       this.restartTimer = setTimeout(() => {
-        if (!this.stopped) this.informer.start().catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'node watch restart failed'));
+        if (!this.stopped)
+          this.informer
+            .start()
+            .catch((e: unknown) => this.log.warn({ err: errorMessage(e) }, 'node watch restart failed'));
       }, RESTART_DELAY_MS);
     });
     await this.informer.start();
@@ -68,10 +71,7 @@ export class ApiPeerSource implements PeerSource {
   }
 
   private maybeChanged(): void {
-    const key = this.peers()
-      .map(peerKey)
-      .sort()
-      .join('\n');
+    const key = this.peers().map(peerKey).sort().join('\n');
     if (key === this.lastKey) return;
     this.lastKey = key;
     this.onChange?.();

@@ -52,7 +52,9 @@ export class FilePeerSource implements PeerSource {
       this.watcher = watch(dirname(this.path), (_event, file) => {
         if (file === null || file === name) void this.refresh();
       });
-      this.watcher.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'watching peers file failed; resync timer only'));
+      this.watcher.on('error', (err) =>
+        this.log.warn({ err: errorMessage(err) }, 'watching peers file failed; resync timer only'),
+      );
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'cannot watch peers file; resync timer only');
     }
@@ -67,7 +69,8 @@ export class FilePeerSource implements PeerSource {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if (this.lastText !== '\0missing') this.log.warn({ file: this.path, err: errorMessage(err) }, 'cannot read peers file; keeping last list');
+      if (this.lastText !== '\0missing')
+        this.log.warn({ file: this.path, err: errorMessage(err) }, 'cannot read peers file; keeping last list');
       this.lastText = '\0missing';
       return;
     }

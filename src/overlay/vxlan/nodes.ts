@@ -41,6 +41,9 @@ export function peerKey(p: Peer | undefined): string {
 }
 
 /** The merge patch that publishes this node's VTEP (application/merge-patch+json). */
-export function vtepAnnotationPatch(vtepMAC: string, publicIP: string): { metadata: { annotations: Record<string, string> } } {
+export function vtepAnnotationPatch(
+  vtepMAC: string,
+  publicIP: string,
+): { metadata: { annotations: Record<string, string> } } {
   return { metadata: { annotations: { [VTEP_MAC_ANNOTATION]: vtepMAC, [PUBLIC_IP_ANNOTATION]: publicIP } } };
 }

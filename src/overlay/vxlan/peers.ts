@@ -61,7 +61,7 @@ export function parseCidr(s: string): Cidr {
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
   if (inner.prefix < outer.prefix) return false;
   const mask = outer.prefix === 0 ? 0 : (0xffffffff << (32 - outer.prefix)) >>> 0;
-  return ((ipToInt(inner.network) & mask) >>> 0) === ipToInt(outer.network);
+  return (ipToInt(inner.network) & mask) >>> 0 === ipToInt(outer.network);
 }
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
@@ -189,8 +189,10 @@ export function diffEntries(actual: OverlayEntries, desired: OverlayEntries): Ov
   for (const e of desired.routes) if (!aRoute.has(routeKey(e))) ops.push({ op: 'route-replace', entry: e });
 
   // Removals: only entries whose key is not re-used by a desired entry (those were replaced above).
-  for (const e of actual.routes) if (!dRoute.has(routeKey(e)) && !dRouteDsts.has(e.dst)) ops.push({ op: 'route-del', entry: e });
-  for (const e of actual.neigh) if (!dNeigh.has(neighKey(e)) && !dNeighIps.has(e.ip)) ops.push({ op: 'neigh-del', entry: e });
+  for (const e of actual.routes)
+    if (!dRoute.has(routeKey(e)) && !dRouteDsts.has(e.dst)) ops.push({ op: 'route-del', entry: e });
+  for (const e of actual.neigh)
+    if (!dNeigh.has(neighKey(e)) && !dNeighIps.has(e.ip)) ops.push({ op: 'neigh-del', entry: e });
   for (const e of actual.fdb) if (!dFdb.has(fdbKey(e)) && !dFdbMacs.has(e.mac)) ops.push({ op: 'fdb-del', entry: e });
   return ops;
 }

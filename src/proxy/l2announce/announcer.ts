@@ -27,7 +27,10 @@ export class L2Announcer {
   private async findInterface(): Promise<void> {
     if (this.iface) return;
     const out = await run(['ip', '-j', 'addr', 'show'], { netns: this.netns });
-    const links = JSON.parse(out) as { ifname: string; addr_info?: { local?: string; prefixlen?: number; label?: string }[] }[];
+    const links = JSON.parse(out) as {
+      ifname: string;
+      addr_info?: { local?: string; prefixlen?: number; label?: string }[];
+    }[];
     const link = links.find((l) => l.addr_info?.some((a) => a.local === this.nodeIP));
     if (!link) throw new Error(`no interface holds node IP ${this.nodeIP}`);
     this.iface = link.ifname;

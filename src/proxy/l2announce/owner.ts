@@ -20,7 +20,11 @@ export function lbOwner(ip: string, candidates: readonly string[]): string | und
 }
 
 /** The LoadBalancer IPs this node should announce. Pure. */
-export function ownedLoadBalancerIPs(desired: DesiredState, nodeName: string, readyNodes: readonly string[]): Set<string> {
+export function ownedLoadBalancerIPs(
+  desired: DesiredState,
+  nodeName: string,
+  readyNodes: readonly string[],
+): Set<string> {
   const out = new Set<string>();
   const ready = new Set(readyNodes);
   for (const st of desired.values()) {

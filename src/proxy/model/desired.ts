@@ -104,15 +104,13 @@ export function buildServiceState(
   const hasNodePorts = type === 'NodePort' || type === 'LoadBalancer';
   const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
   const loadBalancerIPs =
-    type === 'LoadBalancer'
-      ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4)
-      : [];
+    type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4) : [];
   const sourceRanges = (spec.loadBalancerSourceRanges ?? [])
     .map(normalizeCIDR)
     .filter((c): c is string => c !== undefined);
   const affinitySeconds =
     spec.sessionAffinity === 'ClientIP'
-      ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS
+      ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS)
       : 0;
   const externallyAccessible = hasNodePorts || externalIPs.length > 0;
   const externalLocal = externallyAccessible && spec.externalTrafficPolicy === 'Local';

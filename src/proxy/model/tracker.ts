@@ -34,8 +34,11 @@ export class ProxyTracker {
     const key = serviceKey(svc);
     const old = this.services.get(key);
     this.services.set(key, svc);
-    if (!old || JSON.stringify(old.spec) !== JSON.stringify(svc.spec) ||
-        JSON.stringify(old.status) !== JSON.stringify(svc.status)) {
+    if (
+      !old ||
+      JSON.stringify(old.spec) !== JSON.stringify(svc.spec) ||
+      JSON.stringify(old.status) !== JSON.stringify(svc.status)
+    ) {
       this.dirty.add(key);
     }
   }
@@ -56,8 +59,11 @@ export class ProxyTracker {
     const old = bySvc.get(sliceKey);
     bySvc.set(sliceKey, slice);
     this.sliceOwner.set(sliceKey, owner);
-    if (!old || JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints) ||
-        JSON.stringify(old.ports) !== JSON.stringify(slice.ports)) {
+    if (
+      !old ||
+      JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints) ||
+      JSON.stringify(old.ports) !== JSON.stringify(slice.ports)
+    ) {
       this.dirty.add(owner);
     }
   }

@@ -20,7 +20,13 @@ import {
 import { ElementMirror, splitId } from './mirror.js';
 
 const PRECREATE_MAX_ENDPOINTS = 8;
-const PRECREATE_KINDS: [ClassSpec['kind'], ClassSpec['masq']][] = [['ip', 'o'], ['ip', 'm'], ['ip', 'n'], ['np', 'm'], ['np', 'n']];
+const PRECREATE_KINDS: [ClassSpec['kind'], ClassSpec['masq']][] = [
+  ['ip', 'o'],
+  ['ip', 'm'],
+  ['ip', 'n'],
+  ['np', 'm'],
+  ['np', 'n'],
+];
 
 /** A UDP (address, port) → endpoint IPs, to clear conntrack entries of endpoints that went away. */
 interface UdpTarget {
@@ -242,10 +248,18 @@ export class NftablesBackend implements ProxyBackend {
     for (const name of ex?.maps ?? []) {
       if (wantedMaps.has(name)) continue;
       const aff = /^aff_(ip|np)_(\d+)$/.exec(name);
-      if (aff) tx.add({ verb: 'add', kind: 'map', table: t, name, spec: affinityMapSpec(aff[1] as 'ip' | 'np', Number(aff[2])) });
+      if (aff)
+        tx.add({
+          verb: 'add',
+          kind: 'map',
+          table: t,
+          name,
+          spec: affinityMapSpec(aff[1] as 'ip' | 'np', Number(aff[2])),
+        });
       tx.add({ verb: 'delete', kind: 'map', table: t, name });
     }
-    for (const name of ex?.sets ?? []) if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
+    for (const name of ex?.sets ?? [])
+      if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
     // Class chains first: the verdict-map elements and base chains refer to them.
     for (const c of classes.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
     for (const [name, spec, rules] of chains) {
@@ -254,7 +268,8 @@ export class NftablesBackend implements ProxyBackend {
         for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
       }
     }
-    for (const [map, elements] of this.mirror.wantedTextByMap()) tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
+    for (const [map, elements] of this.mirror.wantedTextByMap())
+      tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
     for (const [name, spec, rules] of chains) {
       if (!spec) continue;
       tx.add({ verb: 'add', kind: 'chain', table: t, name, spec });

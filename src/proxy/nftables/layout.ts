@@ -56,25 +56,41 @@ const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
 export function staticChains(): [string, string | undefined, string[]][] {
   const noep = 'ct state new jump no-endpoints';
   return [
-    ['services', undefined, [
-      `ip daddr . meta l4proto . th dport vmap @${MAPS.svcIps}`,
-      `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.svcNodePorts}`,
-    ]],
-    ['no-endpoints', undefined, [
-      `ip daddr . meta l4proto . th dport vmap @${MAPS.noepIps}`,
-      `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.noepNodePorts}`,
-    ]],
+    [
+      'services',
+      undefined,
+      [
+        `ip daddr . meta l4proto . th dport vmap @${MAPS.svcIps}`,
+        `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.svcNodePorts}`,
+      ],
+    ],
+    [
+      'no-endpoints',
+      undefined,
+      [
+        `ip daddr . meta l4proto . th dport vmap @${MAPS.noepIps}`,
+        `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.noepNodePorts}`,
+      ],
+    ],
     ['reject-svc', undefined, ['meta l4proto tcp reject with tcp reset', 'reject']],
     ['nat-prerouting', 'type nat hook prerouting priority -100; policy accept;', ['jump services']],
     ['nat-output', 'type nat hook output priority -100; policy accept;', ['jump services']],
-    ['nat-postrouting', 'type nat hook postrouting priority 100; policy accept;', [
-      `ct mark & ${MASQ_BIT} == ${MASQ_BIT} masquerade`,
-      `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade`,
-    ]],
-    ['filter-prerouting', 'type filter hook prerouting priority -110; policy accept;', [
-      `ct state new ip daddr . meta l4proto . th dport @${MAPS.fwIps} ` +
-        `ip daddr . meta l4proto . th dport . ip saddr != @${MAPS.fwAllow} drop`,
-    ]],
+    [
+      'nat-postrouting',
+      'type nat hook postrouting priority 100; policy accept;',
+      [
+        `ct mark & ${MASQ_BIT} == ${MASQ_BIT} masquerade`,
+        `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade`,
+      ],
+    ],
+    [
+      'filter-prerouting',
+      'type filter hook prerouting priority -110; policy accept;',
+      [
+        `ct state new ip daddr . meta l4proto . th dport @${MAPS.fwIps} ` +
+          `ip daddr . meta l4proto . th dport . ip saddr != @${MAPS.fwAllow} drop`,
+      ],
+    ],
     ['filter-input', 'type filter hook input priority -110; policy accept;', [noep]],
     ['filter-forward', 'type filter hook forward priority -110; policy accept;', [noep]],
     ['filter-output', 'type filter hook output priority -110; policy accept;', [noep]],
@@ -90,7 +106,8 @@ export function affinityMapName(kind: KeyKind, seconds: number): string {
 }
 
 export function affinityMapSpec(kind: KeyKind, seconds: number): string {
-  const key = kind === 'ip' ? 'ipv4_addr . ipv4_addr . inet_proto . inet_service' : 'ipv4_addr . inet_proto . inet_service';
+  const key =
+    kind === 'ip' ? 'ipv4_addr . ipv4_addr . inet_proto . inet_service' : 'ipv4_addr . inet_proto . inet_service';
   return `type ${key} : mark; size 262144; flags dynamic,timeout; timeout ${seconds}s;`;
 }
 
@@ -150,24 +167,46 @@ export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRe
     classes.push(c);
     elems.push({ map: vmap, key: keyText, value: `goto ${className(c)}` });
     eps.forEach((e, i) => {
-      elems.push({ map: kind === 'ip' ? MAPS.epsIp : MAPS.epsNp, key: `${keyText} . ${i}`, value: `${e.ip} . ${e.port}` });
+      elems.push({
+        map: kind === 'ip' ? MAPS.epsIp : MAPS.epsNp,
+        key: `${keyText} . ${i}`,
+        value: `${e.ip} . ${e.port}`,
+      });
     });
   };
   const hairpins = new Set<string>();
   for (const sp of st.ports) {
     const proto = PROTO[sp.protocol];
     for (const vip of sp.clusterIPs) {
-      addEntry('ip', `${vip} . ${proto} . ${sp.port}`, sp.clusterDisposition, sp.clusterEndpoints,
-        clusterCIDR ? 'o' : 'n', sp.affinitySeconds);
+      addEntry(
+        'ip',
+        `${vip} . ${proto} . ${sp.port}`,
+        sp.clusterDisposition,
+        sp.clusterEndpoints,
+        clusterCIDR ? 'o' : 'n',
+        sp.affinitySeconds,
+      );
     }
     const extMasq: MasqMode = sp.externalMasquerade ? 'm' : 'n';
     for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      addEntry('ip', `${ip} . ${proto} . ${sp.port}`, sp.externalDisposition, sp.externalEndpoints, extMasq,
-        sp.affinitySeconds);
+      addEntry(
+        'ip',
+        `${ip} . ${proto} . ${sp.port}`,
+        sp.externalDisposition,
+        sp.externalEndpoints,
+        extMasq,
+        sp.affinitySeconds,
+      );
     }
     if (sp.nodePort) {
-      addEntry('np', `${proto} . ${sp.nodePort}`, sp.externalDisposition, sp.externalEndpoints, extMasq,
-        sp.affinitySeconds);
+      addEntry(
+        'np',
+        `${proto} . ${sp.nodePort}`,
+        sp.externalDisposition,
+        sp.externalEndpoints,
+        extMasq,
+        sp.affinitySeconds,
+      );
     }
     for (const lb of sp.sourceRanges.length ? sp.loadBalancerIPs : []) {
       elems.push({ map: MAPS.fwIps, key: `${lb} . ${proto} . ${sp.port}`, value: '' });
@@ -190,11 +229,17 @@ export function classOps(c: ClassSpec, clusterCIDR: string | undefined, flush: b
   const name = className(c);
   const ops: NftOp[] = [];
   if (c.affinity) {
-    ops.push({ verb: 'add', kind: 'map', table: TABLE, name: affinityMapName(c.kind, c.affinity),
-      spec: affinityMapSpec(c.kind, c.affinity) });
+    ops.push({
+      verb: 'add',
+      kind: 'map',
+      table: TABLE,
+      name: affinityMapName(c.kind, c.affinity),
+      spec: affinityMapSpec(c.kind, c.affinity),
+    });
   }
   ops.push({ verb: 'add', kind: 'chain', table: TABLE, name });
   if (flush) ops.push({ verb: 'flush', kind: 'chain', table: TABLE, name });
-  for (const r of classRules(c, clusterCIDR)) ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain: name, rule: r });
+  for (const r of classRules(c, clusterCIDR))
+    ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain: name, rule: r });
   return ops;
 }

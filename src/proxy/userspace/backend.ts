@@ -27,28 +27,84 @@ export function renderUserspaceTable(
     .add({ verb: 'add', kind: 'table', table: t })
     .add({ verb: 'delete', kind: 'table', table: t })
     .add({ verb: 'add', kind: 'table', table: t })
-    .add({ verb: 'add', kind: 'map', table: t, name: 'portals', spec: 'type ipv4_addr . inet_proto . inet_service : inet_service;' })
-    .add({ verb: 'add', kind: 'map', table: t, name: MAPS.noepIps, spec: 'type ipv4_addr . inet_proto . inet_service : verdict;' })
-    .add({ verb: 'add', kind: 'map', table: t, name: MAPS.noepNodePorts, spec: 'type inet_proto . inet_service : verdict;' })
+    .add({
+      verb: 'add',
+      kind: 'map',
+      table: t,
+      name: 'portals',
+      spec: 'type ipv4_addr . inet_proto . inet_service : inet_service;',
+    })
+    .add({
+      verb: 'add',
+      kind: 'map',
+      table: t,
+      name: MAPS.noepIps,
+      spec: 'type ipv4_addr . inet_proto . inet_service : verdict;',
+    })
+    .add({
+      verb: 'add',
+      kind: 'map',
+      table: t,
+      name: MAPS.noepNodePorts,
+      spec: 'type inet_proto . inet_service : verdict;',
+    })
     .add({ verb: 'add', kind: 'set', table: t, name: MAPS.fwIps, spec: 'type ipv4_addr . inet_proto . inet_service;' })
-    .add({ verb: 'add', kind: 'set', table: t, name: MAPS.fwAllow, spec: 'type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval;' })
+    .add({
+      verb: 'add',
+      kind: 'set',
+      table: t,
+      name: MAPS.fwAllow,
+      spec: 'type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval;',
+    })
     .add({ verb: 'add', kind: 'chain', table: t, name: 'reject-svc' })
     .add({ verb: 'add', kind: 'rule', table: t, chain: 'reject-svc', rule: 'meta l4proto tcp reject with tcp reset' })
     .add({ verb: 'add', kind: 'rule', table: t, chain: 'reject-svc', rule: 'reject' })
     .add({ verb: 'add', kind: 'chain', table: t, name: 'no-endpoints' })
-    .add({ verb: 'add', kind: 'rule', table: t, chain: 'no-endpoints', rule: `ip daddr . meta l4proto . th dport vmap @${MAPS.noepIps}` })
-    .add({ verb: 'add', kind: 'rule', table: t, chain: 'no-endpoints', rule: `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.noepNodePorts}` });
+    .add({
+      verb: 'add',
+      kind: 'rule',
+      table: t,
+      chain: 'no-endpoints',
+      rule: `ip daddr . meta l4proto . th dport vmap @${MAPS.noepIps}`,
+    })
+    .add({
+      verb: 'add',
+      kind: 'rule',
+      table: t,
+      chain: 'no-endpoints',
+      rule: `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.noepNodePorts}`,
+    });
   const redirect = 'meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @portals';
-  for (const [name, hook] of [['nat-prerouting', 'prerouting'], ['nat-output', 'output']] as const) {
+  for (const [name, hook] of [
+    ['nat-prerouting', 'prerouting'],
+    ['nat-output', 'output'],
+  ] as const) {
     tx.add({ verb: 'add', kind: 'chain', table: t, name, spec: `type nat hook ${hook} priority -100; policy accept;` });
     tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule: redirect });
   }
-  tx.add({ verb: 'add', kind: 'chain', table: t, name: 'filter-prerouting', spec: 'type filter hook prerouting priority -110; policy accept;' });
-  tx.add({ verb: 'add', kind: 'rule', table: t, chain: 'filter-prerouting',
-    rule: `ct state new ip daddr . meta l4proto . th dport @${MAPS.fwIps} ip daddr . meta l4proto . th dport . ip saddr != @${MAPS.fwAllow} drop` });
+  tx.add({
+    verb: 'add',
+    kind: 'chain',
+    table: t,
+    name: 'filter-prerouting',
+    spec: 'type filter hook prerouting priority -110; policy accept;',
+  });
+  tx.add({
+    verb: 'add',
+    kind: 'rule',
+    table: t,
+    chain: 'filter-prerouting',
+    rule: `ct state new ip daddr . meta l4proto . th dport @${MAPS.fwIps} ip daddr . meta l4proto . th dport . ip saddr != @${MAPS.fwAllow} drop`,
+  });
   for (const hook of ['input', 'forward', 'output']) {
     const name = `filter-${hook}`;
-    tx.add({ verb: 'add', kind: 'chain', table: t, name, spec: `type filter hook ${hook} priority -110; policy accept;` });
+    tx.add({
+      verb: 'add',
+      kind: 'chain',
+      table: t,
+      name,
+      spec: `type filter hook ${hook} priority -110; policy accept;`,
+    });
     tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule: 'ct state new jump no-endpoints' });
   }
   tx.add({ verb: 'add', kind: 'element', table: t, name: 'portals', elements: [...portals] });
@@ -81,9 +137,10 @@ export class UserspaceBackend implements ProxyBackend {
     const have = this.proxies.get(key);
     if (have) return have;
     try {
-      const p = protocol === 'TCP'
-        ? await new TcpProxy(this.opts.log).listen(port)
-        : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log).listen(port);
+      const p =
+        protocol === 'TCP'
+          ? await new TcpProxy(this.opts.log).listen(port)
+          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log).listen(port);
       this.proxies.set(key, p);
       return p;
     } catch (err) {
@@ -115,7 +172,8 @@ export class UserspaceBackend implements ProxyBackend {
               for (const ip of sp.clusterIPs) portals.push(`${ip} . ${proto} . ${sp.port} : ${p.port}`);
             }
           } else {
-            for (const ip of sp.clusterIPs) noepIps.push(`${ip} . ${proto} . ${sp.port} : ${verdict(sp.clusterDisposition)}`);
+            for (const ip of sp.clusterIPs)
+              noepIps.push(`${ip} . ${proto} . ${sp.port} : ${verdict(sp.clusterDisposition)}`);
           }
         }
         // external traffic: NodePort (its own listener port), external IPs and LoadBalancer IPs

@@ -43,7 +43,8 @@ export class RoundRobin {
       const ep = this.endpoints[this.next % this.endpoints.length] as Endpoint;
       this.next = (this.next + 1) % this.endpoints.length;
       if (skip.has(epKey(ep))) continue;
-      if (this.affinitySeconds) this.affinity.set(clientIP, { ep: epKey(ep), expires: now + this.affinitySeconds * 1000 });
+      if (this.affinitySeconds)
+        this.affinity.set(clientIP, { ep: epKey(ep), expires: now + this.affinitySeconds * 1000 });
       return ep;
     }
     return undefined;

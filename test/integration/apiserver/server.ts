@@ -13,7 +13,8 @@ export const SKIFF = join(ROOT, 'dist/skiff.mjs');
 export const KUBECTL = '/usr/bin/kubectl';
 
 export function requireKubectlAndBuild(): void {
-  if (!existsSync(KUBECTL)) throw new Error(`these tests drive the real kubectl: ${KUBECTL} is missing (install kubectl 1.32)`);
+  if (!existsSync(KUBECTL))
+    throw new Error(`these tests drive the real kubectl: ${KUBECTL} is missing (install kubectl 1.32)`);
   if (!existsSync(SKIFF)) throw new Error(`${SKIFF} is missing: run \`node scripts/build.mjs\` first`);
 }
 
@@ -82,10 +83,19 @@ export interface KubectlResult {
 
 export function kubectl(s: ServerProc, args: string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolvePromise) => {
-    const child = execFile(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kubectl-cache'), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolvePromise({ code, stdout, stderr });
-    });
+    const child = execFile(
+      KUBECTL,
+      ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dir, 'kubectl-cache'), ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
@@ -93,7 +103,9 @@ export function kubectl(s: ServerProc, args: string[], input?: string): Promise<
 const agents = new Map<string, Agent>();
 /** One keep-alive agent per CA, with few sockets, so bursts of requests do not pay a TLS handshake each. */
 function agentFor(s: ServerProc): Agent {
-  const kc = parse(readFileSync(s.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
+  const kc = parse(readFileSync(s.kubeconfig, 'utf8')) as {
+    clusters: { cluster: { 'certificate-authority-data': string } }[];
+  };
   const caData = kc.clusters[0]!.cluster['certificate-authority-data'];
   let a = agents.get(caData);
   if (!a) {
@@ -104,7 +116,12 @@ function agentFor(s: ServerProc): Agent {
 }
 
 /** A raw HTTPS request with the cluster CA and an optional token. */
-export function rawRequest(s: ServerProc, method: string, path: string, opts: { token?: string; body?: string | Buffer; contentType?: string } = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+export function rawRequest(
+  s: ServerProc,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: string | Buffer; contentType?: string } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const u = new URL(path, s.url);
   return new Promise((res, rej) => {
     const req = request(
@@ -120,7 +137,9 @@ export function rawRequest(s: ServerProc, method: string, path: string, opts: { 
       (r) => {
         const chunks: Buffer[] = [];
         r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: r.headers }));
+        r.on('end', () =>
+          res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: r.headers }),
+        );
       },
     );
     req.on('error', rej);

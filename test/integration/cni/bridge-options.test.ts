@@ -57,11 +57,18 @@ for (const impl of IMPLS) {
         if ((await runRaw(['stat', '-L', '-c', '%i', bPath])).stdout.trim() === want) break;
         await new Promise((res) => setTimeout(res, 50));
       }
-      const ra = await rt.addNetworkList(list(), { containerId: 'opt-a', netns: `/run/netns/${pods.a}`, ifname: 'eth0' });
+      const ra = await rt.addNetworkList(list(), {
+        containerId: 'opt-a',
+        netns: `/run/netns/${pods.a}`,
+        ifname: 'eth0',
+      });
       const rb = await rt.addNetworkList(list(), { containerId: 'opt-b', netns: bPath, ifname: 'net1' });
       const a = ra.ips![0]!.address.split('/')[0]!;
       const b = rb.ips![0]!.address.split('/')[0]!;
-      const eth0 = JSON.parse(await run(['ip', '-n', pods.a!, '-j', 'link', 'show', 'eth0'])) as { mtu: number; address: string }[];
+      const eth0 = JSON.parse(await run(['ip', '-n', pods.a!, '-j', 'link', 'show', 'eth0'])) as {
+        mtu: number;
+        address: string;
+      }[];
       expect(eth0[0]!.mtu).toBe(1400);
       const net1 = JSON.parse(await run(['ip', '-n', pods.b!, '-j', 'link', 'show', 'net1'])) as { mtu: number }[];
       expect(net1[0]!.mtu).toBe(1400);
@@ -92,7 +99,11 @@ for (const impl of IMPLS) {
               type: 'bridge',
               bridge: 'dbr0',
               isDefaultGateway: true,
-              ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.22.0/24' }], [{ subnet: 'fd00:244:22::/64' }]], dataDir },
+              ipam: {
+                type: 'host-local',
+                ranges: [[{ subnet: '10.244.22.0/24' }], [{ subnet: 'fd00:244:22::/64' }]],
+                dataDir,
+              },
             },
           ],
         }),
@@ -101,7 +112,10 @@ for (const impl of IMPLS) {
       const d = await lab.netns('podd');
       const rc = await rt.addNetworkList(dual, { containerId: 'dual-c', netns: `/run/netns/${c}`, ifname: 'eth0' });
       const rd = await rt.addNetworkList(dual, { containerId: 'dual-d', netns: `/run/netns/${d}`, ifname: 'eth0' });
-      expect(rc.ips!.map((i) => i.address)).toEqual([expect.stringMatching(/^10\.244\.22\.\d+\/24$/), expect.stringMatching(/^fd00:244:22::[0-9a-f]+\/64$/)]);
+      expect(rc.ips!.map((i) => i.address)).toEqual([
+        expect.stringMatching(/^10\.244\.22\.\d+\/24$/),
+        expect.stringMatching(/^fd00:244:22::[0-9a-f]+\/64$/),
+      ]);
       const d6 = rd.ips!.find((i) => i.address.includes(':'))!.address.split('/')[0]!;
       const routes6 = await run(['ip', '-n', c, '-6', 'route', 'show', 'default']);
       expect(routes6).toContain('via fd00:244:22::1');
@@ -122,18 +136,32 @@ for (const impl of IMPLS) {
 
     it('GC (cniVersion 1.1.0) removes leaked attachments and keeps valid ones', async () => {
       if (impl.name === 'reference') {
-        console.log('skipped for the reference plugins: GC needs cniVersion 1.1.0, reference 1.1.1 supports up to 1.0.0');
+        console.log(
+          'skipped for the reference plugins: GC needs cniVersion 1.1.0, reference 1.1.1 supports up to 1.0.0',
+        );
         return;
       }
       const gcList = parseConfList(
         JSON.stringify({
           cniVersion: '1.1.0',
           name: 'gcnet',
-          plugins: [{ type: 'bridge', bridge: 'gbr0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.244.21.0/24', dataDir } }],
+          plugins: [
+            {
+              type: 'bridge',
+              bridge: 'gbr0',
+              isGateway: true,
+              ipMasq: true,
+              ipam: { type: 'host-local', subnet: '10.244.21.0/24', dataDir },
+            },
+          ],
         }),
       );
       await rt.addNetworkList(gcList, { containerId: 'keep', netns: `/run/netns/${pods.a}`, ifname: 'eth0' });
-      const leak = await rt.addNetworkList(gcList, { containerId: 'leak', netns: `/run/netns/${pods.b}`, ifname: 'eth0' });
+      const leak = await rt.addNetworkList(gcList, {
+        containerId: 'leak',
+        netns: `/run/netns/${pods.b}`,
+        ifname: 'eth0',
+      });
       // forget the leaked one in the runtime cache, as after a crash: only the plugins' GC can find it
       rt.cache.remove('gcnet', 'leak', 'eth0');
       await rt.gcNetworkList(gcList, [{ containerID: 'keep', ifname: 'eth0' }]);

@@ -91,7 +91,10 @@ for (const impl of IMPLS) {
     });
 
     it('a pod reaches itself through a hostPort (portmap DNAT + hairpin masquerade)', async () => {
-      results.c = await rt.addNetworkList(pmList, { ...att('c'), capabilityArgs: { portMappings: [{ hostPort: 30080, containerPort: 8080, protocol: 'tcp' }] } });
+      results.c = await rt.addNetworkList(pmList, {
+        ...att('c'),
+        capabilityArgs: { portMappings: [{ hostPort: 30080, containerPort: 8080, protocol: 'tcp' }] },
+      });
       const srv = echoServer(pods.c!, 8080);
       lab.onCleanup(srv.stop);
       // pod c → node address:hostPort → DNAT back to pod c itself
@@ -120,7 +123,9 @@ for (const impl of IMPLS) {
         expect(ruleset).not.toContain(addr(results[p]!));
       }
       expect(ruleset).not.toContain('30080');
-      const files = readdirSync(join(dataDir, 'brnet')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'));
+      const files = readdirSync(join(dataDir, 'brnet')).filter(
+        (f) => f !== 'lock' && !f.startsWith('last_reserved_ip'),
+      );
       expect(files).toEqual([]);
       expect(readdirSync(cacheDir)).toEqual([]);
     });
@@ -131,7 +136,9 @@ for (const impl of IMPLS) {
       await rt.addNetworkList(list, a);
       await runRaw(['ip', 'netns', 'del', gone]);
       await rt.delNetworkList(list, { ...a, netns: '' });
-      const files = readdirSync(join(dataDir, 'brnet')).filter((f) => f !== 'lock' && !f.startsWith('last_reserved_ip'));
+      const files = readdirSync(join(dataDir, 'brnet')).filter(
+        (f) => f !== 'lock' && !f.startsWith('last_reserved_ip'),
+      );
       expect(files).toEqual([]);
     });
   });

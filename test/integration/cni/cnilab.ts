@@ -40,7 +40,12 @@ export function requirePlugins(types: string[] = ['bridge', 'host-local', 'loopb
 const BASE_ENV = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
 
 /** Run one plugin inside netns `node` with CNI env vars and stdin. */
-export function callPlugin(node: string, plugin: string, env: Record<string, string>, stdin: string): Promise<RunResult> {
+export function callPlugin(
+  node: string,
+  plugin: string,
+  env: Record<string, string>,
+  stdin: string,
+): Promise<RunResult> {
   return runRaw([plugin], { netns: node, env: { ...BASE_ENV, ...env }, input: stdin, timeoutMs: 60_000 });
 }
 
@@ -65,7 +70,9 @@ export async function bounded<T>(items: number, limit: number, fn: (i: number) =
 
 /** A TCP echo server (socat) in a namespace; killed by the returned stop(). */
 export function echoServer(ns: string, port: number): { proc: ChildProcess; stop: () => void } {
-  const proc = spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat'], { stdio: 'ignore' });
+  const proc = spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat'], {
+    stdio: 'ignore',
+  });
   return {
     proc,
     stop: () => {
@@ -78,7 +85,11 @@ export function echoServer(ns: string, port: number): { proc: ChildProcess; stop
 export async function tcpEcho(ns: string, host: string, port: number, text: string, attempts = 20): Promise<string> {
   let last = '';
   for (let i = 0; i < attempts; i++) {
-    const r = await runRaw(['socat', '-T2', '-', `TCP:${host}:${port},connect-timeout=2`], { netns: ns, input: `${text}\n`, timeoutMs: 10_000 });
+    const r = await runRaw(['socat', '-T2', '-', `TCP:${host}:${port},connect-timeout=2`], {
+      netns: ns,
+      input: `${text}\n`,
+      timeoutMs: 10_000,
+    });
     if (r.code === 0 && r.stdout.trim() === text) return r.stdout.trim();
     last = r.stderr.trim() || r.stdout.trim();
     await new Promise((res) => setTimeout(res, 100));

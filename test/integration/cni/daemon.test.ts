@@ -24,14 +24,27 @@ describe('skiff-cnid (resident plugin helper)', () => {
   const served = (what: RegExp) => (cnid?.log() ?? '').split('\n').some((l) => what.test(l));
   const exec = (ns: string): PluginExec => ({
     exec: (path, env, stdin) =>
-      runRaw([path], { netns: ns, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SKIFF_CNI_SOCKET: socket, ...env }, input: stdin, timeoutMs: 60_000 }),
+      runRaw([path], {
+        netns: ns,
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SKIFF_CNI_SOCKET: socket, ...env },
+        input: stdin,
+        timeoutMs: 60_000,
+      }),
   });
   const list = () =>
     parseConfList(
       JSON.stringify({
         cniVersion: '1.0.0',
         name: 'dnet',
-        plugins: [{ type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.244.7.0/24', dataDir } }],
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: 'cni0',
+            isGateway: true,
+            ipMasq: true,
+            ipam: { type: 'host-local', subnet: '10.244.7.0/24', dataDir },
+          },
+        ],
       }),
     );
 
@@ -70,8 +83,18 @@ describe('skiff-cnid (resident plugin helper)', () => {
   });
 
   it('relays errors: the JSON on stdout and exit status 1', async () => {
-    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr-x', CNI_NETNS: `/run/netns/${pods.a}`, CNI_IFNAME: 'eth0', CNI_PATH: OUR_BIN };
-    const r = await exec(node).exec(join(OUR_BIN, 'bridge'), env, JSON.stringify({ cniVersion: '1.0.0', name: 'dnet', type: 'bridge', mtu: 1 }));
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'ctr-x',
+      CNI_NETNS: `/run/netns/${pods.a}`,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: OUR_BIN,
+    };
+    const r = await exec(node).exec(
+      join(OUR_BIN, 'bridge'),
+      env,
+      JSON.stringify({ cniVersion: '1.0.0', name: 'dnet', type: 'bridge', mtu: 1 }),
+    );
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0', code: 7 });
     expect(served(/^skiff-cnid: ADD bridge ctr-x\/eth0 exit 1$/)).toBe(true);
@@ -79,8 +102,20 @@ describe('skiff-cnid (resident plugin helper)', () => {
 
   it('a bridge name taken by another kind of link fails cleanly (no veth, no address kept)', async () => {
     await run(['ip', '-n', node, 'link', 'add', 'cnx', 'type', 'veth', 'peer', 'name', 'cnx-peer']);
-    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'ctr-y', CNI_NETNS: `/run/netns/${pods.a}`, CNI_IFNAME: 'eth0', CNI_PATH: OUR_BIN };
-    const conf = { cniVersion: '1.0.0', name: 'xnet', type: 'bridge', bridge: 'cnx', ipam: { type: 'host-local', subnet: '10.244.8.0/24', dataDir } };
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'ctr-y',
+      CNI_NETNS: `/run/netns/${pods.a}`,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: OUR_BIN,
+    };
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'xnet',
+      type: 'bridge',
+      bridge: 'cnx',
+      ipam: { type: 'host-local', subnet: '10.244.8.0/24', dataDir },
+    };
     const r = await exec(node).exec(join(OUR_BIN, 'bridge'), env, JSON.stringify(conf));
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ msg: 'cnx already exists but is not a bridge' });

@@ -30,10 +30,17 @@ async function deploymentPods(app: string): Promise<V1Pod[]> {
 const live = (pods: V1Pod[]): V1Pod[] => pods.filter((p) => !p.metadata?.deletionTimestamp);
 
 async function slices(svc: string): Promise<V1EndpointSlice[]> {
-  return (await cp.clients.discovery.listNamespacedEndpointSlice({ namespace: NS, labelSelector: `kubernetes.io/service-name=${svc}` })).items;
+  return (
+    await cp.clients.discovery.listNamespacedEndpointSlice({
+      namespace: NS,
+      labelSelector: `kubernetes.io/service-name=${svc}`,
+    })
+  ).items;
 }
 async function readyEndpoints(svc: string): Promise<string[]> {
-  return (await slices(svc)).flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).map((e) => e.addresses[0]!)).sort();
+  return (await slices(svc))
+    .flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready).map((e) => e.addresses[0]!))
+    .sort();
 }
 
 function deployment(name: string, replicas: number): V1Deployment {
@@ -47,7 +54,16 @@ function deployment(name: string, replicas: number): V1Deployment {
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'web', image: 'skiff/hostname', ports: [{ name: 'http', containerPort: 9376 }], env: [{ name: 'V', value: '1' }] }] },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'skiff/hostname',
+              ports: [{ name: 'http', containerPort: 9376 }],
+              env: [{ name: 'V', value: '1' }],
+            },
+          ],
+        },
       },
     },
   };
@@ -63,10 +79,23 @@ async function converged(name: string, n: number): Promise<boolean> {
   if (pods.length !== n || !pods.every((p) => p.spec?.nodeName && isReady(p))) return false;
   if ((await readyEndpoints(name)).length !== n) return false;
   const d = await cp.clients.apps.readNamespacedDeployment({ name, namespace: NS });
-  return d.status?.readyReplicas === n && d.status?.updatedReplicas === n && d.status?.observedGeneration === d.metadata?.generation;
+  return (
+    d.status?.readyReplicas === n &&
+    d.status?.updatedReplicas === n &&
+    d.status?.observedGeneration === d.metadata?.generation
+  );
 }
 
-const CM_FLAGS = ['--node-monitor-period', '200ms', '--node-monitor-grace-period', '5s', '--pod-eviction-timeout', '2s', '--gc-period', '1s'];
+const CM_FLAGS = [
+  '--node-monitor-period',
+  '200ms',
+  '--node-monitor-grace-period',
+  '5s',
+  '--pod-eviction-timeout',
+  '2s',
+  '--gc-period',
+  '1s',
+];
 
 beforeAll(async () => {
   requireRootAndTools(['kubectl']);
@@ -84,7 +113,10 @@ beforeAll(async () => {
   kubelets.start();
   await cp.clients.core.createNamespacedService({
     namespace: NS,
-    body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' as never }] } },
+    body: {
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' as never }] },
+    },
   });
 });
 
@@ -119,7 +151,11 @@ describe('control plane', () => {
     expect(rs.metadata!.annotations!['deployment.kubernetes.io/revision']).toBe('1');
     for (const p of pods) {
       expect(p.metadata!.name!.startsWith(`web-${hash}-`)).toBe(true);
-      expect(p.metadata!.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata!.name, controller: true });
+      expect(p.metadata!.ownerReferences?.[0]).toMatchObject({
+        kind: 'ReplicaSet',
+        name: rs.metadata!.name,
+        controller: true,
+      });
     }
     const [slice] = await slices('web');
     expect(slice!.metadata!.labels!['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
@@ -143,7 +179,26 @@ describe('control plane', () => {
     kubelets.readyDelayMs = 700; // new pods take a while to become ready
     const before = new Set(live(await deploymentPods('web')).map((p) => p.metadata!.name));
     await cp.clients.apps.patchNamespacedDeployment(
-      { name: 'web', namespace: NS, body: { spec: { template: { spec: { containers: [{ name: 'web', image: 'skiff/hostname', ports: [{ name: 'http', containerPort: 9376 }], env: [{ name: 'V', value: '2' }] }] } } } } },
+      {
+        name: 'web',
+        namespace: NS,
+        body: {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: 'web',
+                    image: 'skiff/hostname',
+                    ports: [{ name: 'http', containerPort: 9376 }],
+                    env: [{ name: 'V', value: '2' }],
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
       mergePatch,
     );
     let minReady = Number.POSITIVE_INFINITY;
@@ -161,7 +216,9 @@ describe('control plane', () => {
     expect(minReady).toBeGreaterThanOrEqual(2);
     const rss = (await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items;
     expect(rss).toHaveLength(2);
-    const byRev = Object.fromEntries(rss.map((r) => [r.metadata!.annotations!['deployment.kubernetes.io/revision'], r]));
+    const byRev = Object.fromEntries(
+      rss.map((r) => [r.metadata!.annotations!['deployment.kubernetes.io/revision'], r]),
+    );
     expect(byRev['2']!.spec!.replicas).toBe(2);
     expect(byRev['1']!.spec!.replicas).toBe(0);
   }, 150_000);
@@ -169,24 +226,42 @@ describe('control plane', () => {
   it('kubectl rollout undo goes back to the old ReplicaSet instead of making a new one', async () => {
     const rss = (await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items;
     const rev1 = rss.find((r) => r.metadata!.annotations!['deployment.kubernetes.io/revision'] === '1')!;
-    await pexec('kubectl', ['--kubeconfig', join(cp.dir, 'admin.kubeconfig'), '-n', NS, 'rollout', 'undo', 'deployment/web']);
+    await pexec('kubectl', [
+      '--kubeconfig',
+      join(cp.dir, 'admin.kubeconfig'),
+      '-n',
+      NS,
+      'rollout',
+      'undo',
+      'deployment/web',
+    ]);
     await waitFor('the old ReplicaSet to be revision 3 with 2 replicas', async () => {
       const rs = await cp.clients.apps.readNamespacedReplicaSet({ name: rev1.metadata!.name!, namespace: NS });
-      return rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3' && rs.spec?.replicas === 2 && (await converged('web', 2));
+      return (
+        rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3' &&
+        rs.spec?.replicas === 2 &&
+        (await converged('web', 2))
+      );
     });
     expect((await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items).toHaveLength(2);
-    for (const p of live(await deploymentPods('web'))) expect(p.metadata!.labels!['pod-template-hash']).toBe(rev1.metadata!.labels!['pod-template-hash']);
+    for (const p of live(await deploymentPods('web')))
+      expect(p.metadata!.labels!['pod-template-hash']).toBe(rev1.metadata!.labels!['pod-template-hash']);
   }, 150_000);
 
   it('Recreate removes every old pod before starting new ones', async () => {
     const d = deployment('batch', 2);
     d.spec!.strategy = { type: 'Recreate' };
     await cp.clients.apps.createNamespacedDeployment({ namespace: NS, body: d });
-    const readyPods = async (): Promise<V1Pod[]> => live(await deploymentPods('batch')).filter((p) => p.spec?.nodeName && isReady(p));
+    const readyPods = async (): Promise<V1Pod[]> =>
+      live(await deploymentPods('batch')).filter((p) => p.spec?.nodeName && isReady(p));
     await waitFor('2 ready batch pods', async () => (await readyPods()).length === 2);
     const oldHash = (await readyPods())[0]!.metadata!.labels!['pod-template-hash'];
     await cp.clients.apps.patchNamespacedDeployment(
-      { name: 'batch', namespace: NS, body: { spec: { template: { metadata: { labels: { app: 'batch', v: '2' } } } } } },
+      {
+        name: 'batch',
+        namespace: NS,
+        body: { spec: { template: { metadata: { labels: { app: 'batch', v: '2' } } } } },
+      },
       mergePatch,
     );
     let overlap = false;
@@ -197,7 +272,11 @@ describe('control plane', () => {
         const hashes = new Set(all.map((p) => p.metadata!.labels!['pod-template-hash']));
         if (hashes.has(oldHash) && hashes.size > 1) overlap = true;
         const ready = await readyPods();
-        return ready.length === 2 && ready.every((p) => p.metadata!.labels!['pod-template-hash'] !== oldHash) && all.length === 2;
+        return (
+          ready.length === 2 &&
+          ready.every((p) => p.metadata!.labels!['pod-template-hash'] !== oldHash) &&
+          all.length === 2
+        );
       },
       30_000,
       50,
@@ -209,10 +288,17 @@ describe('control plane', () => {
   it('gives LoadBalancer Services distinct pool addresses and releases them', async () => {
     const { core } = cp.clients;
     const lb = (name: string, extra: object = {}) =>
-      core.createNamespacedService({ namespace: NS, body: { metadata: { name }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }], ...extra } } });
+      core.createNamespacedService({
+        namespace: NS,
+        body: {
+          metadata: { name },
+          spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }], ...extra },
+        },
+      });
     await lb('lb-a');
     await lb('lb-b', { loadBalancerIP: '198.18.0.240' });
-    const ipOf = async (name: string) => (await core.readNamespacedService({ name, namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip;
+    const ipOf = async (name: string) =>
+      (await core.readNamespacedService({ name, namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip;
     const a = await waitFor('lb-a address', () => ipOf('lb-a'));
     const b = await waitFor('lb-b address', () => ipOf('lb-b'));
     expect(b).toBe('198.18.0.240');
@@ -223,7 +309,17 @@ describe('control plane', () => {
     // Type change releases the address.
     // (as with Kubernetes, node ports and externalTrafficPolicy must go with the type)
     await core.patchNamespacedService(
-      { name: 'lb-a', namespace: NS, body: { spec: { type: 'ClusterIP', externalTrafficPolicy: null, ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }] } } },
+      {
+        name: 'lb-a',
+        namespace: NS,
+        body: {
+          spec: {
+            type: 'ClusterIP',
+            externalTrafficPolicy: null,
+            ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
+          },
+        },
+      },
       mergePatch,
     );
     await waitFor('lb-a address released', async () => (await ipOf('lb-a')) === undefined);
@@ -232,7 +328,10 @@ describe('control plane', () => {
   it('reports why a pod cannot be scheduled', async () => {
     await cp.clients.core.createNamespacedPod({
       namespace: NS,
-      body: { metadata: { name: 'picky' }, spec: { nodeSelector: { disk: 'nvme' }, containers: [{ name: 'c', image: 'skiff/hostname' }] } },
+      body: {
+        metadata: { name: 'picky' },
+        spec: { nodeSelector: { disk: 'nvme' }, containers: [{ name: 'c', image: 'skiff/hostname' }] },
+      },
     });
     const cond = await waitFor('PodScheduled=False', async () => {
       const p = await cp.clients.core.readNamespacedPod({ name: 'picky', namespace: NS });
@@ -243,7 +342,11 @@ describe('control plane', () => {
     expect(cond.message).toMatch(/^0\/3 nodes are available: .*3 node\(s\) didn't match Pod's node affinity\/selector/);
     // A matching node label makes it schedulable (node changes retry pending pods).
     await cp.clients.core.patchNode({ name: 'node-b', body: { metadata: { labels: { disk: 'nvme' } } } }, mergePatch);
-    await waitFor('picky bound to node-b', async () => (await cp.clients.core.readNamespacedPod({ name: 'picky', namespace: NS })).spec?.nodeName === 'node-b');
+    await waitFor(
+      'picky bound to node-b',
+      async () =>
+        (await cp.clients.core.readNamespacedPod({ name: 'picky', namespace: NS })).spec?.nodeName === 'node-b',
+    );
     await cp.clients.core.deleteNamespacedPod({ name: 'picky', namespace: NS, gracePeriodSeconds: 0 });
   });
 
@@ -251,34 +354,54 @@ describe('control plane', () => {
     await scale('web', 3);
     await waitFor('3 ready', () => converged('web', 3));
     const victim = live(await deploymentPods('web'))[0]!.spec!.nodeName!;
-    const victimPods = live(await deploymentPods('web')).filter((p) => p.spec?.nodeName === victim).map((p) => p.metadata!.name);
+    const victimPods = live(await deploymentPods('web'))
+      .filter((p) => p.spec?.nodeName === victim)
+      .map((p) => p.metadata!.name);
     kubelets.nodes.get(victim)!.alive = false;
     await waitFor(`${victim} Ready=Unknown with the unreachable taint`, async () => {
       const n = await cp.clients.core.readNode({ name: victim });
       const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
-      return ready?.status === 'Unknown' && n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute');
+      return (
+        ready?.status === 'Unknown' &&
+        n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute')
+      );
     });
     // Its endpoints stop being ready (marked not ready, then gone with the eviction).
     await waitFor('no ready endpoint on the silent node', async () =>
-      (await slices('web')).flatMap((s) => s.endpoints ?? []).every((e) => e.nodeName !== victim || !e.conditions?.ready),
+      (await slices('web'))
+        .flatMap((s) => s.endpoints ?? [])
+        .every((e) => e.nodeName !== victim || !e.conditions?.ready),
     );
-    await waitFor('its pods gone and replaced on other nodes', async () => {
-      const pods = live(await deploymentPods('web'));
-      return pods.every((p) => !victimPods.includes(p.metadata!.name) && p.spec?.nodeName !== victim) && (await converged('web', 3));
-    }, 45_000);
+    await waitFor(
+      'its pods gone and replaced on other nodes',
+      async () => {
+        const pods = live(await deploymentPods('web'));
+        return (
+          pods.every((p) => !victimPods.includes(p.metadata!.name) && p.spec?.nodeName !== victim) &&
+          (await converged('web', 3))
+        );
+      },
+      45_000,
+    );
     const eps = (await slices('web')).flatMap((s) => s.endpoints ?? []);
     expect(eps.some((e) => e.nodeName === victim)).toBe(false);
     // Heartbeats resume: Ready again, taints gone.
     kubelets.nodes.get(victim)!.alive = true;
     await waitFor(`${victim} Ready again`, async () => {
       const n = await cp.clients.core.readNode({ name: victim });
-      return n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unreachable');
+      return (
+        n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' &&
+        !(n.spec?.taints ?? []).some((t) => t.key === 'node.kubernetes.io/unreachable')
+      );
     });
   }, 150_000);
 
   it('converges after a controller-manager restart without duplicates', async () => {
-    const rsBefore = (await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items.map((r) => r.metadata!.name).sort();
-    const lbB = (await cp.clients.core.readNamespacedService({ name: 'lb-b', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip;
+    const rsBefore = (await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items
+      .map((r) => r.metadata!.name)
+      .sort();
+    const lbB = (await cp.clients.core.readNamespacedService({ name: 'lb-b', namespace: NS })).status?.loadBalancer
+      ?.ingress?.[0]?.ip;
     const cidrs = (await cp.clients.core.listNode()).items.map((n) => n.spec?.podCIDR).sort();
     await cp.controllerManager.stop();
     await scale('web', 4); // changed while the controller-manager is down
@@ -288,13 +411,18 @@ describe('control plane', () => {
     // Stable for a moment: no extra pods, ReplicaSets or slices appear.
     await new Promise((r) => setTimeout(r, 1500));
     expect(live(await deploymentPods('web'))).toHaveLength(4);
-    expect((await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items.map((r) => r.metadata!.name).sort()).toEqual(rsBefore);
+    expect(
+      (await cp.clients.apps.listNamespacedReplicaSet({ namespace: NS })).items.map((r) => r.metadata!.name).sort(),
+    ).toEqual(rsBefore);
     expect(await slices('web')).toHaveLength(1);
-    expect((await cp.clients.core.readNamespacedService({ name: 'lb-b', namespace: NS })).status?.loadBalancer?.ingress?.[0]?.ip).toBe(lbB);
-    const nodes = (await waitFor('node-d pod CIDR', async () => {
+    expect(
+      (await cp.clients.core.readNamespacedService({ name: 'lb-b', namespace: NS })).status?.loadBalancer?.ingress?.[0]
+        ?.ip,
+    ).toBe(lbB);
+    const nodes = await waitFor('node-d pod CIDR', async () => {
       const items = (await cp.clients.core.listNode()).items;
       return items.every((n) => n.spec?.podCIDR) ? items : undefined;
-    }));
+    });
     const all = nodes.map((n) => n.spec!.podCIDR!);
     expect(new Set(all).size).toBe(4);
     for (const c of cidrs) expect(all).toContain(c);

@@ -29,7 +29,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Poll `fn` until it returns a truthy value (bounded); the last error or value is in the failure. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -42,7 +47,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+  );
 }
 
 export class Proc {
@@ -119,7 +126,10 @@ export class FakeKubelets {
     await this.reportReady(name);
     await coordination.createNamespacedLease({
       namespace: 'kube-node-lease',
-      body: { metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date() as never } },
+      body: {
+        metadata: { name, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date() as never },
+      },
     });
     this.nodes.set(name, { name, alive: true });
   }
@@ -134,7 +144,16 @@ export class FakeKubelets {
             capacity: { cpu: '4', memory: '8Gi', pods: '110' },
             allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
             addresses: [{ type: 'Hostname', address: name }],
-            conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'fake kubelet', lastHeartbeatTime: now, lastTransitionTime: now }],
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'KubeletReady',
+                message: 'fake kubelet',
+                lastHeartbeatTime: now,
+                lastTransitionTime: now,
+              },
+            ],
           },
         },
       },
@@ -163,7 +182,10 @@ export class FakeKubelets {
           .filter((n) => n.alive)
           .map((n) =>
             this.c.coordination
-              .patchNamespacedLease({ name: n.name, namespace: 'kube-node-lease', body: { spec: { renewTime: new Date().toISOString() } } }, mergePatch)
+              .patchNamespacedLease(
+                { name: n.name, namespace: 'kube-node-lease', body: { spec: { renewTime: new Date().toISOString() } } },
+                mergePatch,
+              )
               .catch(() => {}),
           ),
       );
@@ -248,14 +270,35 @@ export interface ControlPlane {
 export async function startControlPlane(dir: string, cmFlags: string[]): Promise<ControlPlane> {
   if (!existsSync(SKIFF)) throw new Error(`${SKIFF} is missing: run \`node scripts/build.mjs\` first`);
   const port = await freePort();
-  const apiserver = new Proc('apiserver', ['apiserver', '--state-dir', dir, '--port', String(port), '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--store', 'memory'], join(dir, 'apiserver.log'));
+  const apiserver = new Proc(
+    'apiserver',
+    [
+      'apiserver',
+      '--state-dir',
+      dir,
+      '--port',
+      String(port),
+      '--bind-address',
+      '127.0.0.1',
+      '--advertise-address',
+      '127.0.0.1',
+      '--store',
+      'memory',
+    ],
+    join(dir, 'apiserver.log'),
+  );
   apiserver.start();
   const adminFile = join(dir, 'admin.kubeconfig');
   const admin = await waitFor(
     'the API server to be ready',
     async () => {
       if (!apiserver.running) throw new Error(`apiserver exited:\n${apiserver.tail()}`);
-      if (!existsSync(adminFile) || !existsSync(join(dir, 'controller-manager.kubeconfig')) || !existsSync(join(dir, 'scheduler.kubeconfig'))) return undefined;
+      if (
+        !existsSync(adminFile) ||
+        !existsSync(join(dir, 'controller-manager.kubeconfig')) ||
+        !existsSync(join(dir, 'scheduler.kubeconfig'))
+      )
+        return undefined;
       const kc = loadKubeConfig(adminFile);
       const r = await rawGet<unknown>(kc, '/api/v1/namespaces/kube-node-lease');
       return r ? kc : undefined;
@@ -263,8 +306,24 @@ export async function startControlPlane(dir: string, cmFlags: string[]): Promise
     60_000,
     200,
   );
-  const controllerManager = new Proc('controller-manager', ['controller-manager', '--kubeconfig', join(dir, 'controller-manager.kubeconfig'), ...cmFlags], join(dir, 'controller-manager.log'));
-  const scheduler = new Proc('scheduler', ['scheduler', '--kubeconfig', join(dir, 'scheduler.kubeconfig'), '--backoff-initial', '200ms', '--backoff-max', '2s'], join(dir, 'scheduler.log'));
+  const controllerManager = new Proc(
+    'controller-manager',
+    ['controller-manager', '--kubeconfig', join(dir, 'controller-manager.kubeconfig'), ...cmFlags],
+    join(dir, 'controller-manager.log'),
+  );
+  const scheduler = new Proc(
+    'scheduler',
+    [
+      'scheduler',
+      '--kubeconfig',
+      join(dir, 'scheduler.kubeconfig'),
+      '--backoff-initial',
+      '200ms',
+      '--backoff-max',
+      '2s',
+    ],
+    join(dir, 'scheduler.log'),
+  );
   controllerManager.start();
   scheduler.start();
   return { dir, port, apiserver, controllerManager, scheduler, admin, clients: makeClients(admin) };

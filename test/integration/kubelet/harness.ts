@@ -17,12 +17,18 @@ export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
 export const CP_IP = '198.18.0.1';
 
-export async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined | false> | T | undefined | false, procs: LabProcess[] = []): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  procs: LabProcess[] = [],
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     for (const p of procs) {
-      if (!alive(p)) throw new Error(`${p.name} exited while waiting for ${what}:\n${readFileSync(p.log, 'utf8').slice(-2000)}`);
+      if (!alive(p))
+        throw new Error(`${p.name} exited while waiting for ${what}:\n${readFileSync(p.log, 'utf8').slice(-2000)}`);
     }
     try {
       const v = await fn();
@@ -72,8 +78,25 @@ export class Harness {
     await run(['ip', '-n', this.underlay, 'link', 'set', 'br0', 'up']);
     this.cpNs = await this.attach('cp', CP_IP);
     const cpDir = join(this.dir, 'cp');
-    const apiserver = this.start('apiserver', [process.execPath, SKIFF, 'apiserver', '--state-dir', cpDir, '--port', '6443',
-      '--bind-address', '0.0.0.0', '--advertise-address', CP_IP, '--store', 'memory'], this.cpNs);
+    const apiserver = this.start(
+      'apiserver',
+      [
+        process.execPath,
+        SKIFF,
+        'apiserver',
+        '--state-dir',
+        cpDir,
+        '--port',
+        '6443',
+        '--bind-address',
+        '0.0.0.0',
+        '--advertise-address',
+        CP_IP,
+        '--store',
+        'memory',
+      ],
+      this.cpNs,
+    );
     const sock = join(this.dir, 'api.sock');
     const port = await freeLoopbackPort();
     this.start('fwd-cp', ['socat', `UNIX-LISTEN:${sock},fork,unlink-early,mode=600`, `TCP:${CP_IP}:6443`], this.cpNs);
@@ -88,15 +111,34 @@ export class Harness {
     const local = join(this.dir, 'admin-local.kubeconfig');
     writeFileSync(local, toYaml(kc));
     this.api = new ApiClient(local);
-    await waitUntil('API server ready', 60_000, async () => {
-      await this.api.request('GET', '/api/v1/namespaces/default');
-      return true;
-    }, [apiserver]);
+    await waitUntil(
+      'API server ready',
+      60_000,
+      async () => {
+        await this.api.request('GET', '/api/v1/namespaces/default');
+        return true;
+      },
+      [apiserver],
+    );
   }
 
   async attach(role: string, ip: string): Promise<string> {
     const ns = await this.lab.netns(role);
-    await run(['ip', '-n', this.underlay, 'link', 'add', `v-${role}`.slice(0, 15), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run([
+      'ip',
+      '-n',
+      this.underlay,
+      'link',
+      'add',
+      `v-${role}`.slice(0, 15),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns,
+    ]);
     await run(['ip', '-n', this.underlay, 'link', 'set', `v-${role}`.slice(0, 15), 'master', 'br0', 'up']);
     await run(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
@@ -104,17 +146,57 @@ export class Harness {
   }
 
   /** A node namespace with a running kubelet (reference CNI plugins, short back-off and lease). */
-  async startNode(name: string, extra: string[] = []): Promise<{ ns: string; ip: string; root: string; proc: LabProcess; argv: string[] }> {
+  async startNode(
+    name: string,
+    extra: string[] = [],
+  ): Promise<{ ns: string; ip: string; root: string; proc: LabProcess; argv: string[] }> {
     const ip = `198.18.0.${10 + this.nextNode++}`;
     const ns = await this.attach(name, ip);
     await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     const nodeDir = join(this.dir, name);
     const kubeconfig = join(nodeDir, 'kubelet.kubeconfig');
-    await run([process.execPath, SKIFF, 'apiserver', 'issue-kubeconfig', '--state-dir', join(this.dir, 'cp'), '--user', `system:node:${name}`,
-      '--group', 'system:nodes', '--server', `https://${CP_IP}:6443`, '--out', kubeconfig]);
-    const argv = [process.execPath, SKIFF, 'kubelet', '--kubeconfig', kubeconfig, '--node-name', name, '--node-ip', ip,
-      '--root-dir', join(nodeDir, 'kubelet'), '--cni-conf-dir', join(nodeDir, 'net.d'), '--cni-cache-dir', join(nodeDir, 'cni-cache'),
-      '--cni-bin-dir', '/usr/lib/cni', '--backoff-base-ms', '500', '--backoff-max-ms', '2000', '--lease-seconds', '2', ...extra];
+    await run([
+      process.execPath,
+      SKIFF,
+      'apiserver',
+      'issue-kubeconfig',
+      '--state-dir',
+      join(this.dir, 'cp'),
+      '--user',
+      `system:node:${name}`,
+      '--group',
+      'system:nodes',
+      '--server',
+      `https://${CP_IP}:6443`,
+      '--out',
+      kubeconfig,
+    ]);
+    const argv = [
+      process.execPath,
+      SKIFF,
+      'kubelet',
+      '--kubeconfig',
+      kubeconfig,
+      '--node-name',
+      name,
+      '--node-ip',
+      ip,
+      '--root-dir',
+      join(nodeDir, 'kubelet'),
+      '--cni-conf-dir',
+      join(nodeDir, 'net.d'),
+      '--cni-cache-dir',
+      join(nodeDir, 'cni-cache'),
+      '--cni-bin-dir',
+      '/usr/lib/cni',
+      '--backoff-base-ms',
+      '500',
+      '--backoff-max-ms',
+      '2000',
+      '--lease-seconds',
+      '2',
+      ...extra,
+    ];
     const proc = this.start(`kubelet-${name}`, argv, ns);
     return { ns, ip, root: join(nodeDir, 'kubelet'), proc, argv };
   }

@@ -32,7 +32,9 @@ async function waitFor(what: string, fn: () => Promise<boolean> | boolean, ms = 
 async function routes(node: string): Promise<string[]> {
   const r = await runRaw(['ip', '-n', ns[node]!, '-json', 'route', 'show', 'dev', 'skiff.1']);
   if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout || '[]') as { dst: string; gateway?: string }[]).filter((x) => x.gateway).map((x) => x.dst);
+  return (JSON.parse(r.stdout || '[]') as { dst: string; gateway?: string }[])
+    .filter((x) => x.gateway)
+    .map((x) => x.dst);
 }
 
 async function fdb(node: string): Promise<{ mac: string; dst?: string }[]> {
@@ -98,14 +100,19 @@ describe('vxlan agent, API mode', () => {
 
   it('nodes reach each other across the overlay', async () => {
     // n1's skiff.1 holds 10.244.1.0/32, so this goes out with that source and n2 routes the reply back.
-    const r = await runRaw(['ip', 'netns', 'exec', ns.n1!, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '10.244.2.0'], { timeoutMs: 10_000 });
+    const r = await runRaw(['ip', 'netns', 'exec', ns.n1!, 'ping', '-c', '2', '-i', '0.2', '-W', '2', '10.244.2.0'], {
+      timeoutMs: 10_000,
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
   it('a deleted Node loses its entries', async () => {
     const mac2 = api.nodes.get('n2')!.metadata.annotations!['skiff.io/vtep-mac'];
     api.remove('n2');
-    await waitFor('n1 to drop n2', async () => !(await routes('n1')).includes('10.244.2.0/24') && !(await fdb('n1')).some((e) => e.mac === mac2));
+    await waitFor(
+      'n1 to drop n2',
+      async () => !(await routes('n1')).includes('10.244.2.0/24') && !(await fdb('n1')).some((e) => e.mac === mac2),
+    );
     expect(await routes('n1')).toEqual([]);
   });
 });

@@ -6,7 +6,17 @@
  * loses its entries everywhere; a deleted VTEP comes back; DEL leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runRaw } from '../../../src/os/exec.js';
@@ -88,8 +98,22 @@ function startAgent(n: Node): void {
   const log = createWriteStream(join(n.dir, 'agent.log'));
   const child = spawn(
     'ip',
-    ['netns', 'exec', n.ns, process.execPath, SKIFF, 'vxlan-agent', '--node-name', n.name, '--peers-file', peersFile,
-      '--subnet-file', subnetFileOf(n), '--resync', '500ms'],
+    [
+      'netns',
+      'exec',
+      n.ns,
+      process.execPath,
+      SKIFF,
+      'vxlan-agent',
+      '--node-name',
+      n.name,
+      '--peers-file',
+      peersFile,
+      '--subnet-file',
+      subnetFileOf(n),
+      '--resync',
+      '500ms',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKIFF_LOG_FORMAT: 'json' } },
   );
   child.stdout?.pipe(log);
@@ -115,7 +139,9 @@ function publishPeers(names: string[]): void {
 async function routesVia(n: Node): Promise<string[]> {
   const r = await runRaw(['ip', '-n', n.ns, '-json', 'route', 'show', 'dev', 'skiff.1']);
   if (r.code !== 0) return [];
-  return (JSON.parse(r.stdout || '[]') as { dst: string; gateway?: string }[]).filter((x) => x.gateway).map((x) => x.dst);
+  return (JSON.parse(r.stdout || '[]') as { dst: string; gateway?: string }[])
+    .filter((x) => x.gateway)
+    .map((x) => x.dst);
 }
 
 async function fdbOf(n: Node): Promise<{ mac: string; dst?: string }[]> {
@@ -150,7 +176,13 @@ async function cni(cmd: 'ADD' | 'DEL' | 'CHECK', n: Node, id: string, podNs: str
   return cniRun(cmd, n, id, podNs, prevResult ? { ...netConf(n), prevResult } : netConf(n));
 }
 
-async function cniRun(cmd: 'ADD' | 'DEL' | 'CHECK' | 'GC', n: Node, id: string, podNs: string, conf: Record<string, unknown>) {
+async function cniRun(
+  cmd: 'ADD' | 'DEL' | 'CHECK' | 'GC',
+  n: Node,
+  id: string,
+  podNs: string,
+  conf: Record<string, unknown>,
+) {
   const env = {
     ...process.env,
     CNI_COMMAND: cmd,
@@ -169,13 +201,17 @@ async function addPod(n: Node, name: string): Promise<Pod> {
   expect(result.cniVersion).toBe('1.0.0');
   const ip = result.ips[0]!.address.split('/')[0]!;
   // The address the plugin reported is really on the pod's eth0.
-  const addrs = JSON.parse(await run(['ip', '-n', ns, '-json', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string }[] }[];
+  const addrs = JSON.parse(await run(['ip', '-n', ns, '-json', 'addr', 'show', 'dev', 'eth0'])) as {
+    addr_info: { local: string }[];
+  }[];
   expect(addrs[0]!.addr_info.map((a) => a.local)).toContain(ip);
   return { id, ns, node: n, ip, result };
 }
 
 async function ping(from: Pod, to: string): Promise<boolean> {
-  const r = await runRaw(['ip', 'netns', 'exec', from.ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', to], { timeoutMs: 10_000 });
+  const r = await runRaw(['ip', 'netns', 'exec', from.ns, 'ping', '-c', '2', '-i', '0.2', '-W', '2', to], {
+    timeoutMs: 10_000,
+  });
   return r.code === 0;
 }
 
@@ -186,9 +222,15 @@ async function ping(from: Pod, to: string): Promise<boolean> {
 async function sourceSeenBy(serverNs: string, listenIP: string, port: number, clientNs: string): Promise<string> {
   const server = spawn(
     'ip',
-    ['netns', 'exec', serverNs, process.execPath, '-e',
+    [
+      'netns',
+      'exec',
+      serverNs,
+      process.execPath,
+      '-e',
       `const s=require('net').createServer(c=>{c.end(c.remoteAddress.replace(/^::ffff:/,'')+'\\n')});` +
-      `s.listen(${port},'${listenIP}',()=>console.log('ready'));setTimeout(()=>process.exit(0),15000);`],
+        `s.listen(${port},'${listenIP}',()=>console.log('ready'));setTimeout(()=>process.exit(0),15000);`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   lab.onCleanup(() => {
@@ -206,10 +248,17 @@ async function sourceSeenBy(serverNs: string, listenIP: string, port: number, cl
       server.on('exit', () => rej(new Error('test server exited')));
     });
     const client = await runRaw(
-      ['ip', 'netns', 'exec', clientNs, process.execPath, '-e',
+      [
+        'ip',
+        'netns',
+        'exec',
+        clientNs,
+        process.execPath,
+        '-e',
         `const c=require('net').connect(${port},'${listenIP}');let d='';c.on('data',x=>d+=x);` +
-        `c.on('end',()=>{process.stdout.write(d);process.exit(0)});c.on('error',e=>{console.error(e.message);process.exit(1)});` +
-        `setTimeout(()=>{console.error('timeout');process.exit(2)},5000);`],
+          `c.on('end',()=>{process.stdout.write(d);process.exit(0)});c.on('error',e=>{console.error(e.message);process.exit(1)});` +
+          `setTimeout(()=>{console.error('timeout');process.exit(2)},5000);`,
+      ],
       { timeoutMs: 10_000 },
     );
     expect(client.code, client.stderr).toBe(0);
@@ -360,19 +409,22 @@ describe(`vxlan overlay (agent + plugin) across lab nodes, delegates from ${CNI_
   });
 
   // GC is CNI 1.1.0; Debian's reference plugins (1.1.1) predate it, so this runs against ours only.
-  it.skipIf(CNI_PATH !== OUR_BIN)('GC (1.1.0) releases an attachment whose pod vanished and keeps the live one', async () => {
-    const n1 = nodes.get('n1')!;
-    const gone = await addPod(n1, 'pg');
-    expect(ipFiles(join(n1.dir, 'ipam')).some((f) => f.endsWith(`/${gone.ip}`))).toBe(true);
-    await run(['ip', 'netns', 'del', gone.ns]); // the pod dies without a DEL
-    const valid = [{ containerID: pods.a!.id, ifname: 'eth0' }];
-    const r = await cniRun('GC', n1, '', '', { ...netConf(n1, '1.1.0'), 'cni.dev/valid-attachments': valid });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const left = ipFiles(join(n1.dir, 'ipam'));
-    expect(left.some((f) => f.endsWith(`/${gone.ip}`))).toBe(false);
-    expect(left.some((f) => f.endsWith(`/${pods.a!.ip}`))).toBe(true);
-    expect(filesUnder(join(n1.dir, 'cache')).map((f) => f.split('/').pop())).toEqual([`${pods.a!.id}-eth0.json`]);
-  });
+  it.skipIf(CNI_PATH !== OUR_BIN)(
+    'GC (1.1.0) releases an attachment whose pod vanished and keeps the live one',
+    async () => {
+      const n1 = nodes.get('n1')!;
+      const gone = await addPod(n1, 'pg');
+      expect(ipFiles(join(n1.dir, 'ipam')).some((f) => f.endsWith(`/${gone.ip}`))).toBe(true);
+      await run(['ip', 'netns', 'del', gone.ns]); // the pod dies without a DEL
+      const valid = [{ containerID: pods.a!.id, ifname: 'eth0' }];
+      const r = await cniRun('GC', n1, '', '', { ...netConf(n1, '1.1.0'), 'cni.dev/valid-attachments': valid });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const left = ipFiles(join(n1.dir, 'ipam'));
+      expect(left.some((f) => f.endsWith(`/${gone.ip}`))).toBe(false);
+      expect(left.some((f) => f.endsWith(`/${pods.a!.ip}`))).toBe(true);
+      expect(filesUnder(join(n1.dir, 'cache')).map((f) => f.split('/').pop())).toEqual([`${pods.a!.id}-eth0.json`]);
+    },
+  );
 
   it('DEL leaves no veth, IPAM file or cache entry behind, and a second DEL succeeds', async () => {
     for (const p of Object.values(pods)) {

@@ -37,8 +37,15 @@ describe.each(['nftables', 'userspace'])('service proxy datapath (%s mode)', (mo
     }
     all({ op: 'nodes', ready: topo.nodes.map((n) => n.name) });
     await apply([
-      svc('web', { type: 'LoadBalancer', clusterIP: '10.96.0.10',
-        ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }] }, [LB_IP]),
+      svc(
+        'web',
+        {
+          type: 'LoadBalancer',
+          clusterIP: '10.96.0.10',
+          ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }],
+        },
+        [LB_IP],
+      ),
       slice('web', [ep('p1'), ep('p2'), ep('p3')], http),
       svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
       slice('dns', [ep('p1'), ep('p2')], [{ name: 'dns', port: 5353, protocol: 'UDP' }]),
@@ -46,15 +53,40 @@ describe.each(['nftables', 'userspace'])('service proxy datapath (%s mode)', (mo
       slice('aff', [ep('p1'), ep('p2'), ep('p3')], http),
       svc('hp', { clusterIP: '10.96.0.30' }),
       slice('hp', [ep('p1')], http),
-      svc('loc', { type: 'LoadBalancer', clusterIP: '10.96.0.40', externalTrafficPolicy: 'Local', healthCheckNodePort: 32100,
-        ports: [{ name: 'http', port: 80, nodePort: 30090, protocol: 'TCP' }] }),
+      svc('loc', {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.40',
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: 32100,
+        ports: [{ name: 'http', port: 80, nodePort: 30090, protocol: 'TCP' }],
+      }),
       slice('loc', [ep('p3')], http),
-      svc('none', { type: 'NodePort', clusterIP: '10.96.0.50', ports: [{ name: 'http', port: 80, nodePort: 30099, protocol: 'TCP' }] }),
-      svc('fwok', { type: 'LoadBalancer', clusterIP: '10.96.0.70', loadBalancerSourceRanges: ['198.18.0.96/28'],
-        ports: [{ name: 'http', port: 80, nodePort: 30070, protocol: 'TCP' }] }, ['198.18.0.201']),
+      svc('none', {
+        type: 'NodePort',
+        clusterIP: '10.96.0.50',
+        ports: [{ name: 'http', port: 80, nodePort: 30099, protocol: 'TCP' }],
+      }),
+      svc(
+        'fwok',
+        {
+          type: 'LoadBalancer',
+          clusterIP: '10.96.0.70',
+          loadBalancerSourceRanges: ['198.18.0.96/28'],
+          ports: [{ name: 'http', port: 80, nodePort: 30070, protocol: 'TCP' }],
+        },
+        ['198.18.0.201'],
+      ),
       slice('fwok', [ep('p1')], http),
-      svc('fwno', { type: 'LoadBalancer', clusterIP: '10.96.0.71', loadBalancerSourceRanges: ['198.18.1.0/24'],
-        ports: [{ name: 'http', port: 80, nodePort: 30071, protocol: 'TCP' }] }, ['198.18.0.202']),
+      svc(
+        'fwno',
+        {
+          type: 'LoadBalancer',
+          clusterIP: '10.96.0.71',
+          loadBalancerSourceRanges: ['198.18.1.0/24'],
+          ports: [{ name: 'http', port: 80, nodePort: 30071, protocol: 'TCP' }],
+        },
+        ['198.18.0.202'],
+      ),
       slice('fwno', [ep('p1')], http),
       svc('rm', { clusterIP: '10.96.0.60' }),
       slice('rm', [ep('p1'), ep('p2')], http),
@@ -123,8 +155,24 @@ describe.each(['nftables', 'userspace'])('service proxy datapath (%s mode)', (mo
   });
 
   it('healthCheckNodePort reports local endpoints (200 on the node with one, 503 elsewhere)', async () => {
-    const code = async (ip: string) => (await run(['ip', 'netns', 'exec', topo.client, 'curl', '-s', '-m', '3',
-      '-o', '/dev/null', '-w', '%{http_code}', `http://${ip}:32100/healthz`])).trim();
+    const code = async (ip: string) =>
+      (
+        await run([
+          'ip',
+          'netns',
+          'exec',
+          topo.client,
+          'curl',
+          '-s',
+          '-m',
+          '3',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `http://${ip}:32100/healthz`,
+        ])
+      ).trim();
     expect(await code(topo.nodes[1]!.ip)).toBe('200');
     expect(await code(topo.nodes[0]!.ip)).toBe('503');
   });
@@ -133,7 +181,8 @@ describe.each(['nftables', 'userspace'])('service proxy datapath (%s mode)', (mo
     expect(names(await client(topo.client, 'tcp', '198.18.0.201', 80, 2))).toEqual(['p1', 'p1']);
     // the blocked IP is announced (so the drop is the firewall's doing, not a missing ARP answer)
     let holders = 0;
-    for (const n of topo.nodes) if ((await run(['ip', '-n', n.ns, '-4', '-o', 'addr', 'show'])).includes(' 198.18.0.202/32 ')) holders++;
+    for (const n of topo.nodes)
+      if ((await run(['ip', '-n', n.ns, '-4', '-o', 'addr', 'show'])).includes(' 198.18.0.202/32 ')) holders++;
     expect(holders).toBe(1);
     const [blocked] = await client(topo.client, 'tcp', '198.18.0.202', 80, 1, 1500);
     expect(blocked!.ok).toBe(false);

@@ -43,13 +43,28 @@ const out = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)
 const rl = createInterface({ input: process.stdin });
 for await (const line of rl) {
   if (!line.trim()) continue;
-  const m = JSON.parse(line) as { op: string; obj?: never; ready?: string[]; id?: number; cleanup?: boolean; items?: never[] };
+  const m = JSON.parse(line) as {
+    op: string;
+    obj?: never;
+    ready?: string[];
+    id?: number;
+    cleanup?: boolean;
+    items?: never[];
+  };
   try {
     switch (m.op) {
-      case 'svc': t.updateService(m.obj!); break;
-      case 'delsvc': t.deleteService(m.obj!); break;
-      case 'slice': t.updateSlice(m.obj!); break;
-      case 'delslice': t.deleteSlice(m.obj!); break;
+      case 'svc':
+        t.updateService(m.obj!);
+        break;
+      case 'delsvc':
+        t.deleteService(m.obj!);
+        break;
+      case 'slice':
+        t.updateSlice(m.obj!);
+        break;
+      case 'delslice':
+        t.deleteSlice(m.obj!);
+        break;
       case 'bulk':
         for (const o of m.items ?? []) {
           const obj = o as { kind?: string };
@@ -57,8 +72,12 @@ for await (const line of rl) {
           else t.updateSlice(o);
         }
         break;
-      case 'nodes': server.setReadyNodes(m.ready ?? []); break;
-      case 'full': server.runner.requestFull(); break;
+      case 'nodes':
+        server.setReadyNodes(m.ready ?? []);
+        break;
+      case 'full':
+        server.runner.requestFull();
+        break;
       case 'ping':
         out({ id: m.id, ok: true, started, syncs: server.runner.syncCount });
         break;
@@ -71,8 +90,14 @@ for await (const line of rl) {
         const t0 = process.hrtime.bigint();
         const c0 = cpuMs();
         await server.runner.idle();
-        out({ id: m.id, ok: !server.runner.lastError, err: server.runner.lastError,
-          ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: cpuMs() - c0, syncs: server.runner.syncCount });
+        out({
+          id: m.id,
+          ok: !server.runner.lastError,
+          err: server.runner.lastError,
+          ms: Number(process.hrtime.bigint() - t0) / 1e6,
+          cpuMs: cpuMs() - c0,
+          syncs: server.runner.syncCount,
+        });
         break;
       }
       case 'stop':

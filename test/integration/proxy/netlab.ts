@@ -32,8 +32,16 @@ export async function buildDriver(lab: Lab): Promise<string> {
   const dir = join(root, 'node_modules/.cache/skiff-proxy-test');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `driver-${lab.prefix}-${randomBytes(3).toString('hex')}.mjs`);
-  await build({ entryPoints: [join(here, 'driver.ts')], outfile: out, bundle: true, platform: 'node',
-    format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(here, 'driver.ts')],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   lab.onCleanup(() => rmSync(out, { force: true }));
   return out;
 }
@@ -62,13 +70,17 @@ export class Driver {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' },
     });
-    this.proc.stderr!.on('data', (b: Buffer) => { this.stderr = (this.stderr + b.toString()).slice(-4000); });
+    this.proc.stderr!.on('data', (b: Buffer) => {
+      this.stderr = (this.stderr + b.toString()).slice(-4000);
+    });
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       try {
         const r = JSON.parse(line) as Reply;
         this.waiting.get(r.id)?.(r);
         this.waiting.delete(r.id);
-      } catch { /* not ours */ }
+      } catch {
+        /* not ours */
+      }
     });
   }
 
@@ -79,8 +91,14 @@ export class Driver {
   request(op: Record<string, unknown>, timeoutMs = 30_000): Promise<Reply> {
     const id = ++this.seq;
     return new Promise((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`driver: no reply to ${String(op.op)} in ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-      this.waiting.set(id, (r) => { clearTimeout(timer); resolvePromise(r); });
+      const timer = setTimeout(
+        () => reject(new Error(`driver: no reply to ${String(op.op)} in ${timeoutMs} ms; stderr: ${this.stderr}`)),
+        timeoutMs,
+      );
+      this.waiting.set(id, (r) => {
+        clearTimeout(timer);
+        resolvePromise(r);
+      });
       this.send({ ...op, id });
     });
   }
@@ -98,7 +116,9 @@ export class Driver {
     const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
     try {
       await this.request({ op: 'stop', cleanup }, 15_000);
-    } catch { this.proc.kill('SIGKILL'); }
+    } catch {
+      this.proc.kill('SIGKILL');
+    }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   }
 
@@ -107,24 +127,71 @@ export class Driver {
   }
 }
 
-export interface ClientResult { ok: boolean; text?: string; err?: string; ms: number }
+export interface ClientResult {
+  ok: boolean;
+  text?: string;
+  err?: string;
+  ms: number;
+}
 
 /** Run the client script in a namespace: `count` sequential requests. */
-export async function client(netns: string, proto: 'tcp' | 'udp' | 'sink', host: string, port: number, count = 1, timeoutMs = 2000): Promise<ClientResult[]> {
-  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, CLIENT, proto, host, String(port), String(count), String(timeoutMs)],
-    { timeoutMs: count * timeoutMs + 10_000 });
+export async function client(
+  netns: string,
+  proto: 'tcp' | 'udp' | 'sink',
+  host: string,
+  port: number,
+  count = 1,
+  timeoutMs = 2000,
+): Promise<ClientResult[]> {
+  const out = await run(
+    [
+      'ip',
+      'netns',
+      'exec',
+      netns,
+      process.execPath,
+      CLIENT,
+      proto,
+      host,
+      String(port),
+      String(count),
+      String(timeoutMs),
+    ],
+    { timeoutMs: count * timeoutMs + 10_000 },
+  );
   return JSON.parse(out.trim()) as ClientResult[];
 }
 
-export interface MixResult extends ClientResult { t: number }
+export interface MixResult extends ClientResult {
+  t: number;
+}
 
 /** Interleaved TCP requests from a namespace: up to `rounds` rounds of one request to each target, in a
  * random order per round, stopping early after `maxMs`. Results in the order they were made. */
-export async function clientMix(netns: string, targets: readonly { host: string; port: number }[], rounds: number,
-  timeoutMs = 2000, maxMs = 20_000): Promise<MixResult[]> {
+export async function clientMix(
+  netns: string,
+  targets: readonly { host: string; port: number }[],
+  rounds: number,
+  timeoutMs = 2000,
+  maxMs = 20_000,
+): Promise<MixResult[]> {
   const list = targets.map((t) => `${t.host}:${t.port}`).join(',');
-  const out = await run(['ip', 'netns', 'exec', netns, process.execPath, CLIENT, 'mix', list, String(rounds), String(timeoutMs), String(maxMs)],
-    { timeoutMs: maxMs + targets.length * timeoutMs + 10_000 });
+  const out = await run(
+    [
+      'ip',
+      'netns',
+      'exec',
+      netns,
+      process.execPath,
+      CLIENT,
+      'mix',
+      list,
+      String(rounds),
+      String(timeoutMs),
+      String(maxMs),
+    ],
+    { timeoutMs: maxMs + targets.length * timeoutMs + 10_000 },
+  );
   return JSON.parse(out.trim()) as MixResult[];
 }
 
@@ -146,7 +213,10 @@ async function ipn(ns: string, ...args: string[]): Promise<void> {
 }
 
 /** Build the lab: nodes n1 (pods p1, p2) and n2 (pod p3), client cl, all on underlay bridge. */
-export async function buildTopology(lab: Lab, podsPerNode: Record<string, string[]> = { n1: ['p1', 'p2'], n2: ['p3'] }): Promise<Topology> {
+export async function buildTopology(
+  lab: Lab,
+  podsPerNode: Record<string, string[]> = { n1: ['p1', 'p2'], n2: ['p3'] },
+): Promise<Topology> {
   const ul = await lab.netns('ul');
   await ipn(ul, 'link', 'add', 'br0', 'type', 'bridge');
   await ipn(ul, 'link', 'set', 'br0', 'up');
@@ -192,10 +262,22 @@ export async function buildTopology(lab: Lab, podsPerNode: Record<string, string
 
 /** Start each pod's server (TCP 8080 and 8081, UDP 5353) and wait until it listens. */
 export async function startServers(lab: Lab, topo: Topology): Promise<void> {
-  await Promise.all(topo.pods.map((p) => new Promise<void>((resolvePromise, reject) => {
-    const proc = spawn('ip', ['netns', 'exec', p.ns, process.execPath, SERVER, p.name, '8080,8081', '5353'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    lab.onCleanup(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
-    const timer = setTimeout(() => reject(new Error(`server ${p.name} did not start`)), 15_000);
-    proc.stdout!.once('data', () => { clearTimeout(timer); resolvePromise(); });
-  })));
+  await Promise.all(
+    topo.pods.map(
+      (p) =>
+        new Promise<void>((resolvePromise, reject) => {
+          const proc = spawn('ip', ['netns', 'exec', p.ns, process.execPath, SERVER, p.name, '8080,8081', '5353'], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          lab.onCleanup(() => {
+            if (proc.exitCode === null) proc.kill('SIGKILL');
+          });
+          const timer = setTimeout(() => reject(new Error(`server ${p.name} did not start`)), 15_000);
+          proc.stdout!.once('data', () => {
+            clearTimeout(timer);
+            resolvePromise();
+          });
+        }),
+    ),
+  );
 }

@@ -14,20 +14,42 @@ describe('nftables proxy: resync, restart and conntrack', () => {
   const pod = (n: string) => topo.pods.find((p) => p.name === n)!;
   const nft = (...args: string[]) => run(['ip', 'netns', 'exec', nodeNs(), 'nft', ...args]);
   const start = (fullSyncMs: number) => {
-    drv = new Driver(driverPath, nodeNs(), ['--mode', 'nftables', '--node-name', 'n1', '--full-sync-ms', String(fullSyncMs)]);
+    drv = new Driver(driverPath, nodeNs(), [
+      '--mode',
+      'nftables',
+      '--node-name',
+      'n1',
+      '--full-sync-ms',
+      String(fullSyncMs),
+    ]);
     const d = drv;
     lab.onCleanup(() => d.kill());
   };
   const feed = async () => {
     drv.send({ op: 'svc', obj: svc('web', { clusterIP: '10.96.0.10' }) });
-    drv.send({ op: 'slice', obj: slice('web', [{ ip: pod('p1').ip, node: 'n1' }, { ip: pod('p2').ip, node: 'n1' }]) });
-    drv.send({ op: 'svc', obj: svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }) });
-    drv.send({ op: 'slice', obj: slice('dns', [{ ip: pod('p1').ip }, { ip: pod('p2').ip }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]) });
+    drv.send({
+      op: 'slice',
+      obj: slice('web', [
+        { ip: pod('p1').ip, node: 'n1' },
+        { ip: pod('p2').ip, node: 'n1' },
+      ]),
+    });
+    drv.send({
+      op: 'svc',
+      obj: svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }),
+    });
+    drv.send({
+      op: 'slice',
+      obj: slice('dns', [{ ip: pod('p1').ip }, { ip: pod('p2').ip }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]),
+    });
     return drv.sync();
   };
-  const works = async () => names(await client(pod('p3').ns, 'tcp', '10.96.0.10', 80, 4, 1500)).every((n) => n === 'p1' || n === 'p2');
+  const works = async () =>
+    names(await client(pod('p3').ns, 'tcp', '10.96.0.10', 80, 4, 1500)).every((n) => n === 'p1' || n === 'p2');
   const tableHandle = async () => {
-    const doc = JSON.parse(await nft('-j', '-t', 'list', 'table', 'ip', 'skiff')) as { nftables: { table?: { handle: number } }[] };
+    const doc = JSON.parse(await nft('-j', '-t', 'list', 'table', 'ip', 'skiff')) as {
+      nftables: { table?: { handle: number } }[];
+    };
     return doc.nftables.find((x) => x.table)?.table?.handle;
   };
 
@@ -88,7 +110,10 @@ describe('nftables proxy: resync, restart and conntrack', () => {
     const got = names(await client(pod('p3').ns, 'udp', '10.96.0.53', 53, 20, 1500));
     expect(got.every((n) => n === 'p1' || n === 'p2')).toBe(true);
     expect(await count()).toBeGreaterThan(0);
-    drv.send({ op: 'slice', obj: slice('dns', [{ ip: pod('p1').ip }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]) });
+    drv.send({
+      op: 'slice',
+      obj: slice('dns', [{ ip: pod('p1').ip }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]),
+    });
     await drv.sync();
     expect(await count()).toBe(0);
   });

@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < max && Date.now() < deadline; i++) {
     ack((await s.create(key(i), JSON.stringify({ i }))).modRevision, 'put', key(i));
-    if (i % 3 === 2) ack((await s.update(key(i - 1), JSON.stringify({ i, updated: true }))).modRevision, 'put', key(i - 1));
+    if (i % 3 === 2)
+      ack((await s.update(key(i - 1), JSON.stringify({ i, updated: true }))).modRevision, 'put', key(i - 1));
     if (i % 5 === 4) ack((await s.delete(key(i - 2))).revision, 'delete', key(i - 2));
   }
   await s.close();

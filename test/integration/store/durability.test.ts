@@ -94,7 +94,9 @@ describe('sqlite durability across kill -9', () => {
         else if (e.type === 'delete') live.delete(e.key);
       }
       const listed = await s.list('/dur/');
-      expect(listed.items.map((i) => [i.key, i.value])).toEqual([...live.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+      expect(listed.items.map((i) => [i.key, i.value])).toEqual(
+        [...live.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
     } finally {
       await s.close();
     }

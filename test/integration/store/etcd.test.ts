@@ -18,7 +18,12 @@ describe('store conformance: etcd', () => {
   afterAll(() => lab.cleanup());
   storeConformance({
     open: (o) =>
-      createBackend({ kind: 'etcd', etcdEndpoints: [etcd.endpoint], prefix: o ? `/t${randomBytes(3).toString('hex')}` : prefix, ...o }),
+      createBackend({
+        kind: 'etcd',
+        etcdEndpoints: [etcd.endpoint],
+        prefix: o ? `/t${randomBytes(3).toString('hex')}` : prefix,
+        ...o,
+      }),
     reopen: () => createBackend({ kind: 'etcd', etcdEndpoints: [etcd.endpoint], prefix }),
   });
 });

@@ -45,12 +45,18 @@ describe('sqlite backend', () => {
     let s = openSqliteBackend({ kind: 'sqlite', dir });
     const base = await s.create('/g/a', '0');
     // Issued in one event-loop turn: one batch. Same expected revision: exactly the first wins.
-    const ups = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => s.update('/g/a', String(i + 1), base.modRevision)));
+    const ups = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, i) => s.update('/g/a', String(i + 1), base.modRevision)),
+    );
     expect(ups.map((u) => u.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'rejected']);
     for (const u of ups.slice(1)) expect((u as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     // A create, delete and re-create of one key in one batch, each seeing the one before.
     const [c1, d, c2] = await Promise.all([s.create('/g/b', '1'), s.delete('/g/b'), s.create('/g/b', '2')]);
-    expect([c1.modRevision, d.revision, c2.modRevision]).toEqual([base.modRevision + 2, base.modRevision + 3, base.modRevision + 4]);
+    expect([c1.modRevision, d.revision, c2.modRevision]).toEqual([
+      base.modRevision + 2,
+      base.modRevision + 3,
+      base.modRevision + 4,
+    ]);
     expect(d.prev).toEqual(c1);
     // Writes accepted before close() are committed, not lost.
     const late = s.create('/g/late', 'x');

@@ -13,7 +13,8 @@ describe('store conformance: sqlite', () => {
   afterAll(() => lab.cleanup());
   storeConformance({
     // The shared backend lives in `dir`; extra ones (small watch buffers) get their own directory.
-    open: (o) => (o ? createBackend({ kind: 'sqlite', dir: lab.tmpdir(), ...o }) : createBackend({ kind: 'sqlite', dir })),
+    open: (o) =>
+      o ? createBackend({ kind: 'sqlite', dir: lab.tmpdir(), ...o }) : createBackend({ kind: 'sqlite', dir }),
     reopen: () => createBackend({ kind: 'sqlite', dir }),
   });
 });

@@ -140,7 +140,9 @@ export function storeConformance(target: SuiteTarget): void {
       await s.create('/listx/outside', 'no');
       await s.create('/lis', 'no');
       const all = await s.list('/list/');
-      expect(all.items.map((i) => i.key)).toEqual(Array.from({ length: 25 }, (_, i) => `/list/k${String(i).padStart(2, '0')}`));
+      expect(all.items.map((i) => i.key)).toEqual(
+        Array.from({ length: 25 }, (_, i) => `/list/k${String(i).padStart(2, '0')}`),
+      );
       expect(all.continue).toBeUndefined();
       expect(all.revision).toBe(await s.currentRevision());
 
@@ -305,7 +307,11 @@ export function storeConformance(target: SuiteTarget): void {
         expect(await s.get('/rs/a')).toBeUndefined();
         const w = track(s.watch('/rs/', r0));
         const evs = await collect(w, 3);
-        expect(evs).toEqual([{ type: 'put', kv: a }, { type: 'delete', key: '/rs/a', prev: a, revision: d.revision }, { type: 'put', kv: b }]);
+        expect(evs).toEqual([
+          { type: 'put', kv: a },
+          { type: 'delete', key: '/rs/a', prev: a, revision: d.revision },
+          { type: 'put', kv: b },
+        ]);
         const c = await s.create('/rs/c', '3');
         expect(c.modRevision).toBe(b.modRevision + 1);
         w.close();

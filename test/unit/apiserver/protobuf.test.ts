@@ -25,10 +25,33 @@ const envelope = (apiVersion: string, kind: string, raw: Buffer) =>
 
 describe('kubernetes protobuf bodies', () => {
   it('decodes a Service with maps, IntOrString, zero values and a Time', () => {
-    const meta = msg(1, bytes(1, 'web'), bytes(3, ''), int(7, 0), msg(8, int(1, 1_700_000_000)), msg(11, bytes(1, 'app'), bytes(2, 'web')));
-    const port = msg(1, bytes(1, 'http'), bytes(2, 'TCP'), int(3, 80), msg(4, int(1, 1), bytes(3, 'web-port')), int(5, 0));
+    const meta = msg(
+      1,
+      bytes(1, 'web'),
+      bytes(3, ''),
+      int(7, 0),
+      msg(8, int(1, 1_700_000_000)),
+      msg(11, bytes(1, 'app'), bytes(2, 'web')),
+    );
+    const port = msg(
+      1,
+      bytes(1, 'http'),
+      bytes(2, 'TCP'),
+      int(3, 80),
+      msg(4, int(1, 1), bytes(3, 'web-port')),
+      int(5, 0),
+    );
     const port2 = msg(1, bytes(2, 'UDP'), int(3, 53), msg(4, int(1, 0), int(2, 5353)));
-    const spec = msg(2, port, port2, msg(2, bytes(1, 'app'), bytes(2, 'web')), bytes(3, ''), bytes(4, 'NodePort'), int(20, 0), int(99, 7));
+    const spec = msg(
+      2,
+      port,
+      port2,
+      msg(2, bytes(1, 'app'), bytes(2, 'web')),
+      bytes(3, ''),
+      bytes(4, 'NodePort'),
+      int(20, 0),
+      int(99, 7),
+    );
     const obj = decodeK8sProtobuf(envelope('v1', 'Service', Buffer.concat([meta, spec, msg(3)])));
     expect(obj).toEqual({
       apiVersion: 'v1',
@@ -48,7 +71,9 @@ describe('kubernetes protobuf bodies', () => {
   });
 
   it('keeps meaningful zeros on pointer fields (replicas: 0)', () => {
-    const obj = decodeK8sProtobuf(envelope('apps/v1', 'Deployment', Buffer.concat([msg(1, bytes(1, 'd')), msg(2, int(1, 0), int(5, 0))])));
+    const obj = decodeK8sProtobuf(
+      envelope('apps/v1', 'Deployment', Buffer.concat([msg(1, bytes(1, 'd')), msg(2, int(1, 0), int(5, 0))])),
+    );
     expect(obj.spec).toEqual({ replicas: 0 });
   });
 

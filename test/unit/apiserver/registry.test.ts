@@ -8,7 +8,11 @@ import { deployments, findResource, nodes, pods, services } from '../../../src/a
 import { ObjectStore } from '../../../src/apiserver/storage.js';
 import { authorize } from '../../../src/apiserver/auth/authz.js';
 
-const w = (fv: WriteOptions['fieldValidation'] = 'Strict'): WriteOptions => ({ fieldValidation: fv, dryRun: false, warnings: [] });
+const w = (fv: WriteOptions['fieldValidation'] = 'Strict'): WriteOptions => ({
+  fieldValidation: fv,
+  dryRun: false,
+  warnings: [],
+});
 const silent = pino({ level: 'silent' });
 
 async function apiError(p: Promise<unknown>): Promise<ApiError> {
@@ -33,7 +37,12 @@ afterEach(async () => {
   await backend.close();
 });
 
-const podBody = (name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'img' }], ...extra } });
+const podBody = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { app: 'web' } },
+  spec: { containers: [{ name: 'c', image: 'img' }], ...extra },
+});
 
 describe('registry', () => {
   it('creates with Kubernetes defaults and server metadata', async () => {
@@ -41,8 +50,16 @@ describe('registry', () => {
     expect(p.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(p.metadata.creationTimestamp).toMatch(/Z$/);
     expect(Number(p.metadata.resourceVersion)).toBeGreaterThan(0);
-    expect(p.spec).toMatchObject({ restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', terminationGracePeriodSeconds: 30, schedulerName: 'default-scheduler' });
-    expect(p.spec.containers[0]).toMatchObject({ imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log' });
+    expect(p.spec).toMatchObject({
+      restartPolicy: 'Always',
+      dnsPolicy: 'ClusterFirst',
+      terminationGracePeriodSeconds: 30,
+      schedulerName: 'default-scheduler',
+    });
+    expect(p.spec.containers[0]).toMatchObject({
+      imagePullPolicy: 'Always',
+      terminationMessagePath: '/dev/termination-log',
+    });
     expect(p.status).toMatchObject({ phase: 'Pending', qosClass: 'BestEffort' });
     const e = await apiError(reg.create(pods, 'default', podBody('a'), w()));
     expect([e.code, e.reason]).toEqual([409, 'AlreadyExists']);
@@ -50,10 +67,28 @@ describe('registry', () => {
   });
 
   it('reports each invalid field and unknown fields in Strict mode', async () => {
-    const e = await apiError(reg.create(pods, 'default', { metadata: { name: 'Bad' }, spec: { containers: [{ name: 'c', ports: [{ containerPort: 0 }] }] } }, w()));
+    const e = await apiError(
+      reg.create(
+        pods,
+        'default',
+        { metadata: { name: 'Bad' }, spec: { containers: [{ name: 'c', ports: [{ containerPort: 0 }] }] } },
+        w(),
+      ),
+    );
     expect(e.code).toBe(422);
-    expect(e.details?.causes?.map((c) => c.field).sort()).toEqual(['metadata.name', 'spec.containers[0].image', 'spec.containers[0].ports[0].containerPort']);
-    const u = await apiError(reg.create(pods, 'default', { ...podBody('x'), spec: { containers: [{ name: 'c', image: 'i', imag: 'typo' }] } }, w()));
+    expect(e.details?.causes?.map((c) => c.field).sort()).toEqual([
+      'metadata.name',
+      'spec.containers[0].image',
+      'spec.containers[0].ports[0].containerPort',
+    ]);
+    const u = await apiError(
+      reg.create(
+        pods,
+        'default',
+        { ...podBody('x'), spec: { containers: [{ name: 'c', image: 'i', imag: 'typo' }] } },
+        w(),
+      ),
+    );
     expect([u.code, u.message]).toEqual([400, expect.stringContaining('unknown field "spec.containers[0].imag"')]);
     const warn = w('Warn');
     await reg.create(pods, 'default', { ...podBody('y'), bogus: 1 }, warn);
@@ -63,38 +98,82 @@ describe('registry', () => {
   });
 
   it('rejects stale updates with 409 and bumps generation only on spec changes', async () => {
-    const d = await reg.create(deployments, 'default', { metadata: { name: 'd' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } }, w());
+    const d = await reg.create(
+      deployments,
+      'default',
+      {
+        metadata: { name: 'd' },
+        spec: {
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      },
+      w(),
+    );
     expect(d.metadata.generation).toBe(1);
     expect(d.spec).toMatchObject({ replicas: 1, revisionHistoryLimit: 10, strategy: { type: 'RollingUpdate' } });
     const labelled = await reg.patch(deployments, 'default', 'd', 'merge', { metadata: { labels: { x: '1' } } }, w());
     expect(labelled.metadata.generation).toBe(1);
     const scaled = await reg.patch(deployments, 'default', 'd', 'merge', { spec: { replicas: 3 } }, w());
     expect(scaled.metadata.generation).toBe(2);
-    const stale = await apiError(reg.update(deployments, 'default', 'd', { ...d, spec: { ...d.spec, replicas: 5 } }, w()));
+    const stale = await apiError(
+      reg.update(deployments, 'default', 'd', { ...d, spec: { ...d.spec, replicas: 5 } }, w()),
+    );
     expect([stale.code, stale.reason]).toEqual([409, 'Conflict']);
-    const status = await reg.update(deployments, 'default', 'd', { ...scaled, spec: { ...scaled.spec, replicas: 9 }, status: { replicas: 3 } }, w(), true);
+    const status = await reg.update(
+      deployments,
+      'default',
+      'd',
+      { ...scaled, spec: { ...scaled.spec, replicas: 9 }, status: { replicas: 3 } },
+      w(),
+      true,
+    );
     expect(status.spec.replicas).toBe(3);
     expect(status.status.replicas).toBe(3);
     const ignored = await reg.patch(deployments, 'default', 'd', 'merge', { status: { replicas: 7 } }, w());
     expect(ignored.status.replicas).toBe(3);
-    const sel = await apiError(reg.patch(deployments, 'default', 'd', 'merge', { spec: { selector: { matchLabels: { app: 'other' } }, template: { metadata: { labels: { app: 'other' } } } } }, w()));
+    const sel = await apiError(
+      reg.patch(
+        deployments,
+        'default',
+        'd',
+        'merge',
+        { spec: { selector: { matchLabels: { app: 'other' } }, template: { metadata: { labels: { app: 'other' } } } } },
+        w(),
+      ),
+    );
     expect(sel.details?.causes?.[0]?.field).toBe('spec.selector');
     const scale = await reg.patchScale(deployments, 'default', 'd', 'merge', { spec: { replicas: 4 } }, w());
     expect(scale).toMatchObject({ kind: 'Scale', spec: { replicas: 4 }, status: { selector: 'app=web' } });
   });
 
   it('allocates service IPs and node ports without duplicates and releases them on delete', async () => {
-    const svc = (name: string, spec: Record<string, unknown>) => ({ metadata: { name }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }], ...spec } });
+    const svc = (name: string, spec: Record<string, unknown>) => ({
+      metadata: { name },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80 }], ...spec },
+    });
     const a = await reg.create(services, 'default', svc('a', { type: 'NodePort' }), w());
-    expect(a.spec).toMatchObject({ type: 'NodePort', sessionAffinity: 'None', externalTrafficPolicy: 'Cluster', ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }] });
+    expect(a.spec).toMatchObject({
+      type: 'NodePort',
+      sessionAffinity: 'None',
+      externalTrafficPolicy: 'Cluster',
+      ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }],
+    });
     expect(a.spec.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
     const np = a.spec.ports[0].nodePort as number;
     expect(np).toBeGreaterThanOrEqual(30000);
-    const b = await reg.create(services, 'default', svc('b', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }), w());
+    const b = await reg.create(
+      services,
+      'default',
+      svc('b', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+      w(),
+    );
     expect(b.spec.clusterIP).not.toBe(a.spec.clusterIP);
     expect(b.spec.healthCheckNodePort).toBeGreaterThan(0);
     expect(b.spec.ports[0].nodePort).not.toBe(np);
-    const dup = await apiError(reg.create(services, 'default', svc('c', { type: 'NodePort', ports: [{ port: 80, nodePort: np }] }), w()));
+    const dup = await apiError(
+      reg.create(services, 'default', svc('c', { type: 'NodePort', ports: [{ port: 80, nodePort: np }] }), w()),
+    );
     expect([dup.code, dup.details?.causes?.[0]?.field]).toEqual([422, 'spec.ports[0].nodePort']);
     const dupIP = await apiError(reg.create(services, 'default', svc('c', { clusterIP: a.spec.clusterIP }), w()));
     expect(dupIP.message).toContain('already allocated');
@@ -103,14 +182,31 @@ describe('registry', () => {
     const imm = await apiError(reg.patch(services, 'default', 'a', 'merge', { spec: { clusterIP: '10.96.9.9' } }, w()));
     expect(imm.details?.causes?.[0]?.field).toBe('spec.clusterIP');
     // Going back to ClusterIP gives the node port up.
-    const back = await reg.patch(services, 'default', 'a', 'strategic', { spec: { type: 'ClusterIP', externalTrafficPolicy: null } }, w());
+    const back = await reg.patch(
+      services,
+      'default',
+      'a',
+      'strategic',
+      { spec: { type: 'ClusterIP', externalTrafficPolicy: null } },
+      w(),
+    );
     expect(back.spec.ports[0].nodePort).toBeUndefined();
     expect(back.spec.clusterIP).toBe(a.spec.clusterIP);
-    const again = await reg.create(services, 'default', svc('d', { type: 'NodePort', ports: [{ port: 80, nodePort: np }] }), w());
+    const again = await reg.create(
+      services,
+      'default',
+      svc('d', { type: 'NodePort', ports: [{ port: 80, nodePort: np }] }),
+      w(),
+    );
     expect(again.spec.ports[0].nodePort).toBe(np);
     await reg.delete(services, 'default', 'd', {}, { dryRun: false });
     await reg.delete(services, 'default', 'a', {}, { dryRun: false });
-    const reuse = await reg.create(services, 'default', svc('e', { type: 'NodePort', clusterIP: a.spec.clusterIP, ports: [{ port: 80, nodePort: np }] }), w());
+    const reuse = await reg.create(
+      services,
+      'default',
+      svc('e', { type: 'NodePort', clusterIP: a.spec.clusterIP, ports: [{ port: 80, nodePort: np }] }),
+      w(),
+    );
     expect(reuse.spec.clusterIP).toBe(a.spec.clusterIP);
   });
 
@@ -133,7 +229,12 @@ describe('registry', () => {
     await reg.delete(pods, 'default', 'bound', { gracePeriodSeconds: 0 }, { dryRun: false });
     expect((await apiError(reg.get(pods, 'default', 'bound'))).code).toBe(404);
 
-    await reg.create(pods, 'default', { ...podBody('fin'), metadata: { name: 'fin', finalizers: ['example.com/hold'] } }, w());
+    await reg.create(
+      pods,
+      'default',
+      { ...podBody('fin'), metadata: { name: 'fin', finalizers: ['example.com/hold'] } },
+      w(),
+    );
     const held = await reg.delete(pods, 'default', 'fin', {}, { dryRun: false });
     expect(held.metadata.deletionTimestamp).toBeDefined();
     await reg.patch(pods, 'default', 'fin', 'merge', { metadata: { finalizers: null } }, w());
@@ -141,8 +242,17 @@ describe('registry', () => {
   });
 
   it('filters lists by labels and fields and pages with limit/continue', async () => {
-    for (let i = 0; i < 5; i++) await reg.create(pods, 'default', { ...podBody(`p${i}`), metadata: { name: `p${i}`, labels: { i: String(i % 2) } } }, w());
-    expect((await reg.list(pods, 'default', { labelSelector: 'i=1' })).items.map((p) => p.metadata.name)).toEqual(['p1', 'p3']);
+    for (let i = 0; i < 5; i++)
+      await reg.create(
+        pods,
+        'default',
+        { ...podBody(`p${i}`), metadata: { name: `p${i}`, labels: { i: String(i % 2) } } },
+        w(),
+      );
+    expect((await reg.list(pods, 'default', { labelSelector: 'i=1' })).items.map((p) => p.metadata.name)).toEqual([
+      'p1',
+      'p3',
+    ]);
     expect((await reg.list(pods, undefined, { fieldSelector: 'metadata.name=p4' })).items).toHaveLength(1);
     const first = await reg.list(pods, 'default', { limit: 2 });
     expect(first.items).toHaveLength(2);
@@ -153,9 +263,39 @@ describe('registry', () => {
   });
 
   it('garbage-collects dependents of a deleted owner', async () => {
-    const owner = await reg.create(findResource('apps', 'v1', 'replicasets')!, 'default', { metadata: { name: 'rs' }, spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } }, w());
-    await reg.create(pods, 'default', { ...podBody('child'), metadata: { name: 'child', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: owner.metadata.uid!, controller: true }] } }, w());
-    await reg.delete(findResource('apps', 'v1', 'replicasets')!, 'default', 'rs', { propagationPolicy: 'Background' }, { dryRun: false });
+    const owner = await reg.create(
+      findResource('apps', 'v1', 'replicasets')!,
+      'default',
+      {
+        metadata: { name: 'rs' },
+        spec: {
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+        },
+      },
+      w(),
+    );
+    await reg.create(
+      pods,
+      'default',
+      {
+        ...podBody('child'),
+        metadata: {
+          name: 'child',
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: owner.metadata.uid!, controller: true },
+          ],
+        },
+      },
+      w(),
+    );
+    await reg.delete(
+      findResource('apps', 'v1', 'replicasets')!,
+      'default',
+      'rs',
+      { propagationPolicy: 'Background' },
+      { dryRun: false },
+    );
     for (let i = 0; i < 100; i++) {
       if ((await reg.list(pods, 'default', {})).items.length === 0) break;
       await new Promise((r) => setTimeout(r, 20));
@@ -172,14 +312,45 @@ describe('node authorization', () => {
     const g = authorize(kubelet, { verb: 'create', group: '', resource: 'nodes' })!;
     expect(() => g({ metadata: { name: 'n1' } })).not.toThrow();
     expect(() => g({ metadata: { name: 'n2' } })).toThrow(ApiError);
-    const s = authorize(kubelet, { verb: 'patch', group: '', resource: 'pods', subresource: 'status', namespace: 'default', name: 'p' })!;
+    const s = authorize(kubelet, {
+      verb: 'patch',
+      group: '',
+      resource: 'pods',
+      subresource: 'status',
+      namespace: 'default',
+      name: 'p',
+    })!;
     expect(() => s({ metadata: { name: 'p' }, spec: { nodeName: 'n1' } })).not.toThrow();
-    expect(() => s({ metadata: { name: 'p' }, spec: { nodeName: 'n2' } })).toThrow(/cannot patch resource "pods\/status"/);
-    expect(() => authorize(kubelet, { verb: 'update', group: '', resource: 'pods', namespace: 'default', name: 'p' })).toThrow(ApiError);
-    expect(() => authorize(kubelet, { verb: 'create', group: '', resource: 'services', namespace: 'default' })).toThrow(ApiError);
-    expect(authorize(kubelet, { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-node-lease', name: 'n1' })).toBeDefined();
-    expect(() => authorize({ name: 'system:kube-proxy', groups: ['skiff:read-only'] }, { verb: 'create', group: '', resource: 'pods', namespace: 'default' })).toThrow(ApiError);
-    expect(authorize({ name: 'admin', groups: ['system:masters'] }, { verb: 'delete', group: '', resource: 'nodes', name: 'x' })).toBeUndefined();
+    expect(() => s({ metadata: { name: 'p' }, spec: { nodeName: 'n2' } })).toThrow(
+      /cannot patch resource "pods\/status"/,
+    );
+    expect(() =>
+      authorize(kubelet, { verb: 'update', group: '', resource: 'pods', namespace: 'default', name: 'p' }),
+    ).toThrow(ApiError);
+    expect(() => authorize(kubelet, { verb: 'create', group: '', resource: 'services', namespace: 'default' })).toThrow(
+      ApiError,
+    );
+    expect(
+      authorize(kubelet, {
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        namespace: 'kube-node-lease',
+        name: 'n1',
+      }),
+    ).toBeDefined();
+    expect(() =>
+      authorize(
+        { name: 'system:kube-proxy', groups: ['skiff:read-only'] },
+        { verb: 'create', group: '', resource: 'pods', namespace: 'default' },
+      ),
+    ).toThrow(ApiError);
+    expect(
+      authorize(
+        { name: 'admin', groups: ['system:masters'] },
+        { verb: 'delete', group: '', resource: 'nodes', name: 'x' },
+      ),
+    ).toBeUndefined();
   });
   it('has node status writes of any node name rejected by guards', () => {
     const g = authorize(kubelet, { verb: 'patch', group: '', resource: 'nodes', subresource: 'status', name: 'n1' })!;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fromLabelSelector, matchFields, matchLabels, parseFieldSelector, parseLabelSelector, selectorString, SelectorError } from '../../../src/apiserver/selectors.js';
+import {
+  fromLabelSelector,
+  matchFields,
+  matchLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectorString,
+  SelectorError,
+} from '../../../src/apiserver/selectors.js';
 import { humanAge } from '../../../src/apiserver/resources/types.js';
 import { dns1035Label, dns1123Subdomain, qualifiedName } from '../../../src/apiserver/validation.js';
 

@@ -39,7 +39,11 @@ afterEach(async () => {
 
 async function setup(window = 10_000) {
   const backend = new MemoryBackend({ compactionWindow: window });
-  const reg = new Registry(new ObjectStore(backend), new Allocator('10.96.0.0/12', { min: 30000, max: 32767 }), pino({ level: 'silent' }));
+  const reg = new Registry(
+    new ObjectStore(backend),
+    new Allocator('10.96.0.0/12', { min: 30000, max: 32767 }),
+    pino({ level: 'silent' }),
+  );
   await reg.bootstrap();
   cleanup.push(async () => {
     await reg.stop();
@@ -50,7 +54,13 @@ async function setup(window = 10_000) {
 
 function start(reg: Registry, req: Partial<WatchRequest> & { def: WatchRequest['def'] }) {
   const sink = new Sink();
-  const done = serveWatch(reg, { filter: { labels: [], fields: [] }, timeoutSeconds: 30, bookmarks: false, sendInitialEvents: false, ...req }, sink as unknown as ServerResponse, pino({ level: 'silent' }), () => undefined);
+  const done = serveWatch(
+    reg,
+    { filter: { labels: [], fields: [] }, timeoutSeconds: 30, bookmarks: false, sendInitialEvents: false, ...req },
+    sink as unknown as ServerResponse,
+    pino({ level: 'silent' }),
+    () => undefined,
+  );
   cleanup.push(async () => {
     sink.end();
     await done;
@@ -76,7 +86,13 @@ describe('watch', () => {
     await reg.patch(configmaps, 'default', 'x', 'merge', { metadata: { labels: { team: 'c' } } }, w());
     await reg.delete(configmaps, 'default', 'pre', {}, { dryRun: false });
     await until(() => sink.lines.length === 5);
-    expect(sink.lines.map((l) => `${l.type} ${l.object.metadata.name}`)).toEqual(['ADDED pre', 'ADDED x', 'MODIFIED x', 'DELETED x', 'DELETED pre']);
+    expect(sink.lines.map((l) => `${l.type} ${l.object.metadata.name}`)).toEqual([
+      'ADDED pre',
+      'ADDED x',
+      'MODIFIED x',
+      'DELETED x',
+      'DELETED pre',
+    ]);
     expect(sink.status).toBe(200);
   });
 
@@ -84,23 +100,53 @@ describe('watch', () => {
     const { reg } = await setup(5);
     const first = await reg.create(configmaps, 'default', { metadata: { name: 'a' } }, w());
     await reg.create(configmaps, 'default', { metadata: { name: 'b' } }, w());
-    const resumed = start(reg, { def: configmaps, namespace: 'default', resourceVersion: first.metadata.resourceVersion });
+    const resumed = start(reg, {
+      def: configmaps,
+      namespace: 'default',
+      resourceVersion: first.metadata.resourceVersion,
+    });
     await until(() => resumed.sink.lines.length === 1);
     expect(resumed.sink.lines[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'b' } } });
     for (let i = 0; i < 10; i++) await reg.create(configmaps, 'default', { metadata: { name: `n${i}` } }, w());
     const old = start(reg, { def: configmaps, namespace: 'default', resourceVersion: first.metadata.resourceVersion });
     await old.done;
-    expect(old.sink.lines).toEqual([{ type: 'ERROR', object: expect.objectContaining({ kind: 'Status', code: 410, reason: 'Expired' }) }]);
+    expect(old.sink.lines).toEqual([
+      { type: 'ERROR', object: expect.objectContaining({ kind: 'Status', code: 410, reason: 'Expired' }) },
+    ]);
   });
 
   it('renders Table events with column definitions once, and sends bookmarks', async () => {
     const { reg } = await setup();
-    const t = start(reg, { def: pods, namespace: 'default', table: { include: 'Metadata' }, bookmarks: true, bookmarkIntervalMs: 20, resourceVersion: '0' });
-    await reg.create(pods, 'default', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } }, w());
+    const t = start(reg, {
+      def: pods,
+      namespace: 'default',
+      table: { include: 'Metadata' },
+      bookmarks: true,
+      bookmarkIntervalMs: 20,
+      resourceVersion: '0',
+    });
+    await reg.create(
+      pods,
+      'default',
+      { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      w(),
+    );
     await reg.patch(pods, 'default', 'p', 'merge', { metadata: { labels: { a: 'b' } } }, w());
-    await until(() => t.sink.lines.filter((l) => l.type === 'MODIFIED').length === 1 && t.sink.lines.some((l) => l.type === 'BOOKMARK'));
+    await until(
+      () =>
+        t.sink.lines.filter((l) => l.type === 'MODIFIED').length === 1 &&
+        t.sink.lines.some((l) => l.type === 'BOOKMARK'),
+    );
     const [added, modified] = t.sink.lines.filter((l) => l.type !== 'BOOKMARK');
-    expect(added!.object).toMatchObject({ kind: 'Table', rows: [{ cells: ['p', '0/1', 'Pending', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>'], object: { kind: 'PartialObjectMetadata' } }] });
+    expect(added!.object).toMatchObject({
+      kind: 'Table',
+      rows: [
+        {
+          cells: ['p', '0/1', 'Pending', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>'],
+          object: { kind: 'PartialObjectMetadata' },
+        },
+      ],
+    });
     expect(added!.object.columnDefinitions.length).toBe(9);
     expect(modified!.object.columnDefinitions).toEqual([]);
     const bm = t.sink.lines.find((l) => l.type === 'BOOKMARK')!;

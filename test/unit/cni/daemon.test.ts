@@ -4,7 +4,12 @@ import type { CniPlugin } from '../../../src/cni/skel.js';
 import { netConfSchema } from '../../../src/cni/spec/types.js';
 
 const req = (header: string, env: string[], stdin: string) =>
-  Buffer.concat([Buffer.from(`${header}\n`), Buffer.from(env.map((e) => `${e}\0`).join('')), Buffer.from('\0'), Buffer.from(stdin)]);
+  Buffer.concat([
+    Buffer.from(`${header}\n`),
+    Buffer.from(env.map((e) => `${e}\0`).join('')),
+    Buffer.from('\0'),
+    Buffer.from(stdin),
+  ]);
 
 const echo: CniPlugin = {
   name: 'echo',
@@ -17,7 +22,13 @@ const ownPid = process.pid; // this test process is in its own netns, so the nam
 describe('skiff-cnid wire format', () => {
   it('parses header, env (values may hold = and newlines) and stdin', () => {
     const r = parseRequest(req('b1 42 /opt/cni/bin/bridge', ['A=1', 'B=x=y', 'C=l1\nl2', 'E='], '{"a":1}'));
-    expect(r).toEqual({ build: 'b1', pid: 42, self: '/opt/cni/bin/bridge', env: { A: '1', B: 'x=y', C: 'l1\nl2', E: '' }, stdin: '{"a":1}' });
+    expect(r).toEqual({
+      build: 'b1',
+      pid: 42,
+      self: '/opt/cni/bin/bridge',
+      env: { A: '1', B: 'x=y', C: 'l1\nl2', E: '' },
+      stdin: '{"a":1}',
+    });
   });
 
   it('accepts an empty environment and an empty stdin; rejects truncated requests', () => {
@@ -30,7 +41,14 @@ describe('skiff-cnid wire format', () => {
 
 describe('serveRequest', () => {
   const opts = { build: 'b1', plugins: { echo } };
-  const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: '/bin', CNI_ARGS: 'N=7' };
+  const env = {
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'c1',
+    CNI_NETNS: '/run/netns/x',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/bin',
+    CNI_ARGS: 'N=7',
+  };
   const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'echo' });
 
   it('runs the plugin with the caller env and stdin, and replies code:stdout', async () => {

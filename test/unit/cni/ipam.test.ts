@@ -27,11 +27,23 @@ describe('allocator', () => {
   it('defaults: start .1, end broadcast-1, gateway .1 which is never handed out', () => {
     const r = set[0]!;
     expect([formatIp(r.start), formatIp(r.end), formatIp(r.gateway)]).toEqual(['10.1.0.1', '10.1.0.6', '10.1.0.1']);
-    expect([...candidates(set)].map((c) => formatIp(c.ip))).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5', '10.1.0.6']);
+    expect([...candidates(set)].map((c) => formatIp(c.ip))).toEqual([
+      '10.1.0.2',
+      '10.1.0.3',
+      '10.1.0.4',
+      '10.1.0.5',
+      '10.1.0.6',
+    ]);
   });
 
   it('round-robins after the last reserved address and wraps', () => {
-    expect([...candidates(set, parseIp('10.1.0.5'))].map((c) => formatIp(c.ip))).toEqual(['10.1.0.6', '10.1.0.2', '10.1.0.3', '10.1.0.4', '10.1.0.5']);
+    expect([...candidates(set, parseIp('10.1.0.5'))].map((c) => formatIp(c.ip))).toEqual([
+      '10.1.0.6',
+      '10.1.0.2',
+      '10.1.0.3',
+      '10.1.0.4',
+      '10.1.0.5',
+    ]);
     expect(formatIp(nextFree(set, new Set(['10.1.0.6', '10.1.0.2']), parseIp('10.1.0.5'))!.ip)).toBe('10.1.0.3');
   });
 
@@ -40,7 +52,10 @@ describe('allocator', () => {
   });
 
   it('honours rangeStart/rangeEnd and walks a multi-range set', () => {
-    const s = [canonicalRange({ subnet: '10.2.0.0/24', rangeStart: '10.2.0.10', rangeEnd: '10.2.0.11' }), canonicalRange({ subnet: '10.3.0.0/30' })];
+    const s = [
+      canonicalRange({ subnet: '10.2.0.0/24', rangeStart: '10.2.0.10', rangeEnd: '10.2.0.11' }),
+      canonicalRange({ subnet: '10.3.0.0/30' }),
+    ];
     expect([...candidates(s)].map((c) => formatIp(c.ip))).toEqual(['10.2.0.10', '10.2.0.11', '10.3.0.2']);
   });
 
@@ -52,8 +67,12 @@ describe('allocator', () => {
   it('rejects bad ranges with a config error', () => {
     expect(() => canonicalRange({ subnet: '10.0.0.0/24', rangeStart: '10.0.1.1' })).toThrow(/not in network/);
     expect(() => canonicalRange({ subnet: '10.0.0.0/31' })).toThrow(/too small/);
-    expect(() => rangeSets({ type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: '10.0.0.0/25' }]] })).toThrow(/overlap/);
-    expect(() => rangeSets({ type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }]] })).toThrow(/mixed/);
+    expect(() =>
+      rangeSets({ type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }], [{ subnet: '10.0.0.0/25' }]] }),
+    ).toThrow(/overlap/);
+    expect(() =>
+      rangeSets({ type: 'host-local', ranges: [[{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }]] }),
+    ).toThrow(/mixed/);
   });
 });
 
@@ -68,7 +87,12 @@ describe('host-local disk store', () => {
 
   it('writes one file per address in the reference format, dual stack, idempotent per attachment', async () => {
     const dataDir = tmp();
-    const ipam = { type: 'host-local', dataDir, ranges: [[{ subnet: '10.5.0.0/24' }], [{ subnet: 'fd05::/64' }]], routes: [{ dst: '0.0.0.0/0' }] };
+    const ipam = {
+      type: 'host-local',
+      dataDir,
+      ranges: [[{ subnet: '10.5.0.0/24' }], [{ subnet: 'fd05::/64' }]],
+      routes: [{ dst: '0.0.0.0/0' }],
+    };
     const req = { network: 'n1', cniVersion: '1.0.0', ipam, containerId: 'c1', ifname: 'eth0' };
     const r = await hostLocalAdd(req);
     expect(r.ips).toEqual([
@@ -87,10 +111,18 @@ describe('host-local disk store', () => {
   it('concurrent in-process ADDs get distinct addresses; a full range is a clear CniError', async () => {
     const dataDir = tmp();
     const ipam = { type: 'host-local', dataDir, ranges: [[{ subnet: '10.6.0.0/28' }]] };
-    const adds = Array.from({ length: 13 }, (_, i) => hostLocalAdd({ network: 'n', cniVersion: '1.0.0', ipam, containerId: `c${i}`, ifname: 'eth0' }));
+    const adds = Array.from({ length: 13 }, (_, i) =>
+      hostLocalAdd({ network: 'n', cniVersion: '1.0.0', ipam, containerId: `c${i}`, ifname: 'eth0' }),
+    );
     const ips = (await Promise.all(adds)).map((r) => r.ips![0]!.address);
     expect(new Set(ips).size).toBe(13);
-    const err = await hostLocalAdd({ network: 'n', cniVersion: '1.0.0', ipam, containerId: 'full', ifname: 'eth0' }).catch((e: unknown) => e);
+    const err = await hostLocalAdd({
+      network: 'n',
+      cniVersion: '1.0.0',
+      ipam,
+      containerId: 'full',
+      ifname: 'eth0',
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CniError);
     expect((err as CniError).message).toMatch(/no IP addresses available in range set: 10\.6\.0\.1-10\.6\.0\.14/);
   });
@@ -98,7 +130,8 @@ describe('host-local disk store', () => {
   it('GC releases allocations not in the valid list', async () => {
     const dataDir = tmp();
     const ipam = { type: 'host-local', dataDir, ranges: [[{ subnet: '10.7.0.0/24' }]] };
-    for (const c of ['a', 'b', 'c']) await hostLocalAdd({ network: 'g', cniVersion: '1.1.0', ipam, containerId: c, ifname: 'eth0' });
+    for (const c of ['a', 'b', 'c'])
+      await hostLocalAdd({ network: 'g', cniVersion: '1.1.0', ipam, containerId: c, ifname: 'eth0' });
     const freed = await hostLocalGc('g', ipam, [{ containerID: 'b', ifname: 'eth0' }]);
     expect(freed.sort()).toEqual(['10.7.0.2', '10.7.0.4']);
     expect(readdirSync(join(dataDir, 'g')).filter((f) => f.startsWith('10.'))).toEqual(['10.7.0.3']);

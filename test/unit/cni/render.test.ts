@@ -5,12 +5,26 @@ import { ipArgv, nsFromPath, renderNetOp } from '../../../src/os/net.js';
 
 describe('os/net rendering', () => {
   it('renders ip batch lines', () => {
-    expect(renderNetOp({ op: 'veth-add', name: 'veth1', mac: '02:00:00:00:00:01', peer: 'eth0', peerMac: '02:00:00:00:00:02', mtu: 1400, peerNs: 'pod1' })).toBe(
+    expect(
+      renderNetOp({
+        op: 'veth-add',
+        name: 'veth1',
+        mac: '02:00:00:00:00:01',
+        peer: 'eth0',
+        peerMac: '02:00:00:00:00:02',
+        mtu: 1400,
+        peerNs: 'pod1',
+      }),
+    ).toBe(
       'link add name veth1 address 02:00:00:00:00:01 mtu 1400 type veth peer name eth0 address 02:00:00:00:00:02 mtu 1400 netns pod1',
     );
     expect(renderNetOp({ op: 'addr-add', dev: 'eth0', cidr: 'fd00::2/64' })).toBe('addr add fd00::2/64 dev eth0 nodad');
-    expect(renderNetOp({ op: 'route-add', dev: 'eth0', dst: '::/0', via: 'fd00::1' })).toBe('route add ::/0 via fd00::1 dev eth0');
-    expect(renderNetOp({ op: 'link-set', name: 'cni0', up: true, promisc: true })).toBe('link set dev cni0 promisc on up');
+    expect(renderNetOp({ op: 'route-add', dev: 'eth0', dst: '::/0', via: 'fd00::1' })).toBe(
+      'route add ::/0 via fd00::1 dev eth0',
+    );
+    expect(renderNetOp({ op: 'link-set', name: 'cni0', up: true, promisc: true })).toBe(
+      'link set dev cni0 promisc on up',
+    );
   });
 
   it('reaches a netns by name or by path', () => {
@@ -22,8 +36,17 @@ describe('os/net rendering', () => {
 describe('per-attachment nft objects', () => {
   it('one transaction: idempotent layout, a commented chain, map elements jumping to it', () => {
     const tx = attachTx(
-      { table: { family: 'inet', name: 't' }, maps: [{ name: 'm4', spec: 'type ipv4_addr : verdict;' }], baseChains: [{ name: 'post', spec: 'type nat hook postrouting priority 100;', rules: ['ip saddr vmap @m4'] }] },
-      { chain: 'masq-1', comment: attachmentComment('net', 'ctr', 'eth0'), rules: ['masquerade'], elements: [{ map: 'm4', key: '10.0.0.2' }] },
+      {
+        table: { family: 'inet', name: 't' },
+        maps: [{ name: 'm4', spec: 'type ipv4_addr : verdict;' }],
+        baseChains: [{ name: 'post', spec: 'type nat hook postrouting priority 100;', rules: ['ip saddr vmap @m4'] }],
+      },
+      {
+        chain: 'masq-1',
+        comment: attachmentComment('net', 'ctr', 'eth0'),
+        rules: ['masquerade'],
+        elements: [{ map: 'm4', key: '10.0.0.2' }],
+      },
     );
     expect(tx.render().trim().split('\n')).toEqual([
       'add table inet t',
@@ -43,6 +66,10 @@ describe('per-attachment nft objects', () => {
     expect(hostVethName('n', 'c', 'eth0')).toBe(hostVethName('n', 'c', 'eth0'));
     expect(hostVethName('n', 'c', 'eth1')).not.toBe(hostVethName('n', 'c', 'eth0'));
     expect(parseInt(macFromSeed('x').slice(0, 2), 16) & 0x03).toBe(0x02); // local, unicast
-    expect(parseAttachmentComment(attachmentComment('net', 'ctr', 'eth0'))).toEqual({ network: 'net', containerId: 'ctr', ifname: 'eth0' });
+    expect(parseAttachmentComment(attachmentComment('net', 'ctr', 'eth0'))).toEqual({
+      network: 'net',
+      containerId: 'ctr',
+      ifname: 'eth0',
+    });
   });
 });

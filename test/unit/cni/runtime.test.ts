@@ -15,10 +15,18 @@ function recorder() {
       const conf = JSON.parse(stdin) as Record<string, unknown>;
       const plugin = path.split('/').pop() as string;
       calls.push({ plugin, env, conf });
-      if (conf.type === 'failing') return { code: 1, stdout: JSON.stringify({ code: 11, msg: 'try later' }), stderr: '' };
+      if (conf.type === 'failing')
+        return { code: 1, stdout: JSON.stringify({ code: 11, msg: 'try later' }), stderr: '' };
       if (env.CNI_COMMAND !== 'ADD') return { code: 0, stdout: '', stderr: '' };
       const prev = (conf.prevResult as { ips?: unknown[] } | undefined)?.ips ?? [];
-      return { code: 0, stdout: JSON.stringify({ cniVersion: conf.cniVersion, ips: [...prev, { address: `10.0.0.${calls.length}/24` }] }), stderr: '' };
+      return {
+        code: 0,
+        stdout: JSON.stringify({
+          cniVersion: conf.cniVersion,
+          ips: [...prev, { address: `10.0.0.${calls.length}/24` }],
+        }),
+        stderr: '',
+      };
     },
   };
   return { calls, exec };
@@ -41,18 +49,31 @@ const listText = JSON.stringify({
     { type: 'false', capabilities: { portMappings: true } },
   ],
 });
-const att = { containerId: 'ctr1', netns: '/run/netns/p', ifname: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 80, containerPort: 8080 }] } };
+const att = {
+  containerId: 'ctr1',
+  netns: '/run/netns/p',
+  ifname: 'eth0',
+  capabilityArgs: { portMappings: [{ hostPort: 80, containerPort: 8080 }] },
+};
 
 describe('CniRuntime', () => {
   it('ADD runs in order threading prevResult, passes capabilities only where declared, caches the result', async () => {
     const { calls, exec } = recorder();
     const r = rt(exec);
     const res = await r.addNetworkList(parseConfList(listText), att);
-    expect(calls.map((c) => [c.plugin, c.env.CNI_COMMAND])).toEqual([['true', 'ADD'], ['false', 'ADD']]);
+    expect(calls.map((c) => [c.plugin, c.env.CNI_COMMAND])).toEqual([
+      ['true', 'ADD'],
+      ['false', 'ADD'],
+    ]);
     expect(calls[0]!.conf).toEqual({ type: 'true', a: 1, cniVersion: '1.1.0', name: 'net1' });
     expect(calls[1]!.conf.runtimeConfig).toEqual({ portMappings: [{ hostPort: 80, containerPort: 8080 }] });
     expect(calls[1]!.conf.prevResult).toEqual({ cniVersion: '1.1.0', ips: [{ address: '10.0.0.1/24' }] });
-    expect(calls[0]!.env).toMatchObject({ CNI_CONTAINERID: 'ctr1', CNI_NETNS: '/run/netns/p', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/bin:/bin' });
+    expect(calls[0]!.env).toMatchObject({
+      CNI_CONTAINERID: 'ctr1',
+      CNI_NETNS: '/run/netns/p',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/usr/bin:/bin',
+    });
     expect(res.ips).toHaveLength(2);
     expect(r.getCachedResult('net1', att)?.result?.ips).toEqual(res.ips);
   });
@@ -62,7 +83,9 @@ describe('CniRuntime', () => {
     const r = rt(exec);
     await r.addNetworkList(parseConfList(listText), att);
     calls.length = 0;
-    const changed = parseConfList(JSON.stringify({ cniVersion: '1.1.0', name: 'net1', plugins: [{ type: 'true', a: 2 }] }));
+    const changed = parseConfList(
+      JSON.stringify({ cniVersion: '1.1.0', name: 'net1', plugins: [{ type: 'true', a: 2 }] }),
+    );
     await r.delNetworkList(changed, { containerId: 'ctr1', netns: '', ifname: 'eth0' });
     expect(calls.map((c) => c.plugin)).toEqual(['false', 'true']);
     expect(calls[1]!.conf.a).toBe(1);
@@ -86,7 +109,12 @@ describe('CniRuntime', () => {
     expect(calls.map((c) => c.env.CNI_COMMAND)).toEqual(['CHECK', 'CHECK']);
     calls.length = 0;
     await r.gcNetworkList(list, [{ containerID: 'ctr1', ifname: 'eth0' }]);
-    expect(calls.map((c) => `${c.env.CNI_COMMAND} ${c.env.CNI_CONTAINERID ?? '-'}`)).toEqual(['DEL ctr2', 'DEL ctr2', 'GC -', 'GC -']);
+    expect(calls.map((c) => `${c.env.CNI_COMMAND} ${c.env.CNI_CONTAINERID ?? '-'}`)).toEqual([
+      'DEL ctr2',
+      'DEL ctr2',
+      'GC -',
+      'GC -',
+    ]);
     expect(calls[2]!.conf['cni.dev/valid-attachments']).toEqual([{ containerID: 'ctr1', ifname: 'eth0' }]);
     expect(r.cache.list('net1').map((e) => e.containerId)).toEqual(['ctr1']);
   });

@@ -10,8 +10,18 @@ const env = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth
 function harness(plugin: CniPlugin, e: Record<string, string>, stdin: string) {
   let out = '';
   let err = '';
-  const io = { env: e, readStdin: () => stdin, stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) };
-  return runPlugin(plugin, io).then((code) => ({ code, out, err, json: out ? (JSON.parse(out) as Record<string, unknown>) : undefined }));
+  const io = {
+    env: e,
+    readStdin: () => stdin,
+    stdout: (t: string) => void (out += t),
+    stderr: (t: string) => void (err += t),
+  };
+  return runPlugin(plugin, io).then((code) => ({
+    code,
+    out,
+    err,
+    json: out ? (JSON.parse(out) as Record<string, unknown>) : undefined,
+  }));
 }
 
 const calls: string[] = [];
@@ -22,13 +32,17 @@ const plugin: CniPlugin = {
     calls.push(`add ${args.containerId} ${conf.prevResult ? 'prev' : 'noprev'}`);
     if (conf.name === 'boom') throw new Error('kaput');
     if (conf.name === 'typed') throw new CniError(11, 'later', 'busy');
-    return { cniVersion: conf.cniVersion, ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }, { address: 'fd00::2/64' }] };
+    return {
+      cniVersion: conf.cniVersion,
+      ips: [{ address: '10.0.0.2/24', gateway: '10.0.0.1' }, { address: 'fd00::2/64' }],
+    };
   },
   async del() {
     calls.push('del');
   },
 };
-const conf = (o: Record<string, unknown> = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'test', ...o });
+const conf = (o: Record<string, unknown> = {}) =>
+  JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'test', ...o });
 
 describe('runPlugin', () => {
   it('VERSION echoes the config version and lists supported versions', async () => {
@@ -39,7 +53,12 @@ describe('runPlugin', () => {
   it('maps protocol failures to the spec codes', async () => {
     const cases: [Record<string, string>, string, number, RegExp][] = [
       [{ ...env, CNI_COMMAND: 'FROB' }, conf(), 4, /unknown CNI_COMMAND: FROB/],
-      [{ CNI_COMMAND: 'ADD', CNI_PATH: '/x' }, conf(), 4, /required env variables \[CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME\] missing/],
+      [
+        { CNI_COMMAND: 'ADD', CNI_PATH: '/x' },
+        conf(),
+        4,
+        /required env variables \[CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME\] missing/,
+      ],
       [{ ...env, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'a b' }, conf(), 4, /invalid characters in containerID/],
       [{ ...env, CNI_COMMAND: 'ADD', CNI_IFNAME: 'eth0/x' }, conf(), 4, /interface name contains/],
       [{ ...env, CNI_COMMAND: 'ADD' }, '{nope', 6, /error unmarshall network config/],
@@ -58,7 +77,14 @@ describe('runPlugin', () => {
   });
 
   it('converts the result to the config version (0.4.0 adds ip versions) and parses prevResult', async () => {
-    const r = await harness(plugin, { ...env, CNI_COMMAND: 'ADD' }, conf({ cniVersion: '0.4.0', prevResult: { cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.9/24' }] } }));
+    const r = await harness(
+      plugin,
+      { ...env, CNI_COMMAND: 'ADD' },
+      conf({
+        cniVersion: '0.4.0',
+        prevResult: { cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.9/24' }] },
+      }),
+    );
     expect(r.code).toBe(0);
     expect(r.json).toEqual({
       cniVersion: '0.4.0',
@@ -91,7 +117,11 @@ describe('runPlugin', () => {
 
 describe('result conversion', () => {
   it('round-trips between 0.4.0 and 1.x', () => {
-    const r: Result = { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', sandbox: '/x' }], ips: [{ address: 'fd00::1/64', interface: 0 }] };
+    const r: Result = {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'eth0', sandbox: '/x' }],
+      ips: [{ address: 'fd00::1/64', interface: 0 }],
+    };
     const wire = convertResult(r, '0.4.0');
     expect(wire).toMatchObject({ cniVersion: '0.4.0', ips: [{ version: '6', address: 'fd00::1/64', interface: 0 }] });
     expect(parseResult(wire, '0.4.0')).toEqual({ ...r, cniVersion: '0.4.0' });

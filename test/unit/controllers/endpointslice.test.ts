@@ -2,12 +2,27 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { computeSlices, computeSubsets, sliceSignature } from '../../../src/controllers/endpointslice/compute.js';
 
-const svc = (ports: { name?: string; port: number; targetPort?: number | string; protocol?: string }[], extra: Partial<V1Service['spec']> = {}): V1Service => ({
+const svc = (
+  ports: { name?: string; port: number; targetPort?: number | string; protocol?: string }[],
+  extra: Partial<V1Service['spec']> = {},
+): V1Service => ({
   metadata: { name: 'web', namespace: 'default' },
   spec: { selector: { app: 'web' }, ports: ports as never, ...extra },
 });
 
-function pod(name: string, ip: string | undefined, o: { ready?: boolean; terminating?: boolean; labels?: Record<string, string>; portName?: string; node?: string; ns?: string; phase?: string } = {}): V1Pod {
+function pod(
+  name: string,
+  ip: string | undefined,
+  o: {
+    ready?: boolean;
+    terminating?: boolean;
+    labels?: Record<string, string>;
+    portName?: string;
+    node?: string;
+    ns?: string;
+    phase?: string;
+  } = {},
+): V1Pod {
   return {
     metadata: {
       name,
@@ -16,8 +31,15 @@ function pod(name: string, ip: string | undefined, o: { ready?: boolean; termina
       labels: o.labels ?? { app: 'web' },
       ...(o.terminating ? { deletionTimestamp: '2026-01-01T00:00:00Z' as never } : {}),
     },
-    spec: { nodeName: o.node ?? 'n1', containers: [{ name: 'c', ports: o.portName ? [{ name: o.portName, containerPort: 9000 }] : [] }] },
-    status: { phase: o.phase ?? 'Running', podIP: ip, conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }] },
+    spec: {
+      nodeName: o.node ?? 'n1',
+      containers: [{ name: 'c', ports: o.portName ? [{ name: o.portName, containerPort: 9000 }] : [] }],
+    },
+    status: {
+      phase: o.phase ?? 'Running',
+      podIP: ip,
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+    },
   };
 }
 
@@ -63,12 +85,18 @@ describe('computeSlices', () => {
   });
 
   it('publishNotReadyAddresses reports every endpoint ready', () => {
-    const [s] = computeSlices(svc([{ port: 80 }], { publishNotReadyAddresses: true }), [pod('a', '10.244.0.2', { ready: false })]);
+    const [s] = computeSlices(svc([{ port: 80 }], { publishNotReadyAddresses: true }), [
+      pod('a', '10.244.0.2', { ready: false }),
+    ]);
     expect(s!.endpoints[0]!.conditions?.ready).toBe(true);
   });
 
   it('mirrors into Endpoints subsets and signatures change with readiness', () => {
-    const pods = [pod('a', '10.244.0.2'), pod('b', '10.244.0.3', { ready: false }), pod('c', '10.244.0.4', { terminating: true })];
+    const pods = [
+      pod('a', '10.244.0.2'),
+      pod('b', '10.244.0.3', { ready: false }),
+      pod('c', '10.244.0.4', { terminating: true }),
+    ];
     const slices = computeSlices(svc([{ name: 'http', port: 80 }]), pods);
     const subsets = computeSubsets(slices);
     expect(subsets).toHaveLength(1);
@@ -76,7 +104,13 @@ describe('computeSlices', () => {
     expect(subsets[0]!.notReadyAddresses!.map((a) => a.ip)).toEqual(['10.244.0.3']);
     expect(subsets[0]!.ports).toEqual([{ name: 'http', port: 80, protocol: 'TCP' }]);
     const before = sliceSignature(slices[0]!);
-    const after = sliceSignature(computeSlices(svc([{ name: 'http', port: 80 }]), [pod('a', '10.244.0.2', { ready: false }), pods[1]!, pods[2]!])[0]!);
+    const after = sliceSignature(
+      computeSlices(svc([{ name: 'http', port: 80 }]), [
+        pod('a', '10.244.0.2', { ready: false }),
+        pods[1]!,
+        pods[2]!,
+      ])[0]!,
+    );
     expect(after).not.toBe(before);
   });
 });

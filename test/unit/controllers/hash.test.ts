@@ -16,13 +16,20 @@ describe('pod-template-hash', () => {
     const a = templateHash(tmpl('x:1'));
     expect(a).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]+$/);
     expect(templateHash(tmpl('x:1', { 'pod-template-hash': a }))).toBe(a);
-    expect(templateHash({ spec: { containers: [{ image: 'x:1', name: 'c' }] }, metadata: { labels: { app: 'web' } } })).toBe(a);
+    expect(
+      templateHash({ spec: { containers: [{ image: 'x:1', name: 'c' }] }, metadata: { labels: { app: 'web' } } }),
+    ).toBe(a);
     expect(templateHash(tmpl('x:2'))).not.toBe(a);
     expect(templateHash(tmpl('x:1'), 1)).not.toBe(a);
   });
   it('equalIgnoreHash treats empty values as absent', () => {
     expect(equalIgnoreHash(tmpl('x:1', { 'pod-template-hash': 'abc' }), tmpl('x:1'))).toBe(true);
-    expect(equalIgnoreHash({ ...tmpl('x:1'), spec: { containers: [{ name: 'c', image: 'x:1', env: [] }] } } as never, tmpl('x:1'))).toBe(true);
+    expect(
+      equalIgnoreHash(
+        { ...tmpl('x:1'), spec: { containers: [{ name: 'c', image: 'x:1', env: [] }] } } as never,
+        tmpl('x:1'),
+      ),
+    ).toBe(true);
     expect(equalIgnoreHash(tmpl('x:1'), tmpl('x:2'))).toBe(false);
     expect(canonical({ b: 1, a: null, c: {} })).toBe('{"b":1}');
   });

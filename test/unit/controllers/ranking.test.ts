@@ -2,13 +2,22 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { rankPodsForDeletion } from '../../../src/controllers/replicaset/ranking.js';
 
-function pod(name: string, o: { node?: string; phase?: string; ready?: boolean; readyAt?: string; created?: string; restarts?: number } = {}): V1Pod {
+function pod(
+  name: string,
+  o: { node?: string; phase?: string; ready?: boolean; readyAt?: string; created?: string; restarts?: number } = {},
+): V1Pod {
   return {
     metadata: { name, creationTimestamp: (o.created ?? '2026-01-01T00:00:00Z') as never },
     spec: { containers: [], nodeName: o.node },
     status: {
       phase: o.phase ?? 'Running',
-      conditions: [{ type: 'Ready', status: o.ready ? 'True' : 'False', lastTransitionTime: (o.readyAt ?? '2026-01-01T00:00:00Z') as never }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: o.ready ? 'True' : 'False',
+          lastTransitionTime: (o.readyAt ?? '2026-01-01T00:00:00Z') as never,
+        },
+      ],
       containerStatuses: [{ name: 'c', restartCount: o.restarts ?? 0, ready: !!o.ready, image: '', imageID: '' }],
     },
   };

@@ -8,7 +8,12 @@ import {
   type RsState,
 } from '../../../src/controllers/deployment/rollout.js';
 
-const rs = (name: string, replicas: number, available: number, created = 0): RsState => ({ name, replicas, available, created });
+const rs = (name: string, replicas: number, available: number, created = 0): RsState => ({
+  name,
+  replicas,
+  available,
+  created,
+});
 
 describe('resolveIntOrPercent / fenceposts', () => {
   it('rounds surge up and unavailable down', () => {
@@ -30,8 +35,14 @@ describe('resolveIntOrPercent / fenceposts', () => {
 
 describe('planRollingStep', () => {
   it('just scales the new ReplicaSet when no old one is active', () => {
-    expect(planRollingStep(5, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 3, 3), [rs('old', 0, 0)])).toEqual({ kind: 'scaleNew', replicas: 5 });
-    expect(planRollingStep(2, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 5, 5), [])).toEqual({ kind: 'scaleNew', replicas: 2 });
+    expect(planRollingStep(5, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 3, 3), [rs('old', 0, 0)])).toEqual({
+      kind: 'scaleNew',
+      replicas: 5,
+    });
+    expect(planRollingStep(2, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 5, 5), [])).toEqual({
+      kind: 'scaleNew',
+      replicas: 2,
+    });
     expect(planRollingStep(2, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 2, 1), [])).toEqual({ kind: 'none' });
   });
 
@@ -57,29 +68,46 @@ describe('planRollingStep', () => {
   });
 
   it('scales the new ReplicaSet up within the surge budget', () => {
-    expect(planRollingStep(4, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 0, 0), [rs('old', 4, 4)])).toEqual({ kind: 'scaleNew', replicas: 1 });
+    expect(planRollingStep(4, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 0, 0), [rs('old', 4, 4)])).toEqual({
+      kind: 'scaleNew',
+      replicas: 1,
+    });
   });
 
   it('removes unhealthy old pods first, oldest ReplicaSet first', () => {
     const olds = [rs('b', 2, 1, 2), rs('a', 2, 2, 1)];
     // a is older but fully available; b has one unhealthy pod which goes first (it costs no availability)...
-    expect(planRollingStep(4, { maxSurge: 0, maxUnavailable: 1 }, rs('new', 0, 0, 3), olds)).toEqual({ kind: 'scaleOld', replicas: { b: 1 } });
+    expect(planRollingStep(4, { maxSurge: 0, maxUnavailable: 1 }, rs('new', 0, 0, 3), olds)).toEqual({
+      kind: 'scaleOld',
+      replicas: { b: 1 },
+    });
     // ...and with room for one more unavailable pod, an available one goes from the oldest ReplicaSet.
-    expect(planRollingStep(4, { maxSurge: 0, maxUnavailable: 2 }, rs('new', 0, 0, 3), olds)).toEqual({ kind: 'scaleOld', replicas: { a: 1, b: 1 } });
+    expect(planRollingStep(4, { maxSurge: 0, maxUnavailable: 2 }, rs('new', 0, 0, 3), olds)).toEqual({
+      kind: 'scaleOld',
+      replicas: { a: 1, b: 1 },
+    });
   });
 
   it('waits while the new pods are not available and nothing else may go', () => {
-    expect(planRollingStep(3, { maxSurge: 1, maxUnavailable: 0 }, rs('new', 1, 0), [rs('old', 3, 3)])).toEqual({ kind: 'none' });
+    expect(planRollingStep(3, { maxSurge: 1, maxUnavailable: 0 }, rs('new', 1, 0), [rs('old', 3, 3)])).toEqual({
+      kind: 'none',
+    });
   });
 
   it('caps a new ReplicaSet that is above the desired count during a rollout', () => {
-    expect(planRollingStep(2, { maxSurge: 1, maxUnavailable: 0 }, rs('new', 3, 3), [rs('old', 1, 1)])).toEqual({ kind: 'scaleNew', replicas: 2 });
+    expect(planRollingStep(2, { maxSurge: 1, maxUnavailable: 0 }, rs('new', 3, 3), [rs('old', 1, 1)])).toEqual({
+      kind: 'scaleNew',
+      replicas: 2,
+    });
   });
 });
 
 describe('planRecreateStep / initialNewReplicas', () => {
   it('scales old to zero, waits for pods to go, then scales new', () => {
-    expect(planRecreateStep(3, rs('new', 0, 0), [rs('old', 3, 3)], 3)).toEqual({ kind: 'scaleOld', replicas: { old: 0 } });
+    expect(planRecreateStep(3, rs('new', 0, 0), [rs('old', 3, 3)], 3)).toEqual({
+      kind: 'scaleOld',
+      replicas: { old: 0 },
+    });
     expect(planRecreateStep(3, rs('new', 0, 0), [rs('old', 0, 0)], 2)).toEqual({ kind: 'none' });
     expect(planRecreateStep(3, rs('new', 0, 0), [rs('old', 0, 0)], 0)).toEqual({ kind: 'scaleNew', replicas: 3 });
   });

@@ -82,8 +82,13 @@ describe('client error helpers', () => {
       }),
     ).rejects.toThrow('gone');
     expect(n).toBe(1);
-    await expect(retryOnConflict(async () => Promise.reject(Object.assign(new Error('c'), { code: 409 })), 2)).rejects.toThrow('c');
-    const err = Object.assign(new Error('HTTP-Code: 404\nMessage: x'), { code: 404, body: JSON.stringify({ message: 'pods "x" not found' }) });
+    await expect(
+      retryOnConflict(async () => Promise.reject(Object.assign(new Error('c'), { code: 409 })), 2),
+    ).rejects.toThrow('c');
+    const err = Object.assign(new Error('HTTP-Code: 404\nMessage: x'), {
+      code: 404,
+      body: JSON.stringify({ message: 'pods "x" not found' }),
+    });
     expect(describeError(err)).toBe('404: pods "x" not found');
     expect(isNotFound(err)).toBe(true);
   });

@@ -18,14 +18,18 @@ function setup(socket?: string) {
   const conf = join(dir, 'net.d');
   const bin = join(dir, 'bin');
   for (const d of [conf, bin]) mkdirSync(d);
-  writeFileSync(join(conf, '10-skiff.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'skiff', plugins: [{ type: 'bridge' }] }));
+  writeFileSync(
+    join(conf, '10-skiff.conflist'),
+    JSON.stringify({ cniVersion: '1.1.0', name: 'skiff', plugins: [{ type: 'bridge' }] }),
+  );
   writeFileSync(join(bin, 'bridge'), '#!/bin/sh\n');
   chmodSync(join(bin, 'bridge'), 0o755);
   const calls: Record<string, string>[] = [];
   const exec: PluginExec = {
     exec: async (_path, env) => {
       calls.push(env);
-      const result = env.CNI_COMMAND === 'ADD' ? JSON.stringify({ cniVersion: '1.1.0', ips: [{ address: '10.244.1.5/24' }] }) : '';
+      const result =
+        env.CNI_COMMAND === 'ADD' ? JSON.stringify({ cniVersion: '1.1.0', ips: [{ address: '10.244.1.5/24' }] }) : '';
       return { code: 0, stdout: result, stderr: '' };
     },
   };
@@ -36,7 +40,9 @@ function setup(socket?: string) {
 describe('kubelet --cni-socket', () => {
   it('passes SKIFF_CNI_SOCKET to ADD, DEL and GC plugin calls', async () => {
     const { net, calls } = setup('/var/lib/skiff/lab/nodes/node1/cni.sock');
-    expect(await net.add({ containerId: 'uid-1', ifName: 'eth0' }, '/run/netns/p1', {})).toEqual({ ips: ['10.244.1.5'] });
+    expect(await net.add({ containerId: 'uid-1', ifName: 'eth0' }, '/run/netns/p1', {})).toEqual({
+      ips: ['10.244.1.5'],
+    });
     await net.del({ containerId: 'uid-1', ifName: 'eth0' }, '/run/netns/p1');
     await net.gc([]);
     expect(calls.map((c) => c.CNI_COMMAND)).toEqual(['ADD', 'DEL', 'GC']);

@@ -13,7 +13,10 @@ describe('built-in images', () => {
   });
   it('parses agnhost-style flags', () => {
     expect(parseNetexecArgs([])).toEqual({ httpPort: 8080, udpPort: 8081, delayShutdown: 0 });
-    expect(parseNetexecArgs(['netexec', '--http-port=9000', '--udp-port', '9001'])).toMatchObject({ httpPort: 9000, udpPort: 9001 });
+    expect(parseNetexecArgs(['netexec', '--http-port=9000', '--udp-port', '9001'])).toMatchObject({
+      httpPort: 9000,
+      udpPort: 9001,
+    });
     expect(parseHostnameArgs(['--port=1234'])).toEqual({ port: 1234 });
     expect(() => parseNetexecArgs(['--bogus=1'])).toThrow(/unknown image argument/);
     expect(() => parseNetexecArgs(['--http-port=http'])).toThrow(/expected an integer/);

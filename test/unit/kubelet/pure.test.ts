@@ -10,18 +10,32 @@ import { containerSchema, podSchema, probeSchema } from '../../../src/kubelet/ty
 import { unshareArgs } from '../../../src/kubelet/process.js';
 
 const running = (name: string, ready = true): ContainerView => ({
-  name, image: 'skiff/netexec', ready, started: true, restartCount: 0, done: false,
-  state: { running: { startedAt: '2026-01-01T00:00:00Z' } }, lastState: {},
+  name,
+  image: 'skiff/netexec',
+  ready,
+  started: true,
+  restartCount: 0,
+  done: false,
+  state: { running: { startedAt: '2026-01-01T00:00:00Z' } },
+  lastState: {},
 });
 const exited = (name: string, code: number, done = true): ContainerView => ({
-  name, image: 'x', ready: false, started: false, restartCount: 0, done,
-  state: { terminated: { exitCode: code, reason: code ? 'Error' : 'Completed', finishedAt: '2026-01-01T00:00:01Z' } }, lastState: {},
+  name,
+  image: 'x',
+  ready: false,
+  started: false,
+  restartCount: 0,
+  done,
+  state: { terminated: { exitCode: code, reason: code ? 'Error' : 'Completed', finishedAt: '2026-01-01T00:00:01Z' } },
+  lastState: {},
 });
 
 describe('restart back-off', () => {
   it('doubles from the base to the cap', () => {
     const p = { baseMs: 10_000, maxMs: 300_000 };
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => restartDelay(n, p))).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((n) => restartDelay(n, p))).toEqual([
+      0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000,
+    ]);
     expect(resetsBackoff(600_000, p)).toBe(true);
     expect(resetsBackoff(599_999, p)).toBe(false);
   });
@@ -34,10 +48,22 @@ describe('restart back-off', () => {
 });
 
 describe('pod status', () => {
-  const base = { restartPolicy: 'Always' as const, sandboxReady: true, podIPs: ['10.244.1.5'], hostIP: '198.18.0.11', startTime: 't0', now: 't1' };
+  const base = {
+    restartPolicy: 'Always' as const,
+    sandboxReady: true,
+    podIPs: ['10.244.1.5'],
+    hostIP: '198.18.0.11',
+    startTime: 't0',
+    now: 't1',
+  };
   it('phases', () => {
     expect(computePhase({ sandboxReady: false, containers: [running('a')] })).toBe('Pending');
-    expect(computePhase({ sandboxReady: true, containers: [running('a'), { ...running('b'), state: { waiting: { reason: 'ContainerCreating' } } }] })).toBe('Pending');
+    expect(
+      computePhase({
+        sandboxReady: true,
+        containers: [running('a'), { ...running('b'), state: { waiting: { reason: 'ContainerCreating' } } }],
+      }),
+    ).toBe('Pending');
     expect(computePhase({ sandboxReady: true, containers: [running('a')] })).toBe('Running');
     expect(computePhase({ sandboxReady: true, containers: [exited('a', 0)] })).toBe('Succeeded');
     expect(computePhase({ sandboxReady: true, containers: [exited('a', 0), exited('b', 3)] })).toBe('Failed');
@@ -49,8 +75,16 @@ describe('pod status', () => {
     expect(s.podIP).toBe('10.244.1.5');
     expect(s.podIPs).toEqual([{ ip: '10.244.1.5' }]);
     expect(s.hostIP).toBe('198.18.0.11');
-    expect(Object.fromEntries(s.conditions.map((c) => [c.type, c.status]))).toEqual({ PodScheduled: 'True', Initialized: 'True', ContainersReady: 'False', Ready: 'False' });
-    expect(s.containerStatuses.map((c) => [c.name, c.ready])).toEqual([['a', true], ['b', false]]);
+    expect(Object.fromEntries(s.conditions.map((c) => [c.type, c.status]))).toEqual({
+      PodScheduled: 'True',
+      Initialized: 'True',
+      ContainersReady: 'False',
+      Ready: 'False',
+    });
+    expect(s.containerStatuses.map((c) => [c.name, c.ready])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
   });
   it('keeps lastTransitionTime while a condition holds, moves it on a flip', () => {
     const first = computeStatus({ ...base, containers: [running('a', false)], now: 'T1' });
@@ -81,27 +115,44 @@ describe('quantities', () => {
 
 describe('CNI configuration from the podCIDR', () => {
   it('bridge: host-local over the podCIDR, no masquerade, per-node IPAM dir', () => {
-    const c = renderConflist({ mode: 'bridge', podCIDR: '10.244.3.0/24', clusterCIDR: '10.244.0.0/16', ipamDir: '/x/ipam' }) as { plugins: Record<string, unknown>[] };
+    const c = renderConflist({
+      mode: 'bridge',
+      podCIDR: '10.244.3.0/24',
+      clusterCIDR: '10.244.0.0/16',
+      ipamDir: '/x/ipam',
+    }) as { plugins: Record<string, unknown>[] };
     const bridge = c.plugins[0] as { type: string; ipMasq: boolean; ipam: { ranges: unknown; dataDir: string } };
     expect(bridge.type).toBe('bridge');
     expect(bridge.ipMasq).toBe(false);
     expect(bridge.ipam.ranges).toEqual([[{ subnet: '10.244.3.0/24' }]]);
     expect(bridge.ipam.dataDir).toBe('/x/ipam');
   });
-  it('vxlan: the overlay plugin with the agent\'s subnet file', () => {
-    const c = renderConflist({ mode: 'vxlan', podCIDR: '10.244.3.0/24', clusterCIDR: '10.244.0.0/16', ipamDir: '/x/ipam', subnetFile: '/x/subnet.env' }) as { plugins: Record<string, unknown>[] };
-    expect(c.plugins[0]).toMatchObject({ type: 'vxlan', subnetFile: '/x/subnet.env', delegate: { ipam: { dataDir: '/x/ipam' } } });
+  it("vxlan: the overlay plugin with the agent's subnet file", () => {
+    const c = renderConflist({
+      mode: 'vxlan',
+      podCIDR: '10.244.3.0/24',
+      clusterCIDR: '10.244.0.0/16',
+      ipamDir: '/x/ipam',
+      subnetFile: '/x/subnet.env',
+    }) as { plugins: Record<string, unknown>[] };
+    expect(c.plugins[0]).toMatchObject({
+      type: 'vxlan',
+      subnetFile: '/x/subnet.env',
+      delegate: { ipam: { dataDir: '/x/ipam' } },
+    });
   });
 });
 
 describe('peer routes (bridge CNI)', () => {
-  it('routes every other node\'s podCIDR via its InternalIP, skipping incomplete nodes', () => {
-    expect(desiredPeerRoutes('node1', [
-      { name: 'node1', podCIDR: '10.244.0.0/24', ip: '198.18.0.11' },
-      { name: 'node3', podCIDR: '10.244.2.0/24', ip: '198.18.0.13' },
-      { name: 'node2', podCIDR: '10.244.1.0/24', ip: '198.18.0.12' },
-      { name: 'node4', ip: '198.18.0.14' },
-    ])).toEqual([
+  it("routes every other node's podCIDR via its InternalIP, skipping incomplete nodes", () => {
+    expect(
+      desiredPeerRoutes('node1', [
+        { name: 'node1', podCIDR: '10.244.0.0/24', ip: '198.18.0.11' },
+        { name: 'node3', podCIDR: '10.244.2.0/24', ip: '198.18.0.13' },
+        { name: 'node2', podCIDR: '10.244.1.0/24', ip: '198.18.0.12' },
+        { name: 'node4', ip: '198.18.0.14' },
+      ]),
+    ).toEqual([
       { cidr: '10.244.1.0/24', via: '198.18.0.12' },
       { cidr: '10.244.2.0/24', via: '198.18.0.13' },
     ]);
@@ -117,7 +168,13 @@ describe('probes', () => {
     expect(resolvePort('nope', c)).toBeUndefined();
   });
   it('flips only after the thresholds', () => {
-    const p = probeSchema.parse({ httpGet: { port: 80 }, periodSeconds: 1, failureThreshold: 3, successThreshold: 2, initialDelaySeconds: 5 });
+    const p = probeSchema.parse({
+      httpGet: { port: 80 },
+      periodSeconds: 1,
+      failureThreshold: 3,
+      successThreshold: 2,
+      initialDelaySeconds: 5,
+    });
     const t = new ProbeTracker(p, false, 0);
     expect(t.due(4_999)).toBe(false);
     expect(t.due(5_000)).toBe(true);
@@ -134,7 +191,13 @@ describe('probes', () => {
     expect(t.result).toBe(false);
   });
   it('applies Kubernetes defaults', () => {
-    expect(probeSchema.parse({ tcpSocket: { port: 1 } })).toMatchObject({ periodSeconds: 10, timeoutSeconds: 1, failureThreshold: 3, successThreshold: 1, initialDelaySeconds: 0 });
+    expect(probeSchema.parse({ tcpSocket: { port: 1 } })).toMatchObject({
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      failureThreshold: 3,
+      successThreshold: 1,
+      initialDelaySeconds: 0,
+    });
   });
 });
 
@@ -149,7 +212,14 @@ describe('pod parsing and naming', () => {
     expect(podNetnsName('sk12ab-node1', '1F2e3d4c-5b6a-7980-aaaa-bbbbbbbbbbbb')).toBe('sk12ab-node1-pod-1f2e3d4c');
   });
   it('asks unshare only for the namespaces the kernel allows', () => {
-    expect(unshareArgs({ uts: true, ipc: true, pid: true, mount: true })).toEqual(['--uts', '--ipc', '--pid', '--fork', '--kill-child', '--mount-proc']);
+    expect(unshareArgs({ uts: true, ipc: true, pid: true, mount: true })).toEqual([
+      '--uts',
+      '--ipc',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      '--mount-proc',
+    ]);
     expect(unshareArgs({ uts: true, ipc: false, pid: false, mount: true })).toEqual(['--uts']);
   });
 });

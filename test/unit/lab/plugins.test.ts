@@ -42,7 +42,9 @@ describe('lab plugin copy (one build for CNI_PATH and skiff-cnid)', () => {
   });
 
   it('refuses mixed builds, files without a prelude, and a set without the daemon', () => {
-    expect(() => consistentBuild(pluginDir({ bridge: 'aaa111', 'skiff-cnid': 'bbb222' }))).toThrow(/different builds: bridge=aaa111 skiff-cnid=bbb222/);
+    expect(() => consistentBuild(pluginDir({ bridge: 'aaa111', 'skiff-cnid': 'bbb222' }))).toThrow(
+      /different builds: bridge=aaa111 skiff-cnid=bbb222/,
+    );
     expect(() => consistentBuild(pluginDir({ bridge: undefined, 'skiff-cnid': 'aaa111' }))).toThrow(/bridge=\(none\)/);
     expect(() => consistentBuild(pluginDir({ bridge: 'aaa111' }))).toThrow(/no skiff-cnid/);
     const mixed = pluginDir({ bridge: 'aaa111', 'skiff-cnid': 'bbb222' });

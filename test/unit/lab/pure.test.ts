@@ -27,8 +27,28 @@ describe('lab addressing', () => {
     expect(servedHostname(undefined)).toBeUndefined();
   });
   it('validates lab.json', () => {
-    expect(labSchema.safeParse({ version: 1, prefix: 'BAD PREFIX', stateDir: '/x', nodes: 1, cni: 'bridge', proxyMode: 'nftables', store: 'sqlite', createdAt: 'x' }).success).toBe(false);
-    const ok = labSchema.parse({ version: 1, prefix: 'sk0a1b2c', stateDir: '/x', nodes: 3, cni: 'vxlan', proxyMode: 'userspace', store: 'etcd', createdAt: 'x' });
+    expect(
+      labSchema.safeParse({
+        version: 1,
+        prefix: 'BAD PREFIX',
+        stateDir: '/x',
+        nodes: 1,
+        cni: 'bridge',
+        proxyMode: 'nftables',
+        store: 'sqlite',
+        createdAt: 'x',
+      }).success,
+    ).toBe(false);
+    const ok = labSchema.parse({
+      version: 1,
+      prefix: 'sk0a1b2c',
+      stateDir: '/x',
+      nodes: 3,
+      cni: 'vxlan',
+      proxyMode: 'userspace',
+      store: 'etcd',
+      createdAt: 'x',
+    });
     expect(ok.processes).toEqual([]);
     expect(ok.phase).toBe('creating');
   });
@@ -39,10 +59,19 @@ describe('progress display (non-TTY)', () => {
     const { Progress } = await import('../../../src/lab/progress.js');
     const { Writable } = await import('node:stream');
     const out: string[] = [];
-    const sink = new Writable({ write(c: Buffer, _e, cb) { out.push(c.toString()); cb(); } }) as unknown as NodeJS.WriteStream;
+    const sink = new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c.toString());
+        cb();
+      },
+    }) as unknown as NodeJS.WriteStream;
     const p = new Progress(sink);
     expect(await p.step('first', async () => 42)).toBe(42);
-    await expect(p.step('second', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      p.step('second', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     const text = out.join('');
     expect(text).toMatch(/^==> first\n {4}ok first \(\d+\.\ds\)\n==> second\n {4}FAILED second/);
     expect(text).not.toContain('\x1b');

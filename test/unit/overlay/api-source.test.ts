@@ -29,7 +29,12 @@ describe('ApiPeerSource', () => {
     await api.start();
     dir = mkdtempSync(join(tmpdir(), 'skiff-vxlan-api-'));
     api.upsert(fakeNode('n1', '10.244.1.0/24', '198.18.0.11'));
-    api.upsert(fakeNode('n2', '10.244.2.0/24', '198.18.0.12', { 'skiff.io/vtep-mac': '0e:00:00:00:00:02', 'skiff.io/public-ip': '198.18.0.12' }));
+    api.upsert(
+      fakeNode('n2', '10.244.2.0/24', '198.18.0.12', {
+        'skiff.io/vtep-mac': '0e:00:00:00:00:02',
+        'skiff.io/public-ip': '198.18.0.12',
+      }),
+    );
     source = new ApiPeerSource(api.writeKubeconfig(dir), pino({ level: 'silent' }));
     await source.start(() => changes++);
   });
@@ -56,17 +61,24 @@ describe('ApiPeerSource', () => {
       {
         contentType: 'application/merge-patch+json',
         name: 'n1',
-        body: { metadata: { annotations: { 'skiff.io/vtep-mac': '0e:00:00:00:00:01', 'skiff.io/public-ip': '198.18.0.11' } } },
+        body: {
+          metadata: { annotations: { 'skiff.io/vtep-mac': '0e:00:00:00:00:01', 'skiff.io/public-ip': '198.18.0.11' } },
+        },
       },
     ]);
-    await until('n1 update seen', () => source.peers().some((p) => p.name === 'n1' && p.vtepMAC === '0e:00:00:00:00:01'));
+    await until('n1 update seen', () =>
+      source.peers().some((p) => p.name === 'n1' && p.vtepMAC === '0e:00:00:00:00:01'),
+    );
     expect(changes).toBeGreaterThan(before);
   });
 
   it('ignores heartbeat-only updates and reacts to a node leaving', async () => {
     const n2 = api.nodes.get('n2')!;
     const before = changes;
-    api.upsert({ ...n2, status: { ...n2.status, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: 'now' }] } });
+    api.upsert({
+      ...n2,
+      status: { ...n2.status, conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: 'now' }] },
+    });
     // A later relevant event proves the heartbeat was processed first (the watch is ordered).
     api.upsert(fakeNode('n3', '10.244.3.0/24', '198.18.0.13'));
     await until('n3 seen', () => source.peers().some((p) => p.name === 'n3'));

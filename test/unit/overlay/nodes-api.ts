@@ -52,7 +52,9 @@ export class NodesApi {
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'c', cluster: { server: `http://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } }],
+        clusters: [
+          { name: 'c', cluster: { server: `http://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } },
+        ],
         users: [{ name: 'u', user: { token: 't' } }],
         contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
         'current-context': 'x',
@@ -91,7 +93,14 @@ export class NodesApi {
         req.on('close', () => this.watchers.delete(res));
         return;
       }
-      res.end(JSON.stringify({ apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion: String(this.rv) }, items: [...this.nodes.values()] }));
+      res.end(
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'NodeList',
+          metadata: { resourceVersion: String(this.rv) },
+          items: [...this.nodes.values()],
+        }),
+      );
       return;
     }
     const m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(url.pathname);

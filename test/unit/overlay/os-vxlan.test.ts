@@ -16,7 +16,14 @@ import {
 // Captured from iproute2 6.1 on Debian 12 (ip -json -d link show dev skiff.1, etc.).
 const LINK = `[{"ifindex":3,"ifname":"skiff.1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450,"qdisc":"noqueue","operstate":"UNKNOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"ether","address":"02:11:22:33:44:55","broadcast":"ff:ff:ff:ff:ff:ff","promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"198.18.0.11","link":"u0","port_range":{"low":0,"high":0},"port":8472,"learning":false,"ttl":0,"df":"unset","ageing":300,"udp_csum":true}},"num_tx_queues":1}]`;
 
-const spec: VxlanDeviceSpec = { name: 'skiff.1', vni: 1, port: 8472, localIP: '198.18.0.11', mtu: 1450, mac: '02:11:22:33:44:55' };
+const spec: VxlanDeviceSpec = {
+  name: 'skiff.1',
+  vni: 1,
+  port: 8472,
+  localIP: '198.18.0.11',
+  mtu: 1450,
+  mac: '02:11:22:33:44:55',
+};
 
 describe('device JSON', () => {
   it('parses a vxlan link', () => {
@@ -58,10 +65,14 @@ describe('device JSON', () => {
 describe('entry JSON', () => {
   it('keeps only remote fdb entries, permanent neighbours and gatewayed routes', () => {
     expect(
-      parseFdb(`[{"mac":"0E:AA:BB:CC:DD:EE","dst":"198.18.0.12","flags":["self"],"state":"permanent"},{"mac":"33:33:00:00:00:01","flags":["self"],"state":"permanent"}]`),
+      parseFdb(
+        `[{"mac":"0E:AA:BB:CC:DD:EE","dst":"198.18.0.12","flags":["self"],"state":"permanent"},{"mac":"33:33:00:00:00:01","flags":["self"],"state":"permanent"}]`,
+      ),
     ).toEqual([{ mac: '0e:aa:bb:cc:dd:ee', dst: '198.18.0.12' }]);
     expect(
-      parseNeigh(`[{"dst":"10.244.2.0","lladdr":"0e:aa:bb:cc:dd:ee","state":["PERMANENT"]},{"dst":"10.244.7.0","state":["FAILED"]}]`),
+      parseNeigh(
+        `[{"dst":"10.244.2.0","lladdr":"0e:aa:bb:cc:dd:ee","state":["PERMANENT"]},{"dst":"10.244.7.0","state":["FAILED"]}]`,
+      ),
     ).toEqual([{ ip: '10.244.2.0', mac: '0e:aa:bb:cc:dd:ee' }]);
     expect(
       parseRoutes(`[{"dst":"10.244.2.0/24","gateway":"10.244.2.0","flags":["onlink"]},{"dst":"10.9.9.9","flags":[]}]`),
@@ -69,16 +80,18 @@ describe('entry JSON', () => {
   });
 
   it('renders batch lines', () => {
-    expect(renderOverlayOp({ op: 'fdb-replace', entry: { mac: '0e:aa:bb:cc:dd:ee', dst: '198.18.0.12' } }, 'skiff.1')).toEqual({
+    expect(
+      renderOverlayOp({ op: 'fdb-replace', entry: { mac: '0e:aa:bb:cc:dd:ee', dst: '198.18.0.12' } }, 'skiff.1'),
+    ).toEqual({
       tool: 'bridge',
       line: 'fdb replace 0e:aa:bb:cc:dd:ee dev skiff.1 dst 198.18.0.12 self permanent',
     });
-    expect(renderOverlayOp({ op: 'route-replace', entry: { dst: '10.244.2.0/24', via: '10.244.2.0' } }, 'skiff.1').line).toBe(
-      'route replace 10.244.2.0/24 via 10.244.2.0 dev skiff.1 onlink',
-    );
-    expect(renderOverlayOp({ op: 'neigh-replace', entry: { ip: '10.244.2.0', mac: '0e:aa:bb:cc:dd:ee' } }, 'skiff.1').line).toBe(
-      'neigh replace 10.244.2.0 lladdr 0e:aa:bb:cc:dd:ee dev skiff.1 nud permanent',
-    );
+    expect(
+      renderOverlayOp({ op: 'route-replace', entry: { dst: '10.244.2.0/24', via: '10.244.2.0' } }, 'skiff.1').line,
+    ).toBe('route replace 10.244.2.0/24 via 10.244.2.0 dev skiff.1 onlink');
+    expect(
+      renderOverlayOp({ op: 'neigh-replace', entry: { ip: '10.244.2.0', mac: '0e:aa:bb:cc:dd:ee' } }, 'skiff.1').line,
+    ).toBe('neigh replace 10.244.2.0 lladdr 0e:aa:bb:cc:dd:ee dev skiff.1 nud permanent');
   });
 });
 
@@ -97,15 +110,23 @@ describe('subnet file', () => {
   });
 
   it('accepts comments, quotes and defaults', () => {
-    const s = parseSubnetFile('# written by hand\nSKIFF_NETWORK="10.244.0.0/16"\n\nSKIFF_SUBNET=10.244.5.1/24\nSKIFF_MTU=1450\n');
+    const s = parseSubnetFile(
+      '# written by hand\nSKIFF_NETWORK="10.244.0.0/16"\n\nSKIFF_SUBNET=10.244.5.1/24\nSKIFF_MTU=1450\n',
+    );
     expect(s).toEqual({ network: '10.244.0.0/16', subnet: '10.244.5.1/24', mtu: 1450, vni: 1, port: 8472 });
   });
 
   it('rejects bad input naming the key', () => {
-    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_MTU=1450\n', 'f.env')).toThrow(/f.env: SKIFF_SUBNET/);
-    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_SUBNET=x\nSKIFF_MTU=1450\n')).toThrow(/SKIFF_SUBNET/);
+    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_MTU=1450\n', 'f.env')).toThrow(
+      /f.env: SKIFF_SUBNET/,
+    );
+    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_SUBNET=x\nSKIFF_MTU=1450\n')).toThrow(
+      /SKIFF_SUBNET/,
+    );
     expect(() => parseSubnetFile('this is not env\n', 'f.env')).toThrow(/f.env:1: expected KEY=VALUE/);
-    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_SUBNET=10.244.5.1/24\nSKIFF_MTU=9\n')).toThrow(/SKIFF_MTU/);
+    expect(() => parseSubnetFile('SKIFF_NETWORK=10.244.0.0/16\nSKIFF_SUBNET=10.244.5.1/24\nSKIFF_MTU=9\n')).toThrow(
+      /SKIFF_MTU/,
+    );
   });
 });
 

@@ -113,7 +113,9 @@ describe('diffEntries', () => {
 
   it('replaces in place when a peer moves to another underlay IP or MAC', () => {
     const moved = desiredEntries(self, [n2, { ...n3, publicIP: '198.18.0.33' }]).desired;
-    expect(diffEntries(want, moved)).toEqual([{ op: 'fdb-replace', entry: { mac: '0e:00:00:00:00:03', dst: '198.18.0.33' } }]);
+    expect(diffEntries(want, moved)).toEqual([
+      { op: 'fdb-replace', entry: { mac: '0e:00:00:00:00:03', dst: '198.18.0.33' } },
+    ]);
     const newMac = desiredEntries(self, [n2, { ...n3, vtepMAC: '0e:00:00:00:00:33' }]).desired;
     const ops = diffEntries(want, newMac);
     expect(ops).toEqual([

@@ -7,19 +7,39 @@ import { parseDuration } from '../../../src/cmd/vxlan-agent.js';
 describe('peerFromNode', () => {
   it('reads podCIDR, annotations and falls back to the InternalIP', () => {
     const node = {
-      metadata: { name: 'n2', annotations: { 'skiff.io/vtep-mac': '0e:00:00:00:00:02', 'skiff.io/public-ip': '198.18.0.12' } },
+      metadata: {
+        name: 'n2',
+        annotations: { 'skiff.io/vtep-mac': '0e:00:00:00:00:02', 'skiff.io/public-ip': '198.18.0.12' },
+      },
       spec: { podCIDR: '10.244.2.0/24' },
       status: { addresses: [{ type: 'InternalIP', address: '198.18.0.99' }] },
     };
-    expect(peerFromNode(node)).toEqual({ name: 'n2', podCIDR: '10.244.2.0/24', publicIP: '198.18.0.12', vtepMAC: '0e:00:00:00:00:02' });
-    const bare = { metadata: { name: 'n3' }, spec: { podCIDRs: ['fd00::/64', '10.244.3.0/24'] }, status: { addresses: [{ type: 'Hostname', address: 'n3' }, { type: 'InternalIP', address: '198.18.0.13' }] } };
+    expect(peerFromNode(node)).toEqual({
+      name: 'n2',
+      podCIDR: '10.244.2.0/24',
+      publicIP: '198.18.0.12',
+      vtepMAC: '0e:00:00:00:00:02',
+    });
+    const bare = {
+      metadata: { name: 'n3' },
+      spec: { podCIDRs: ['fd00::/64', '10.244.3.0/24'] },
+      status: {
+        addresses: [
+          { type: 'Hostname', address: 'n3' },
+          { type: 'InternalIP', address: '198.18.0.13' },
+        ],
+      },
+    };
     expect(peerFromNode(bare)).toEqual({ name: 'n3', podCIDR: '10.244.3.0/24', publicIP: '198.18.0.13' });
     expect(peerFromNode({ metadata: {} })).toBeUndefined();
   });
 
   it('keys ignore everything but overlay data', () => {
     const a = peerFromNode({ metadata: { name: 'n2' }, spec: { podCIDR: '10.244.2.0/24' } });
-    const b = peerFromNode({ metadata: { name: 'n2', annotations: { other: 'x' } }, spec: { podCIDR: '10.244.2.0/24' } });
+    const b = peerFromNode({
+      metadata: { name: 'n2', annotations: { other: 'x' } },
+      spec: { podCIDR: '10.244.2.0/24' },
+    });
     expect(peerKey(a)).toBe(peerKey(b));
     expect(peerKey(a)).not.toBe(peerKey({ ...a!, vtepMAC: '0e:00:00:00:00:02' }));
   });
@@ -34,7 +54,10 @@ describe('peerFromNode', () => {
 describe('peers file', () => {
   it('parses a list', () => {
     const text = JSON.stringify([{ name: 'n1', podCIDR: '10.244.1.0/24', publicIP: '198.18.0.11' }, { name: 'n2' }]);
-    expect(parsePeersFile(text)).toEqual([{ name: 'n1', podCIDR: '10.244.1.0/24', publicIP: '198.18.0.11' }, { name: 'n2' }]);
+    expect(parsePeersFile(text)).toEqual([
+      { name: 'n1', podCIDR: '10.244.1.0/24', publicIP: '198.18.0.11' },
+      { name: 'n2' },
+    ]);
   });
   it('rejects bad input clearly', () => {
     expect(() => parsePeersFile('{', 'p.json')).toThrow(/p.json: not JSON/);
@@ -60,7 +83,11 @@ describe('vxlan plugin delegate config', () => {
       ipMasq: false,
       hairpinMode: true,
       mtu: 1450,
-      ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.1.0/24', gateway: '10.244.1.1' }]], routes: [{ dst: '10.244.0.0/16', gw: '10.244.1.1' }] },
+      ipam: {
+        type: 'host-local',
+        ranges: [[{ subnet: '10.244.1.0/24', gateway: '10.244.1.1' }]],
+        routes: [{ dst: '10.244.0.0/16', gw: '10.244.1.1' }],
+      },
     });
   });
 
@@ -75,11 +102,17 @@ describe('vxlan plugin delegate config', () => {
     const d = bridgeConf(conf, subnet);
     expect(d.bridge).toBe('br9');
     expect(d.hairpinMode).toBe(false);
-    expect(d.ipam).toMatchObject({ type: 'host-local', dataDir: '/tmp/x', routes: [{ dst: '10.244.0.0/16', gw: '10.244.1.1' }] });
+    expect(d.ipam).toMatchObject({
+      type: 'host-local',
+      dataDir: '/tmp/x',
+      routes: [{ dst: '10.244.0.0/16', gw: '10.244.1.1' }],
+    });
   });
 
   it('rejects a bad device name', () => {
-    expect(vxlanConfSchema.safeParse({ cniVersion: '1.0.0', name: 'n', type: 'vxlan', device: 'a b' }).success).toBe(false);
+    expect(vxlanConfSchema.safeParse({ cniVersion: '1.0.0', name: 'n', type: 'vxlan', device: 'a b' }).success).toBe(
+      false,
+    );
   });
 });
 

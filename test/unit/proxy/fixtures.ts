@@ -36,7 +36,11 @@ export function slice(
     endpoints: eps.map((e) => ({
       addresses: [e.ip],
       nodeName: e.node,
-      conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
+      conditions: {
+        ready: e.ready ?? true,
+        serving: e.serving ?? e.ready ?? true,
+        terminating: e.terminating ?? false,
+      },
     })),
   };
 }

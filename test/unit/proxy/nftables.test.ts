@@ -28,7 +28,12 @@ function state(...pairs: [ReturnType<typeof svc>, ReturnType<typeof slice>[]][])
 }
 
 const web = svc('web', { clusterIP: '10.96.0.10' });
-const webEps = [slice('web', [{ ip: '10.244.1.2', node: 'n1' }, { ip: '10.244.1.3', node: 'n1' }])];
+const webEps = [
+  slice('web', [
+    { ip: '10.244.1.2', node: 'n1' },
+    { ip: '10.244.1.3', node: 'n1' },
+  ]),
+];
 
 describe('nftables layout', () => {
   it('renders a ClusterIP service as map elements and one shared class chain', () => {
@@ -48,12 +53,24 @@ describe('nftables layout', () => {
   });
 
   it('renders NodePort, LB with source ranges, affinity, Local drop and no-endpoint reject', () => {
-    const lb = svc('lb', {
-      type: 'LoadBalancer', clusterIP: '10.96.0.20', sessionAffinity: 'ClientIP',
-      sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } }, loadBalancerSourceRanges: ['198.18.0.0/24'],
-      ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }],
-    }, ['198.18.0.200']);
-    const r = renderService(state([lb, webEps.map((s) => ({ ...s, metadata: { ...s.metadata, labels: { 'kubernetes.io/service-name': 'lb' } } }))]).get('default/lb')!);
+    const lb = svc(
+      'lb',
+      {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.20',
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+        loadBalancerSourceRanges: ['198.18.0.0/24'],
+        ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }],
+      },
+      ['198.18.0.200'],
+    );
+    const r = renderService(
+      state([
+        lb,
+        webEps.map((s) => ({ ...s, metadata: { ...s.metadata, labels: { 'kubernetes.io/service-name': 'lb' } } })),
+      ]).get('default/lb')!,
+    );
     const text = r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`);
     expect(text).toContain('svc_ips 10.96.0.20 . tcp . 80 : goto ip-n2-n-a60');
     expect(text).toContain('svc_ips 198.18.0.200 . tcp . 80 : goto ip-n2-m-a60');
@@ -64,16 +81,36 @@ describe('nftables layout', () => {
     expect(aff).toContain('meta mark set ip saddr . meta l4proto . th dport map @aff_np_60');
     expect(aff).toContain('update @aff_np_60 { ip saddr . meta l4proto . th dport timeout 60s : meta mark }');
 
-    const none = renderService(state([svc('none', { clusterIP: '10.96.0.30', type: 'NodePort',
-      ports: [{ name: 'http', port: 80, nodePort: 30081 }] }), []]).get('default/none')!);
+    const none = renderService(
+      state([
+        svc('none', {
+          clusterIP: '10.96.0.30',
+          type: 'NodePort',
+          ports: [{ name: 'http', port: 80, nodePort: 30081 }],
+        }),
+        [],
+      ]).get('default/none')!,
+    );
     expect(none.elems.map((e) => `${e.map} ${e.key} : ${e.value}`)).toEqual([
       'noep_ips 10.96.0.30 . tcp . 80 : goto reject-svc',
       'noep_nodeports tcp . 30081 : goto reject-svc',
     ]);
-    const local = renderService(state([svc('loc', { clusterIP: '10.96.0.40', type: 'NodePort',
-      externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30082 }] }),
-      [slice('loc', [{ ip: '10.244.2.5', node: 'n2' }])]]).get('default/loc')!);
-    expect(local.elems.find((e) => e.map === 'svc_nodeports')).toEqual({ map: 'svc_nodeports', key: 'tcp . 30082', value: 'drop' });
+    const local = renderService(
+      state([
+        svc('loc', {
+          clusterIP: '10.96.0.40',
+          type: 'NodePort',
+          externalTrafficPolicy: 'Local',
+          ports: [{ name: 'http', port: 80, nodePort: 30082 }],
+        }),
+        [slice('loc', [{ ip: '10.244.2.5', node: 'n2' }])],
+      ]).get('default/loc')!,
+    );
+    expect(local.elems.find((e) => e.map === 'svc_nodeports')).toEqual({
+      map: 'svc_nodeports',
+      key: 'tcp . 30082',
+      value: 'drop',
+    });
   });
 });
 
@@ -82,21 +119,30 @@ describe('nftables backend transactions', () => {
     const rec = recorder();
     const b = new NftablesBackend({ node }, rec.drv);
     await b.init();
-    const d = state([web, webEps], [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]]);
+    const d = state(
+      [web, webEps],
+      [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]],
+    );
     const full = await b.sync(d, 'full');
     expect(full.full).toBe(true);
     expect(rec.sent).toHaveLength(1);
     const first = rec.sent[0]!;
     expect(first).toContain('add table ip skiff\n');
     expect(first).not.toContain('delete table');
-    expect(first).toContain('add chain ip skiff nat-prerouting { type nat hook prerouting priority -100; policy accept; }');
-    expect(first).toMatch(/add element ip skiff svc_ips \{ 10\.96\.0\.10 \. tcp \. 80 : goto ip-n2-o, 10\.96\.0\.11 \. tcp \. 80 : goto ip-n1-o \}/);
+    expect(first).toContain(
+      'add chain ip skiff nat-prerouting { type nat hook prerouting priority -100; policy accept; }',
+    );
+    expect(first).toMatch(
+      /add element ip skiff svc_ips \{ 10\.96\.0\.10 \. tcp \. 80 : goto ip-n2-o, 10\.96\.0\.11 \. tcp \. 80 : goto ip-n1-o \}/,
+    );
     // class chains precede the elements that jump to them
     expect(first.indexOf('add chain ip skiff ip-n2-o')).toBeLessThan(first.indexOf('add element ip skiff svc_ips'));
 
     // one endpoint of web goes away: only its elements change, nothing about "other"
-    const d2 = state([web, [slice('web', [{ ip: '10.244.1.2', node: 'n1' }])]],
-      [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]]);
+    const d2 = state(
+      [web, [slice('web', [{ ip: '10.244.1.2', node: 'n1' }])]],
+      [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]],
+    );
     await b.sync(d2, new Set(['default/web']));
     expect(rec.sent[1]).toBe(
       'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
@@ -128,11 +174,22 @@ describe('nftables backend transactions', () => {
       listObjects: async () => undefined,
       conntrackDeleteUdp: async () => 0,
     };
-    const elements = (t: string) => t.split('\n').filter((l) => l.startsWith('add element')).flatMap((l) => {
-      const [head, body] = l.split(' { ');
-      return body!.replace(/ }$/, '').split(', ').map((e) => `${head!.split(' ')[4]} ${e}`);
-    }).sort();
-    const other: [ReturnType<typeof svc>, ReturnType<typeof slice>[]] = [svc('other', { clusterIP: '10.96.0.11' }), [slice('other', [{ ip: '10.244.1.7' }])]];
+    const elements = (t: string) =>
+      t
+        .split('\n')
+        .filter((l) => l.startsWith('add element'))
+        .flatMap((l) => {
+          const [head, body] = l.split(' { ');
+          return body!
+            .replace(/ }$/, '')
+            .split(', ')
+            .map((e) => `${head!.split(' ')[4]} ${e}`);
+        })
+        .sort();
+    const other: [ReturnType<typeof svc>, ReturnType<typeof slice>[]] = [
+      svc('other', { clusterIP: '10.96.0.11' }),
+      [slice('other', [{ ip: '10.244.1.7' }])],
+    ];
     const two = state([web, webEps], other);
     const one = state([web, [slice('web', [{ ip: '10.244.1.2', node: 'n1' }])]], other);
     const b = new NftablesBackend({ node }, drv);
@@ -163,7 +220,11 @@ describe('nftables backend transactions', () => {
   });
 
   it('adopts an existing table by flushing in place and deleting stale objects, in one transaction', async () => {
-    const rec = recorder({ chains: ['services', 'nat-prerouting', 'ip-n12-o'], maps: ['svc_ips', 'aff_ip_99'], sets: [] });
+    const rec = recorder({
+      chains: ['services', 'nat-prerouting', 'ip-n12-o'],
+      maps: ['svc_ips', 'aff_ip_99'],
+      sets: [],
+    });
     const b = new NftablesBackend({ node }, rec.drv);
     await b.init();
     await b.sync(state([web, webEps]), 'full');
@@ -180,7 +241,11 @@ describe('nftables backend transactions', () => {
     const b = new NftablesBackend({ node }, rec.drv);
     await b.init();
     const dns = svc('dns', { clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
-    const two = slice('dns', [{ ip: '10.244.1.2' }, { ip: '10.244.1.3' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
+    const two = slice(
+      'dns',
+      [{ ip: '10.244.1.2' }, { ip: '10.244.1.3' }],
+      [{ name: 'dns', port: 53, protocol: 'UDP' }],
+    );
     const one = slice('dns', [{ ip: '10.244.1.2' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
     await b.sync(state([dns, [two]]), 'full');
     await b.sync(state([dns, [one]]), new Set(['default/dns']));

@@ -12,7 +12,10 @@ class RecordingBackend implements ProxyBackend {
   failNext = false;
   async init(): Promise<void> {}
   async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
-    this.calls.push({ changed: changed === 'full' ? 'full' : [...changed].sort(), services: [...desired.keys()].sort() });
+    this.calls.push({
+      changed: changed === 'full' ? 'full' : [...changed].sort(),
+      services: [...desired.keys()].sort(),
+    });
     if (this.failNext) {
       this.failNext = false;
       throw new Error('kernel said no');
@@ -50,7 +53,9 @@ describe('proxy runner', () => {
     r.notify();
     await r.idle();
     expect(b.calls.slice(1)).toEqual([{ changed: ['default/a', 'default/b'], services: ['default/a', 'default/b'] }]);
-    expect(await metrics.registry.getSingleMetricAsString('skiff_proxy_sync_duration_seconds')).toContain('kind="partial"');
+    expect(await metrics.registry.getSingleMetricAsString('skiff_proxy_sync_duration_seconds')).toContain(
+      'kind="partial"',
+    );
     await r.stop();
   });
 

@@ -21,15 +21,26 @@ describe('userspace balancer', () => {
     expect(rr.pick('4.4.4.4', 9_000)!.ip).toBe(x); // refreshed: now expires at 19 s
     expect(rr.pick('4.4.4.4', 30_000)!.ip).not.toBe(x); // expired: round robin moves on
     // the remembered endpoint goes away: a new one is chosen
-    rr.update([ep('a'), ep('b'), ep('c')].filter((e) => e.ip !== first), 10);
+    rr.update(
+      [ep('a'), ep('b'), ep('c')].filter((e) => e.ip !== first),
+      10,
+    );
     expect(rr.pick('2.2.2.2', 2000)!.ip).not.toBe(first);
     rr.update([], 0);
     expect(rr.pick('2.2.2.2', 0)).toBeUndefined();
   });
 
   it('renders its redirect table in one transaction', () => {
-    const text = renderUserspaceTable(['10.96.0.10 . tcp . 80 : 40001'], ['10.96.0.50 . tcp . 80 : goto reject-svc'], [], [], []);
-    expect(text.startsWith('add table ip skiff-userspace\ndelete table ip skiff-userspace\nadd table ip skiff-userspace\n')).toBe(true);
+    const text = renderUserspaceTable(
+      ['10.96.0.10 . tcp . 80 : 40001'],
+      ['10.96.0.50 . tcp . 80 : goto reject-svc'],
+      [],
+      [],
+      [],
+    );
+    expect(
+      text.startsWith('add table ip skiff-userspace\ndelete table ip skiff-userspace\nadd table ip skiff-userspace\n'),
+    ).toBe(true);
     expect(text).toContain('meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @portals');
     expect(text).toContain('add element ip skiff-userspace portals { 10.96.0.10 . tcp . 80 : 40001 }');
     expect(text).not.toContain('add element ip skiff-userspace fw_ips');
@@ -46,11 +57,18 @@ describe('L2 announcement ownership', () => {
     const owners = new Set(Array.from({ length: 40 }, (_, i) => lbOwner(`198.18.0.${200 + i}`, nodes)));
     expect(owners.size).toBeGreaterThan(1); // spread across nodes
 
-    const cluster = buildServiceState(svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.9' }, ['198.18.0.201']),
-      [slice('lb', [{ ip: '10.244.3.2', node: 'n3' }])], { nodeName: 'n1' })!;
-    const local = buildServiceState(svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.9', externalTrafficPolicy: 'Local' }, ['198.18.0.201']),
-      [slice('lb', [{ ip: '10.244.3.2', node: 'n3' }])], { nodeName: 'n1' })!;
-    const per = (st: typeof cluster) => nodes.filter((n) => ownedLoadBalancerIPs(new Map([[st.key, st]]), n, nodes).has('198.18.0.201'));
+    const cluster = buildServiceState(
+      svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.9' }, ['198.18.0.201']),
+      [slice('lb', [{ ip: '10.244.3.2', node: 'n3' }])],
+      { nodeName: 'n1' },
+    )!;
+    const local = buildServiceState(
+      svc('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.9', externalTrafficPolicy: 'Local' }, ['198.18.0.201']),
+      [slice('lb', [{ ip: '10.244.3.2', node: 'n3' }])],
+      { nodeName: 'n1' },
+    )!;
+    const per = (st: typeof cluster) =>
+      nodes.filter((n) => ownedLoadBalancerIPs(new Map([[st.key, st]]), n, nodes).has('198.18.0.201'));
     expect(per(cluster)).toHaveLength(1);
     expect(per(local)).toEqual(['n3']);
   });

@@ -4,7 +4,18 @@ import { tolerates, termMatches } from '../../../src/scheduler/filters.js';
 import { bytes, milliCpu, parseQuantity } from '../../../src/scheduler/quantity.js';
 import { buildNodeInfos, fitErrorMessage, schedulePod, wantsScheduling } from '../../../src/scheduler/schedule.js';
 
-function node(name: string, o: { ready?: boolean; cpu?: string; memory?: string; pods?: string; labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; unschedulable?: boolean } = {}): V1Node {
+function node(
+  name: string,
+  o: {
+    ready?: boolean;
+    cpu?: string;
+    memory?: string;
+    pods?: string;
+    labels?: Record<string, string>;
+    taints?: { key: string; value?: string; effect: string }[];
+    unschedulable?: boolean;
+  } = {},
+): V1Node {
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(o.labels ?? {}) } },
     spec: { taints: o.taints, unschedulable: o.unschedulable },
@@ -15,18 +26,35 @@ function node(name: string, o: { ready?: boolean; cpu?: string; memory?: string;
   };
 }
 
-function pod(name: string, o: { cpu?: string; memory?: string; node?: string; owner?: string; nodeSelector?: Record<string, string>; tolerations?: V1Pod['spec'] extends infer S ? S extends { tolerations?: infer T } ? T : never : never } = {}): V1Pod {
+function pod(
+  name: string,
+  o: {
+    cpu?: string;
+    memory?: string;
+    node?: string;
+    owner?: string;
+    nodeSelector?: Record<string, string>;
+    tolerations?: V1Pod['spec'] extends infer S ? (S extends { tolerations?: infer T } ? T : never) : never;
+  } = {},
+): V1Pod {
   return {
     metadata: {
       name,
       namespace: 'default',
-      ownerReferences: o.owner ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: o.owner, controller: true }] : undefined,
+      ownerReferences: o.owner
+        ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: o.owner, controller: true }]
+        : undefined,
     },
     spec: {
       nodeName: o.node,
       nodeSelector: o.nodeSelector,
       tolerations: o.tolerations,
-      containers: [{ name: 'c', resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } } }],
+      containers: [
+        {
+          name: 'c',
+          resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.memory ? { memory: o.memory } : {}) } },
+        },
+      ],
     },
     status: { phase: o.node ? 'Running' : 'Pending' },
   };
@@ -78,7 +106,13 @@ describe('schedulePod', () => {
   });
 
   it('filters not-ready, unschedulable, selector mismatch, and full nodes', () => {
-    const nodes = [node('a', { ready: false }), node('b', { unschedulable: true }), node('c', { labels: { disk: 'hdd' } }), node('d', { pods: '1' }), node('e', { labels: { disk: 'ssd' } })];
+    const nodes = [
+      node('a', { ready: false }),
+      node('b', { unschedulable: true }),
+      node('c', { labels: { disk: 'hdd' } }),
+      node('d', { pods: '1' }),
+      node('e', { labels: { disk: 'ssd' } }),
+    ];
     const bound = [pod('x', { node: 'd' })];
     const res = schedulePod(pod('p', { nodeSelector: { disk: 'ssd' } }), buildNodeInfos(nodes, bound).values());
     expect(res).toEqual({ node: 'e' });
@@ -92,7 +126,10 @@ describe('schedulePod', () => {
   });
 
   it('tolerated taints are fine; counts requests of pods already there', () => {
-    const nodes = [node('n1', { cpu: '1', taints: [{ key: 'dedicated', value: 'x', effect: 'NoExecute' }] }), node('n2', { cpu: '1' })];
+    const nodes = [
+      node('n1', { cpu: '1', taints: [{ key: 'dedicated', value: 'x', effect: 'NoExecute' }] }),
+      node('n2', { cpu: '1' }),
+    ];
     const bound = [pod('big', { node: 'n2', cpu: '800m' })];
     const p = pod('p', { cpu: '300m', tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'x' }] });
     expect(schedulePod(p, buildNodeInfos(nodes, bound).values())).toEqual({ node: 'n1' });
@@ -100,7 +137,11 @@ describe('schedulePod', () => {
 
   it('spreads pods of one owner, then prefers the least allocated node', () => {
     const nodes = [node('n1'), node('n2'), node('n3')];
-    const bound = [pod('r1', { node: 'n1', owner: 'rs1' }), pod('r2', { node: 'n2', owner: 'rs1' }), pod('other', { node: 'n3', cpu: '1', owner: 'rs2' })];
+    const bound = [
+      pod('r1', { node: 'n1', owner: 'rs1' }),
+      pod('r2', { node: 'n2', owner: 'rs1' }),
+      pod('other', { node: 'n3', cpu: '1', owner: 'rs2' }),
+    ];
     // n3 is the busiest but has none of rs1's pods.
     expect(schedulePod(pod('p', { owner: 'rs1' }), buildNodeInfos(nodes, bound).values())).toEqual({ node: 'n3' });
     // Without an owner, least allocated wins: n1 and n2 are equal, name breaks the tie.

@@ -58,7 +58,9 @@ describe('memory backend', () => {
     await expect(createBackend({ kind: 'nope' as 'memory' })).rejects.toThrow(/unknown store backend "nope"/);
     await expect(createBackend({ kind: 'sqlite' })).rejects.toThrow(/state directory/);
     await expect(createBackend({ kind: 'etcd' })).rejects.toThrow(/etcd-endpoints/);
-    await expect(createBackend({ kind: 'etcd', etcdEndpoints: ['localhost'] })).rejects.toThrow(/invalid etcd endpoint/);
+    await expect(createBackend({ kind: 'etcd', etcdEndpoints: ['localhost'] })).rejects.toThrow(
+      /invalid etcd endpoint/,
+    );
     expect(backendKinds).toEqual(['memory', 'sqlite', 'etcd']);
   });
 });
