@@ -20,8 +20,8 @@ import {
   Driver,
   startServers,
   type Topology,
-} from '../test/integration/proxy/netlab.js';
-import { slice, svc } from '../test/unit/proxy/fixtures.js';
+} from '../test/helpers/proxy/netlab.js';
+import { slice, svc } from '../test/helpers/proxy/objects.js';
 
 const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
 /** Interleaved latency: rounds (one direct + one ClusterIP connect each), a time cap, warm-up rounds dropped,

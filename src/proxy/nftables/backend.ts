@@ -9,14 +9,14 @@ import {
   classOps,
   className,
   classRules,
-  elemText,
+  REGULAR_CHAINS,
   renderService,
   STATIC_MAPS,
   staticChains,
   TABLE,
   type ClassSpec,
-  type Elem,
 } from './layout.js';
+import { elemText, type Elem } from '../nftvocab.js';
 import { ElementMirror, splitId } from './mirror.js';
 
 const PRECREATE_MAX_ENDPOINTS = 8;
@@ -263,7 +263,7 @@ export class NftablesBackend implements ProxyBackend {
     // Class chains first: the verdict-map elements and base chains refer to them.
     for (const c of classes.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
     for (const [name, spec, rules] of chains) {
-      if (name === 'services' || name === 'no-endpoints' || name === 'reject-svc') {
+      if (REGULAR_CHAINS.has(name)) {
         tx.add({ verb: 'add', kind: 'chain', table: t, name });
         for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
       }

@@ -1,5 +1,25 @@
 import type { NftOp, TableRef } from '../../os/nft.js';
-import type { Disposition, Protocol, ServicePortState, ServiceState } from '../model/types.js';
+import type { Disposition, ServicePortState, ServiceState } from '../model/types.js';
+import {
+  CHAINS,
+  firewallElems,
+  hookSpec,
+  LOCAL_DST,
+  MAPS,
+  MASQ_BIT,
+  masqueradeRule,
+  nodePortKey,
+  NODEPORT_KEY_MATCH,
+  NODEPORT_KEY_TYPE,
+  noEndpointVerdict,
+  sharedChains,
+  sharedSets,
+  SVC_KEY_MATCH,
+  SVC_KEY_TYPE,
+  svcKey,
+  type ChainDef,
+  type Elem,
+} from '../nftvocab.js';
 
 /**
  * The nftables layout, as pure data. Measured choice (docs/proxy.md): no chain per service or endpoint.
@@ -9,8 +29,6 @@ import type { Disposition, Protocol, ServicePortState, ServiceState } from '../m
  * (address, protocol, port, bucket). A partial sync is then only element deletes/adds in one transaction.
  */
 export const TABLE: TableRef = { family: 'ip', name: 'skiff' };
-/** ct mark bit meaning "masquerade this connection in postrouting" (kube-proxy's 0x4000). */
-export const MASQ_BIT = '0x00004000';
 
 export type KeyKind = 'ip' | 'np';
 /** m: always masquerade; o: only sources outside the cluster CIDR; n: never. */
@@ -23,77 +41,37 @@ export interface ClassSpec {
   affinity: number;
 }
 
-export const MAPS = {
-  svcIps: 'svc_ips',
-  svcNodePorts: 'svc_nodeports',
-  epsIp: 'eps_ip',
-  epsNp: 'eps_np',
-  noepIps: 'noep_ips',
-  noepNodePorts: 'noep_nodeports',
-  fwIps: 'fw_ips',
-  fwAllow: 'fw_allow',
-  hairpin: 'hairpin',
-} as const;
-
 /** Static maps and sets: [kind, name, spec]. Their elements are owned by the mirror. */
 export const STATIC_MAPS: readonly ['map' | 'set', string, string][] = [
-  ['map', MAPS.svcIps, 'type ipv4_addr . inet_proto . inet_service : verdict;'],
-  ['map', MAPS.svcNodePorts, 'type inet_proto . inet_service : verdict;'],
+  ['map', MAPS.svcIps, `type ${SVC_KEY_TYPE} : verdict;`],
+  ['map', MAPS.svcNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
   // Explicit types, not `typeof`: nft 1.0.6 cannot re-read a `typeof ... : ip daddr . th dport` map from
   // the kernel ("conflicting protocols"), which breaks any later rule that refers to it.
-  ['map', MAPS.epsIp, 'type ipv4_addr . inet_proto . inet_service . mark : ipv4_addr . inet_service;'],
-  ['map', MAPS.epsNp, 'type inet_proto . inet_service . mark : ipv4_addr . inet_service;'],
-  ['map', MAPS.noepIps, 'type ipv4_addr . inet_proto . inet_service : verdict;'],
-  ['map', MAPS.noepNodePorts, 'type inet_proto . inet_service : verdict;'],
-  ['set', MAPS.fwIps, 'type ipv4_addr . inet_proto . inet_service;'],
-  ['set', MAPS.fwAllow, 'type ipv4_addr . inet_proto . inet_service . ipv4_addr; flags interval;'],
+  ['map', MAPS.epsIp, `type ${SVC_KEY_TYPE} . mark : ipv4_addr . inet_service;`],
+  ['map', MAPS.epsNp, `type ${NODEPORT_KEY_TYPE} . mark : ipv4_addr . inet_service;`],
+  ...sharedSets(),
   ['set', MAPS.hairpin, 'type ipv4_addr . ipv4_addr;'],
 ];
 
-const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
+/** Regular chains that verdict maps jump to, before the base chains that refer to them. */
+export const REGULAR_CHAINS = new Set(['services', CHAINS.noEndpoints, CHAINS.reject]);
 
 /** Base and fixed regular chains: [name, spec or undefined, rules]. */
-export function staticChains(): [string, string | undefined, string[]][] {
-  const noep = 'ct state new jump no-endpoints';
+export function staticChains(): ChainDef[] {
   return [
     [
       'services',
       undefined,
-      [
-        `ip daddr . meta l4proto . th dport vmap @${MAPS.svcIps}`,
-        `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.svcNodePorts}`,
-      ],
+      [`${SVC_KEY_MATCH} vmap @${MAPS.svcIps}`, `${LOCAL_DST} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`],
     ],
-    [
-      'no-endpoints',
-      undefined,
-      [
-        `ip daddr . meta l4proto . th dport vmap @${MAPS.noepIps}`,
-        `${LOCAL_DST} meta l4proto . th dport vmap @${MAPS.noepNodePorts}`,
-      ],
-    ],
-    ['reject-svc', undefined, ['meta l4proto tcp reject with tcp reset', 'reject']],
-    ['nat-prerouting', 'type nat hook prerouting priority -100; policy accept;', ['jump services']],
-    ['nat-output', 'type nat hook output priority -100; policy accept;', ['jump services']],
+    ...sharedChains(),
+    ['nat-prerouting', hookSpec('nat', 'prerouting', -100), ['jump services']],
+    ['nat-output', hookSpec('nat', 'output', -100), ['jump services']],
     [
       'nat-postrouting',
-      'type nat hook postrouting priority 100; policy accept;',
-      [
-        `ct mark & ${MASQ_BIT} == ${MASQ_BIT} masquerade`,
-        `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade`,
-      ],
+      hookSpec('nat', 'postrouting', 100),
+      [masqueradeRule(), `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade`],
     ],
-    [
-      'filter-prerouting',
-      'type filter hook prerouting priority -110; policy accept;',
-      [
-        `ct state new ip daddr . meta l4proto . th dport @${MAPS.fwIps} ` +
-          `ip daddr . meta l4proto . th dport . ip saddr != @${MAPS.fwAllow} drop`,
-      ],
-    ],
-    ['filter-input', 'type filter hook input priority -110; policy accept;', [noep]],
-    ['filter-forward', 'type filter hook forward priority -110; policy accept;', [noep]],
-    ['filter-output', 'type filter hook output priority -110; policy accept;', [noep]],
   ];
 }
 
@@ -106,8 +84,7 @@ export function affinityMapName(kind: KeyKind, seconds: number): string {
 }
 
 export function affinityMapSpec(kind: KeyKind, seconds: number): string {
-  const key =
-    kind === 'ip' ? 'ipv4_addr . ipv4_addr . inet_proto . inet_service' : 'ipv4_addr . inet_proto . inet_service';
+  const key = kind === 'ip' ? `ipv4_addr . ${SVC_KEY_TYPE}` : `ipv4_addr . ${NODEPORT_KEY_TYPE}`;
   return `type ${key} : mark; size 262144; flags dynamic,timeout; timeout ${seconds}s;`;
 }
 
@@ -116,25 +93,16 @@ export function classRules(c: ClassSpec, clusterCIDR?: string): string[] {
   const rules: string[] = [];
   if (c.masq === 'm') rules.push(`ct mark set ct mark | ${MASQ_BIT}`);
   if (c.masq === 'o' && clusterCIDR) rules.push(`ip saddr != ${clusterCIDR} ct mark set ct mark | ${MASQ_BIT}`);
-  const svcKey = c.kind === 'ip' ? 'ip daddr . meta l4proto . th dport' : 'meta l4proto . th dport';
-  const dnat = `dnat ip to ${svcKey} . meta mark map @${c.kind === 'ip' ? MAPS.epsIp : MAPS.epsNp}`;
+  const keyMatch = c.kind === 'ip' ? SVC_KEY_MATCH : NODEPORT_KEY_MATCH;
+  const dnat = `dnat ip to ${keyMatch} . meta mark map @${c.kind === 'ip' ? MAPS.epsIp : MAPS.epsNp}`;
   const pick = `meta mark set numgen random mod ${c.n}`;
   if (!c.affinity) return [...rules, pick, dnat];
   const aff = affinityMapName(c.kind, c.affinity);
-  const affKey = `ip saddr . ${svcKey}`;
+  const affKey = `ip saddr . ${keyMatch}`;
   const remember = `update @${aff} { ${affKey} timeout ${c.affinity}s : meta mark }`;
   // A remembered bucket wins over the random one; if the endpoint count shrank the bucket misses the
   // endpoint map, and the second pick (after the terminal dnat) chooses afresh.
   return [...rules, pick, `meta mark set ${affKey} map @${aff}`, remember, dnat, pick, remember, dnat];
-}
-
-const PROTO: Record<Protocol, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
-
-/** One map element: map name, key text, value text (empty for sets). */
-export interface Elem {
-  map: string;
-  key: string;
-  value: string;
 }
 
 export interface ServiceRender {
@@ -156,11 +124,15 @@ export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRe
   ): void => {
     const vmap = kind === 'ip' ? MAPS.svcIps : MAPS.svcNodePorts;
     if (disp === 'reject') {
-      elems.push({ map: kind === 'ip' ? MAPS.noepIps : MAPS.noepNodePorts, key: keyText, value: 'goto reject-svc' });
+      elems.push({
+        map: kind === 'ip' ? MAPS.noepIps : MAPS.noepNodePorts,
+        key: keyText,
+        value: noEndpointVerdict(disp),
+      });
       return;
     }
     if (disp === 'drop') {
-      elems.push({ map: vmap, key: keyText, value: 'drop' });
+      elems.push({ map: vmap, key: keyText, value: noEndpointVerdict(disp) });
       return;
     }
     const c: ClassSpec = { kind, n: eps.length, masq, affinity };
@@ -176,11 +148,10 @@ export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRe
   };
   const hairpins = new Set<string>();
   for (const sp of st.ports) {
-    const proto = PROTO[sp.protocol];
     for (const vip of sp.clusterIPs) {
       addEntry(
         'ip',
-        `${vip} . ${proto} . ${sp.port}`,
+        svcKey(vip, sp.protocol, sp.port),
         sp.clusterDisposition,
         sp.clusterEndpoints,
         clusterCIDR ? 'o' : 'n',
@@ -191,7 +162,7 @@ export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRe
     for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
       addEntry(
         'ip',
-        `${ip} . ${proto} . ${sp.port}`,
+        svcKey(ip, sp.protocol, sp.port),
         sp.externalDisposition,
         sp.externalEndpoints,
         extMasq,
@@ -201,27 +172,18 @@ export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRe
     if (sp.nodePort) {
       addEntry(
         'np',
-        `${proto} . ${sp.nodePort}`,
+        nodePortKey(sp.protocol, sp.nodePort),
         sp.externalDisposition,
         sp.externalEndpoints,
         extMasq,
         sp.affinitySeconds,
       );
     }
-    for (const lb of sp.sourceRanges.length ? sp.loadBalancerIPs : []) {
-      elems.push({ map: MAPS.fwIps, key: `${lb} . ${proto} . ${sp.port}`, value: '' });
-      for (const cidr of sp.sourceRanges) {
-        elems.push({ map: MAPS.fwAllow, key: `${lb} . ${proto} . ${sp.port} . ${cidr}`, value: '' });
-      }
-    }
+    elems.push(...firewallElems(sp));
     for (const e of [...sp.clusterEndpoints, ...sp.externalEndpoints]) hairpins.add(e.ip);
   }
   for (const ip of hairpins) elems.push({ map: MAPS.hairpin, key: `${ip} . ${ip}`, value: '' });
   return { elems, classes };
-}
-
-export function elemText(e: Elem): string {
-  return e.value ? `${e.key} : ${e.value}` : e.key;
 }
 
 /** Ops that create (or re-create in place) one class chain and its affinity map. */

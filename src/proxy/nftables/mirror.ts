@@ -1,4 +1,4 @@
-import { elemText, type Elem } from './layout.js';
+import { elemText, type Elem } from '../nftvocab.js';
 
 interface Owner {
   /** service key */

@@ -2,8 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { run } from '../../../src/os/exec.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
-import { slice, svc } from '../../unit/proxy/fixtures.js';
-import { buildDriver, buildTopology, client, Driver, names, startServers, type Topology } from './netlab.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
+import {
+  buildDriver,
+  buildTopology,
+  client,
+  Driver,
+  names,
+  startServers,
+  type Topology,
+} from '../../helpers/proxy/netlab.js';
 
 /**
  * The same behavioural cases for both proxy modes, on a real kernel in lab namespaces: two nodes

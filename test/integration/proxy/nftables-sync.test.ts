@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runRaw } from '../../../src/os/exec.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
-import { slice, svc } from '../../unit/proxy/fixtures.js';
-import { buildDriver, buildTopology, client, Driver, names, startServers, type Topology } from './netlab.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
+import {
+  buildDriver,
+  buildTopology,
+  client,
+  Driver,
+  names,
+  startServers,
+  type Topology,
+} from '../../helpers/proxy/netlab.js';
 
 /** nftables-only behaviour: drift repair by the periodic full sync, restart adoption, UDP conntrack cleanup. */
 describe('nftables proxy: resync, restart and conntrack', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDesired, buildServiceState, normalizeCIDR, selectEndpoints } from '../../../src/proxy/model/desired.js';
 import { ProxyTracker } from '../../../src/proxy/model/tracker.js';
-import { slice, svc } from './fixtures.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
 
 const node = { nodeName: 'n1', clusterCIDR: '10.244.0.0/16' };
 

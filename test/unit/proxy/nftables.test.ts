@@ -3,7 +3,7 @@ import { buildServiceState } from '../../../src/proxy/model/desired.js';
 import type { DesiredState } from '../../../src/proxy/model/types.js';
 import { NftablesBackend, type NftDriver } from '../../../src/proxy/nftables/backend.js';
 import { classRules, renderService } from '../../../src/proxy/nftables/layout.js';
-import { slice, svc } from './fixtures.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
 
 const node = { nodeName: 'n1', clusterCIDR: '10.244.0.0/16' };
 

@@ -4,7 +4,7 @@ import { ProxyMetrics, serveMetrics } from '../../../src/proxy/metrics.js';
 import type { DesiredState } from '../../../src/proxy/model/types.js';
 import { ProxyTracker } from '../../../src/proxy/model/tracker.js';
 import { ProxyRunner } from '../../../src/proxy/runner.js';
-import { slice, svc } from './fixtures.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
 
 class RecordingBackend implements ProxyBackend {
   readonly mode = 'recording';

@@ -4,7 +4,7 @@ import { buildServiceState } from '../../../src/proxy/model/desired.js';
 import type { Endpoint } from '../../../src/proxy/model/types.js';
 import { RoundRobin } from '../../../src/proxy/userspace/balancer.js';
 import { renderUserspaceTable } from '../../../src/proxy/userspace/backend.js';
-import { slice, svc } from './fixtures.js';
+import { slice, svc } from '../../helpers/proxy/objects.js';
 
 const ep = (ip: string): Endpoint => ({ ip, port: 8080, local: false, ready: true, serving: true, terminating: false });
 
@@ -33,16 +33,14 @@ describe('userspace balancer', () => {
   it('renders its redirect table in one transaction', () => {
     const text = renderUserspaceTable(
       ['10.96.0.10 . tcp . 80 : 40001'],
-      ['10.96.0.50 . tcp . 80 : goto reject-svc'],
-      [],
-      [],
-      [],
+      [{ map: 'noep_ips', key: '10.96.0.50 . tcp . 80', value: 'goto reject-svc' }],
     );
     expect(
       text.startsWith('add table ip skiff-userspace\ndelete table ip skiff-userspace\nadd table ip skiff-userspace\n'),
     ).toBe(true);
     expect(text).toContain('meta l4proto { tcp, udp } redirect to : ip daddr . meta l4proto . th dport map @portals');
     expect(text).toContain('add element ip skiff-userspace portals { 10.96.0.10 . tcp . 80 : 40001 }');
+    expect(text).toContain('add element ip skiff-userspace noep_ips { 10.96.0.50 . tcp . 80 : goto reject-svc }');
     expect(text).not.toContain('add element ip skiff-userspace fw_ips');
   });
 });

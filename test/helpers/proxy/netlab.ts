@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../../src/os/exec.js';
-import type { Lab } from '../../helpers/lab.js';
+import type { Lab } from '../lab.js';
 
 /** The repository root, found from this file whether it runs from source or bundled (bench). */
 function findRoot(from: string): string {
@@ -22,9 +22,9 @@ function findRoot(from: string): string {
   throw new Error(`cannot find the skiff repository above ${from}`);
 }
 const root = findRoot(dirname(fileURLToPath(import.meta.url)));
-const here = join(root, 'test/integration/proxy');
-export const SERVER = join(here, 'fixtures/server.mjs');
-export const CLIENT = join(here, 'fixtures/client.mjs');
+const here = join(root, 'test/helpers/proxy');
+export const SERVER = join(here, 'server.mjs');
+export const CLIENT = join(here, 'client.mjs');
 
 /** Bundle the driver next to node_modules (so its packages resolve); removed with the lab. */
 export async function buildDriver(lab: Lab): Promise<string> {
@@ -134,6 +134,12 @@ export interface ClientResult {
   ms: number;
 }
 
+/** Run the client script in a namespace with these arguments; its one JSON line, parsed. */
+async function runClient<T>(netns: string, args: (string | number)[], timeoutMs: number): Promise<T> {
+  const argv = ['ip', 'netns', 'exec', netns, process.execPath, CLIENT, ...args.map(String)];
+  return JSON.parse((await run(argv, { timeoutMs })).trim()) as T;
+}
+
 /** Run the client script in a namespace: `count` sequential requests. */
 export async function client(
   netns: string,
@@ -143,23 +149,7 @@ export async function client(
   count = 1,
   timeoutMs = 2000,
 ): Promise<ClientResult[]> {
-  const out = await run(
-    [
-      'ip',
-      'netns',
-      'exec',
-      netns,
-      process.execPath,
-      CLIENT,
-      proto,
-      host,
-      String(port),
-      String(count),
-      String(timeoutMs),
-    ],
-    { timeoutMs: count * timeoutMs + 10_000 },
-  );
-  return JSON.parse(out.trim()) as ClientResult[];
+  return runClient(netns, [proto, host, port, count, timeoutMs], count * timeoutMs + 10_000);
 }
 
 export interface MixResult extends ClientResult {
@@ -176,23 +166,7 @@ export async function clientMix(
   maxMs = 20_000,
 ): Promise<MixResult[]> {
   const list = targets.map((t) => `${t.host}:${t.port}`).join(',');
-  const out = await run(
-    [
-      'ip',
-      'netns',
-      'exec',
-      netns,
-      process.execPath,
-      CLIENT,
-      'mix',
-      list,
-      String(rounds),
-      String(timeoutMs),
-      String(maxMs),
-    ],
-    { timeoutMs: maxMs + targets.length * timeoutMs + 10_000 },
-  );
-  return JSON.parse(out.trim()) as MixResult[];
+  return runClient(netns, ['mix', list, rounds, timeoutMs, maxMs], maxMs + targets.length * timeoutMs + 10_000);
 }
 
 /** Names of the pods that answered. */

@@ -1,0 +1,162 @@
+import type { NftOp, TableRef } from '../os/nft.js';
+import type { Disposition, Protocol, ServicePortState } from './model/types.js';
+
+/**
+ * The nft vocabulary both proxy modes speak: the names and types of the maps and sets, the reject and
+ * no-endpoints chains, the firewall (loadBalancerSourceRanges) rule, the masquerade bit and the hook
+ * chains. nftables mode builds its whole datapath on it; userspace mode uses it for the parts the kernel
+ * still does there (rejecting services without endpoints, the firewall). One definition, so the two
+ * tables cannot drift apart.
+ */
+
+export const MAPS = {
+  svcIps: 'svc_ips',
+  svcNodePorts: 'svc_nodeports',
+  epsIp: 'eps_ip',
+  epsNp: 'eps_np',
+  noepIps: 'noep_ips',
+  noepNodePorts: 'noep_nodeports',
+  fwIps: 'fw_ips',
+  fwAllow: 'fw_allow',
+  hairpin: 'hairpin',
+} as const;
+
+export const CHAINS = {
+  reject: 'reject-svc',
+  noEndpoints: 'no-endpoints',
+} as const;
+
+/** ct mark bit meaning "masquerade this connection in postrouting" (kube-proxy's 0x4000). */
+export const MASQ_BIT = '0x00004000';
+
+/** The key of a service address entry: the typed part of an nft map declaration and its match. */
+export const SVC_KEY_TYPE = 'ipv4_addr . inet_proto . inet_service';
+export const NODEPORT_KEY_TYPE = 'inet_proto . inet_service';
+export const SVC_KEY_MATCH = 'ip daddr . meta l4proto . th dport';
+export const NODEPORT_KEY_MATCH = 'meta l4proto . th dport';
+
+/** Destined to this node (NodePorts answer on local addresses only), loopback excluded. */
+export const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
+
+const PROTO: Record<Protocol, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+export function nftProto(p: Protocol): string {
+  return PROTO[p];
+}
+
+/** Map key text of a service address entry and of a NodePort entry. */
+export function svcKey(ip: string, p: Protocol, port: number): string {
+  return `${ip} . ${PROTO[p]} . ${port}`;
+}
+
+export function nodePortKey(p: Protocol, nodePort: number): string {
+  return `${PROTO[p]} . ${nodePort}`;
+}
+
+/** The verdict for an entry that does not balance: reject at once, or drop (Local policy, none here). */
+export function noEndpointVerdict(d: Exclude<Disposition, 'balance'>): string {
+  return d === 'reject' ? `goto ${CHAINS.reject}` : 'drop';
+}
+
+/** The maps and sets the no-endpoint and firewall rules read: [kind, name, spec]. */
+export function sharedSets(): ['map' | 'set', string, string][] {
+  return [
+    ['map', MAPS.noepIps, `type ${SVC_KEY_TYPE} : verdict;`],
+    ['map', MAPS.noepNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
+    ['set', MAPS.fwIps, `type ${SVC_KEY_TYPE};`],
+    ['set', MAPS.fwAllow, `type ${SVC_KEY_TYPE} . ipv4_addr; flags interval;`],
+  ];
+}
+
+/** A chain: [name, base-chain spec or undefined for a regular chain, rules]. */
+export type ChainDef = [string, string | undefined, string[]];
+
+export function hookSpec(type: 'nat' | 'filter', hook: string, priority: number): string {
+  return `type ${type} hook ${hook} priority ${priority}; policy accept;`;
+}
+
+/** Filter hooks run before the nat hooks (kube-proxy: filter at -110, dstnat at -100). */
+const FILTER_PRIORITY = -110;
+
+/** Reject chain, no-endpoints chain and the filter hooks that enforce them and the firewall. */
+export function sharedChains(): ChainDef[] {
+  const noep = `ct state new jump ${CHAINS.noEndpoints}`;
+  return [
+    [
+      CHAINS.noEndpoints,
+      undefined,
+      [`${SVC_KEY_MATCH} vmap @${MAPS.noepIps}`, `${LOCAL_DST} ${NODEPORT_KEY_MATCH} vmap @${MAPS.noepNodePorts}`],
+    ],
+    [CHAINS.reject, undefined, ['meta l4proto tcp reject with tcp reset', 'reject']],
+    [
+      'filter-prerouting',
+      hookSpec('filter', 'prerouting', FILTER_PRIORITY),
+      [`ct state new ${SVC_KEY_MATCH} @${MAPS.fwIps} ${SVC_KEY_MATCH} . ip saddr != @${MAPS.fwAllow} drop`],
+    ],
+    ['filter-input', hookSpec('filter', 'input', FILTER_PRIORITY), [noep]],
+    ['filter-forward', hookSpec('filter', 'forward', FILTER_PRIORITY), [noep]],
+    ['filter-output', hookSpec('filter', 'output', FILTER_PRIORITY), [noep]],
+  ];
+}
+
+/** The masquerade rule of nat-postrouting: connections marked with the bit are SNATed. */
+export function masqueradeRule(): string {
+  return `ct mark & ${MASQ_BIT} == ${MASQ_BIT} masquerade`;
+}
+
+/** A map element: map name, key text, value text (empty for sets). */
+export interface Elem {
+  map: string;
+  key: string;
+  value: string;
+}
+
+export function elemText(e: Elem): string {
+  return e.value ? `${e.key} : ${e.value}` : e.key;
+}
+
+/** The no-endpoint elements of one service port's address entries (and its NodePort). */
+export function noEndpointElems(
+  sp: ServicePortState,
+  ips: readonly string[],
+  d: Exclude<Disposition, 'balance'>,
+  nodePort?: number,
+): Elem[] {
+  const value = noEndpointVerdict(d);
+  const out: Elem[] = ips.map((ip) => ({ map: MAPS.noepIps, key: svcKey(ip, sp.protocol, sp.port), value }));
+  if (nodePort) out.push({ map: MAPS.noepNodePorts, key: nodePortKey(sp.protocol, nodePort), value });
+  return out;
+}
+
+/** loadBalancerSourceRanges of one service port as firewall elements (none without ranges). */
+export function firewallElems(sp: ServicePortState): Elem[] {
+  const out: Elem[] = [];
+  for (const lb of sp.sourceRanges.length ? sp.loadBalancerIPs : []) {
+    const key = svcKey(lb, sp.protocol, sp.port);
+    out.push({ map: MAPS.fwIps, key, value: '' });
+    for (const cidr of sp.sourceRanges) out.push({ map: MAPS.fwAllow, key: `${key} . ${cidr}`, value: '' });
+  }
+  return out;
+}
+
+/** Ops that declare maps/sets and chains (with their rules) in a table. */
+export function declareOps(t: TableRef, sets: readonly ['map' | 'set', string, string][], chains: readonly ChainDef[]) {
+  const ops: NftOp[] = [];
+  for (const [kind, name, spec] of sets) ops.push({ verb: 'add', kind, table: t, name, spec });
+  for (const [name, spec, rules] of chains) {
+    ops.push({ verb: 'add', kind: 'chain', table: t, name, spec });
+    for (const rule of rules) ops.push({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+  }
+  return ops;
+}
+
+/** Ops that add elements, grouped per map (nothing for an empty list). */
+export function elementOps(t: TableRef, elems: readonly Elem[]): NftOp[] {
+  const byMap = new Map<string, string[]>();
+  for (const e of elems) {
+    const l = byMap.get(e.map);
+    if (l) l.push(elemText(e));
+    else byMap.set(e.map, [elemText(e)]);
+  }
+  return [...byMap].map(([name, elements]) => ({ verb: 'add', kind: 'element', table: t, name, elements }));
+}
