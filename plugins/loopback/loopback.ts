@@ -37,7 +37,12 @@ export async function loopbackCheck(args: CniArgs): Promise<void> {
 export const loopbackPlugin: CniPlugin<NetConf> = {
   name: 'loopback',
   confSchema: netConfSchema,
-  add: (args, conf) => loopbackAdd(args, conf.cniVersion),
+  // Chained after a main plugin (bridge → portmap → loopback), the chain's result is the pod's eth0: pass it
+  // through unchanged, as the reference does, or a runtime would report 127.0.0.1 as the pod IP.
+  add: async (args, conf) => {
+    const own = await loopbackAdd(args, conf.cniVersion);
+    return conf.prevResult ? { ...conf.prevResult, cniVersion: conf.cniVersion } : own;
+  },
   del: (args) => loopbackDel(args),
   check: (args) => loopbackCheck(args),
 };

@@ -37,7 +37,7 @@ export type PluginConf<C> = C & { prevResult?: Result };
 export interface CniPlugin<C extends NetConf = NetConf> {
   /** Used in the about text (`<name> CNI plugin`). */
   name: string;
-  /** Versions this plugin accepts; default 0.4.0, 1.0.0, 1.1.0. */
+  /** Versions this plugin accepts; default SUPPORTED_VERSIONS (0.3.0 to 1.1.0). */
   versions?: readonly string[];
   confSchema: z.ZodType<C, z.ZodTypeDef, unknown>;
   add(args: CniArgs, conf: PluginConf<C>): Promise<Result>;
@@ -190,7 +190,10 @@ async function runPluginInner<C extends NetConf>(plugin: CniPlugin<C>, io: Plugi
       );
     }
     confVersion = v;
-    if ((args.command === 'GC' || args.command === 'STATUS') && !versionAtLeast(v, '1.1.0')) {
+    // As the reference skel: CHECK arrived in 0.4.0, GC and STATUS in 1.1.0.
+    const since = { CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' } as Partial<Record<CniCommand, string>>;
+    const minVersion = since[args.command];
+    if (minVersion && !versionAtLeast(v, minVersion)) {
       throw new CniError(CniCode.IncompatibleVersion, `config version does not allow ${args.command}`);
     }
     const parsed = plugin.confSchema.safeParse(obj);

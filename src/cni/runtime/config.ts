@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
 import { issuesText } from '../spec/convert.js';
 import { type NetConfList, netConfListSchema, netConfSchema } from '../spec/types.js';
+import { compareVersions, isSupportedVersion, SUPPORTED_VERSIONS } from '../spec/version.js';
 
 /**
  * Network configuration files, as libcni reads them: `.conflist` (a chain) and `.conf`/`.json` (one
@@ -22,13 +23,32 @@ export function parseConfList(text: string, source = '<bytes>'): LoadedList {
   } catch (e) {
     throw new CniError(CniCode.DecodingFailure, `${source}: invalid JSON: ${(e as Error).message}`);
   }
-  const r = netConfListSchema.safeParse(raw);
+  const r = netConfListSchema.safeParse(withSelectedVersion(raw, source));
   if (!r.success)
     throw new CniError(
       CniCode.InvalidNetworkConfig,
       `${source}: invalid network config list: ${issuesText(r.error.issues)}`,
     );
   return { list: r.data, bytes: text, file: source };
+}
+
+/**
+ * Spec 1.1 version selection: with a `cniVersions` list the runtime uses the highest version in it that it
+ * supports, ignoring `cniVersion` (which older runtimes read instead).
+ */
+export function withSelectedVersion(raw: unknown, source: string): unknown {
+  if (typeof raw !== 'object' || raw === null || !('cniVersions' in raw)) return raw;
+  const listed = (raw as { cniVersions: unknown }).cniVersions;
+  if (!Array.isArray(listed) || listed.some((v) => typeof v !== 'string'))
+    throw new CniError(CniCode.InvalidNetworkConfig, `${source}: cniVersions must be a list of version strings`);
+  const usable = (listed as string[]).filter((v) => isSupportedVersion(v)).sort(compareVersions);
+  const chosen = usable[usable.length - 1];
+  if (!chosen)
+    throw new CniError(
+      CniCode.IncompatibleVersion,
+      `${source}: none of cniVersions [${listed.join(', ')}] is supported (supported: ${SUPPORTED_VERSIONS.join(', ')})`,
+    );
+  return { ...raw, cniVersion: chosen };
 }
 
 export function parseConf(text: string, source = '<bytes>'): LoadedList {

@@ -1,5 +1,5 @@
 /** CNI spec versions: which ones skiff speaks and how to compare them. */
-export const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0', '1.1.0'] as const;
+export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type SupportedVersion = (typeof SUPPORTED_VERSIONS)[number];
 /** The version our own VERSION output and runtime speak by default. */
 export const CURRENT_VERSION: SupportedVersion = '1.1.0';

@@ -23,7 +23,13 @@ function recorder() {
         code: 0,
         stdout: JSON.stringify({
           cniVersion: conf.cniVersion,
-          ips: [...prev, { address: `10.0.0.${calls.length}/24` }],
+          ips: [
+            ...prev,
+            {
+              address: `10.0.0.${calls.length}/24`,
+              ...(String(conf.cniVersion).startsWith('0.') ? { version: '4' } : {}),
+            },
+          ],
         }),
         stderr: '',
       };
@@ -128,5 +134,41 @@ describe('CniRuntime', () => {
     const one = parseConf(JSON.stringify({ cniVersion: '1.0.0', name: 'solo', type: 'true', x: 1 }));
     expect(one.list).toEqual({ cniVersion: '1.0.0', name: 'solo', plugins: [{ type: 'true', x: 1 }] });
     expect(() => parseConfList('{"cniVersion":"1.0.0","name":"x","plugins":[]}')).toThrow(CniError);
+  });
+
+  it('cniVersions: the runtime uses the highest version it supports from the list (spec 1.1)', async () => {
+    const l = parseConfList(
+      JSON.stringify({
+        cniVersion: '0.3.1',
+        cniVersions: ['0.3.1', '1.0.0', '9.0.0'],
+        name: 'v',
+        plugins: [{ type: 'true' }],
+      }),
+    );
+    expect(l.list.cniVersion).toBe('1.0.0');
+    const { calls, exec } = recorder();
+    await rt(exec).addNetworkList(l, att);
+    expect(calls[0]?.conf.cniVersion).toBe('1.0.0');
+    expect(calls[0]?.conf).not.toHaveProperty('cniVersions');
+    expect(() =>
+      parseConfList(
+        JSON.stringify({ cniVersion: '1.0.0', cniVersions: ['9.0.0'], name: 'v', plugins: [{ type: 'true' }] }),
+      ),
+    ).toThrow(/none of cniVersions/);
+  });
+
+  it('0.3.1 lists: prevResult is converted to the list version; CHECK is refused', async () => {
+    const l = parseConfList(
+      JSON.stringify({ cniVersion: '0.3.1', name: 'old', plugins: [{ type: 'true' }, { type: 'true' }] }),
+    );
+    const { calls, exec } = recorder();
+    const r = rt(exec);
+    const res = await r.addNetworkList(l, att);
+    expect(res.ips?.map((i) => i.address)).toEqual(['10.0.0.1/24', '10.0.0.2/24']);
+    expect(calls[1]?.conf.prevResult).toMatchObject({
+      cniVersion: '0.3.1',
+      ips: [{ version: '4', address: '10.0.0.1/24' }],
+    });
+    await expect(r.checkNetworkList(l, att)).rejects.toMatchObject({ code: 1 });
   });
 });

@@ -47,7 +47,10 @@ const conf = (o: Record<string, unknown> = {}) =>
 describe('runPlugin', () => {
   it('VERSION echoes the config version and lists supported versions', async () => {
     const r = await harness(plugin, { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
-    expect(r).toMatchObject({ code: 0, json: { cniVersion: '0.4.0', supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] } });
+    expect(r).toMatchObject({
+      code: 0,
+      json: { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] },
+    });
   });
 
   it('maps protocol failures to the spec codes', async () => {
@@ -67,6 +70,8 @@ describe('runPlugin', () => {
       [{ ...env, CNI_COMMAND: 'ADD' }, conf({ name: 'boom' }), 999, /kaput/],
       [{ ...env, CNI_COMMAND: 'ADD' }, conf({ name: 'typed' }), 11, /later/],
       [{ ...env, CNI_COMMAND: 'GC' }, conf(), 1, /does not allow GC/],
+      [{ ...env, CNI_COMMAND: 'CHECK' }, conf({ cniVersion: '0.3.1' }), 1, /does not allow CHECK/],
+      [{ ...env, CNI_COMMAND: 'ADD' }, conf({ cniVersion: '0.2.0' }), 1, /incompatible CNI versions/],
     ];
     for (const [e, stdin, code, msg] of cases) {
       const r = await harness(plugin, e, stdin);
@@ -96,6 +101,18 @@ describe('runPlugin', () => {
     expect(calls).toContain('add c1 prev');
   });
 
+  it('speaks 0.3.0 and 0.3.1: the result and prevResult carry ip versions', async () => {
+    for (const v of ['0.3.0', '0.3.1']) {
+      const r = await harness(
+        plugin,
+        { ...env, CNI_COMMAND: 'ADD' },
+        conf({ cniVersion: v, prevResult: { cniVersion: v, ips: [{ version: '4', address: '10.0.0.9/24' }] } }),
+      );
+      expect(r.code, r.out).toBe(0);
+      expect(r.json).toMatchObject({ cniVersion: v, ips: [{ version: '4' }, { version: '6' }] });
+    }
+  });
+
   it('DEL needs no netns and prints nothing', async () => {
     const { CNI_NETNS: _n, ...noNs } = env;
     const r = await harness(plugin, { ...noNs, CNI_COMMAND: 'DEL' }, conf());
@@ -106,7 +123,7 @@ describe('runPlugin', () => {
     expect((await harness(plugin, { CNI_COMMAND: 'GC', CNI_PATH: '/x' }, conf({ cniVersion: '1.1.0' }))).code).toBe(0);
     const r = await harness(plugin, {}, '');
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/CNI protocol versions supported: 0\.4\.0, 1\.0\.0, 1\.1\.0/);
+    expect(r.err).toMatch(/CNI protocol versions supported: 0\.3\.0, 0\.3\.1, 0\.4\.0, 1\.0\.0, 1\.1\.0/);
   });
 
   it('parses CNI_ARGS', () => {
