@@ -127,7 +127,10 @@ describe('skiff-cnid (resident plugin helper)', () => {
     const before = cnid?.log();
     const r = await exec(pods.b!).exec(join(OUR_BIN, 'bridge'), { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '0.4.0', supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      cniVersion: '0.4.0',
+      supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
+    });
     expect(cnid?.log()).toBe(before);
     expect(cnid?.child.exitCode).toBeNull();
   });
