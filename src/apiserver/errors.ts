@@ -129,6 +129,9 @@ export class FieldErrors {
   duplicate(field: string, value: unknown): void {
     this.causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field });
   }
+  tooLong(field: string, maxBytes: number): void {
+    this.causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most ${maxBytes} bytes`, field });
+  }
   forbidden(field: string, detail: string): void {
     this.causes.push({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
   }

@@ -15,9 +15,7 @@ import { ensurePki } from './auth/pki.js';
 import { ensureToken, TokenAuthenticator } from './auth/tokens.js';
 import { defaultLimits, type LimitOptions } from './limits.js';
 import { Registry } from './rest.js';
-import { ApiError } from './errors.js';
-import { endpoints, services } from './resources/index.js';
-import { endpointslices } from './resources/other.js';
+import { reconcileKubernetesService } from './kubernetes-service.js';
 import { buildServer } from './server.js';
 import { ObjectStore } from './storage.js';
 
@@ -53,69 +51,6 @@ export interface RunningApiServer {
   registry: Registry;
   backend: StoreBackend;
   close(): Promise<void>;
-}
-
-/** default/kubernetes: the API server's own Service (first ClusterIP, port 443) and its Endpoints. */
-async function ensureKubernetesService(reg: Registry, ip: string, advertise: string, port: number): Promise<void> {
-  const opts = { fieldValidation: 'Strict' as const, dryRun: false, warnings: [] };
-  try {
-    await reg.create(
-      services,
-      'default',
-      {
-        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
-        spec: { clusterIP: ip, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
-      },
-      opts,
-    );
-  } catch (e) {
-    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-    await reg.patch(
-      services,
-      'default',
-      'kubernetes',
-      'merge',
-      { spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] } },
-      opts,
-    );
-  }
-  const ep = {
-    metadata: {
-      name: 'kubernetes',
-      namespace: 'default',
-      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-    },
-    subsets: [{ addresses: [{ ip: advertise }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
-  };
-  await reg.update(endpoints, 'default', 'kubernetes', ep, opts);
-  // kube-apiserver writes this slice itself (the endpointslice controller skips selector-less Services), so
-  // proxies route the kubernetes Service's ClusterIP like any other.
-  const slice = {
-    metadata: {
-      name: 'kubernetes',
-      namespace: 'default',
-      labels: {
-        'kubernetes.io/service-name': 'kubernetes',
-        'endpointslice.kubernetes.io/managed-by': 'apiserver.skiff.io',
-      },
-    },
-    addressType: 'IPv4',
-    endpoints: [{ addresses: [advertise], conditions: { ready: true, serving: true, terminating: false } }],
-    ports: [{ name: 'https', port, protocol: 'TCP' }],
-  };
-  try {
-    await reg.create(endpointslices, 'default', slice, opts);
-  } catch (e) {
-    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-    await reg.patch(
-      endpointslices,
-      'default',
-      'kubernetes',
-      'merge',
-      { endpoints: slice.endpoints, ports: slice.ports },
-      opts,
-    );
-  }
 }
 
 export function parsePortRange(s: string): { min: number; max: number } {
@@ -190,8 +125,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       renderKubeconfig({ server: url, caCertPem: pki.caCertPem, user: id.user, token }),
     );
   }
-  await ensureKubernetesService(registry, alloc.firstIP(), advertise, port).catch((e: unknown) =>
-    log.warn({ err: e }, 'could not create the "kubernetes" service'),
+  await reconcileKubernetesService(registry, alloc.firstIP(), advertise, port).catch((e: unknown) =>
+    log.error({ err: e }, 'could not reconcile the "kubernetes" service'),
   );
   ready = true;
   log.info({ url, store: backend.name, stateDir: opts.stateDir }, `listening on ${url}`);

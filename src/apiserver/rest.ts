@@ -40,6 +40,7 @@ import {
   type Requirement,
 } from './selectors.js';
 import { decode, ObjectStore } from './storage.js';
+import { checkResourceVersion } from './query.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
@@ -210,6 +211,7 @@ export class Registry {
     status: boolean,
   ): Promise<KObject> {
     const rv = next.metadata.resourceVersion;
+    checkResourceVersion(rv, 'metadata.resourceVersion');
     if (rv && rv !== String(oldRev)) throw conflict(def.plural, def.group, old.metadata.name!);
     let obj = status ? statusOnly(old, next) : next;
     obj.metadata.name = old.metadata.name;
@@ -347,6 +349,7 @@ export class Registry {
       if (!cur) throw notFound(def.plural, def.group, name);
       const obj = cur.obj;
       const pre = opts.preconditions;
+      checkResourceVersion(pre?.resourceVersion ?? undefined, 'preconditions.resourceVersion');
       if (pre?.uid && pre.uid !== obj.metadata.uid)
         throw conflict(
           def.plural,

@@ -28,6 +28,7 @@ import type { ResourceDef } from './resources/types.js';
 import type { PatchType, Registry, WriteOptions } from './rest.js';
 import { parseIncludeObject, toTable, wantsTable } from './tables.js';
 import { serveWatch } from './watch.js';
+import { checkResourceVersion, parseRequestOptions, type RawQuery, type RequestOptions } from './query.js';
 
 export interface ServerOptions {
   registry: Registry;
@@ -46,8 +47,6 @@ declare module 'fastify' {
     user?: UserInfo;
   }
 }
-
-type Query = Record<string, string | undefined>;
 
 interface Target {
   def: ResourceDef;
@@ -145,8 +144,8 @@ function resolveTarget(group: string, version: string, rest0: string[]): Target 
   return { def, namespace, name: rest[1], subresource: rest[2], watchPrefix };
 }
 
-function verbOf(method: string, t: Target, q: Query): string {
-  const watching = t.watchPrefix || q.watch === 'true' || q.watch === '1';
+function verbOf(method: string, t: Target, q: RequestOptions): string {
+  const watching = t.watchPrefix || q.watch;
   switch (method) {
     case 'GET':
       return t.name ? (watching ? 'watch' : 'get') : watching ? 'watch' : 'list';
@@ -263,7 +262,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   async function serveResource(req: FastifyRequest, reply: FastifyReply, t: Target): Promise<unknown> {
     const { def } = t;
-    const q = req.query as Query;
+    const q = parseRequestOptions(req.query as RawQuery);
     const verb = verbOf(req.method, t, q);
     const sub = t.subresource;
     if (
@@ -286,7 +285,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       namespace: t.namespace,
       name: t.name,
     });
-    const dryRun = q.dryRun === 'All';
+    const dryRun = q.dryRun;
     const warnings: string[] = [];
     const wopts = (): WriteOptions => ({
       fieldValidation: parseFieldValidation(q.fieldValidation),
@@ -314,9 +313,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         return finish(200, obj);
       }
       case 'list': {
-        const limit = q.limit ? Number(q.limit) : undefined;
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
-          throw badRequest(`invalid limit: ${q.limit}`);
+        checkResourceVersion(q.resourceVersion);
+        const limit = q.limit;
         const l = await reg.list(def, t.namespace, {
           labelSelector: q.labelSelector,
           fieldSelector: q.fieldSelector,
@@ -346,19 +344,14 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
                 ? `metadata.name=${t.name}`
                 : q.fieldSelector,
         });
-        if (q.resourceVersion && q.resourceVersion !== '0' && !/^\d+$/.test(q.resourceVersion))
-          throw badRequest(`resourceVersion: Invalid value: "${q.resourceVersion}": must be a number`);
+        checkResourceVersion(q.resourceVersion);
         const release = watches.acquire(user.name);
         if (!release)
           throw tooMany(
             `too many watches (limit ${o.limits.maxWatches} in total, ${o.limits.maxWatchesPerClient} per client)`,
             5,
           );
-        const timeout = q.timeoutSeconds ? Number(q.timeoutSeconds) : 1800 + Math.floor(Math.random() * 1800);
-        if (!Number.isFinite(timeout) || timeout < 0) {
-          release();
-          throw badRequest(`invalid timeoutSeconds: ${q.timeoutSeconds}`);
-        }
+        const timeout = q.timeoutSeconds || 1800 + Math.floor(Math.random() * 1800);
         reply.hijack();
         await serveWatch(
           reg,
@@ -368,8 +361,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
             filter,
             resourceVersion: q.resourceVersion,
             timeoutSeconds: timeout,
-            bookmarks: q.allowWatchBookmarks === 'true',
-            sendInitialEvents: q.sendInitialEvents === 'true',
+            bookmarks: q.allowWatchBookmarks,
+            sendInitialEvents: q.sendInitialEvents,
             table: table ? { include } : undefined,
             bookmarkIntervalMs: o.bookmarkIntervalMs,
           },
@@ -441,11 +434,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   return app;
 }
 
-function deleteOptions(req: FastifyRequest, q: Query) {
+function deleteOptions(req: FastifyRequest, q: RequestOptions) {
   const { body } = parseBody(req, false);
   const merged: Record<string, unknown> = { ...((body as Record<string, unknown> | undefined) ?? {}) };
-  if (q.gracePeriodSeconds !== undefined) merged.gracePeriodSeconds = Number(q.gracePeriodSeconds);
+  if (q.gracePeriodSeconds !== undefined) merged.gracePeriodSeconds = q.gracePeriodSeconds;
   if (q.propagationPolicy !== undefined) merged.propagationPolicy = q.propagationPolicy;
+  if (q.orphanDependents !== undefined) merged.orphanDependents = q.orphanDependents;
   const r = DeleteOptionsSchema.safeParse(merged);
   if (!r.success)
     throw badRequest(

@@ -1,4 +1,5 @@
 /** The smaller core/v1 kinds: Namespace, Node, ConfigMap, Endpoints. */
+import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
 import { dns1123Label, isIPv4, validatePort, validateProtocol } from '../validation.js';
 import { ageColumn, humanAge, nameColumn, type ResourceDef } from './types.js';
@@ -130,6 +131,19 @@ export const nodes: ResourceDef = {
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/** Kubernetes' MaxSecretSize: the data of a ConfigMap or a Secret together may not exceed 1 MiB. */
+export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
+
+/** The size kube-apiserver counts: the bytes of every data value plus the decoded bytes of binaryData. */
+export function configDataBytes(o: KObject): number {
+  let total = 0;
+  for (const v of Object.values((o.data as Record<string, unknown> | undefined) ?? {}))
+    if (typeof v === 'string') total += Buffer.byteLength(v, 'utf8');
+  for (const v of Object.values((o.binaryData as Record<string, unknown> | undefined) ?? {}))
+    if (typeof v === 'string') total += Buffer.from(v, 'base64').length;
+  return total;
+}
+
 export const configmaps: ResourceDef = {
   group: '',
   version: 'v1',
@@ -143,6 +157,7 @@ export const configmaps: ResourceDef = {
   resetStatusOnCreate: false,
   specFields: [],
   validate(o, errs, old) {
+    if (configDataBytes(o) > MAX_CONFIG_DATA_BYTES) errs.tooLong('data', MAX_CONFIG_DATA_BYTES);
     for (const f of ['data', 'binaryData'] as const) {
       for (const k of Object.keys((o[f] as Record<string, unknown> | undefined) ?? {})) {
         if (!CONFIG_KEY.test(k) || k.length > 253)

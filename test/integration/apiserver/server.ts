@@ -131,7 +131,10 @@ export function rawRequest(
         agent: agentFor(s),
         headers: {
           ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.body !== undefined ? { 'Content-Type': opts.contentType ?? 'application/json' } : {}),
+          // Content-Length always: node frames no body of a DELETE by itself (kubectl sends the length too).
+          ...(opts.body !== undefined
+            ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(opts.body) }
+            : {}),
         },
       },
       (r) => {
