@@ -34,5 +34,9 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'run a built-in image (skiff/netexec, skiff/hostname); used by the kubelet',
     load: () => import('./image.js'),
   },
+  cni: {
+    summary: 'run CNI plugins by hand (add/check/del/status/gc/version, netns) and `cni conformance`',
+    load: () => import('./cni.js'),
+  },
   status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
 };
