@@ -1,5 +1,6 @@
 import { run, runRaw } from '../os/exec.js';
 import { addNetns, delNetns, listNetns, netnsPids } from '../os/netns.js';
+import { ROUTE_PROTO, type PeerRoute } from '../kubelet/routes.js';
 import { type Member, SERVICE_CIDR, UNDERLAY_PREFIX_LEN, nsName, overlappingRoutes } from './addressing.js';
 
 /**
@@ -46,6 +47,16 @@ export async function attachMember(prefix: string, m: Member): Promise<string> {
     await run(['ip', '-n', ns, 'route', 'replace', SERVICE_CIDR, 'dev', 'eth0']);
   }
   return ns;
+}
+
+/**
+ * The control plane runs no kubelet and no overlay, yet pods talk to the API server: the pod's node DNATs
+ * 10.96.0.1:443 to 198.18.0.1:6443 keeping the pod's source address, so the control plane needs a way back to
+ * every pod CIDR — one route per node via that node's underlay IP (the kubelet's peer routes, same protocol tag).
+ */
+export async function routeControlPlaneToPods(prefix: string, routes: PeerRoute[]): Promise<void> {
+  const ns = nsName(prefix, 'cp');
+  for (const r of routes) await run(['ip', '-n', ns, 'route', 'replace', r.cidr, 'via', r.via, 'proto', ROUTE_PROTO]);
 }
 
 /** Every namespace carrying the lab prefix (nodes, pods, underlay...). */

@@ -16,7 +16,8 @@ import {
   nsName,
 } from './addressing.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
-import { attachMember, checkNoOverlap, createUnderlay } from './network.js';
+import { attachMember, checkNoOverlap, createUnderlay, routeControlPlaneToPods } from './network.js';
+import { desiredPeerRoutes, type PeerRoute } from '../kubelet/routes.js';
 import {
   cniBinDir,
   cniVersionFor,
@@ -279,9 +280,30 @@ export class LabBuilder {
         () => this.assertAlive(),
       );
     });
+    await p.step('routes from the control plane to the pod networks', async () => {
+      await routeControlPlaneToPods(this.lab.prefix, await this.podRoutes());
+    });
     this.lab.phase = 'ready';
     this.save();
     return this.lab;
+  }
+
+  /** One route per node: its pod CIDR via its InternalIP (nodes are Ready, so both are set). */
+  private async podRoutes(): Promise<PeerRoute[]> {
+    const api = new ApiClient(this.paths.adminKubeconfig);
+    const list = await api.request<{
+      items: {
+        metadata: { name: string };
+        spec?: { podCIDR?: string };
+        status?: { addresses?: { type: string; address: string }[] };
+      }[];
+    }>('GET', '/api/v1/nodes');
+    const nodes = list.items.map((n) => ({
+      name: n.metadata.name,
+      podCIDR: n.spec?.podCIDR,
+      ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
+    }));
+    return desiredPeerRoutes('', nodes);
   }
 
   private writeAdminKubeconfig(src: string, port: number): void {

@@ -1,5 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { runRaw } from '../../src/os/exec.js';
 import { nodeIP } from '../../src/lab/addressing.js';
 import { httpGetIn } from '../../src/lab/http.js';
 import { podNetnsName } from '../../src/kubelet/pod.js';
@@ -96,6 +99,34 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
         const seen = await httpGetIn(fromNs, to.status?.podIP as string, 8080, '/clientip');
         expect(seen?.split(':')[0]).toBe(from.status?.podIP);
       }
+    }
+  });
+
+  it('reaches the API server from a pod on every node through the kubernetes Service (10.96.0.1:443)', async () => {
+    const kc = parseYaml(readFileSync(join(c.stateDir, 'admin.kubeconfig'), 'utf8')) as {
+      clusters: { cluster: { 'certificate-authority-data': string } }[];
+      users: { user: { token: string } }[];
+    };
+    // An HTTPS GET from the pod's network namespace, verifying the serving certificate against the cluster CA
+    // for the name 10.96.0.1 (a client in the pod would do the same with its ServiceAccount's ca.crt).
+    const script = `const https=require('node:https');
+https.get({host:'10.96.0.1',port:443,path:'/api',ca:Buffer.from(process.env.CA,'base64'),headers:{Authorization:'Bearer '+process.env.TOKEN},timeout:3000},
+r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b);});}).on('error',e=>{console.log('ERR '+e.message);});`;
+    for (const pod of pods) {
+      const netns = podNetnsName(c.ns(pod.spec.nodeName as string), pod.metadata.uid as string);
+      const out = await until(`${pod.metadata.name} reaching 10.96.0.1:443`, 30_000, async () => {
+        const r = await runRaw([process.execPath, '-e', script], {
+          netns,
+          timeoutMs: 10_000,
+          env: {
+            ...process.env,
+            CA: kc.clusters[0]!.cluster['certificate-authority-data'],
+            TOKEN: kc.users[0]!.user.token,
+          },
+        });
+        return r.stdout.startsWith('200 ') ? r.stdout : undefined;
+      });
+      expect(JSON.parse(out.slice(4))).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     }
   });
 
