@@ -177,6 +177,7 @@ export class Registry {
   async create(def: ResourceDef, ns: string | undefined, body: unknown, opts: WriteOptions): Promise<KObject> {
     const obj = decodeObject(def, body, opts.fieldValidation, opts.warnings);
     initMeta(def, obj, def.namespaced ? ns : undefined);
+    await def.admitCreate?.(obj, { list: async (d, n) => (await this.list(d, n, {})).items });
     def.defaults?.(obj);
     runValidation(def, obj);
     await this.checkNamespace(def, obj.metadata.namespace, obj.metadata.name ?? '');

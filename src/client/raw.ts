@@ -24,15 +24,30 @@ export class RawApiError extends Error {
  * generated clients so listed objects have exactly the same shape (string timestamps) as watched ones.
  */
 export async function rawGet<T>(kc: KubeConfig, path: string, timeoutMs = 30_000): Promise<T> {
+  return rawRequest<T>(kc, 'GET', path, undefined, timeoutMs);
+}
+
+/** Any request with an optional JSON body (a patch names its content type); parses the JSON answer. */
+export async function rawRequest<T>(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: { contentType: string; value: unknown },
+  timeoutMs = 30_000,
+): Promise<T> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
+  const payload = body ? Buffer.from(JSON.stringify(body.value)) : undefined;
   const opts: RequestOptions & Record<string, unknown> = {
-    method: 'GET',
+    method,
     hostname: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port,
     path: url.pathname + url.search,
-    headers: { accept: 'application/json' },
+    headers: {
+      accept: 'application/json',
+      ...(payload ? { 'content-type': body!.contentType, 'content-length': payload.length } : {}),
+    },
   };
   await kc.applyToHTTPSOptions(opts);
   const req = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -42,17 +57,17 @@ export async function rawGet<T>(kc: KubeConfig, path: string, timeoutMs = 30_000
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 0) >= 300) return reject(new RawApiError(res.statusCode ?? 0, body));
+        const text = Buffer.concat(chunks).toString('utf8');
+        if ((res.statusCode ?? 0) >= 300) return reject(new RawApiError(res.statusCode ?? 0, text));
         try {
-          resolve(JSON.parse(body) as T);
+          resolve(JSON.parse(text) as T);
         } catch (err) {
           reject(err);
         }
       });
     });
-    r.setTimeout(timeoutMs, () => r.destroy(new Error(`GET ${path}: timed out after ${timeoutMs} ms`)));
+    r.setTimeout(timeoutMs, () => r.destroy(new Error(`${method} ${path}: timed out after ${timeoutMs} ms`)));
     r.on('error', reject);
-    r.end();
+    r.end(payload);
   });
 }

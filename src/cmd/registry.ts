@@ -27,6 +27,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'keep VXLAN overlay FDB/neighbour/route entries converged',
     load: () => import('./vxlan-agent.js'),
   },
+  'ingress-controller': {
+    summary: 'route HTTP(S) to Services from Ingress and Gateway API HTTPRoute objects',
+    load: () => import('./ingress-controller.js'),
+  },
   up: { summary: 'bring up a multi-node lab cluster in network namespaces', load: () => import('./up.js') },
   down: { summary: 'tear down a lab cluster (idempotent)', load: () => import('./down.js') },
   exec: { summary: 'run a command inside a node, pod or client namespace', load: () => import('./exec.js') },

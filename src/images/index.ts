@@ -13,6 +13,14 @@ export interface BuiltinImage {
 export const builtinImages: Record<string, BuiltinImage> = {
   netexec: { name: 'netexec', start: (argv) => startNetexec(parseNetexecArgs(argv)) },
   hostname: { name: 'hostname', start: (argv) => startHostname(parseHostnameArgs(argv)) },
+  ingress: {
+    name: 'ingress',
+    start: async (argv) => {
+      const { startIngressController } = await import('../ingress/main.js');
+      const r = await startIngressController(argv, 'skiff/ingress');
+      return { close: async () => r?.close() };
+    },
+  },
 };
 
 /** "skiff/netexec:1.2" → "netexec"; undefined when the reference is not a built-in image. */

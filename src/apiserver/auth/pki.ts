@@ -121,3 +121,17 @@ export function ensurePki(stateDir: string, sans: { dns: string[]; ips: string[]
   }
   return { caCertPem, certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8'), dir };
 }
+
+/** A throwaway self-signed serving certificate (the ingress controller's default "fake" certificate). */
+export function selfSignedServingCert(cn: string, dns: string[]): { certPem: string; keyPem: string } {
+  const k = newKey();
+  const certPem = issue({
+    subjectCN: cn,
+    publicPem: k.publicPem,
+    signerKeyPem: k.privatePem,
+    ca: false,
+    days: 365,
+    dns,
+  });
+  return { certPem, keyPem: k.privatePem };
+}

@@ -265,6 +265,10 @@ export function decodeMessage(type: string, buf: Buffer): Record<string, unknown
       continue;
     }
     const v = decodeValue(f.type, wire, r);
+    if (f.name.startsWith('...')) {
+      if (v && typeof v === 'object') Object.assign(out, v);
+      continue;
+    }
     if (v === undefined || (isZero(v) && !KEEP_ZERO.has(f.name))) delete out[f.name];
     else out[f.name] = v;
   }
@@ -277,6 +281,7 @@ const PACKAGES: Record<string, string> = {
   'autoscaling/v1': 'autoscaling',
   'discovery.k8s.io/v1': 'discovery',
   'coordination.k8s.io/v1': 'coordination',
+  'networking.k8s.io/v1': 'networking',
   'meta.k8s.io/v1': 'meta',
 };
 

@@ -2,6 +2,7 @@
  * Protobuf field numbers of the Kubernetes messages skiff accepts in request bodies (kubectl's typed
  * clients send `application/vnd.kubernetes.protobuf`). One entry per message: "number:jsonName:type" joined
  * by ";", type being a scalar, a message name, "*" + type for repeated, or "map:" + value type.
+ * A name starting with "..." is an embedded (inline) message whose fields belong to the parent in JSON.
  * Package prefixes are shortened (core. = k8s.io.api.core.v1., meta. = k8s.io.apimachinery.pkg.apis.meta.v1., ...).
  * Generated from the wire format facts of k8s.io/api and k8s.io/apimachinery (field numbers never change).
  */
@@ -241,7 +242,7 @@ export const messages: Record<string, string> = {
     '1:maxSkew:int32;2:topologyKey:string;3:whenUnsatisfiable:string;4:labelSelector:meta.LabelSelector;5:minDomains:int32;6:nodeAffinityPolicy:string;7:nodeTaintsPolicy:string;8:matchLabelKeys:*string',
   'core.TypedLocalObjectReference': '1:apiGroup:string;2:kind:string;3:name:string',
   'core.TypedObjectReference': '1:apiGroup:string;2:kind:string;3:name:string;4:namespace:string',
-  'core.Volume': '1:name:string;2:volumeSource:core.VolumeSource',
+  'core.Volume': '1:name:string;2:...volumeSource:core.VolumeSource',
   'core.VolumeDevice': '1:name:string;2:devicePath:string',
   'core.VolumeHealthCondition': '1:status:string;2:reason:string;3:message:string',
   'core.VolumeMount':
@@ -281,4 +282,23 @@ export const messages: Record<string, string> = {
   'meta.OwnerReference':
     '5:apiVersion:string;1:kind:string;3:name:string;4:uid:string;6:controller:bool;7:blockOwnerDeletion:bool',
   'meta.Preconditions': '1:uid:string;2:resourceVersion:string',
+  'networking.HTTPIngressPath': '1:path:string;3:pathType:string;2:backend:networking.IngressBackend',
+  'networking.HTTPIngressRuleValue': '1:paths:*networking.HTTPIngressPath',
+  'networking.Ingress': '1:metadata:meta.ObjectMeta;2:spec:networking.IngressSpec;3:status:networking.IngressStatus',
+  'networking.IngressBackend': '4:service:networking.IngressServiceBackend;3:resource:core.TypedLocalObjectReference',
+  'networking.IngressClass': '1:metadata:meta.ObjectMeta;2:spec:networking.IngressClassSpec',
+  'networking.IngressClassParametersReference':
+    '1:apiGroup:string;2:kind:string;3:name:string;4:scope:string;5:namespace:string',
+  'networking.IngressClassSpec': '1:controller:string;2:parameters:networking.IngressClassParametersReference',
+  'networking.IngressLoadBalancerIngress': '1:ip:string;2:hostname:string;4:ports:*networking.IngressPortStatus',
+  'networking.IngressLoadBalancerStatus': '1:ingress:*networking.IngressLoadBalancerIngress',
+  'networking.IngressPortStatus': '1:port:int32;2:protocol:string;3:error:string',
+  'networking.IngressRule': '1:host:string;2:...ingressRuleValue:networking.IngressRuleValue',
+  'networking.IngressRuleValue': '1:http:networking.HTTPIngressRuleValue',
+  'networking.IngressServiceBackend': '1:name:string;2:port:networking.ServiceBackendPort',
+  'networking.IngressSpec':
+    '4:ingressClassName:string;1:defaultBackend:networking.IngressBackend;2:tls:*networking.IngressTLS;3:rules:*networking.IngressRule',
+  'networking.IngressStatus': '1:loadBalancer:networking.IngressLoadBalancerStatus',
+  'networking.IngressTLS': '1:hosts:*string;2:secretName:string',
+  'networking.ServiceBackendPort': '1:name:string;2:number:int32',
 };

@@ -3,9 +3,13 @@ import '../../api/core-v1.js';
 import '../../api/apps-v1.js';
 import '../../api/discovery-v1.js';
 import '../../api/coordination-v1.js';
+import '../../api/networking-v1.js';
+import '../../api/gateway-v1.js';
 import { deployments, replicasets } from './apps.js';
 import { configmaps, endpoints, namespaces, nodes } from './core.js';
 import { endpointslices, leases } from './other.js';
+import { gatewayclasses, gateways, httproutes } from './gateway.js';
+import { ingressclasses, ingresses } from './networking.js';
 import { pods } from './pods.js';
 import { services } from './services.js';
 import type { ResourceDef } from './types.js';
@@ -21,6 +25,11 @@ export const resources: ResourceDef[] = [
   deployments,
   replicasets,
   leases,
+  ingresses,
+  ingressclasses,
+  gatewayclasses,
+  gateways,
+  httproutes,
 ];
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

@@ -33,6 +33,11 @@ export interface StrategyContext {
   onRollback(fn: () => void): void;
 }
 
+/** What a mutating admission step may read (the DefaultIngressClass plugin lists IngressClasses). */
+export interface AdmissionContext {
+  list(def: ResourceDef, ns?: string): Promise<KObject[]>;
+}
+
 export interface ResourceDef {
   group: string;
   version: string;
@@ -57,6 +62,8 @@ export interface ResourceDef {
   fields?(obj: KObject): Record<string, string>;
   /** before defaults/validation of an update: drop fields the change makes meaningless */
   normalizeUpdate?(obj: KObject, old: KObject): void;
+  /** mutating admission on create, before defaults and validation (may read other objects) */
+  admitCreate?(obj: KObject, ctx: AdmissionContext): Promise<void>;
   defaults?(obj: KObject): void;
   validate?(obj: KObject, errs: FieldErrors, old?: KObject): void;
   /** called after defaults + validation, before the write (allocations) */
