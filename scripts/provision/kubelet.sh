@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The kubelet of one node. Env: NODE_NAME, NODE_IP, KUBECONFIG_FILE, CNI (bridge|vxlan), CNI_BIN_DIR,
 # CNI_VERSION (1.0.0; 1.1.0 with skiff's plugins), NETNS_PREFIX (lab only: pod namespaces are named <prefix>-pod-<uid>),
+# CNI_CONF_TEMPLATE (skiff up --cni-conf: a conflist template rendered per node instead of the generated one),
 # CNI_SOCKET (with skiff's plugins: the node's skiff-cnid socket, see cnid.sh; handed to every plugin call).
 source "$(dirname "$0")/env.sh"
 : "${NODE_NAME:?}" "${NODE_IP:?}" "${KUBECONFIG_FILE:?}"
@@ -16,5 +17,6 @@ fi
 if [ -n "${NETNS_PREFIX:-}" ]; then args+=(--netns-prefix "$NETNS_PREFIX"); fi
 if [ -n "${CNI_SOCKET:-}" ]; then args+=(--cni-socket "$CNI_SOCKET"); fi
 if [ -n "${CNI_VERSION:-}" ]; then args+=(--cni-version "$CNI_VERSION"); fi
+if [ -n "${CNI_CONF_TEMPLATE:-}" ]; then args+=(--cni-conf-template "$CNI_CONF_TEMPLATE"); fi
 if [ -n "${BACKOFF_BASE_MS:-}" ]; then args+=(--backoff-base-ms "$BACKOFF_BASE_MS"); fi
 skiff "${args[@]}"

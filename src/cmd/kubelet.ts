@@ -56,6 +56,10 @@ export async function main(argv: string[]): Promise<void> {
       '1.0.0',
     )
     .option('--subnet-file <file>', 'vxlan: the subnet file the vxlan agent writes for this node')
+    .option(
+      '--cni-conf-template <file>',
+      "conflist template rendered with this node's values ({{podCIDR}}, {{nodeIP}}, {{mtu}}, ...; docs/cni.md) instead of --cni-conf-mode",
+    )
     .option('--cluster-cidr <cidr>', 'cluster pod network', '10.244.0.0/16')
     .option(
       '--pod-routes',
@@ -83,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     cniConfMode: string;
     cniVersion: string;
     subnetFile?: string;
+    cniConfTemplate?: string;
     clusterCidr: string;
     podRoutes: boolean;
     netnsPrefix?: string;
@@ -95,6 +100,8 @@ export async function main(argv: string[]): Promise<void> {
     throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
   if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion))
     throw new UserError(`--cni-version: expected 0.4.0, 1.0.0 or 1.1.0, got "${o.cniVersion}"`, 2);
+  if (o.cniConfTemplate !== undefined && !existsSync(o.cniConfTemplate))
+    throw new UserError(`--cni-conf-template ${o.cniConfTemplate}: no such file`, 2);
   if (!existsSync(o.kubeconfig)) throw new UserError(`--kubeconfig ${o.kubeconfig}: no such file`, 2);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.nodeName))
     throw new UserError(`--node-name "${o.nodeName}" is not a DNS-1123 name`, 2);
@@ -119,6 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     netnsPrefix: o.netnsPrefix ?? currentNetnsName() ?? `skiff-${o.nodeName}`,
     cniConfMode: o.cniConfMode as KubeletOptions['cniConfMode'],
     subnetFile: o.subnetFile,
+    cniConfTemplate: o.cniConfTemplate,
     cniVersion: o.cniVersion,
     clusterCIDR: o.clusterCidr,
     podRoutes: o.podRoutes,

@@ -45,6 +45,15 @@ export async function main(argv: string[]): Promise<void> {
       choice('--proxy-mode', ['nftables', 'userspace'] as const),
       'nftables',
     )
+    .option(
+      '--cni-conf <file>',
+      'run the nodes on this conflist template ({{podCIDR}}, {{nodeIP}}, {{mtu}}, ... per node; docs/cni.md)',
+    )
+    .option(
+      '--cni-bin <dir>',
+      "plugin directory for --cni-conf, repeatable (default: skiff's plugins, then /usr/lib/cni)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--store <kind>', 'API storage: sqlite or etcd', choice('--store', ['sqlite', 'etcd'] as const), 'sqlite')
     .option('--demo', 'deploy the demo app and show it answering from different pods', false)
     .option('--timeout <seconds>', 'how long to wait for the nodes to be Ready', (v) => Number(v), 120)
@@ -55,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
     nodes: number;
     cni: 'bridge' | 'vxlan';
     proxyMode: 'nftables' | 'userspace';
+    cniConf?: string;
+    cniBin?: string[];
     store: 'sqlite' | 'etcd';
     demo: boolean;
     timeout: number;
@@ -63,7 +74,16 @@ export async function main(argv: string[]): Promise<void> {
   const stateDir = resolve(o.stateDir);
   const progress = new Progress();
   const builder = new LabBuilder(
-    { stateDir, nodes: o.nodes, cni: o.cni, proxyMode: o.proxyMode, store: o.store, readyTimeoutMs: o.timeout * 1000 },
+    {
+      stateDir,
+      nodes: o.nodes,
+      cni: o.cni,
+      proxyMode: o.proxyMode,
+      store: o.store,
+      readyTimeoutMs: o.timeout * 1000,
+      ...(o.cniConf ? { cniConf: resolve(o.cniConf) } : {}),
+      ...(o.cniBin ? { cniBin: o.cniBin.map((d) => resolve(d)) } : {}),
+    },
     progress,
   );
   let lab;
@@ -107,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   progress.info(`
-skiff lab ${lab.prefix} is up: ${lab.nodes} nodes, ${lab.cni} CNI, ${lab.proxyMode} proxy, ${lab.store} store.
+skiff lab ${lab.prefix} is up: ${lab.nodes} nodes, ${lab.cniConf ? `CNI from ${lab.cniConf}` : `${lab.cni} CNI`}, ${lab.proxyMode} proxy, ${lab.store} store.
   kubectl --kubeconfig ${builder.paths.adminKubeconfig} get nodes -o wide
   skiff exec${sd} node1 -- ip route            # a shell command inside a node
   skiff exec${sd} client -- ...                # from outside the cluster

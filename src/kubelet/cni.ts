@@ -16,7 +16,12 @@ export interface Attachment {
 }
 
 export interface PodNetwork {
-  add(att: Attachment, netnsPath: string, cniArgs: Record<string, string>): Promise<{ ips: string[] }>;
+  add(
+    att: Attachment,
+    netnsPath: string,
+    cniArgs: Record<string, string>,
+    capabilityArgs?: Record<string, unknown>,
+  ): Promise<{ ips: string[] }>;
   del(att: Attachment, netnsPath: string): Promise<void>;
   /** Remove every attachment not in `valid`; returns the cached ones that were removed. */
   gc(valid: Attachment[]): Promise<Attachment[]>;
@@ -64,12 +69,18 @@ export class RuntimeCniNetwork implements PodNetwork {
     return loadNetwork(this.confDir);
   }
 
-  async add(att: Attachment, netns: string, cniArgs: Record<string, string>): Promise<{ ips: string[] }> {
+  async add(
+    att: Attachment,
+    netns: string,
+    cniArgs: Record<string, string>,
+    capabilityArgs?: Record<string, unknown>,
+  ): Promise<{ ips: string[] }> {
     const result = await this.runtime.addNetworkList(this.network(), {
       containerId: att.containerId,
       ifname: att.ifName,
       netns,
       args: Object.entries(cniArgs),
+      capabilityArgs,
     });
     const ips = (result.ips ?? []).map((i) => i.address.split('/')[0]).filter((a): a is string => !!a);
     return { ips };

@@ -7,6 +7,7 @@ import { ApiClient, ApiError, isStatus } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
 import { detectCgroups } from './cgroups.js';
 import { CONF_FILE, renderConflist } from './cniconf.js';
+import { renderTemplateFile } from './cnitemplate.js';
 import { RuntimeCniNetwork } from './cni.js';
 import { type NodeObject, nodeStatus, patchNodeStatus, registerNode, renewLease } from './node.js';
 import { PodWorker, type KubeletContext } from './pod.js';
@@ -29,6 +30,8 @@ export interface KubeletOptions {
   /** which conflist to generate from the podCIDR; 'none' when something else manages the conf dir */
   cniConfMode: 'bridge' | 'vxlan' | 'none';
   subnetFile?: string;
+  /** a conflist template (`skiff up --cni-conf`): rendered with this node's values instead of cniConfMode */
+  cniConfTemplate?: string;
   cniVersion: string;
   clusterCIDR: string;
   podRoutes: boolean;
@@ -162,6 +165,17 @@ export class Kubelet {
   }
 
   private writeCniConf(podCIDR: string): void {
+    if (this.opts.cniConfTemplate) {
+      const o = this.opts;
+      const values = {
+        podCIDR,
+        clusterCIDR: o.clusterCIDR,
+        nodeIP: o.nodeIP,
+        nodeName: o.nodeName,
+        stateDir: o.rootDir,
+      };
+      return renderTemplateFile(o.cniConfTemplate as string, values, join(o.cniConfDir, CONF_FILE));
+    }
     if (this.opts.cniConfMode === 'none') return;
     mkdirSync(this.opts.cniConfDir, { recursive: true });
     const conf = renderConflist({

@@ -6,6 +6,7 @@ import { ApiClient, isStatus } from './api.js';
 import { type BackoffPolicy, resetsBackoff, restartDelay, shouldRestart } from './backoff.js';
 import { type CgroupMode, removePodCgroups, setupContainerCgroups } from './cgroups.js';
 import type { PodNetwork } from './cni.js';
+import { capabilityArgs } from './hostports.js';
 import { builtinImageName } from '../images/index.js';
 import {
   type ProcHandle,
@@ -189,6 +190,7 @@ export class PodWorker {
         K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
         K8S_POD_UID: this.state.uid,
       },
+      capabilityArgs(pod),
     );
     this.state.podIPs = ips;
     this.state.sandboxReady = true;

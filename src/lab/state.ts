@@ -20,6 +20,9 @@ export const labSchema = z.object({
   nodes: z.number().int().min(1),
   cni: z.enum(['bridge', 'vxlan']),
   proxyMode: z.enum(['nftables', 'userspace']),
+  /** `skiff up --cni-conf`: the conflist template the nodes run on (and --cni-bin's plugin path) */
+  cniConf: z.string().optional(),
+  cniBin: z.string().optional(),
   store: z.enum(['sqlite', 'etcd']),
   createdAt: z.string(),
   namespaces: z.array(z.string()).default([]),

@@ -28,6 +28,8 @@ import {
   type LabPaths,
 } from './paths.js';
 import { hasDaemon, snapshotPlugins } from './plugins.js';
+import { renderConflistTemplate, SAMPLE_VALUES } from '../cni/template.js';
+import { findInPath } from '../cni/invoke.js';
 import { Progress } from './progress.js';
 import { type LabState, readLab, writeLab } from './state.js';
 import { alive, startProcess } from './supervisor.js';
@@ -38,6 +40,10 @@ export interface UpOptions {
   nodes: number;
   cni: 'bridge' | 'vxlan';
   proxyMode: 'nftables' | 'userspace';
+  /** a conflist template (src/cni/template.ts) every node runs on instead of the generated conflist */
+  cniConf?: string;
+  /** plugin directories for it (default: skiff's plugins, then /usr/lib/cni) */
+  cniBin?: string[];
   store: 'sqlite' | 'etcd';
   readyTimeoutMs: number;
   /** kubelet restart back-off base (tests shorten it) */
@@ -163,7 +169,24 @@ export class LabBuilder {
       }
       await teardown(this.o.stateDir); // leftovers of a crashed lab
     }
+    if (this.o.cniConf) this.checkCniConf(this.o.cniConf);
     await checkNoOverlap();
+  }
+
+  /** A template that does not render, or names a plugin not on the path, fails before anything is made. */
+  private checkCniConf(file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new LabUpError(`--cni-conf ${file}: ${(err as Error).message}`);
+    }
+    try {
+      const { list } = renderConflistTemplate(text, SAMPLE_VALUES, file);
+      if (this.o.cniBin) for (const p of list.plugins) findInPath(p.type, this.o.cniBin);
+    } catch (err) {
+      throw new LabUpError(`--cni-conf ${file}: ${(err as Error).message}`);
+    }
   }
 
   async up(): Promise<LabState> {
@@ -178,6 +201,8 @@ export class LabBuilder {
       nodes: o.nodes,
       cni: o.cni,
       proxyMode: o.proxyMode,
+      ...(o.cniConf ? { cniConf: o.cniConf } : {}),
+      ...(o.cniBin ? { cniBin: o.cniBin.join(':') } : {}),
       store: o.store,
       createdAt: new Date().toISOString(),
       namespaces: [],
@@ -323,6 +348,8 @@ export class LabBuilder {
    * plugins exactly as before (no daemon, no socket).
    */
   private prepareCni(): CniSetup {
+    // someone else's plugins: exactly their directories, no resident helper
+    if (this.o.cniBin) return { binDir: this.o.cniBin.join(':'), version: '1.0.0', daemon: false };
     const ours = ourPluginsDir();
     if (!hasDaemon(ours)) {
       const binDir = cniBinDir();
@@ -389,6 +416,7 @@ export class LabBuilder {
       CNI: this.o.cni,
       CNI_BIN_DIR: this.cniSetup.binDir,
       CNI_VERSION: this.cniSetup.version,
+      ...(this.o.cniConf ? { CNI_CONF_TEMPLATE: this.o.cniConf } : {}),
       CLUSTER_CIDR,
       NETNS_PREFIX: ns,
       ...(this.cniSetup.daemon ? { CNI_SOCKET: this.paths.cniSocket(name) } : {}),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runRaw } from '../../src/os/exec.js';
@@ -28,26 +28,42 @@ const cmdline = (pid: string): string => {
 };
 
 const full = process.env.SKIFF_E2E_MATRIX !== 'min';
-const matrix: { cni: 'bridge' | 'vxlan'; proxyMode: 'nftables' | 'userspace' }[] = full
+const REFERENCE_CONF = resolve(import.meta.dirname, '../../cni-conf/reference.conflist');
+interface Combo {
+  cni: 'bridge' | 'vxlan';
+  proxyMode: 'nftables' | 'userspace';
+  /** bring your own plugins: `skiff up --cni-conf FILE --cni-bin DIR` (no skiff-cnid then) */
+  cniConf?: string;
+  cniBin?: string[];
+  label?: string;
+}
+// The lab on the reference plugins (bridge + host-local + portmap + loopback) passes the same checks.
+const reference: Combo = {
+  cni: 'bridge',
+  proxyMode: 'nftables',
+  cniConf: REFERENCE_CONF,
+  cniBin: ['/usr/lib/cni'],
+  label: ' (reference plugins, cni-conf/reference.conflist)',
+};
+const matrix: Combo[] = full
   ? [
       { cni: 'bridge', proxyMode: 'nftables' },
       { cni: 'bridge', proxyMode: 'userspace' },
       { cni: 'vxlan', proxyMode: 'nftables' },
       { cni: 'vxlan', proxyMode: 'userspace' },
+      reference,
     ]
-  : [
-      { cni: 'bridge', proxyMode: 'nftables' },
-      { cni: 'vxlan', proxyMode: 'userspace' },
-    ];
+  : [{ cni: 'bridge', proxyMode: 'nftables' }, { cni: 'vxlan', proxyMode: 'userspace' }, reference];
 
-describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode }) => {
-  const lab = new Lab(`e${cni[0]}${proxyMode[0]}`);
+describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy$label', ({ cni, proxyMode, cniConf, cniBin }) => {
+  const lab = new Lab(`e${cni[0]}${proxyMode[0]}${cniConf ? 'r' : ''}`);
+  const ownPlugins = !cniConf;
   let c: Cluster;
   const pods: PodJson[] = [];
 
   beforeAll(async () => {
     requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft']);
-    c = await upCluster(lab, { cni, proxyMode });
+    c = await upCluster(lab, { cni, proxyMode, ...(cniConf ? { cniConf, cniBin } : {}) });
   }, 180_000);
 
   afterAll(async () => {
@@ -80,7 +96,7 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy', ({ cni, proxyMode 
     pods.push(...ready.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)));
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set(['node1', 'node2', 'node3']));
     // the pod's ADD went through its own node's resident helper (the kubelet's container ID is the pod UID)
-    for (const p of pods) {
+    for (const p of ownPlugins ? pods : []) {
       const daemon = c.lab.processes.find((x) => x.name === `skiff-cnid-${p.spec.nodeName}`);
       expect(daemon, `skiff-cnid of ${p.spec.nodeName} in lab.json`).toBeDefined();
       expect(readFileSync(daemon?.log as string, 'utf8')).toContain(
@@ -173,19 +189,51 @@ r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b
     expect(body).toMatch(/^echo-[123]$/);
   });
 
-  it('stops every skiff-cnid and removes its socket on skiff down', async () => {
-    const daemons = c.lab.processes.filter((p) => p.name.startsWith('skiff-cnid-'));
-    expect(daemons.map((d) => d.name).sort()).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2', 'skiff-cnid-node3']);
-    expect(daemons.every((d) => alive(d))).toBe(true);
-    const sockets = [1, 2, 3].map((i) => labPaths(c.stateDir).cniSocket(`node${i}`));
-    expect(sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`))).toBe(true);
-    await teardown(c.stateDir);
-    expect(daemons.filter((d) => alive(d)).map((d) => d.name)).toEqual([]);
-    // nor any unrecorded one serving this lab
-    const strays = readdirSync('/proc').filter(
-      (pid) => /^\d+$/.test(pid) && cmdline(pid).includes('skiff-cnid') && cmdline(pid).includes(c.stateDir),
+  it.runIf(!ownPlugins)('serves a hostPort from the client through the portMappings capability', async () => {
+    await c.api.request('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hostport', labels: { app: 'hostport' } },
+      spec: {
+        nodeName: 'node2',
+        containers: [{ name: 'web', image: 'skiff/netexec', ports: [{ containerPort: 8080, hostPort: 18080 }] }],
+      },
+    });
+    await until('hostport pod Running', 90_000, async () => {
+      const [p] = await listPods(c.api, 'app=hostport');
+      return p?.status?.phase === 'Running' ? p : undefined;
+    });
+    const body = await until('hostPort answers', 60_000, () =>
+      httpGetIn(c.ns('client'), nodeIP(2), 18080, '/hostname'),
     );
-    expect(strays).toEqual([]);
-    expect(sockets.filter((s) => existsSync(s) || existsSync(`${s}.pid`))).toEqual([]);
-  }, 60_000);
+    expect(body).toBe('hostport');
+    // it really is the reference chain: node2's conflist is the rendered template, its DNAT in iptables
+    const conf = JSON.parse(
+      readFileSync(join(labPaths(c.stateDir).node('node2'), 'cni/net.d/10-skiff.conflist'), 'utf8'),
+    ) as { name: string; plugins: { ipam?: { ranges: { subnet: string }[][] } }[] };
+    const node2 = await c.api.request<{ spec: { podCIDR: string } }>('GET', '/api/v1/nodes/node2');
+    expect([conf.name, conf.plugins[0]?.ipam?.ranges[0]?.[0]?.subnet]).toEqual(['skiff-reference', node2.spec.podCIDR]);
+    const rules = await runRaw(['iptables-save', '-t', 'nat'], { netns: c.ns('node2') });
+    expect(rules.stdout).toMatch(/CNI-DN-\w+ .*--dport 18080/);
+  });
+
+  it.runIf(ownPlugins)(
+    'stops every skiff-cnid and removes its socket on skiff down',
+    async () => {
+      const daemons = c.lab.processes.filter((p) => p.name.startsWith('skiff-cnid-'));
+      expect(daemons.map((d) => d.name).sort()).toEqual(['skiff-cnid-node1', 'skiff-cnid-node2', 'skiff-cnid-node3']);
+      expect(daemons.every((d) => alive(d))).toBe(true);
+      const sockets = [1, 2, 3].map((i) => labPaths(c.stateDir).cniSocket(`node${i}`));
+      expect(sockets.every((s) => existsSync(s) && existsSync(`${s}.pid`))).toBe(true);
+      await teardown(c.stateDir);
+      expect(daemons.filter((d) => alive(d)).map((d) => d.name)).toEqual([]);
+      // nor any unrecorded one serving this lab
+      const strays = readdirSync('/proc').filter(
+        (pid) => /^\d+$/.test(pid) && cmdline(pid).includes('skiff-cnid') && cmdline(pid).includes(c.stateDir),
+      );
+      expect(strays).toEqual([]);
+      expect(sockets.filter((s) => existsSync(s) || existsSync(`${s}.pid`))).toEqual([]);
+    },
+    60_000,
+  );
 });
