@@ -17,7 +17,7 @@ import {
 } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc } from '../../src/cni/ipam/index.js';
-import { formatCidr, networkOf, parseCidr } from '../../src/cni/ipam/addr.js';
+import { parseCidr } from '../../src/net/cidr.js';
 import { attach, detach, gcAttachments, type Layout } from '../../src/cni/nftattach.js';
 import { attachmentComment, attachmentHash, hostVethName, macFromSeed } from '../../src/cni/names.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
@@ -150,7 +150,7 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     if (conf.ipMasq && res.ips?.length) {
       const rules: string[] = [];
       for (const ip of res.ips) {
-        const subnet = formatCidr(networkOf(parseCidr(ip.address)));
+        const subnet = parseCidr(ip.address).toString();
         rules.push(isV6(ip.address) ? `ip6 daddr ${subnet} return` : `ip daddr ${subnet} return`);
       }
       rules.push('ip daddr 224.0.0.0/4 return', 'ip6 daddr ff00::/8 return', 'masquerade');
@@ -347,7 +347,7 @@ export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void
     if (!wanted.length) continue;
     const routes = await getRoutes(pod, fam, args.ifname);
     for (const r of wanted) {
-      const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : formatCidr(networkOf(parseCidr(r.dst)));
+      const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : parseCidr(r.dst).toString();
       const ok = routes.some((k) => (k.dst === dst || `${k.dst}` === r.dst) && (!r.gw || k.gateway === r.gw));
       if (!ok)
         throw new CniError(

@@ -6,7 +6,7 @@ import { attach, detach, gcAttachments, listAttachments, type Layout } from '../
 import { attachmentComment, attachmentHash } from '../../src/cni/names.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { type Attachment, netConfSchema, type Result } from '../../src/cni/spec/types.js';
-import { tryParseIp } from '../../src/cni/ipam/addr.js';
+import { tryParseIp } from '../../src/net/ip.js';
 
 /**
  * portmap: hostPort → podIP:containerPort DNAT in nftables, chained after a main plugin (it needs prevResult

@@ -24,6 +24,8 @@ import {
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
 import { convertResult } from '../../src/cni/spec/convert.js';
 import { netConfSchema, VALID_ATTACHMENTS_KEY, type Attachment, type Result } from '../../src/cni/spec/types.js';
+import { parseCidr } from '../../src/net/cidr.js';
+import { formatIp } from '../../src/net/ip.js';
 import {
   ensureMasquerade,
   ensureVxlanDevice,
@@ -65,8 +67,7 @@ export function bridgeConf(
   conf: Pick<VxlanConf, 'cniVersion' | 'name' | 'bridge' | 'isDefaultGateway' | 'hairpinMode' | 'delegate'>,
   s: SubnetFile,
 ): Record<string, unknown> {
-  const [gw, prefix] = s.subnet.split('/') as [string, string];
-  const subnet = `${networkOf(gw, Number(prefix))}/${prefix}`;
+  const { gw, subnet } = subnetOf(s);
   const { ipam: ipamOverride, ...rest } = conf.delegate ?? {};
   const ipam: Record<string, unknown> = {
     type: 'host-local',
@@ -94,11 +95,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function networkOf(ip: string, prefix: number): string {
-  const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const net = (n & mask) >>> 0;
-  return [net >>> 24, (net >>> 16) & 255, (net >>> 8) & 255, net & 255].join('.');
+/** SKIFF_SUBNET is "gateway/prefix" (flannel's FLANNEL_SUBNET): the gateway, the subnet, the VTEP's address. */
+function subnetOf(s: SubnetFile): { gw: string; subnet: string; vtepAddress: string } {
+  const c = parseCidr(s.subnet);
+  return { gw: formatIp(c.ip), subnet: c.toString(), vtepAddress: `${formatIp(c.network)}/${c.bits}` };
 }
 
 function ctxOf(args: CniArgs): DelegateCtx {
@@ -143,8 +143,7 @@ async function ensureDevice(conf: VxlanConf, s: SubnetFile): Promise<void> {
   };
   if (cur && cur.up && cur.mtu === s.mtu && !vxlanIncompat(spec, cur)) return;
   const underlay = await underlayInterface(s.underlayIP);
-  const [gw, prefix] = s.subnet.split('/') as [string, string];
-  await ensureVxlanDevice({ ...spec, underlayDev: underlay.name }, undefined, `${networkOf(gw, Number(prefix))}/32`);
+  await ensureVxlanDevice({ ...spec, underlayDev: underlay.name }, undefined, subnetOf(s).vtepAddress);
 }
 
 async function readCached(path: string): Promise<Record<string, unknown> | undefined> {
@@ -171,8 +170,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
     const s = await loadSubnet(conf);
     await ensureDevice(conf, s);
     if (conf.ipMasq) {
-      const [gw, prefix] = s.subnet.split('/') as [string, string];
-      await ensureMasquerade(s.network, `${networkOf(gw, Number(prefix))}/${prefix}`);
+      await ensureMasquerade(s.network, subnetOf(s).subnet);
     }
     const delegate = bridgeConf(conf, s);
     const path = cachePath(conf, args);

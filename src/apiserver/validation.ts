@@ -110,8 +110,3 @@ export function validateProtocol(errs: FieldErrors, path: string, v: unknown): v
   if (v === undefined) return;
   if (v !== 'TCP' && v !== 'UDP' && v !== 'SCTP') errs.notSupported(path, v, ['SCTP', 'TCP', 'UDP']);
 }
-
-export function isIPv4(v: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
-  return !!m && m.slice(1).every((p) => Number(p) <= 255 && String(Number(p)) === p);
-}

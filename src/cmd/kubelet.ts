@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { isIPv4 } from '../net/ip.js';
 import { listNetns } from '../os/netns.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
@@ -8,8 +9,7 @@ import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
 import { parseArgs } from './parse.js';
 
 function ipv4(v: string): string {
-  if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(v) || v.split('.').some((o) => Number(o) > 255))
-    throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
+  if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
   return v;
 }
 

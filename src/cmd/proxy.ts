@@ -2,7 +2,8 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { Command, InvalidArgumentError } from 'commander';
 import { Informer } from '../client/informer.js';
 import { loadKubeConfig } from '../client/kubeconfig.js';
-import { normalizeCIDR, isIPv4 } from '../proxy/model/desired.js';
+import { isIPv4 } from '../net/ip.js';
+import { normalizeCIDR } from '../proxy/model/desired.js';
 import { backendNames } from '../proxy/backend.js';
 import { ProxyServer } from '../proxy/server.js';
 import { createLogger } from '../util/log.js';

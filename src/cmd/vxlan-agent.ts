@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
-import { parseCidr } from '../overlay/vxlan/peers.js';
+import { parseCidr } from '../net/cidr.js';
+import { isIPv4 } from '../net/ip.js';
 import { VxlanAgent, type PeerSource } from '../overlay/vxlan/agent.js';
 import { parseArgs } from './parse.js';
 
@@ -27,7 +28,7 @@ function intIn(min: number, max: number) {
 }
 
 function ipv4(text: string): string {
-  if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(text) || text.split('.').some((o) => Number(o) > 255)) {
+  if (!isIPv4(text)) {
     throw new InvalidArgumentError(`not an IPv4 address: ${text}`);
   }
   return text;

@@ -2,6 +2,8 @@
  * The lab addressing contract (pure). Underlay 198.18.0.0/24: control plane .1, node i at .10+i, client .100;
  * LoadBalancer pool .200-.250 (answered by ARP from a node); pods 10.244.0.0/16; services 10.96.0.0/12.
  */
+import { parseCidr, tryParseCidr } from '../net/cidr.js';
+
 export const UNDERLAY_CIDR = '198.18.0.0/24';
 export const UNDERLAY_PREFIX_LEN = 24;
 export const CP_IP = '198.18.0.1';
@@ -38,22 +40,13 @@ export function nsName(prefix: string, role: string): string {
   return `${prefix}-${role}`;
 }
 
-function toInt(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0;
-}
-
-/** Whether two IPv4 CIDRs overlap ("default" counts as 0.0.0.0/0, which does not count: it is a route, not a network). */
+/** Whether two CIDRs (or bare addresses) overlap; different families never do. */
 export function cidrOverlap(a: string, b: string): boolean {
-  const [ia, la] = a.split('/') as [string, string | undefined];
-  const [ib, lb] = b.split('/') as [string, string | undefined];
-  const pa = la === undefined ? 32 : Number(la);
-  const pb = lb === undefined ? 32 : Number(lb);
-  const p = Math.min(pa, pb);
-  const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return (toInt(ia) & mask) >>> 0 === (toInt(ib) & mask) >>> 0;
+  return parseCidr(a, { allowBareAddress: true }).overlaps(parseCidr(b, { allowBareAddress: true }));
 }
 
-/** Host route destinations (from `ip -json route`) that overlap the underlay; "default" is ignored. */
+/** Host route destinations (from `ip -json route`) that overlap the underlay; "default" is a route, not a network. */
 export function overlappingRoutes(dsts: string[], underlay = UNDERLAY_CIDR): string[] {
-  return dsts.filter((d) => d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d) && cidrOverlap(d, underlay));
+  const net = parseCidr(underlay);
+  return dsts.filter((d) => !!tryParseCidr(d, { allowBareAddress: true })?.overlaps(net));
 }

@@ -12,8 +12,8 @@ export class IpRange {
     readonly first: Ip,
     readonly last: Ip,
   ) {
-    if (first.family !== last.family) throw new InvalidRangeError(`range ${this.toString()} mixes IPv4 and IPv6`);
-    if (compareIp(first, last) > 0) throw new InvalidRangeError(`range ${this.toString()} ends before it starts`);
+    if (first.family !== last.family) throw new InvalidRangeError(`range ${this.toString()}: mixes IPv4 and IPv6`);
+    if (compareIp(first, last) > 0) throw new InvalidRangeError(`range ${this.toString()}: end before start`);
   }
 
   get family(): IpFamily {
@@ -59,7 +59,7 @@ export function parseIpRange(text: string): IpRange {
     try {
       return new IpRange(first, last);
     } catch (e) {
-      throw bad((e as Error).message.replace(/^range \S+ /, ''));
+      throw bad((e as Error).message.replace(/^range \S+: /, ''));
     }
   }
   if (dash.length > 2) throw bad('more than one "-"');

@@ -13,6 +13,6 @@ export function cidrString(options: ParseCidrOptions & { family?: 4 | 6 } = {}) 
       const c = tryParseCidr(s, parse);
       return !!c && (family === undefined || c.family === family);
     },
-    { message: `expected ${family ? `an IPv${family}` : 'a'} CIDR (address/prefix-length)` },
+    { message: `expected an ${family ? `IPv${family} ` : ''}address/prefix (CIDR)` },
   );
 }

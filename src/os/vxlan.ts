@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ExecError, run, runRaw } from './exec.js';
 import { nftApply, Transaction } from './nft.js';
+import { cidrString, ipv4String } from '../net/schema.js';
 
 /**
  * The kernel side of the VXLAN overlay: the VTEP device, its FDB / neighbour / route entries, the
@@ -388,8 +389,8 @@ export interface SubnetFile {
   vtepMAC?: string;
 }
 
-const cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'an IPv4 CIDR such as 10.244.0.0/16');
-const ip4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'an IPv4 address');
+const cidr4 = cidrString({ family: 4 });
+const ip4 = ipv4String;
 const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'a MAC address');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 

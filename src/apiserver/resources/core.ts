@@ -1,7 +1,8 @@
 /** The smaller core/v1 kinds: Namespace, Node, ConfigMap, Endpoints. */
 import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
-import { dns1123Label, isIPv4, validatePort, validateProtocol } from '../validation.js';
+import { isIPv4 } from '../../net/ip.js';
+import { dns1123Label, validatePort, validateProtocol } from '../validation.js';
 import { ageColumn, humanAge, nameColumn, type ResourceDef } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -7,7 +7,8 @@ import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
 import { ApiError, FieldErrors, invalid } from '../errors.js';
 import { AllocationError } from '../alloc.js';
-import { dns1123Label, ianaSvcName, isIPv4, validateLabels, validatePort, validateProtocol } from '../validation.js';
+import { isIPv4 } from '../../net/ip.js';
+import { dns1123Label, ianaSvcName, validateLabels, validatePort, validateProtocol } from '../validation.js';
 import { ageColumn, humanAge, nameColumn, type ResourceDef, type StrategyContext } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -1,4 +1,4 @@
-import { type Ip, formatIp, ipEqual } from './addr.js';
+import { type Ip, formatIp, ipEquals } from '../../net/ip.js';
 import type { Range, RangeSet } from './config.js';
 
 /**
@@ -38,7 +38,7 @@ export function* candidates(set: RangeSet, last?: Ip): Generator<Candidate> {
       cur = range.start.value;
     }
     const ip: Ip = { family: range.start.family, value: cur };
-    if (ipEqual(ip, range.gateway)) continue;
+    if (ipEquals(ip, range.gateway)) continue;
     yield { ip, range };
   }
 }

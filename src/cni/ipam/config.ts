@@ -1,18 +1,8 @@
 import { z } from 'zod';
 import { CniCode, CniError } from '../errors.js';
 import { netConfSchema, routeSchema } from '../spec/types.js';
-import {
-  addIp,
-  type Cidr,
-  contains,
-  formatCidr,
-  formatIp,
-  type Ip,
-  lastAddress,
-  networkOf,
-  parseCidr,
-  parseIp,
-} from './addr.js';
+import { type Cidr, parseCidr } from '../../net/cidr.js';
+import { formatIp, type Ip, parseIp } from '../../net/ip.js';
 
 /**
  * host-local configuration (same keys as the reference plugin) and its canonical form: every range with a
@@ -74,12 +64,11 @@ export function canonicalRange(r: RangeConf): Range {
   } catch {
     throw bad(`invalid subnet ${JSON.stringify(r.subnet)}`);
   }
-  const subnet = networkOf(c);
-  const hostBits = (c.ip.family === 4 ? 32 : 128) - c.prefix;
-  if (hostBits < 2) throw bad(`network ${formatCidr(subnet)} too small to allocate from`);
-  const first = addIp(subnet.ip, 1n);
+  const subnet = c.masked;
+  if (subnet.size < 4n) throw bad(`network ${subnet} too small to allocate from`);
   // IPv4 never hands out the broadcast address; IPv6 has none.
-  const last = c.ip.family === 4 ? addIp(lastAddress(subnet), -1n) : lastAddress(subnet);
+  const first = subnet.firstHost;
+  const last = subnet.lastHost;
   const start = r.rangeStart ? ipIn(r.rangeStart, 'rangeStart') : first;
   const end = r.rangeEnd ? ipIn(r.rangeEnd, 'rangeEnd') : last;
   const gateway = r.gateway ? ipIn(r.gateway, 'gateway') : first;
@@ -87,17 +76,17 @@ export function canonicalRange(r: RangeConf): Range {
     ['rangeStart', start],
     ['rangeEnd', end],
   ] as const) {
-    if (!contains(subnet, ip) || ip.value < first.value || ip.value > last.value) {
-      throw bad(`${name} ${formatIp(ip)} not in network ${formatCidr(subnet)}`);
+    if (!subnet.contains(ip) || ip.value < first.value || ip.value > last.value) {
+      throw bad(`${name} ${formatIp(ip)} not in network ${subnet}`);
     }
   }
-  if (!contains(subnet, gateway)) throw bad(`gateway ${formatIp(gateway)} not in network ${formatCidr(subnet)}`);
+  if (!subnet.contains(gateway)) throw bad(`gateway ${formatIp(gateway)} not in network ${subnet}`);
   if (start.value > end.value) throw bad(`rangeStart ${formatIp(start)} is after rangeEnd ${formatIp(end)}`);
   return { subnet, start, end, gateway };
 }
 
 function overlaps(a: Range, b: Range): boolean {
-  return a.subnet.ip.family === b.subnet.ip.family && a.start.value <= b.end.value && b.start.value <= a.end.value;
+  return a.subnet.family === b.subnet.family && a.start.value <= b.end.value && b.start.value <= a.end.value;
 }
 
 /** All range sets of a config, canonical; each set is one family and its ranges do not overlap. */
@@ -109,13 +98,13 @@ export function rangeSets(ipam: HostLocalIpamConf): RangeSet[] {
   const sets = raw.map((set) => set.map(canonicalRange));
   const all = sets.flat();
   for (const set of sets) {
-    const fam = set[0]?.subnet.ip.family;
-    if (set.some((r) => r.subnet.ip.family !== fam)) throw bad('mixed address families in one range set');
+    const fam = set[0]?.subnet.family;
+    if (set.some((r) => r.subnet.family !== fam)) throw bad('mixed address families in one range set');
   }
   for (let i = 0; i < all.length; i++) {
     for (let j = i + 1; j < all.length; j++) {
       if (overlaps(all[i] as Range, all[j] as Range)) {
-        throw bad(`ranges ${formatCidr((all[i] as Range).subnet)} and ${formatCidr((all[j] as Range).subnet)} overlap`);
+        throw bad(`ranges ${(all[i] as Range).subnet} and ${(all[j] as Range).subnet} overlap`);
       }
     }
   }

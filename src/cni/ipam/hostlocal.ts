@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../errors.js';
 import type { IpConfig, Result, Attachment } from '../spec/types.js';
-import { formatIp, parseIp, tryParseIp } from './addr.js';
+import { formatIp, parseIp, tryParseIp } from '../../net/ip.js';
 import { nextFree, rangeFor } from './allocator.js';
 import { DEFAULT_DATA_DIR, type HostLocalIpamConf, rangeSets, rangeSetText } from './config.js';
 import { DiskStore } from './store.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrString as anyCidrString } from '../../net/schema.js';
 
 /**
  * CNI 1.1 data shapes as zod schemas. Objects pass unknown keys through: the spec lets plugins carry their
@@ -6,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** "10.244.1.5/24" or "fd00::5/64": an address with its prefix length. */
-export const cidrString = z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'expected an address/prefix (CIDR)');
+export const cidrString = anyCidrString();
 export const ipString = z.string().regex(/^[0-9a-fA-F.:]+$/, 'expected an IP address');
 
 export const dnsSchema = z

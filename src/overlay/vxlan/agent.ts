@@ -21,7 +21,9 @@ import {
   type SubnetFile,
   type VxlanDeviceSpec,
 } from '../../os/vxlan.js';
-import { desiredEntries, diffEntries, gatewayOf, parseCidr, vtepMacFor, type Peer } from './peers.js';
+import { parseCidr } from '../../net/cidr.js';
+import { formatIp } from '../../net/ip.js';
+import { desiredEntries, diffEntries, vtepMacFor, type Peer } from './peers.js';
 
 /** Where peers come from: a watched JSON file, or Node objects from the API server. */
 export interface PeerSource {
@@ -143,8 +145,8 @@ export class VxlanAgent {
     const underlayIP = o.underlayIP ?? self.publicIP;
     if (!underlayIP) return this.waiting(`no underlay IP for node ${o.nodeName} (pass --underlay-ip)`);
     this.lastWaiting = '';
-    const podNet = parseCidr(self.podCIDR);
-    const cluster = parseCidr(o.clusterCIDR);
+    const podNet = parseCidr(self.podCIDR).masked;
+    const cluster = parseCidr(o.clusterCIDR).masked;
 
     const underlay = await underlayInterface(underlayIP, o.netns);
     const spec: VxlanDeviceSpec = {
@@ -156,14 +158,14 @@ export class VxlanAgent {
       mtu: underlay.mtu - 50,
       mac: vtepMacFor(o.nodeName, o.vni),
     };
-    const dev = await ensureVxlanDevice(spec, o.netns, `${podNet.network}/32`);
+    const dev = await ensureVxlanDevice(spec, o.netns, `${formatIp(podNet.network)}/32`);
     if (dev.action === 'created' || dev.action === 'recreated') {
       o.log.info({ device: o.device, mac: spec.mac, mtu: spec.mtu, action: dev.action }, 'vxlan device ensured');
     }
 
     const subnet: SubnetFile = {
-      network: cluster.cidr,
-      subnet: `${gatewayOf(podNet)}/${podNet.prefix}`,
+      network: cluster.toString(),
+      subnet: `${formatIp(podNet.firstHost)}/${podNet.prefix}`,
       mtu: spec.mtu,
       vni: o.vni,
       port: o.port,
@@ -187,9 +189,9 @@ export class VxlanAgent {
     }
 
     const { desired, skipped } = desiredEntries(
-      { name: o.nodeName, podCIDR: podNet.cidr, publicIP: underlayIP },
+      { name: o.nodeName, podCIDR: podNet.toString(), publicIP: underlayIP },
       all,
-      cluster.cidr,
+      cluster.toString(),
     );
     const skippedKey = JSON.stringify(skipped);
     if (skippedKey !== this.lastSkipped && skipped.length) o.log.info({ skipped }, 'peers left out');

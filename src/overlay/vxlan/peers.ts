@@ -9,11 +9,12 @@
  *   route  <peer podCIDR>    via <peer subnet .0> onlink              (send pod traffic into the VTEP)
  */
 import { z } from 'zod';
+import { type Cidr, parseCidr } from '../../net/cidr.js';
+import { formatIp, isIPv4 } from '../../net/ip.js';
 import type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry } from '../../os/vxlan.js';
 
 export type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry };
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
 export const peerSchema = z.object({
@@ -24,54 +25,6 @@ export const peerSchema = z.object({
 });
 export type Peer = z.infer<typeof peerSchema>;
 export const peersFileSchema = z.array(peerSchema);
-
-export function isIPv4(s: string): boolean {
-  return IPV4.test(s);
-}
-
-export function ipToInt(ip: string): number {
-  if (!isIPv4(ip)) throw new Error(`not an IPv4 address: ${JSON.stringify(ip)}`);
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
-export interface Cidr {
-  /** Network address (host bits cleared). */
-  network: string;
-  prefix: number;
-  /** Canonical "network/prefix". */
-  cidr: string;
-}
-
-/** Parse an IPv4 CIDR; the host bits are cleared (10.244.1.7/24 → 10.244.1.0/24). */
-export function parseCidr(s: string): Cidr {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(s.trim());
-  if (!m || !isIPv4(m[1] as string) || Number(m[2]) > 32) {
-    throw new Error(`not an IPv4 CIDR: ${JSON.stringify(s)}`);
-  }
-  const prefix = Number(m[2]);
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  const network = intToIp((ipToInt(m[1] as string) & mask) >>> 0);
-  return { network, prefix, cidr: `${network}/${prefix}` };
-}
-
-export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  if (inner.prefix < outer.prefix) return false;
-  const mask = outer.prefix === 0 ? 0 : (0xffffffff << (32 - outer.prefix)) >>> 0;
-  return (ipToInt(inner.network) & mask) >>> 0 === ipToInt(outer.network);
-}
-
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a);
-}
-
-/** The first usable address of a subnet: the pods' gateway on the bridge (10.244.1.0/24 → 10.244.1.1). */
-export function gatewayOf(c: Cidr): string {
-  return intToIp(ipToInt(c.network) + 1);
-}
 
 export interface SelfInfo {
   name: string;
@@ -98,8 +51,8 @@ export interface DesiredResult {
  * peer's (the first by name wins, so the outcome does not depend on list order).
  */
 export function desiredEntries(self: SelfInfo, peers: readonly Peer[], clusterCIDR?: string): DesiredResult {
-  const cluster = clusterCIDR ? parseCidr(clusterCIDR) : undefined;
-  const own = self.podCIDR ? parseCidr(self.podCIDR) : undefined;
+  const cluster = clusterCIDR ? parseCidr(clusterCIDR).masked : undefined;
+  const own = self.podCIDR ? parseCidr(self.podCIDR).masked : undefined;
   const skipped: SkippedPeer[] = [];
   const fdb = new Map<string, FdbEntry>();
   const neigh: NeighEntry[] = [];
@@ -129,22 +82,22 @@ export function desiredEntries(self: SelfInfo, peers: readonly Peer[], clusterCI
     }
     let cidr: Cidr;
     try {
-      cidr = parseCidr(p.podCIDR);
+      cidr = parseCidr(p.podCIDR).masked;
     } catch (err) {
       skipped.push({ name: p.name, reason: (err as Error).message });
       continue;
     }
-    if (cluster && !cidrContains(cluster, cidr)) {
-      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} outside the cluster network ${cluster.cidr}` });
+    if (cluster && !cluster.containsCidr(cidr)) {
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr} outside the cluster network ${cluster}` });
       continue;
     }
-    if (own && cidrsOverlap(own, cidr)) {
-      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} overlaps this node's ${own.cidr}` });
+    if (own?.overlaps(cidr)) {
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr} overlaps this node's ${own}` });
       continue;
     }
-    const clash = taken.find((t) => cidrsOverlap(t.cidr, cidr));
+    const clash = taken.find((t) => t.cidr.overlaps(cidr));
     if (clash) {
-      skipped.push({ name: p.name, reason: `podCIDR ${cidr.cidr} overlaps node ${clash.name}'s ${clash.cidr.cidr}` });
+      skipped.push({ name: p.name, reason: `podCIDR ${cidr} overlaps node ${clash.name}'s ${clash.cidr}` });
       continue;
     }
     const macClash = macOwner.get(mac);
@@ -155,8 +108,8 @@ export function desiredEntries(self: SelfInfo, peers: readonly Peer[], clusterCI
     taken.push({ name: p.name, cidr });
     macOwner.set(mac, p.name);
     fdb.set(mac, { mac, dst: p.publicIP });
-    neigh.push({ ip: cidr.network, mac });
-    routes.push({ dst: cidr.cidr, via: cidr.network });
+    neigh.push({ ip: formatIp(cidr.network), mac });
+    routes.push({ dst: cidr.toString(), via: formatIp(cidr.network) });
   }
   return { desired: { fdb: [...fdb.values()], neigh, routes }, skipped };
 }

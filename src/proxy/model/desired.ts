@@ -1,4 +1,6 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { tryParseCidr } from '../../net/cidr.js';
+import { compareIpText, isIPv4 } from '../../net/ip.js';
 import type { ProxyTracker } from './tracker.js';
 import { serviceKey } from './tracker.js';
 import type {
@@ -14,19 +16,10 @@ import type {
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 export const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-export function isIPv4(s: string | undefined): s is string {
-  return typeof s === 'string' && IPV4.test(s);
-}
-
 /** "a.b.c.d/n" or a bare address (→ /32); undefined for anything else (IPv6 ranges are not programmed). */
 export function normalizeCIDR(s: string): string | undefined {
-  const [ip, bits, extra] = s.trim().split('/');
-  if (extra !== undefined || !isIPv4(ip)) return undefined;
-  if (bits === undefined) return `${ip}/32`;
-  const n = Number(bits);
-  return Number.isInteger(n) && n >= 0 && n <= 32 && /^\d+$/.test(bits) ? `${ip}/${n}` : undefined;
+  const c = tryParseCidr(s.trim(), { allowBareAddress: true });
+  return c?.family === 4 ? c.toAddressString() : undefined;
 }
 
 function protocolOf(p: string | undefined): Protocol | undefined {
@@ -64,11 +57,7 @@ export function endpointsForPort(
       if (!prev || (!prev.ready && e.ready)) byAddr.set(k, e);
     }
   }
-  return [...byAddr.values()].sort((a, b) => (a.ip === b.ip ? a.port - b.port : ipNum(a.ip) - ipNum(b.ip)));
-}
-
-function ipNum(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  return [...byAddr.values()].sort((a, b) => compareIpText(a.ip, b.ip) || a.port - b.port);
 }
 
 /**

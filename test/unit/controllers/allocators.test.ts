@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AddressPool } from '../../../src/controllers/loadbalancer/pool.js';
-import { NodeCidrAllocator, parseCidr } from '../../../src/controllers/nodeipam/cidr.js';
+import { NodeCidrAllocator } from '../../../src/controllers/nodeipam/cidr.js';
+import { parseCidr } from '../../../src/net/cidr.js';
 
 describe('NodeCidrAllocator', () => {
   it('hands out /24s lowest first, skipping used ones and foreign CIDRs', () => {
@@ -16,8 +17,18 @@ describe('NodeCidrAllocator', () => {
     const a = new NodeCidrAllocator('10.244.0.0/23');
     expect(() => a.allocate(['10.244.0.0/24', '10.244.1.0/24'])).toThrow(/no free \/24/);
     expect(() => new NodeCidrAllocator('10.244.0.0/16', 8)).toThrow(/does not fit/);
-    expect(() => parseCidr('10.244.0.0')).toThrow(/invalid IPv4 CIDR/);
-    expect(() => parseCidr('300.1.1.1/8')).toThrow(/invalid IPv4 CIDR/);
+    expect(() => parseCidr('10.244.0.0')).toThrow(/invalid CIDR/);
+    expect(() => parseCidr('300.1.1.1/8')).toThrow(/invalid CIDR/);
+    expect(() => new NodeCidrAllocator('10.0.0.0/8', 25)).toThrow(/more than 2\^16 subnets/);
+  });
+  it('cuts an IPv6 cluster CIDR into /64s, lowest free first', () => {
+    const a = new NodeCidrAllocator('fd00:10:244::/56', 64);
+    expect(a.count).toBe(256);
+    expect(a.allocate([])).toBe('fd00:10:244::/64');
+    expect(a.allocate(['fd00:10:244::/64', '10.244.0.0/24', 'fd00:10:244:2::/64'])).toBe('fd00:10:244:1::/64');
+    expect(a.indexOf('fd00:10:244:ff::/64')).toBe(255);
+    expect(a.indexOf('fd00:10:245::/64')).toBeUndefined();
+    expect(() => new NodeCidrAllocator('fd00:10:244::/56', 48)).toThrow(/does not fit/);
   });
 });
 
@@ -26,7 +37,11 @@ describe('AddressPool', () => {
     expect(new AddressPool('198.18.0.200-198.18.0.250').size).toBe(51);
     expect(new AddressPool('198.18.0.0/30').size).toBe(4);
     expect(() => new AddressPool('198.18.0.9-198.18.0.1')).toThrow(/end before start/);
-    expect(() => new AddressPool('x-y')).toThrow(/not an IPv4 address/);
+    expect(() => new AddressPool('x-y')).toThrow(/invalid address pool "x-y": "x" is not an IP address/);
+    expect(new AddressPool('fd00:198:18::200-fd00:198:18::2ff').size).toBe(256);
+    expect(new AddressPool('fd00:198:18::200-fd00:198:18::2ff').allocate(['fd00:198:18::200'])).toBe(
+      'fd00:198:18::201',
+    );
   });
   it('allocates lowest free, honours a wanted address only when free and inside', () => {
     const p = new AddressPool('198.18.0.200-198.18.0.202');
