@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
-import { netnsExists } from '../os/netns.js';
+import { spawnInContainer, spawnInNetns, waitForView } from '../os/container.js';
+import { netnsExists, netnsPath } from '../os/netns.js';
 import { ApiClient, isStatus } from '../kubelet/api.js';
 import { podNetnsName } from '../kubelet/pod.js';
 import { podStateSchema } from '../kubelet/state.js';
@@ -64,7 +64,11 @@ export async function resolveTarget(lab: LabState, target: string): Promise<Exec
   if (!pod.spec?.nodeName) throw new UserError(`pod ${namespace}/${name} is not scheduled yet`, 2);
   const ns = podNetnsName(nsName(lab.prefix, pod.spec.nodeName), pod.metadata.uid);
   if (!netnsExists(ns)) throw new UserError(`pod ${namespace}/${name} has no sandbox yet (${ns})`, 2);
-  return { netns: ns, pid: containerPid(lab, pod.spec.nodeName, pod.metadata.uid) };
+  const node = pod.spec.nodeName;
+  const uid = pod.metadata.uid;
+  if (containerPid(lab, node, uid) === undefined) return { netns: ns };
+  // a container that just started may still be building its root view: wait for it (bounded)
+  return { netns: ns, pid: await waitForView(() => containerPid(lab, node, uid)) };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -83,10 +87,9 @@ export async function main(argv: string[]): Promise<void> {
   const lab = readLab(dir);
   if (!lab) throw new UserError(`no lab in ${dir} (run skiff up)`, 2);
   const t = await resolveTarget(lab, cmd.args[0] as string);
-  const enter = t.pid
-    ? ['-t', String(t.pid), '--net', '--uts', '--ipc', '--pid', '--mount']
-    : [`--net=/run/netns/${t.netns}`];
-  const child = spawn('nsenter', [...enter, '--', ...command], { stdio: 'inherit' });
+  const child = t.pid
+    ? spawnInContainer(t.pid, command, { stdio: 'inherit' })
+    : spawnInNetns(netnsPath(t.netns), command, { stdio: 'inherit' });
   const code = await new Promise<number>((res) => {
     child.on('error', () => res(127));
     child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1)));

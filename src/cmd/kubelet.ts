@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { isIPv4 } from '../net/ip.js';
@@ -11,6 +12,15 @@ import { parseArgs } from './parse.js';
 function ipv4(v: string): string {
   if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
   return v;
+}
+
+function ipList(v: string): string[] {
+  const ips = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const ip of ips) if (!isIP(ip)) throw new InvalidArgumentError(`"${ip}" is not an IP address`);
+  return ips;
 }
 
 function posInt(v: string): number {
@@ -73,7 +83,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--max-pods <n>', 'pods capacity', posInt, 110)
     .option('--lease-seconds <n>', 'heartbeat interval', posInt, 10)
     .option('--backoff-base-ms <n>', 'first container restart back-off', posInt, 10_000)
-    .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000);
+    .option('--backoff-max-ms <n>', 'restart back-off cap', posInt, 300_000)
+    .option(
+      '--cluster-dns <ips>',
+      'cluster DNS Service IPs for pods with dnsPolicy ClusterFirst, comma-separated',
+      ipList,
+      [],
+    )
+    .option('--cluster-domain <domain>', 'cluster DNS domain (pod search paths)', 'cluster.local')
+    .option('--resolv-conf <file>', 'resolver configuration pods with dnsPolicy Default inherit', '/etc/resolv.conf');
   if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     kubeconfig: string;
@@ -95,6 +113,9 @@ export async function main(argv: string[]): Promise<void> {
     leaseSeconds: number;
     backoffBaseMs: number;
     backoffMaxMs: number;
+    clusterDns: string[];
+    clusterDomain: string;
+    resolvConf: string;
   }>();
   if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode))
     throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
@@ -134,6 +155,7 @@ export async function main(argv: string[]): Promise<void> {
     leaseSeconds: o.leaseSeconds,
     backoff: { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs },
     imageEntry: [process.execPath, script, 'image'],
+    dns: { clusterDNS: o.clusterDns, clusterDomain: o.clusterDomain, resolvConf: o.resolvConf },
   };
   const log = createLogger('kubelet', { node: o.nodeName });
   const kubelet = new Kubelet(opts, log);

@@ -11,9 +11,11 @@ import { renderTemplateFile } from './cnitemplate.js';
 import { RuntimeCniNetwork } from './cni.js';
 import { type NodeObject, nodeStatus, patchNodeStatus, registerNode, renewLease } from './node.js';
 import { PodWorker, type KubeletContext } from './pod.js';
-import { detectIsolation } from './process.js';
+import { detectIsolation } from '../os/container.js';
 import { desiredPeerRoutes, syncPeerRoutes } from './routes.js';
 import { StateStore } from './state.js';
+import type { DnsSettings } from './podfiles.js';
+import { installPaths } from './view.js';
 import { type Pod, podSchema } from './types.js';
 
 export interface KubeletOptions {
@@ -39,6 +41,8 @@ export interface KubeletOptions {
   leaseSeconds: number;
   backoff: BackoffPolicy;
   imageEntry: string[];
+  /** --cluster-dns, --cluster-domain, --resolv-conf */
+  dns: DnsSettings;
 }
 
 /**
@@ -72,6 +76,8 @@ export class Kubelet {
       nodeIP: opts.nodeIP,
       netnsPrefix: opts.netnsPrefix,
       imageEntry: opts.imageEntry,
+      installPaths: installPaths(opts.imageEntry),
+      dns: opts.dns,
       backoff: opts.backoff,
       cgroups: detectCgroups(),
       log,

@@ -17,10 +17,12 @@ import {
   signalContainer,
   startContainerProcess,
 } from './process.js';
+import { type DnsSettings, writePodFiles } from './podfiles.js';
 import { ProbeTracker, runProbe } from './probes.js';
 import type { ContainerState, PodState, StateStore, Terminated } from './state.js';
 import { computeStatus, type ContainerView } from './status.js';
 import type { Container, ContainerStateJson, Pod, PodCondition } from './types.js';
+import { containerCapabilities, containerView } from './view.js';
 
 export interface KubeletContext {
   api: ApiClient;
@@ -31,6 +33,9 @@ export interface KubeletContext {
   netnsPrefix: string;
   /** argv prefix that runs a built-in image: [node, dist/skiff.mjs, 'image'] */
   imageEntry: string[];
+  /** host paths of the skiff install that built-in images need, bound read-only into every view */
+  installPaths: string[];
+  dns: DnsSettings;
   backoff: BackoffPolicy;
   cgroups: CgroupMode;
   log: Logger;
@@ -207,9 +212,9 @@ export class PodWorker {
     return cs;
   }
 
-  private files(name: string): { log: string; exit: string } {
+  private files(name: string): { log: string; exit: string; scratch: string } {
     const dir = join(this.ctx.store.podDir(this.state.uid), 'containers', name);
-    return { log: join(dir, 'output.log'), exit: join(dir, 'exit-code') };
+    return { log: join(dir, 'output.log'), exit: join(dir, 'exit-code'), scratch: join(dir, 'rootview') };
   }
 
   /** argv for a container, or a waiting reason when this node cannot run it */
@@ -256,6 +261,13 @@ export class PodWorker {
       try {
         const { rmSync } = await import('node:fs');
         rmSync(f.exit, { force: true });
+        const podFiles = writePodFiles(
+          this.ctx.store.podDir(this.state.uid),
+          pod,
+          this.state.podIPs,
+          podHostname(pod),
+          this.ctx.dns,
+        );
         cs.handle = startContainerProcess({
           netnsPath: netnsPath(this.state.netns),
           hostname: podHostname(pod),
@@ -265,6 +277,8 @@ export class PodWorker {
           logFile: f.log,
           exitFile: f.exit,
           cgroupProcs: setupContainerCgroups(this.ctx.cgroups, this.state.netns, c),
+          view: containerView(f.scratch, podFiles, this.ctx.installPaths),
+          capabilities: containerCapabilities(c),
         });
         cs.everStarted = true;
         cs.containerID = `skiff://${this.state.uid.slice(0, 8)}-${c.name}-${cs.restartCount}`;

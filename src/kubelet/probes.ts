@@ -1,7 +1,9 @@
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { spawn } from 'node:child_process';
+import { spawnInContainer } from '../os/container.js';
 import type { Container, Probe } from './types.js';
+import { containerCapabilities } from './view.js';
 
 /**
  * One probe attempt: httpGet (2xx/3xx), tcpSocket (connect), exec (exit 0, run inside the container's
@@ -55,9 +57,13 @@ export async function runProbe(probe: Probe, container: Container, podIP: string
     const cmd = probe.exec.command;
     if (cmd.length === 0) return false;
     return new Promise<boolean>((resolve) => {
-      const child = spawn('nsenter', ['-t', String(initPid), '-n', '-u', '-i', '-m', '-p', '--', ...cmd], {
-        stdio: 'ignore',
-      });
+      let child: ChildProcess;
+      try {
+        child = spawnInContainer(initPid, cmd, { stdio: 'ignore' }, containerCapabilities(container));
+      } catch {
+        resolve(false); // still building its root view
+        return;
+      }
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       child.on('error', () => {
         clearTimeout(timer);

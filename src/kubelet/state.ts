@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { privateDir } from '../util/private.js';
 
 /**
  * What the kubelet keeps on disk per pod (<root-dir>/pods/<uid>/state.json) so that a restarted kubelet
@@ -42,6 +43,7 @@ export type PodState = z.infer<typeof podStateSchema>;
 
 export class StateStore {
   constructor(readonly rootDir: string) {
+    privateDir(rootDir); // pod state, volumes' contents (secrets), CNI cache: root's alone
     mkdirSync(join(rootDir, 'pods'), { recursive: true });
   }
 

@@ -105,6 +105,15 @@ describe('skiff up / status / exec / down', () => {
     expect(
       (await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', '/proc/1/cmdline')).stdout,
     ).toContain('skiff-init');
+    // the same root view as the container: its own /etc/hostname, and none of the lab's credentials
+    expect(
+      (
+        await skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', '/etc/hostname')
+      ).stdout.trim(),
+    ).toBe(pod?.metadata.name);
+    await expect(
+      skiff('exec', '--state-dir', dir, `pod/${pod?.metadata.name}`, '--', 'cat', join(dir, 'admin.kubeconfig')),
+    ).rejects.toThrow(/No such file/);
     await expect(skiff('exec', '--state-dir', dir, 'pod/no-such-pod', '--', 'true')).rejects.toThrow(/not found/);
     await expect(skiff('exec', '--state-dir', dir, 'pod/', '--', 'true')).rejects.toThrow(/give a pod name/);
     const k = await run('kubectl', ['--kubeconfig', join(dir, 'admin.kubeconfig'), 'get', 'nodes', '-o', 'name'], {

@@ -200,4 +200,27 @@ export class Harness {
     const proc = this.start(`kubelet-${name}`, argv, ns);
     return { ns, ip, root: join(nodeDir, 'kubelet'), proc, argv };
   }
+
+  /** Give a registered node its podCIDR (the controller-manager's job) and wait until it reports Ready. */
+  async makeReady(name: string, podCIDR: string, proc: LabProcess): Promise<void> {
+    await waitUntil('Node registered', 30_000, () => this.api.request('GET', `/api/v1/nodes/${name}`), [proc]);
+    await this.api.request(
+      'PATCH',
+      `/api/v1/nodes/${name}`,
+      { spec: { podCIDR, podCIDRs: [podCIDR] } },
+      'application/merge-patch+json',
+    );
+    await waitUntil(
+      'Node Ready',
+      30_000,
+      async () => {
+        const x = await this.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
+          'GET',
+          `/api/v1/nodes/${name}`,
+        );
+        return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      },
+      [proc],
+    );
+  }
 }

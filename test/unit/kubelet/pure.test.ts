@@ -7,7 +7,7 @@ import { desiredPeerRoutes } from '../../../src/kubelet/routes.js';
 import { ProbeTracker, resolvePort } from '../../../src/kubelet/probes.js';
 import { podNetnsName } from '../../../src/kubelet/pod.js';
 import { containerSchema, podSchema, probeSchema } from '../../../src/kubelet/types.js';
-import { unshareArgs } from '../../../src/kubelet/process.js';
+import { unshareArgs } from '../../../src/os/container.js';
 
 const running = (name: string, ready = true): ContainerView => ({
   name,
@@ -215,11 +215,24 @@ describe('pod parsing and naming', () => {
     expect(unshareArgs({ uts: true, ipc: true, pid: true, mount: true })).toEqual([
       '--uts',
       '--ipc',
+      '--mount',
+      '--propagation',
+      'private',
       '--pid',
       '--fork',
       '--kill-child',
-      '--mount-proc',
     ]);
-    expect(unshareArgs({ uts: true, ipc: false, pid: false, mount: true })).toEqual(['--uts']);
+    expect(unshareArgs({ uts: true, ipc: false, pid: true, mount: true })).toEqual([
+      '--uts',
+      '--mount',
+      '--propagation',
+      'private',
+      '--pid',
+      '--fork',
+      '--kill-child',
+    ]);
+    // no private root view without mount + PID namespaces: refuse rather than expose the host
+    expect(() => unshareArgs({ uts: true, ipc: true, pid: false, mount: true })).toThrow(/root view/);
+    expect(() => unshareArgs({ uts: true, ipc: true, pid: true, mount: false })).toThrow(/root view/);
   });
 });
