@@ -2,17 +2,17 @@
  * The API server as a library: `startApiServer(opts)` opens the store, prepares PKI, tokens and kubeconfigs,
  * creates the system namespaces and listens. `skiff apiserver` (src/cmd/apiserver.ts) is a thin CLI over it.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createBackend } from '../store/index.js';
 import type { StoreBackend } from '../store/types.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { privateDir, tightenIfPresent } from '../util/private.js';
 import { Allocator } from './alloc.js';
 import { renderKubeconfig, writeFileAtomic } from './auth/kubeconfig.js';
 import { ensurePki } from './auth/pki.js';
-import { ensureToken, TokenAuthenticator } from './auth/tokens.js';
+import { ensureToken, TokenAuthenticator, tokensPath } from './auth/tokens.js';
 import { defaultLimits, type LimitOptions } from './limits.js';
 import { Registry } from './rest.js';
 import { reconcileKubernetesService } from './kubernetes-service.js';
@@ -61,7 +61,8 @@ export function parsePortRange(s: string): { min: number; max: number } {
 
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.logger ?? createLogger('apiserver');
-  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  privateDir(opts.stateDir);
+  tightenIfPresent(tokensPath(opts.stateDir)); // written 0600, but an older run may have left it readable
   const alloc = new Allocator(opts.serviceClusterIPRange, opts.serviceNodePortRange);
   const advertise =
     opts.advertiseAddress ??

@@ -34,6 +34,7 @@ import { Progress } from './progress.js';
 import { type LabState, readLab, writeLab } from './state.js';
 import { alive, startProcess } from './supervisor.js';
 import { teardown } from './teardown.js';
+import { privateDir } from '../util/private.js';
 
 export interface UpOptions {
   stateDir: string;
@@ -193,6 +194,7 @@ export class LabBuilder {
     const o = this.o;
     const p = this.progress;
     await p.step('preflight checks', () => this.preflight());
+    privateDir(o.stateDir); // holds the admin kubeconfig, tokens, PKI and the store
     mkdirSync(this.paths.logs, { recursive: true });
     this.lab = {
       version: 1,
@@ -219,7 +221,7 @@ export class LabBuilder {
     const cpNs = nsName(prefix, 'cp');
     const port = await freeLoopbackPort();
     this.lab.apiPort = port;
-    mkdirSync(this.paths.cp, { recursive: true });
+    privateDir(this.paths.cp);
     if (o.store === 'etcd') {
       await p.step('etcd', async () => {
         this.start('etcd', 'etcd', cpNs, { STATE_DIR: this.paths.cp });

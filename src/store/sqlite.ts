@@ -10,9 +10,9 @@
  * second API server on the same state dir) fails to open it instead of forking the revision counter.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../util/log.js';
+import { privateDir, privateFile, tightenIfPresent } from '../util/private.js';
 import { checkKey, pageOf, prefixEnd } from './keys.js';
 import { LogBackend, requireCurrent, type LogBackendOptions } from './log-backend.js';
 import {
@@ -342,6 +342,10 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
 
 export function openSqliteBackend(opts: BackendOptions): SqliteBackend {
   if (!opts.dir) throw new InvalidArgumentError('the sqlite store needs a state directory (dir)');
-  mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
-  return new SqliteBackend(join(opts.dir, 'state.db'), opts);
+  privateDir(opts.dir);
+  const path = join(opts.dir, 'state.db');
+  privateFile(path); // SQLite creates its -wal and -shm files with the database file's mode
+  const backend = new SqliteBackend(path, opts);
+  tightenIfPresent(`${path}-wal`, `${path}-shm`);
+  return backend;
 }

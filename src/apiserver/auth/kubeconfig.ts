@@ -31,7 +31,7 @@ export function renderKubeconfig(opts: {
 }
 
 export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, content, { mode });
   renameSync(tmp, path);

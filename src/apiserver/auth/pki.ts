@@ -4,9 +4,10 @@
  * serving certificate is re-issued when an address it must cover is missing or it is close to expiry.
  */
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { privateDir, tightenIfPresent } from '../../util/private.js';
 
 export interface Pki {
   caCertPem: string;
@@ -85,7 +86,7 @@ function covers(certPem: string, dns: string[], ips: string[]): boolean {
 
 export function ensurePki(stateDir: string, sans: { dns: string[]; ips: string[] }): Pki {
   const dir = join(stateDir, 'pki');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  privateDir(dir);
   const caCrt = join(dir, 'ca.crt');
   const caKey = join(dir, 'ca.key');
   if (!existsSync(caCrt) || !existsSync(caKey)) {
@@ -119,6 +120,7 @@ export function ensurePki(stateDir: string, sans: { dns: string[]; ips: string[]
     writeFileSync(key, k.privatePem, { mode: 0o600 });
     writeFileSync(crt, pem, { mode: 0o644 });
   }
+  tightenIfPresent(caKey, key); // a rewrite keeps an older file's mode
   return { caCertPem, certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8'), dir };
 }
 

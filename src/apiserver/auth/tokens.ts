@@ -3,7 +3,7 @@
  * the file when it changes, so `skiff apiserver issue-kubeconfig` works without a restart. Writers take a
  * lock file and replace the file atomically.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -95,31 +95,47 @@ export function ensureToken(stateDir: string, user: string, groups: string[]): s
   });
 }
 
-/** The server's view: re-read when the file's mtime changes (checked at most every 500 ms, or on a miss). */
+/**
+ * The server's view of tokens.json. Tokens are kept by SHA-256 digest and confirmed with a constant-time
+ * comparison of digests, so neither the lookup nor the comparison reveals how much of a guess was right.
+ * The file is re-read only when its identity (inode, size, mtime) changes: checked at most every 500 ms on
+ * a hit, and on a miss (so a token issued a moment ago works at once) with a stat, never a re-read, when the
+ * file is unchanged. A broken file keeps the previous tokens and is not re-read until it changes again.
+ */
 export class TokenAuthenticator {
-  private byToken = new Map<string, TokenEntry>();
-  private mtime = -1;
+  private byDigest = new Map<string, { digest: Buffer; entry: TokenEntry }>();
+  private identity = '';
   private checkedAt = 0;
+  /** how many times the file was read and parsed (observable for tests and metrics) */
+  reads = 0;
 
   constructor(private readonly stateDir: string) {
-    this.reload(true);
+    this.refresh();
   }
 
-  private reload(force = false): void {
-    const now = Date.now();
-    if (!force && now - this.checkedAt < 500) return;
-    this.checkedAt = now;
-    let m = 0;
+  private fileIdentity(): string {
     try {
-      m = statSync(tokensPath(this.stateDir)).mtimeMs;
+      const st = statSync(tokensPath(this.stateDir));
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
     } catch {
-      m = 0;
+      return 'missing';
     }
-    if (m === this.mtime) return;
+  }
+
+  private refresh(): void {
+    this.checkedAt = Date.now();
+    const id = this.fileIdentity();
+    if (id === this.identity) return;
+    this.identity = id;
+    this.reads++;
     try {
       const entries = readTokens(this.stateDir);
-      this.byToken = new Map(entries.map((e) => [e.token, e]));
-      this.mtime = m;
+      this.byDigest = new Map(
+        entries.map((e) => {
+          const digest = sha256(e.token);
+          return [digest.toString('hex'), { digest, entry: e }];
+        }),
+      );
     } catch {
       // A half-written or broken file keeps the previous tokens in force.
     }
@@ -129,21 +145,22 @@ export class TokenAuthenticator {
     if (!authorization) return undefined;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!m) return undefined;
-    const token = m[1]!;
-    this.reload();
-    let e = this.lookup(token);
+    const digest = sha256(m[1]!);
+    if (Date.now() - this.checkedAt >= 500) this.refresh();
+    let e = this.lookup(digest);
     if (!e) {
-      this.reload(true);
-      e = this.lookup(token);
+      this.refresh();
+      e = this.lookup(digest);
     }
     return e ? { name: e.user, groups: [...e.groups, 'system:authenticated'] } : undefined;
   }
 
-  private lookup(token: string): TokenEntry | undefined {
-    const e = this.byToken.get(token);
-    if (!e) return undefined;
-    const a = Buffer.from(e.token);
-    const b = Buffer.from(token);
-    return a.length === b.length && timingSafeEqual(a, b) ? e : undefined;
+  private lookup(digest: Buffer): TokenEntry | undefined {
+    const found = this.byDigest.get(digest.toString('hex'));
+    return found && timingSafeEqual(found.digest, digest) ? found.entry : undefined;
   }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
 }
