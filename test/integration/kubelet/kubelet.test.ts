@@ -118,24 +118,7 @@ describe('kubelet against a real API server', () => {
       );
       return l.spec?.renewTime !== first;
     });
-    await h.api.request(
-      'PATCH',
-      '/api/v1/nodes/node1',
-      { spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] } },
-      'application/merge-patch+json',
-    );
-    await waitUntil(
-      'Node Ready',
-      30_000,
-      async () => {
-        const x = await h.api.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
-          'GET',
-          '/api/v1/nodes/node1',
-        );
-        return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      },
-      [node.proc],
-    );
+    await h.makeReady('node1', '10.244.1.0/24', node.proc);
   });
 
   it('runs pods with IPs from the bridge CNI that reach each other; probes drive readiness', async () => {
