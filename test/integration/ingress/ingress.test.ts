@@ -4,171 +4,25 @@
  * client namespace sends requests to the controller's address. Objects are applied with the real kubectl;
  * Services and EndpointSlices are written by hand (no kubelet here), as a Service's controller would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../../src/os/exec.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
-import { KUBECTL, ROOT, SKIFF, requireKubectlAndBuild, until } from '../apiserver/server.js';
-
-const FIX = join(ROOT, 'test/integration/ingress/fixtures');
-const CTRL_IP = '10.250.0.1';
-const BACKENDS = { b1: '10.250.0.11', b2: '10.250.0.12', b3: '10.250.0.13' } as const;
+import { CTRL_IP, IngressLab, KUBECTL, SKIFF, until, type Res } from '../../helpers/ingress/lab.js';
+import { existsSync } from 'node:fs';
 
 const lab = new Lab('ing');
-let srv = '';
-let cli = '';
-let dir = '';
-let kubeconfig = '';
-const procs: ChildProcess[] = [];
-const logs = new Map<string, string[]>();
-
-function start(name: string, ns: string, argv: string[]): ChildProcess {
-  const p = spawn('ip', ['netns', 'exec', ns, ...argv], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SKIFF_LOG_FORMAT: 'json', SKIFF_LOG_LEVEL: 'info' },
-  });
-  const l: string[] = [];
-  logs.set(name, l);
-  p.stdout!.on('data', (d: Buffer) => l.push(d.toString()));
-  p.stderr!.on('data', (d: Buffer) => l.push(d.toString()));
-  procs.push(p);
-  return p;
-}
-const logOf = (name: string) => (logs.get(name) ?? []).join('').slice(-3000);
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  return run(['ip', 'netns', 'exec', srv, KUBECTL, '--kubeconfig', kubeconfig, ...args], { input, timeoutMs: 30_000 });
-}
-async function kubectlFails(args: string[], input?: string): Promise<string> {
-  try {
-    await kubectl(args, input);
-  } catch (e) {
-    return String(e);
-  }
-  throw new Error(`kubectl ${args.join(' ')} succeeded, expected a failure`);
-}
-
-interface Res {
-  status?: number;
-  backend?: string;
-  body: string;
-  location?: string;
-  headers?: Record<string, string>;
-  err?: string;
-  subject?: string;
-}
-async function client<T = Res[]>(args: string[], timeoutMs = 60_000): Promise<T> {
-  const out = await run(['ip', 'netns', 'exec', cli, process.execPath, join(FIX, 'client.mjs'), ...args], {
-    timeoutMs,
-  });
-  return JSON.parse(out.trim()) as T;
-}
+const L = new IngressLab(lab);
+const kubectl = (args: string[], input?: string) => L.kubectl(args, input);
+const kubectlFails = (args: string[], input?: string) => L.kubectlFails(args, input);
+const client = <T = Res[]>(args: string[]) => L.client<T>(args);
 const get = (path: string, host: string, count = 1, headers: Record<string, string> = {}) =>
-  client(['get', `http://${CTRL_IP}${path}`, String(count), host, JSON.stringify(headers)]);
-
-/** A Service with a hand-written EndpointSlice over the given backends (as the EndpointSlice controller writes). */
-function serviceYaml(name: string, backends: (keyof typeof BACKENDS)[], opts: { portName?: string } = {}): string {
-  const pn = opts.portName ?? 'http';
-  const eps = backends
-    .map(
-      (b) => `  - addresses: ["${BACKENDS[b]}"]\n    conditions: {ready: true}\n    targetRef: {kind: Pod, name: ${b}}`,
-    )
-    .join('\n');
-  return `apiVersion: v1
-kind: Service
-metadata: {name: ${name}, namespace: default}
-spec:
-  selector: {app: ${name}}
-  ports: [{name: ${pn}, port: 80, targetPort: 8080}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: ${name}-x
-  namespace: default
-  labels: {kubernetes.io/service-name: ${name}}
-addressType: IPv4
-ports: [{name: ${pn}, port: 8080, protocol: TCP}]
-endpoints:${eps ? `\n${eps}` : ' []'}
-`;
-}
-
-const ingressClass = `apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata:
-  name: skiff
-  annotations: {ingressclass.kubernetes.io/is-default-class: "true"}
-spec: {controller: skiff.dev/ingress-controller}
-`;
+  L.get(path, host, count, headers);
+const serviceYaml = (name: string, backends: string[]) => L.serviceYaml(name, backends);
 
 beforeAll(async () => {
   requireRootAndTools(['ip']);
-  requireKubectlAndBuild();
-  srv = await lab.netns('srv');
-  cli = await lab.netns('cli');
-  dir = lab.tmpdir();
-  kubeconfig = join(dir, 'admin.kubeconfig');
-  await run(['ip', '-n', srv, 'link', 'add', 'br0', 'type', 'bridge']);
-  await run(['ip', '-n', srv, 'addr', 'add', `${CTRL_IP}/24`, 'dev', 'br0']);
-  await run(['ip', '-n', srv, 'link', 'set', 'br0', 'up']);
-  const attach = async (ns: string, tag: string, ip: string) => {
-    await lab.veth(srv, `v${tag}`, ns, 'eth0');
-    await run(['ip', '-n', srv, 'link', 'set', `v${tag}`, 'master', 'br0']);
-    await run(['ip', '-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-  };
-  await attach(cli, 'cli', '10.250.0.100');
-  for (const [b, ip] of Object.entries(BACKENDS)) {
-    const ns = await lab.netns(b);
-    await attach(ns, b, ip);
-    start(b, ns, [process.execPath, join(FIX, 'backend.mjs'), b, '8080']);
-  }
-  lab.onCleanup(async () => {
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-  });
-  start('apiserver', srv, [process.execPath, SKIFF, 'apiserver', '--state-dir', dir, '--port', '0']);
-  await until('the API server', 60_000, () => /listening on https/.test(logOf('apiserver')) || undefined);
-  await kubectl(['apply', '-f', '-'], ingressClass);
-  await kubectl(['create', 'namespace', 'ingress-system']);
-  await kubectl(
-    ['apply', '-f', '-'],
-    `apiVersion: v1
-kind: Service
-metadata: {name: ingress, namespace: ingress-system}
-spec:
-  type: LoadBalancer
-  ports: [{name: http, port: 80, targetPort: 80}, {name: https, port: 443, targetPort: 443}]
-`,
-  );
-  // No LoadBalancer controller runs here: give the controller's Service its address by hand.
-  await kubectl([
-    '-n',
-    'ingress-system',
-    'patch',
-    'service',
-    'ingress',
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status: { loadBalancer: { ingress: [{ ip: '198.18.0.240' }] } } }),
-  ]);
-  start('controller', srv, [
-    process.execPath,
-    SKIFF,
-    'ingress-controller',
-    '--kubeconfig',
-    kubeconfig,
-    '--publish-service',
-    'ingress-system/ingress',
-    '--healthz-port',
-    '10254',
-  ]);
-  await until('the ingress controller', 60_000, () => {
-    if (procs.at(-1)!.exitCode !== null) throw new Error(`controller exited: ${logOf('controller')}`);
-    return /ingress controller serving/.test(logOf('controller')) || undefined;
-  }).catch((e: unknown) => {
-    throw new Error(`${String(e)}\ncontroller log:\n${logOf('controller')}`);
-  });
+  for (const f of [KUBECTL, SKIFF])
+    if (!existsSync(f)) throw new Error(`${f} is missing (kubectl 1.32; \`node scripts/build.mjs\` builds dist/)`);
+  await L.up({ backends: 3 });
 }, 180_000);
 
 afterAll(async () => {
@@ -242,6 +96,36 @@ spec:
       (await get('/nothing', 'nohost.example'))[0]!.backend === 'b2' ? true : undefined,
     );
     await kubectl(['delete', 'ingress', 'noclass']);
+  });
+
+  it('takes the protobuf body of `kubectl create ingress`', async () => {
+    await kubectl([
+      'create',
+      'ingress',
+      'simple',
+      '--class=skiff',
+      '--rule=s.example/api*=svc-a:80',
+      '--rule=s.example/exact=svc-b:http',
+    ]);
+    const o = JSON.parse(await kubectl(['get', 'ingress', 'simple', '-o', 'json'])) as { spec: unknown };
+    expect(o.spec).toEqual({
+      ingressClassName: 'skiff',
+      rules: [
+        {
+          host: 's.example',
+          http: {
+            paths: [
+              { path: '/api', pathType: 'Prefix', backend: { service: { name: 'svc-a', port: { number: 80 } } } },
+              { path: '/exact', pathType: 'Exact', backend: { service: { name: 'svc-b', port: { name: 'http' } } } },
+            ],
+          },
+        },
+      ],
+    });
+    await until('s.example', 20_000, async () =>
+      (await get('/api/v1', 's.example'))[0]!.backend === 'b1' ? true : undefined,
+    );
+    await kubectl(['delete', 'ingress', 'simple']);
   });
 
   it('rejects invalid Ingresses as kube-apiserver does', async () => {
