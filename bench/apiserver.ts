@@ -16,7 +16,7 @@
  * Prints p50/p90/p99 and throughput per row. Every request has a timeout; every process and temp dir made
  * here is removed at exit, also on failure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { runRaw } from '../src/os/exec.js';
+import { spawnProgram } from '../src/os/process.js';
 import { createBackend } from '../src/store/index.js';
 import { freePort, startEtcd, type EtcdServer } from '../src/store/etcd-server.js';
 import type { StoreBackend, Watch } from '../src/store/types.js';
@@ -346,7 +348,7 @@ async function startApiserver(
     kind,
     ...(etcdEndpoint ? ['--etcd-endpoints', etcdEndpoint] : []),
   ];
-  const child = spawn(process.execPath, args, {
+  const child = spawnProgram([process.execPath, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' },
   });
@@ -392,10 +394,10 @@ async function cleanup(): Promise<void> {
   }
 }
 
-function apiserverUsable(): boolean {
+async function apiserverUsable(): Promise<boolean> {
   if (!existsSync(skiffCli)) return false;
-  const r = spawnSync(process.execPath, [skiffCli, 'apiserver', '--help'], { encoding: 'utf8', timeout: 20_000 });
-  return r.status === 0 && /--state-dir/.test(r.stdout + r.stderr);
+  const r = await runRaw([process.execPath, skiffCli, 'apiserver', '--help'], { timeoutMs: 20_000 });
+  return r.code === 0 && /--state-dir/.test(r.stdout + r.stderr);
 }
 
 function fmt(n: number): string {
@@ -441,7 +443,7 @@ async function main(): Promise<void> {
   if (!['auto', 'apiserver', 'store'].includes(o.mode)) throw new Error(`--mode must be auto, apiserver or store`);
   let mode = o.mode;
   if (mode === 'auto') {
-    mode = apiserverUsable() ? 'apiserver' : 'store';
+    mode = (await apiserverUsable()) ? 'apiserver' : 'store';
     if (mode === 'store')
       process.stdout.write(
         'note: `skiff apiserver` is not usable (build it with node scripts/build.mjs); measuring the store backends directly\n',

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { CniRuntime, parseConfList } from '../src/cni/runtime/index.js';
 import type { PluginExec } from '../src/cni/invoke.js';
 import { runRaw } from '../src/os/exec.js';
+import { namedNs } from '../src/os/ns.js';
 import { Lab } from '../test/helpers/lab.js';
 import { startCnid } from '../test/helpers/cnid.js';
 
@@ -43,7 +44,7 @@ function execIn(node: string, extraEnv: Record<string, string>): PluginExec {
   return {
     exec: (path, env, stdin) =>
       runRaw([path], {
-        netns: node,
+        ns: namedNs(node),
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...extraEnv, ...env },
         input: stdin,
         timeoutMs: 60_000,

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc -p tsconfig.json
+node scripts/check-kernel-boundary.mjs
 npx prettier --check --log-level warn .
 npx vitest run "$@"

@@ -4,7 +4,6 @@ import {
   applyNetOps,
   applyNetOpsAndShow,
   bridgeVlanAdd,
-  CURRENT_NS,
   deleteLink,
   ensureBridge,
   getAddrs,
@@ -12,9 +11,9 @@ import {
   getRoutes,
   type IpLink,
   type NetOp,
-  nsFromPath,
   setLocalSysctl,
 } from '../../src/os/net.js';
+import { CURRENT_NS, nsFromPath } from '../../src/os/ns.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc } from '../../src/cni/ipam/index.js';
 import { parseCidr } from '../../src/net/cidr.js';
@@ -345,7 +344,7 @@ export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void
   for (const fam of [4, 6] as const) {
     const wanted = (prev.routes ?? []).filter((r) => isV6(r.dst) === (fam === 6));
     if (!wanted.length) continue;
-    const routes = await getRoutes(pod, fam, args.ifname);
+    const routes = await getRoutes(pod, fam, { dev: args.ifname });
     for (const r of wanted) {
       const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : parseCidr(r.dst).toString();
       const ok = routes.some((k) => (k.dst === dst || `${k.dst}` === r.dst) && (!r.gw || k.gateway === r.gw));

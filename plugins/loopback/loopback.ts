@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { applyNetOps, getLink, nsFromPath } from '../../src/os/net.js';
+import { applyNetOps, getLink } from '../../src/os/net.js';
+import { nsFromPath } from '../../src/os/ns.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import type { CniArgs, CniPlugin } from '../../src/cni/skel.js';
 import { type NetConf, netConfSchema, type Result } from '../../src/cni/spec/types.js';

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { setLocalSysctl } from '../../src/os/net.js';
+import { hasLocalSysctl, setLocalSysctl } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import { attach, detach, gcAttachments, listAttachments, type Layout } from '../../src/cni/nftattach.js';
 import { attachmentComment, attachmentHash } from '../../src/cni/names.js';
@@ -143,8 +142,8 @@ export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Resu
     parts.push({ chain: snatChain, comment, rules: snatRules, elements: els.snat });
     // Localhost → hostPort needs the kernel to route 127/8 sources out of the node's pod-facing links.
     for (const i of prev.interfaces ?? []) {
-      if (i.sandbox || !existsSync(`/proc/sys/net/ipv4/conf/${i.name}`)) continue;
-      setLocalSysctl(`net.ipv4.conf.${i.name}.route_localnet`, '1');
+      const key = `net.ipv4.conf.${i.name}.route_localnet`;
+      if (!i.sandbox && hasLocalSysctl(key)) setLocalSysctl(key, '1');
     }
   }
   try {

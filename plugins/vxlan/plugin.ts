@@ -30,12 +30,11 @@ import {
   ensureMasquerade,
   ensureVxlanDevice,
   getVxlanDevice,
-  readSubnetFile,
   underlayInterface,
   vxlanIncompat,
-  type SubnetFile,
   type VxlanDeviceSpec,
 } from '../../src/os/vxlan.js';
+import { readSubnetFile, type SubnetFile } from '../../src/overlay/vxlan/subnetfile.js';
 
 export const DEFAULT_SUBNET_FILE = '/run/skiff/subnet.env';
 export const DEFAULT_CACHE_DIR = '/var/lib/cni/skiff-vxlan';

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { spawnInContainer, spawnInNetns, waitForView } from '../os/container.js';
 import { netnsExists, netnsPath } from '../os/netns.js';
+import { procChildren, procExists } from '../os/proc.js';
 import { ApiClient, isStatus } from '../kubelet/api.js';
 import { podNetnsName } from '../kubelet/pod.js';
 import { podStateSchema } from '../kubelet/state.js';
@@ -30,10 +31,9 @@ function containerPid(lab: LabState, nodeName: string, uid: string): number | un
   if (!parsed.success) return undefined;
   for (const c of Object.values(parsed.data.containers)) {
     const pid = c.handle?.pid;
-    if (!pid || !existsSync(`/proc/${pid}`)) continue;
+    if (!pid || !procExists(pid)) continue;
     // The recorded process is `unshare`; its first child is pid 1 of the container's PID namespace.
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return children[0] ? Number(children[0]) : pid;
+    return procChildren(pid)[0] ?? pid;
   }
   return undefined;
 }

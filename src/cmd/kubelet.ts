@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { isIPv4 } from '../net/ip.js';
-import { listNetns } from '../os/netns.js';
+import { currentNetnsName } from '../os/netns.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
@@ -27,22 +27,6 @@ function posInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`"${v}" is not a positive integer`);
   return n;
-}
-
-/** The named netns this process lives in (matched by inode), to prefix pod namespaces for lab cleanup. */
-function currentNetnsName(): string | undefined {
-  try {
-    const self = statSync('/proc/self/ns/net').ino;
-    return listNetns().find((n) => {
-      try {
-        return statSync(`/run/netns/${n}`).ino === self;
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return undefined;
-  }
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { procCwd, procNetnsId } from '../os/proc.js';
 import { CniCode, CniError } from './errors.js';
 import { type CniPlugin, runPlugin } from './skel.js';
 import type { NetConf } from './spec/types.js';
@@ -54,14 +55,6 @@ export function parseRequest(buf: Buffer): CniRequest | undefined {
   };
 }
 
-function netnsOf(pid: number | 'self'): string | undefined {
-  try {
-    return readlinkSync(`/proc/${pid}/ns/net`);
-  } catch {
-    return undefined;
-  }
-}
-
 export interface DaemonOptions {
   socket: string;
   build: string;
@@ -79,17 +72,17 @@ export interface CniDaemon {
 export async function serveRequest(
   req: CniRequest,
   opts: Pick<DaemonOptions, 'build' | 'plugins' | 'log'>,
-  ownNetns = netnsOf('self'),
+  ownNetns = procNetnsId('self'),
 ): Promise<string> {
   const plugin = opts.plugins[basename(req.self)];
   if (req.build !== opts.build || !plugin) return DECLINED;
   // The shim compared namespaces already; check again from this side (its pid, our view of /proc).
-  if (!ownNetns || netnsOf(req.pid) !== ownNetns) return DECLINED;
+  if (!ownNetns || procNetnsId(req.pid) !== ownNetns) return DECLINED;
   // $0 is what the runtime exec'd: absolute when found on CNI_PATH; else relative to the caller's cwd.
   let self = req.self;
   if (!isAbsolute(self)) {
     try {
-      self = resolve(readlinkSync(`/proc/${req.pid}/cwd`), self);
+      self = resolve(procCwd(req.pid), self);
     } catch {
       return DECLINED;
     }

@@ -5,7 +5,7 @@ import { errorMessage } from '../util/errors.js';
 import { delNetns, listNetns } from '../os/netns.js';
 import { ApiClient, ApiError, isStatus } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
-import { detectCgroups } from './cgroups.js';
+import { detectCgroups } from '../os/cgroups.js';
 import { CONF_FILE, renderConflist } from './cniconf.js';
 import { renderTemplateFile } from './cnitemplate.js';
 import { RuntimeCniNetwork } from './cni.js';

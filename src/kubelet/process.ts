@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type ContainerSpawn, spawnContainer } from '../os/container.js';
+import { procChildren, procStartTicks } from '../os/proc.js';
+import { isSameProcess, signalGroup } from '../os/process.js';
 
 /** Container process bookkeeping: start (through src/os/container.ts), liveness, signals, exit codes. */
 export type SpawnSpec = ContainerSpawn;
@@ -11,21 +13,8 @@ export interface ProcHandle {
   startedAt: string;
 }
 
-export function procStartTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields after "(comm)": state is index 0 → starttime (field 22) is index 19
-    if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
-    const n = Number(rest[19]);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function isAlive(h: Pick<ProcHandle, 'pid' | 'startTicks'>): boolean {
-  return procStartTicks(h.pid) === h.startTicks;
+  return isSameProcess(h);
 }
 
 export function startContainerProcess(spec: SpawnSpec): ProcHandle {
@@ -37,16 +26,7 @@ export function startContainerProcess(spec: SpawnSpec): ProcHandle {
 
 /** Signal the container's whole process group (ESRCH = already gone: fine). */
 export function signalContainer(h: ProcHandle, signal: NodeJS.Signals): void {
-  if (!isAlive(h)) return;
-  try {
-    process.kill(-h.pid, signal);
-  } catch {
-    try {
-      process.kill(h.pid, signal);
-    } catch {
-      /* gone */
-    }
-  }
+  if (isAlive(h)) signalGroup(h.pid, signal);
 }
 
 /** Exit code recorded by the init, if the container has ended and recorded one. */
@@ -58,16 +38,7 @@ export function readExitCode(exitFile: string): number | undefined {
 
 /** PID (global) of the container's init: the unshare's child when a PID namespace is used. */
 export function initPid(h: ProcHandle): number {
-  try {
-    const kids = readFileSync(`/proc/${h.pid}/task/${h.pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .map(Number)
-      .filter((n) => n > 0);
-    return kids[0] ?? h.pid;
-  } catch {
-    return h.pid;
-  }
+  return procChildren(h.pid)[0] ?? h.pid;
 }
 
 /** Resolve a command name like a shell would: absolute paths as is, else search PATH. */

@@ -1,4 +1,5 @@
-import { run, runRaw } from '../os/exec.js';
+import { deleteRoute, getRoutes, replaceRoute } from '../os/net.js';
+import { CURRENT_NS } from '../os/ns.js';
 
 /**
  * Bridge CNI without an overlay: this node reaches another node's pods through that node's underlay IP.
@@ -21,9 +22,7 @@ export function desiredPeerRoutes(self: string, nodes: { name: string; podCIDR?:
 }
 
 export async function currentPeerRoutes(): Promise<PeerRoute[]> {
-  const res = await runRaw(['ip', '-json', 'route', 'show', 'proto', ROUTE_PROTO]);
-  if (res.code !== 0 || !res.stdout.trim()) return [];
-  const rows = JSON.parse(res.stdout) as { dst: string; gateway?: string }[];
+  const rows = await getRoutes(CURRENT_NS, 4, { proto: ROUTE_PROTO });
   return rows.filter((r) => r.gateway).map((r) => ({ cidr: r.dst, via: r.gateway as string }));
 }
 
@@ -32,9 +31,9 @@ export async function syncPeerRoutes(desired: PeerRoute[]): Promise<void> {
   const want = new Map(desired.map((r) => [r.cidr, r.via]));
   for (const r of desired) {
     if (current.some((c) => c.cidr === r.cidr && c.via === r.via)) continue;
-    await run(['ip', 'route', 'replace', r.cidr, 'via', r.via, 'proto', ROUTE_PROTO]);
+    await replaceRoute(CURRENT_NS, { dst: r.cidr, via: r.via, proto: ROUTE_PROTO });
   }
   for (const c of current) {
-    if (!want.has(c.cidr)) await runRaw(['ip', 'route', 'del', c.cidr, 'proto', ROUTE_PROTO]);
+    if (!want.has(c.cidr)) await deleteRoute(CURRENT_NS, { dst: c.cidr, proto: ROUTE_PROTO });
   }
 }

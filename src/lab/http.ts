@@ -1,4 +1,5 @@
 import { runRaw } from '../os/exec.js';
+import { namedNs } from '../os/ns.js';
 
 /**
  * One HTTP GET from inside a lab namespace (socat: no curl needed, nothing in the root namespace).
@@ -14,7 +15,7 @@ export async function httpGetIn(
   const res = await runRaw(
     ['socat', '-t', String(timeoutS), '-T', String(timeoutS), '-', `TCP:${host}:${port},connect-timeout=${timeoutS}`],
     {
-      netns,
+      ns: namedNs(netns),
       input: `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
       timeoutMs: (timeoutS + 2) * 1000,
     },

@@ -1,4 +1,5 @@
-import { run, runRaw } from '../os/exec.js';
+import { applyNetOps, ensureBridge, getLink, getRoutes, replaceRoute, setSysctl } from '../os/net.js';
+import { CURRENT_NS, namedNs } from '../os/ns.js';
 import { addNetns, delNetns, listNetns, netnsPids } from '../os/netns.js';
 import { ROUTE_PROTO, type PeerRoute } from '../kubelet/routes.js';
 import { type Member, SERVICE_CIDR, UNDERLAY_PREFIX_LEN, nsName, overlappingRoutes } from './addressing.js';
@@ -8,45 +9,44 @@ import { type Member, SERVICE_CIDR, UNDERLAY_PREFIX_LEN, nsName, overlappingRout
  * a veth `eth0` whose peer `v-<role>` sits on that bridge. Nothing is created in the root namespace.
  */
 export async function checkNoOverlap(): Promise<void> {
-  const out = await run(['ip', '-json', 'route', 'show', 'table', 'all']);
-  const dsts = (JSON.parse(out || '[]') as { dst?: string }[]).map((r) => r.dst ?? '');
+  const dsts = (await getRoutes(CURRENT_NS, 4, { table: 'all' })).map((r) => r.dst ?? '');
   const bad = overlappingRoutes(dsts);
   if (bad.length)
     throw new Error(`the host already routes ${bad.join(', ')}, which overlaps the lab underlay 198.18.0.0/24`);
 }
 
 export async function createUnderlay(prefix: string): Promise<string> {
-  const ns = nsName(prefix, 'underlay');
-  await addNetns(ns);
-  const links = await run(['ip', '-n', ns, '-json', 'link', 'show']);
-  if (!(JSON.parse(links) as { ifname: string }[]).some((l) => l.ifname === 'br0')) {
-    await run(['ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
-  }
-  await run(['ip', '-n', ns, 'link', 'set', 'br0', 'up']);
-  return ns;
+  const name = nsName(prefix, 'underlay');
+  await addNetns(name);
+  const ns = namedNs(name);
+  await ensureBridge(ns, { name: 'br0' });
+  await applyNetOps(ns, [{ op: 'link-set', name: 'br0', up: true }]);
+  return name;
 }
 
 export async function attachMember(prefix: string, m: Member): Promise<string> {
-  const underlay = nsName(prefix, 'underlay');
-  const ns = nsName(prefix, m.role);
-  await addNetns(ns);
+  const underlay = namedNs(nsName(prefix, 'underlay'));
+  const name = nsName(prefix, m.role);
+  await addNetns(name);
+  const ns = namedNs(name);
   const peer = `v-${m.role}`.slice(0, 15);
-  const res = await runRaw(['ip', '-n', underlay, 'link', 'show', peer]);
-  if (res.code !== 0) {
-    await run(['ip', '-n', underlay, 'link', 'add', peer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  if (!(await getLink(underlay, peer))) {
+    await applyNetOps(underlay, [{ op: 'veth-add', name: peer, peer: 'eth0', peerNs: name }]);
   }
-  await run(['ip', '-n', underlay, 'link', 'set', peer, 'master', 'br0', 'up']);
-  await run(['ip', '-n', ns, 'addr', 'replace', `${m.ip}/${UNDERLAY_PREFIX_LEN}`, 'dev', 'eth0']);
-  await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+  await applyNetOps(underlay, [{ op: 'link-set', name: peer, master: 'br0', up: true }]);
+  await applyNetOps(ns, [
+    { op: 'addr-add', dev: 'eth0', cidr: `${m.ip}/${UNDERLAY_PREFIX_LEN}`, replace: true },
+    { op: 'link-set', name: 'eth0', up: true },
+  ]);
   if (m.role.startsWith('node')) {
     // a node routes for its pods (and the proxy's NAT) inside its own namespace
-    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0']);
+    await setSysctl(ns, 'net.ipv4.ip_forward', '1');
+    await setSysctl(ns, 'net.ipv4.conf.all.rp_filter', '0');
     // Nodes have no default route (nothing leads out of the lab), so connections the node itself opens
     // to a ClusterIP need a route for the service range to reach the proxy's output-hook DNAT.
-    await run(['ip', '-n', ns, 'route', 'replace', SERVICE_CIDR, 'dev', 'eth0']);
+    await replaceRoute(ns, { dst: SERVICE_CIDR, dev: 'eth0' });
   }
-  return ns;
+  return name;
 }
 
 /**

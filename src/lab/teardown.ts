@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeCgroupsWithPrefix } from '../os/cgroups.js';
 import { deleteLabNamespaces } from './network.js';
 import { labFile, readLab, type LabState } from './state.js';
 import { stopProcess } from './supervisor.js';
@@ -33,7 +34,7 @@ export async function teardown(dir: string): Promise<TeardownReport> {
   const procs = [...lab.processes].sort((a, b) => order(a.name) - order(b.name));
   for (const p of procs) await stopProcess(p, 2000);
   const namespaces = await deleteLabNamespaces(lab.prefix);
-  removeCgroups(lab.prefix);
+  removeCgroupsWithPrefix(lab.prefix);
   const paths = labPaths(dir);
   // nodes/ holds each node's skiff-cnid socket and pid file (left behind when the daemon was SIGKILLed)
   for (const f of [
@@ -48,20 +49,4 @@ export async function teardown(dir: string): Promise<TeardownReport> {
   }
   rmSync(labFile(dir), { force: true });
   return { prefix: lab.prefix, processes: procs.length, namespaces };
-}
-
-function removeCgroups(prefix: string): void {
-  for (const base of ['/sys/fs/cgroup/skiff', '/sys/fs/cgroup/memory/skiff', '/sys/fs/cgroup/cpu/skiff']) {
-    if (!existsSync(base)) continue;
-    for (const pod of readdirSync(base).filter((n) => n.startsWith(`${prefix}-`))) {
-      const podDir = join(base, pod);
-      try {
-        for (const c of readdirSync(podDir, { withFileTypes: true }))
-          if (c.isDirectory()) rmdirSync(join(podDir, c.name));
-        rmdirSync(podDir);
-      } catch {
-        /* busy or gone */
-      }
-    }
-  }
 }

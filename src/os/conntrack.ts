@@ -1,4 +1,5 @@
 import { runRaw } from './exec.js';
+import { CURRENT_NS, type NsRef } from './ns.js';
 
 /**
  * Connection-tracking cleanup through the conntrack CLI. UDP has no connection teardown, so when a
@@ -23,9 +24,9 @@ export function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
 }
 
 /** Delete matching UDP flows; returns how many went. "0 flow entries" (exit 1) is not an error. */
-export async function conntrackDeleteUdp(f: UdpFlowFilter, netns?: string): Promise<number> {
+export async function conntrackDeleteUdp(f: UdpFlowFilter, ns: NsRef = CURRENT_NS): Promise<number> {
   const argv = conntrackDeleteArgv(f);
-  const res = await runRaw(argv, { netns, timeoutMs: 10_000 });
+  const res = await runRaw(argv, { ns, timeoutMs: 10_000 });
   const m = /(\d+) flow entries have been deleted/.exec(res.stderr + res.stdout);
   if (res.code !== 0 && !m) throw new Error(`${argv.join(' ')}: exit ${res.code}: ${res.stderr.trim()}`);
   return m ? Number(m[1]) : 0;

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
+import { CURRENT_NS, inNs, type NsRef } from './ns.js';
 
 /**
  * The one place skiff starts external programs (ip, nft, conntrack, ...). Always an argv array: never a
  * shell string, so nothing a user typed can become shell syntax.
  */
 export interface RunOptions {
-  /** Run inside this named network namespace (via `ip netns exec`). */
-  netns?: string;
+  /** Run inside this network namespace (default: the caller's own). */
+  ns?: NsRef;
   /** Bytes written to the child's stdin. */
   input?: string;
   /** Kill the child after this long (default 30 s). */
@@ -30,13 +31,9 @@ export class ExecError extends Error {
   }
 }
 
-export function withNetns(argv: readonly string[], netns?: string): string[] {
-  return netns ? ['ip', 'netns', 'exec', netns, ...argv] : [...argv];
-}
-
 /** Run and return the result whatever the exit code. */
 export function runRaw(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const full = withNetns(argv, opts.netns);
+  const full = inNs(opts.ns ?? CURRENT_NS, argv);
   const [cmd, ...args] = full;
   if (!cmd) throw new Error('runRaw: empty argv');
   return new Promise((resolve, reject) => {
@@ -66,6 +63,6 @@ export function runRaw(argv: readonly string[], opts: RunOptions = {}): Promise<
 /** Run and throw ExecError on a non-zero exit. */
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
   const res = await runRaw(argv, opts);
-  if (res.code !== 0) throw new ExecError(withNetns(argv, opts.netns), res);
+  if (res.code !== 0) throw new ExecError(inNs(opts.ns ?? CURRENT_NS, argv), res);
   return res.stdout;
 }

@@ -1,48 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { run, runRaw, type RunResult } from './exec.js';
+import { inNs, ipArgv, type NsRef } from './ns.js';
 
 /**
  * Links, addresses, routes and sysctls through iproute2. Changes are plain data rendered to `ip -batch -`
- * lines and applied in one process per namespace (process starts dominate a CNI call's cost). A namespace is
- * named (iproute2's /run/netns/NAME, reached with `ip -n`) or any other path such as /proc/PID/ns/net (reached
- * with `nsenter --net=PATH`).
+ * lines and applied in one process per namespace (process starts dominate a CNI call's cost). Namespaces are
+ * NsRefs (ns.ts). Every operation here is idempotent or says what it does when the object is absent.
  */
-export type NsRef = { kind: 'current' } | { kind: 'named'; name: string } | { kind: 'path'; path: string };
-
-export const CURRENT_NS: NsRef = { kind: 'current' };
-
-/** NsRef for a CNI_NETNS-style path. */
-export function nsFromPath(path: string): NsRef {
-  const dir = dirname(path);
-  if (dir === '/run/netns' || dir === '/var/run/netns') return { kind: 'named', name: basename(path) };
-  return { kind: 'path', path };
-}
-
-/** argv prefix that runs `ip` in ns. */
-export function ipArgv(ns: NsRef, args: readonly string[]): string[] {
-  switch (ns.kind) {
-    case 'current':
-      return ['ip', ...args];
-    case 'named':
-      return ['ip', '-n', ns.name, ...args];
-    case 'path':
-      return ['nsenter', `--net=${ns.path}`, 'ip', ...args];
-  }
-}
-
-/** argv that runs any command in ns (for `bridge`, `sysctl`, ...). */
-export function inNs(ns: NsRef, argv: readonly string[]): string[] {
-  switch (ns.kind) {
-    case 'current':
-      return [...argv];
-    case 'named':
-      return ['ip', 'netns', 'exec', ns.name, ...argv];
-    case 'path':
-      return ['nsenter', `--net=${ns.path}`, ...argv];
-  }
-}
-
 export type NetOp =
   | { op: 'bridge-add'; name: string; mtu?: number; vlanFiltering?: boolean; mac?: string }
   | {
@@ -181,7 +145,7 @@ export interface IpLink {
     info_slave_data?: Record<string, unknown>;
     info_data?: Record<string, unknown>;
   };
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; label?: string }[];
 }
 
 /** One link (with -details), or undefined when it does not exist. */
@@ -213,13 +177,72 @@ export interface IpRoute {
   flags?: string[];
 }
 
-export async function getRoutes(ns: NsRef, family: 4 | 6, dev?: string): Promise<IpRoute[]> {
-  const r = await runRaw(ipArgv(ns, [family === 6 ? '-6' : '-4', '-j', 'route', 'show', ...(dev ? ['dev', dev] : [])]));
+export interface RouteFilter {
+  dev?: string;
+  /** Routing protocol (name or number, e.g. 252): how a component tags and later finds its own routes. */
+  proto?: string;
+  /** Routing table (number, name or "all"). */
+  table?: string;
+}
+
+export async function getRoutes(ns: NsRef, family: 4 | 6, filter: RouteFilter = {}): Promise<IpRoute[]> {
+  const args = [family === 6 ? '-6' : '-4', '-j', 'route', 'show', ...routeSelector(filter)];
+  const r = await runRaw(ipArgv(ns, args));
   if (r.code !== 0) {
     if (/does not exist|Cannot find device/.test(r.stderr)) return [];
     throw new Error(`ip route show: ${r.stderr.trim()}`);
   }
   return JSON.parse(r.stdout || '[]') as IpRoute[];
+}
+
+function routeSelector(f: RouteFilter): string[] {
+  return [
+    ...(f.table ? ['table', f.table] : []),
+    ...(f.proto ? ['proto', f.proto] : []),
+    ...(f.dev ? ['dev', f.dev] : []),
+  ];
+}
+
+export interface RouteSpec {
+  dst: string;
+  via?: string;
+  dev?: string;
+  proto?: string;
+}
+
+/** Install or update a route (`ip route replace`: idempotent). */
+export async function replaceRoute(ns: NsRef, r: RouteSpec): Promise<void> {
+  await run(
+    ipArgv(ns, [
+      'route',
+      'replace',
+      r.dst,
+      ...(r.via ? ['via', r.via] : []),
+      ...(r.dev ? ['dev', r.dev] : []),
+      ...(r.proto ? ['proto', r.proto] : []),
+    ]),
+  );
+}
+
+/** Remove a route; false when there was none to remove. */
+export async function deleteRoute(ns: NsRef, r: Pick<RouteSpec, 'dst' | 'proto'>): Promise<boolean> {
+  const res = await runRaw(ipArgv(ns, ['route', 'del', r.dst, ...(r.proto ? ['proto', r.proto] : [])]));
+  if (res.code === 0) return true;
+  if (/No such process|not found/i.test(res.stderr)) return false;
+  throw new Error(`ip route del ${r.dst}: ${res.stderr.trim()}`);
+}
+
+/** Add or refresh an address on dev (`ip addr replace`: idempotent), optionally with a label. */
+export async function replaceAddr(ns: NsRef, dev: string, cidr: string, label?: string): Promise<void> {
+  await run(ipArgv(ns, ['addr', 'replace', cidr, 'dev', dev, ...(label ? ['label', label] : [])]));
+}
+
+/** Remove an address from dev; false when it was not there. */
+export async function deleteAddr(ns: NsRef, dev: string, cidr: string): Promise<boolean> {
+  const res = await runRaw(ipArgv(ns, ['addr', 'del', cidr, 'dev', dev]));
+  if (res.code === 0) return true;
+  if (/Cannot assign requested address|does not exist|Cannot find device/i.test(res.stderr)) return false;
+  throw new Error(`ip addr del ${cidr} dev ${dev}: ${res.stderr.trim()}`);
 }
 
 /** Delete a link; false when it was already gone. */
@@ -246,8 +269,7 @@ export function localLinkNames(): Set<string> {
 
 /** Write a sysctl of this process's own namespace (e.g. net.ipv4.ip_forward), via /proc/sys. */
 export function setLocalSysctl(key: string, value: string): void {
-  if (!/^[a-z0-9_.-]+$/i.test(key)) throw new Error(`invalid sysctl key ${key}`);
-  const path = `/proc/sys/${key.replace(/\./g, '/')}`;
+  const path = sysctlPath(key);
   try {
     if (readFileSync(path, 'utf8').trim() === value) return;
   } catch {
@@ -256,8 +278,18 @@ export function setLocalSysctl(key: string, value: string): void {
   writeFileSync(path, value);
 }
 
+/** Whether this namespace has the sysctl (e.g. net.ipv4.conf.eth0.route_localnet exists only while eth0 does). */
+export function hasLocalSysctl(key: string): boolean {
+  return existsSync(sysctlPath(key));
+}
+
 export function getLocalSysctl(key: string): string {
-  return readFileSync(`/proc/sys/${key.replace(/\./g, '/')}`, 'utf8').trim();
+  return readFileSync(sysctlPath(key), 'utf8').trim();
+}
+
+function sysctlPath(key: string): string {
+  if (!/^[a-z0-9_.-]+$/i.test(key)) throw new Error(`invalid sysctl key ${key}`);
+  return `/proc/sys/${key.replace(/\./g, '/')}`;
 }
 
 /** Set a sysctl inside another namespace. */

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { run, runRaw } from './exec.js';
+import { NETNS_DIR } from './ns.js';
+import { selfNetnsInode } from './proc.js';
 
-/** Named network namespaces, as iproute2 keeps them under /run/netns. */
-export const NETNS_DIR = '/run/netns';
-
+/** Named network namespaces (iproute2's /run/netns): create, list, delete, find the one we live in. */
 export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${name}`;
 }
@@ -52,4 +52,17 @@ export async function delNetns(name: string): Promise<void> {
   }
   const res = await runRaw(['ip', 'netns', 'del', name]);
   if (res.code !== 0 && netnsExists(name)) throw new Error(`ip netns del ${name}: ${res.stderr.trim()}`);
+}
+
+/** The named netns this process lives in (matched by inode), if any. */
+export function currentNetnsName(): string | undefined {
+  const self = selfNetnsInode();
+  if (self === undefined) return undefined;
+  return listNetns().find((n) => {
+    try {
+      return statSync(netnsPath(n)).ino === self;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -1,4 +1,5 @@
 import { run, runRaw } from './exec.js';
+import { CURRENT_NS, type NsRef } from './ns.js';
 
 /**
  * nftables through the nft CLI, one atomic `nft -f -` per change (the kernel applies a whole file or
@@ -112,16 +113,19 @@ export class Transaction {
 }
 
 /** Apply a transaction atomically. Throws ExecError (with nft's message) if the kernel refuses any of it. */
-export async function nftApply(tx: Transaction | string, netns?: string): Promise<void> {
+export async function nftApply(tx: Transaction | string, ns: NsRef = CURRENT_NS): Promise<void> {
   const text = typeof tx === 'string' ? tx : tx.render();
   if (!text.trim()) return;
-  await run(['nft', '-f', '-'], { netns, input: text });
+  await run(['nft', '-f', '-'], { ns, input: text });
 }
 
 /** The ruleset (or one table) as nft's JSON, parsed. */
-export async function nftListJson(netns?: string, table?: TableRef): Promise<{ nftables: Record<string, unknown>[] }> {
+export async function nftListJson(
+  ns: NsRef = CURRENT_NS,
+  table?: TableRef,
+): Promise<{ nftables: Record<string, unknown>[] }> {
   const argv = table ? ['nft', '-j', 'list', 'table', table.family, table.name] : ['nft', '-j', 'list', 'ruleset'];
-  const res = await runRaw(argv, { netns });
+  const res = await runRaw(argv, { ns });
   if (res.code !== 0) {
     if (table && /No such file or directory/.test(res.stderr)) return { nftables: [] };
     throw new Error(`${argv.join(' ')}: ${res.stderr.trim()}`);
@@ -129,24 +133,24 @@ export async function nftListJson(netns?: string, table?: TableRef): Promise<{ n
   return JSON.parse(res.stdout || '{"nftables":[]}') as { nftables: Record<string, unknown>[] };
 }
 
-export async function nftTableExists(table: TableRef, netns?: string): Promise<boolean> {
-  const res = await runRaw(['nft', 'list', 'table', table.family, table.name], { netns });
+export async function nftTableExists(table: TableRef, ns: NsRef = CURRENT_NS): Promise<boolean> {
+  const res = await runRaw(['nft', 'list', 'table', table.family, table.name], { ns });
   return res.code === 0;
 }
 
 /** Delete a table if it exists (idempotent): `add` then `delete` in one transaction never fails on absence. */
-export async function nftDeleteTable(table: TableRef, netns?: string): Promise<void> {
-  await nftApply(`add table ${tableName(table)}\ndelete table ${tableName(table)}\n`, netns);
+export async function nftDeleteTable(table: TableRef, ns: NsRef = CURRENT_NS): Promise<void> {
+  await nftApply(`add table ${tableName(table)}\ndelete table ${tableName(table)}\n`, ns);
 }
 
 /** Names of the chains, maps and sets in one table, read tersely (`nft -t`: no set elements), so the
  * listing stays cheap even when maps hold tens of thousands of elements. Undefined if the table is absent. */
 export async function nftListTableObjects(
   table: TableRef,
-  netns?: string,
+  ns: NsRef = CURRENT_NS,
 ): Promise<{ chains: string[]; maps: string[]; sets: string[] } | undefined> {
   const argv = ['nft', '-t', '-j', 'list', 'table', table.family, table.name];
-  const res = await runRaw(argv, { netns });
+  const res = await runRaw(argv, { ns });
   if (res.code !== 0) {
     if (/No such file or directory/.test(res.stderr)) return undefined;
     throw new Error(`${argv.join(' ')}: ${res.stderr.trim()}`);

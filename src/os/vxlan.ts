@@ -1,14 +1,12 @@
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ExecError, run, runRaw } from './exec.js';
 import { nftApply, Transaction } from './nft.js';
-import { cidrString, ipv4String } from '../net/schema.js';
+import { bridgeArgv, CURRENT_NS, describeNs, ipArgv, type NsRef } from './ns.js';
 
 /**
  * The kernel side of the VXLAN overlay: the VTEP device, its FDB / neighbour / route entries, the
- * node-wide masquerade for traffic leaving the cluster, and the node's subnet file. Everything runs in an
- * optional named netns (`ip -n` / `bridge -n`), argv only. Reads use `ip -json` / `bridge -json` and are
+ * node-wide masquerade for traffic leaving the cluster. Everything runs in a given netns (default: the
+ * caller's own), argv only. Reads use `ip -json` / `bridge -json` and are
  * parsed with zod, so a changed iproute2 output format fails loudly instead of silently diffing wrong.
  */
 
@@ -104,11 +102,11 @@ export function vxlanIncompat(spec: VxlanDeviceSpec, cur: VxlanDeviceState): str
   return bad.join(', ');
 }
 
-export async function getVxlanDevice(name: string, netns?: string): Promise<VxlanDeviceState | undefined> {
-  const res = await runRaw(ipArgv(netns, ['-json', '-d', 'link', 'show', 'dev', name]));
+export async function getVxlanDevice(name: string, ns: NsRef = CURRENT_NS): Promise<VxlanDeviceState | undefined> {
+  const res = await runRaw(ipArgv(ns, ['-json', '-d', 'link', 'show', 'dev', name]));
   if (res.code !== 0) {
     if (/does not exist|Cannot find device/i.test(res.stderr)) return undefined;
-    throw new ExecError(ipArgv(netns, ['-json', '-d', 'link', 'show', 'dev', name]), res);
+    throw new ExecError(ipArgv(ns, ['-json', '-d', 'link', 'show', 'dev', name]), res);
   }
   return parseVxlanLink(res.stdout);
 }
@@ -126,15 +124,15 @@ export interface EnsureDeviceResult {
  */
 export async function ensureVxlanDevice(
   spec: VxlanDeviceSpec,
-  netns?: string,
+  ns: NsRef = CURRENT_NS,
   address?: string,
 ): Promise<EnsureDeviceResult> {
   let action: EnsureDeviceResult['action'] = 'unchanged';
-  let cur = await getVxlanDevice(spec.name, netns);
+  let cur = await getVxlanDevice(spec.name, ns);
   if (cur) {
     const why = vxlanIncompat(spec, cur);
     if (why) {
-      await run(ipArgv(netns, ['link', 'del', 'dev', spec.name]));
+      await run(ipArgv(ns, ['link', 'del', 'dev', spec.name]));
       cur = undefined;
       action = 'recreated';
     }
@@ -144,38 +142,31 @@ export async function ensureVxlanDevice(
     argv.push('id', String(spec.vni), 'local', spec.localIP);
     if (spec.underlayDev) argv.push('dev', spec.underlayDev);
     argv.push('dstport', String(spec.port), 'nolearning');
-    const res = await runRaw(ipArgv(netns, argv));
+    const res = await runRaw(ipArgv(ns, argv));
     // EEXIST: someone else (the other of agent/plugin) created it a moment ago; verify it below.
-    if (res.code !== 0 && !/File exists/i.test(res.stderr)) throw new ExecError(ipArgv(netns, argv), res);
+    if (res.code !== 0 && !/File exists/i.test(res.stderr)) throw new ExecError(ipArgv(ns, argv), res);
     if (action === 'unchanged') action = 'created';
-    cur = await getVxlanDevice(spec.name, netns);
+    cur = await getVxlanDevice(spec.name, ns);
     if (!cur) throw new Error(`vxlan device ${spec.name} vanished right after creation`);
     const why = vxlanIncompat(spec, cur);
     if (why) throw new Error(`vxlan device ${spec.name} exists with another configuration: ${why}`);
   }
   if (cur.mtu !== spec.mtu) {
-    await run(ipArgv(netns, ['link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu)]));
+    await run(ipArgv(ns, ['link', 'set', 'dev', spec.name, 'mtu', String(spec.mtu)]));
     if (action === 'unchanged') action = 'updated';
   }
   if (!cur.up) {
-    await run(ipArgv(netns, ['link', 'set', 'dev', spec.name, 'up']));
+    await run(ipArgv(ns, ['link', 'set', 'dev', spec.name, 'up']));
     if (action === 'unchanged') action = 'updated';
   }
   if (address) {
     // `replace` is idempotent for an address that is already there.
-    await run(ipArgv(netns, ['addr', 'replace', address, 'dev', spec.name]));
+    await run(ipArgv(ns, ['addr', 'replace', address, 'dev', spec.name]));
   }
   if (action === 'unchanged') return { device: cur, action };
-  const device = await getVxlanDevice(spec.name, netns);
+  const device = await getVxlanDevice(spec.name, ns);
   if (!device) throw new Error(`vxlan device ${spec.name} vanished while configuring it`);
   return { device, action };
-}
-
-export async function deleteLink(name: string, netns?: string): Promise<void> {
-  const res = await runRaw(ipArgv(netns, ['link', 'del', 'dev', name]));
-  if (res.code !== 0 && !/Cannot find device|does not exist/i.test(res.stderr)) {
-    throw new ExecError(ipArgv(netns, ['link', 'del', 'dev', name]), res);
-  }
 }
 
 const addrJson = z.array(
@@ -199,10 +190,13 @@ export function findInterfaceByAddress(json: string, ip: string): { name: string
 }
 
 /** The interface carrying the underlay address, with its MTU (the VTEP's MTU is 50 bytes less). */
-export async function underlayInterface(ip: string, netns?: string): Promise<{ name: string; mtu: number }> {
-  const out = await run(ipArgv(netns, ['-json', 'addr', 'show']));
+export async function underlayInterface(ip: string, ns: NsRef = CURRENT_NS): Promise<{ name: string; mtu: number }> {
+  const out = await run(ipArgv(ns, ['-json', 'addr', 'show']));
   const found = findInterfaceByAddress(out, ip);
-  if (!found) throw new Error(`no interface has the underlay address ${ip}${netns ? ` in netns ${netns}` : ''}`);
+  if (!found)
+    throw new Error(
+      `no interface has the underlay address ${ip}${ns.kind === 'current' ? '' : ` in ${describeNs(ns)}`}`,
+    );
   return found;
 }
 
@@ -272,11 +266,11 @@ export function parseRoutes(json: string): RouteEntry[] {
 }
 
 /** The entries currently on the device, or undefined when the device does not exist. */
-export async function readOverlayEntries(dev: string, netns?: string): Promise<OverlayEntries | undefined> {
+export async function readOverlayEntries(dev: string, ns: NsRef = CURRENT_NS): Promise<OverlayEntries | undefined> {
   const [fdb, neigh, routes] = await Promise.all([
-    runRaw(bridgeArgv(netns, ['-json', 'fdb', 'show', 'dev', dev])),
-    runRaw(ipArgv(netns, ['-json', 'neigh', 'show', 'dev', dev])),
-    runRaw(ipArgv(netns, ['-json', 'route', 'show', 'dev', dev])),
+    runRaw(bridgeArgv(ns, ['-json', 'fdb', 'show', 'dev', dev])),
+    runRaw(ipArgv(ns, ['-json', 'neigh', 'show', 'dev', dev])),
+    runRaw(ipArgv(ns, ['-json', 'route', 'show', 'dev', dev])),
   ]);
   for (const r of [fdb, neigh, routes]) {
     if (r.code !== 0) {
@@ -313,7 +307,7 @@ const SAFE_TOKEN = /^[A-Za-z0-9.:/_-]+$/;
  * first, since batch lines are split on whitespace by iproute2. `-force` keeps going past a failed line so
  * one bad peer does not block the rest; the error (if any) is thrown after everything was tried.
  */
-export async function applyOverlayOps(ops: readonly OverlayOp[], dev: string, netns?: string): Promise<void> {
+export async function applyOverlayOps(ops: readonly OverlayOp[], dev: string, ns: NsRef = CURRENT_NS): Promise<void> {
   if (!SAFE_TOKEN.test(dev)) throw new Error(`unsafe device name ${JSON.stringify(dev)}`);
   const groups: { tool: 'ip' | 'bridge'; lines: string[] }[] = [];
   for (const o of ops) {
@@ -327,8 +321,7 @@ export async function applyOverlayOps(ops: readonly OverlayOp[], dev: string, ne
   }
   const errors: string[] = [];
   for (const g of groups) {
-    const argv =
-      g.tool === 'ip' ? ipArgv(netns, ['-force', '-batch', '-']) : bridgeArgv(netns, ['-force', '-batch', '-']);
+    const argv = g.tool === 'ip' ? ipArgv(ns, ['-force', '-batch', '-']) : bridgeArgv(ns, ['-force', '-batch', '-']);
     const res = await runRaw(argv, { input: g.lines.join('\n') + '\n' });
     if (res.code !== 0) errors.push(res.stderr.trim() || `${g.tool} -batch exit ${res.code}`);
   }
@@ -364,111 +357,9 @@ export function masqueradeTransaction(clusterCIDR: string, podSubnet: string): T
     });
 }
 
-export async function ensureMasquerade(clusterCIDR: string, podSubnet: string, netns?: string): Promise<void> {
+export async function ensureMasquerade(clusterCIDR: string, podSubnet: string, ns: NsRef = CURRENT_NS): Promise<void> {
   for (const c of [clusterCIDR, podSubnet]) {
     if (!/^[0-9.]+\/[0-9]+$/.test(c)) throw new Error(`not an IPv4 CIDR: ${JSON.stringify(c)}`);
   }
-  await nftApply(masqueradeTransaction(clusterCIDR, podSubnet), netns);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The subnet file: a flannel-style env file the agent writes and the plugin reads.
-
-export interface SubnetFile {
-  /** Cluster pod network, e.g. 10.244.0.0/16 (SKIFF_NETWORK). */
-  network: string;
-  /** This node's pod subnet with the gateway address, e.g. 10.244.1.1/24 (SKIFF_SUBNET). */
-  subnet: string;
-  /** Pod / VTEP MTU (SKIFF_MTU). */
-  mtu: number;
-  vni: number;
-  port: number;
-  /** Underlay address of this node (SKIFF_UNDERLAY_IP); lets the plugin create the device identically. */
-  underlayIP?: string;
-  /** The VTEP MAC the agent published (SKIFF_VTEP_MAC). */
-  vtepMAC?: string;
-}
-
-const cidr4 = cidrString({ family: 4 });
-const ip4 = ipv4String;
-const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'a MAC address');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const subnetEnv = z.object({
-  SKIFF_NETWORK: cidr4,
-  SKIFF_SUBNET: cidr4,
-  SKIFF_MTU: int(68, 65535),
-  SKIFF_VNI: int(0, 16777215).default(1),
-  SKIFF_PORT: int(1, 65535).default(8472),
-  SKIFF_UNDERLAY_IP: ip4.optional(),
-  SKIFF_VTEP_MAC: mac.optional(),
-});
-
-/** Parse KEY=VALUE lines (comments and blank lines allowed, values optionally quoted). */
-export function parseSubnetFile(text: string, source = 'subnet file'): SubnetFile {
-  const env: Record<string, string> = {};
-  for (const [i, raw] of text.split('\n').entries()) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (!m) throw new Error(`${source}:${i + 1}: expected KEY=VALUE, got ${JSON.stringify(line)}`);
-    env[m[1] as string] = (m[2] as string).replace(/^"(.*)"$/, '$1');
-  }
-  const r = subnetEnv.safeParse(env);
-  if (!r.success) {
-    const msg = r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ');
-    throw new Error(`${source}: ${msg}`);
-  }
-  const e = r.data;
-  return {
-    network: e.SKIFF_NETWORK,
-    subnet: e.SKIFF_SUBNET,
-    mtu: e.SKIFF_MTU,
-    vni: e.SKIFF_VNI,
-    port: e.SKIFF_PORT,
-    ...(e.SKIFF_UNDERLAY_IP ? { underlayIP: e.SKIFF_UNDERLAY_IP } : {}),
-    ...(e.SKIFF_VTEP_MAC ? { vtepMAC: e.SKIFF_VTEP_MAC.toLowerCase() } : {}),
-  };
-}
-
-export function renderSubnetFile(s: SubnetFile): string {
-  const lines = [
-    `SKIFF_NETWORK=${s.network}`,
-    `SKIFF_SUBNET=${s.subnet}`,
-    `SKIFF_MTU=${s.mtu}`,
-    `SKIFF_VNI=${s.vni}`,
-    `SKIFF_PORT=${s.port}`,
-  ];
-  if (s.underlayIP) lines.push(`SKIFF_UNDERLAY_IP=${s.underlayIP}`);
-  if (s.vtepMAC) lines.push(`SKIFF_VTEP_MAC=${s.vtepMAC}`);
-  return lines.join('\n') + '\n';
-}
-
-export async function readSubnetFile(path: string): Promise<SubnetFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read subnet file ${path}: ${code ?? String(err)} (is the vxlan agent running?)`);
-  }
-  return parseSubnetFile(text, path);
-}
-
-/** Write atomically (temp file + rename) so a plugin never reads half a file. */
-export async function writeSubnetFile(path: string, s: SubnetFile): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, renderSubnetFile(s), { mode: 0o644 });
-  await rename(tmp, path);
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-function ipArgv(netns: string | undefined, args: string[]): string[] {
-  return netns ? ['ip', '-n', netns, ...args] : ['ip', ...args];
-}
-
-function bridgeArgv(netns: string | undefined, args: string[]): string[] {
-  return netns ? ['bridge', '-n', netns, ...args] : ['bridge', ...args];
+  await nftApply(masqueradeTransaction(clusterCIDR, podSubnet), ns);
 }

@@ -2,8 +2,9 @@
  * Runs a private single-member etcd (Debian's `etcd` 3.4 binary) on 127.0.0.1 with free ports and a given
  * data dir: for tests, the API server benchmark and local experiments. Nothing listens beyond loopback.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { spawnProgram } from '../os/process.js';
 import { createLogger } from '../util/log.js';
 import { StoreError } from './types.js';
 
@@ -67,7 +68,7 @@ export async function startEtcd(opts: {
     '--log-level',
     'error',
   ];
-  const child = spawn(opts.binary ?? 'etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnProgram([opts.binary ?? 'etcd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 8192) stderr += d.toString();

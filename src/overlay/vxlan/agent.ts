@@ -14,15 +14,13 @@ import {
   applyOverlayOps,
   ensureVxlanDevice,
   readOverlayEntries,
-  readSubnetFile,
-  renderSubnetFile,
   underlayInterface,
-  writeSubnetFile,
-  type SubnetFile,
   type VxlanDeviceSpec,
 } from '../../os/vxlan.js';
 import { parseCidr } from '../../net/cidr.js';
 import { formatIp } from '../../net/ip.js';
+import { nsOf, type NsRef } from '../../os/ns.js';
+import { readSubnetFile, renderSubnetFile, writeSubnetFile, type SubnetFile } from './subnetfile.js';
 import { desiredEntries, diffEntries, vtepMacFor, type Peer } from './peers.js';
 
 /** Where peers come from: a watched JSON file, or Node objects from the API server. */
@@ -74,7 +72,11 @@ export class VxlanAgent {
   private lastError = '';
   syncs = 0;
 
-  constructor(private readonly o: AgentOptions) {}
+  private readonly ns: NsRef;
+
+  constructor(private readonly o: AgentOptions) {
+    this.ns = nsOf(o.netns);
+  }
 
   async start(): Promise<void> {
     await this.o.source.start(() => void this.trigger());
@@ -148,7 +150,7 @@ export class VxlanAgent {
     const podNet = parseCidr(self.podCIDR).masked;
     const cluster = parseCidr(o.clusterCIDR).masked;
 
-    const underlay = await underlayInterface(underlayIP, o.netns);
+    const underlay = await underlayInterface(underlayIP, this.ns);
     const spec: VxlanDeviceSpec = {
       name: o.device,
       vni: o.vni,
@@ -158,7 +160,7 @@ export class VxlanAgent {
       mtu: underlay.mtu - 50,
       mac: vtepMacFor(o.nodeName, o.vni),
     };
-    const dev = await ensureVxlanDevice(spec, o.netns, `${formatIp(podNet.network)}/32`);
+    const dev = await ensureVxlanDevice(spec, this.ns, `${formatIp(podNet.network)}/32`);
     if (dev.action === 'created' || dev.action === 'recreated') {
       o.log.info({ device: o.device, mac: spec.mac, mtu: spec.mtu, action: dev.action }, 'vxlan device ensured');
     }
@@ -197,11 +199,11 @@ export class VxlanAgent {
     if (skippedKey !== this.lastSkipped && skipped.length) o.log.info({ skipped }, 'peers left out');
     this.lastSkipped = skippedKey;
 
-    const actual = await readOverlayEntries(o.device, o.netns);
+    const actual = await readOverlayEntries(o.device, this.ns);
     if (!actual) throw new Error(`vxlan device ${o.device} disappeared during sync`);
     const ops = diffEntries(actual, desired);
     if (ops.length) {
-      await applyOverlayOps(ops, o.device, o.netns);
+      await applyOverlayOps(ops, o.device, this.ns);
       o.log.info({ ops: ops.length, peers: desired.routes.length }, 'overlay entries converged');
     }
     this.lastError = '';

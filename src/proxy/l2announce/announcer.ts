@@ -1,4 +1,5 @@
-import { run, runRaw } from '../../os/exec.js';
+import { deleteAddr, getAddrs, replaceAddr } from '../../os/net.js';
+import { nsOf, type NsRef } from '../../os/ns.js';
 import type { Logger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
 
@@ -7,18 +8,19 @@ import { errorMessage } from '../../util/errors.js';
  * answers ARP for them on the underlay (and the nftables/userspace datapath takes the traffic from there),
  * and removes them when ownership moves. Addresses carry the label "<if>:lb" so a restarted proxy finds
  * the ones it added before.
- *
- * Note: this spawns `ip` through src/os/exec.ts; it belongs in a src/os/net module once one exists.
  */
 export class L2Announcer {
   private iface: string | undefined;
   private readonly mine = new Set<string>();
+  private readonly ns: NsRef;
 
   constructor(
     private readonly nodeIP: string,
-    private readonly netns?: string,
+    netns?: string,
     private readonly log?: Logger,
-  ) {}
+  ) {
+    this.ns = nsOf(netns);
+  }
 
   private label(): string | undefined {
     return this.iface && this.iface.length <= 12 ? `${this.iface}:lb` : undefined;
@@ -26,11 +28,7 @@ export class L2Announcer {
 
   private async findInterface(): Promise<void> {
     if (this.iface) return;
-    const out = await run(['ip', '-j', 'addr', 'show'], { netns: this.netns });
-    const links = JSON.parse(out) as {
-      ifname: string;
-      addr_info?: { local?: string; prefixlen?: number; label?: string }[];
-    }[];
+    const links = await getAddrs(this.ns);
     const link = links.find((l) => l.addr_info?.some((a) => a.local === this.nodeIP));
     if (!link) throw new Error(`no interface holds node IP ${this.nodeIP}`);
     this.iface = link.ifname;
@@ -51,14 +49,13 @@ export class L2Announcer {
     const label = this.label();
     for (const ip of owned) {
       if (this.mine.has(ip)) continue;
-      const argv = ['ip', 'addr', 'replace', `${ip}/32`, 'dev', dev, ...(label ? ['label', label] : [])];
-      await run(argv, { netns: this.netns });
+      await replaceAddr(this.ns, dev, `${ip}/32`, label);
       this.mine.add(ip);
       this.log?.info({ ip, dev }, 'announcing LoadBalancer IP');
     }
     for (const ip of [...this.mine]) {
       if (owned.has(ip)) continue;
-      await runRaw(['ip', 'addr', 'del', `${ip}/32`, 'dev', dev], { netns: this.netns });
+      await deleteAddr(this.ns, dev, `${ip}/32`);
       this.mine.delete(ip);
       this.log?.info({ ip, dev }, 'stopped announcing LoadBalancer IP');
     }

@@ -1,5 +1,6 @@
 import { conntrackDeleteUdp } from '../../os/conntrack.js';
 import { nftApply, nftListTableObjects, Transaction, type NftOp } from '../../os/nft.js';
+import { nsOf } from '../../os/ns.js';
 import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
 import type { DesiredState, ServiceState } from '../model/types.js';
@@ -64,10 +65,11 @@ export interface NftDriver {
 }
 
 export function kernelDriver(netns?: string): NftDriver {
+  const ns = nsOf(netns);
   return {
-    apply: (text) => nftApply(text, netns),
-    listObjects: () => nftListTableObjects(TABLE, netns),
-    conntrackDeleteUdp: (f) => conntrackDeleteUdp(f, netns),
+    apply: (text) => nftApply(text, ns),
+    listObjects: () => nftListTableObjects(TABLE, ns),
+    conntrackDeleteUdp: (f) => conntrackDeleteUdp(f, ns),
   };
 }
 

@@ -1,4 +1,5 @@
 import { nftApply, nftDeleteTable, Transaction, type TableRef } from '../../os/nft.js';
+import { nsOf } from '../../os/ns.js';
 import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
 import type { DesiredState } from '../model/types.js';
@@ -129,7 +130,7 @@ export class UserspaceBackend implements ProxyBackend {
     const text = renderUserspaceTable(portals, elems);
     // Redirects first (so no VIP points at a closed port), then close proxies nobody needs.
     if (changed === 'full' || text !== this.lastTable) {
-      await nftApply(text, this.opts.netns);
+      await nftApply(text, nsOf(this.opts.netns));
       this.lastTable = text;
     }
     for (const [key, p] of this.proxies) {
@@ -145,7 +146,7 @@ export class UserspaceBackend implements ProxyBackend {
   async cleanup(): Promise<void> {
     for (const p of this.proxies.values()) await p.close();
     this.proxies.clear();
-    await nftDeleteTable(USERSPACE_TABLE, this.opts.netns);
+    await nftDeleteTable(USERSPACE_TABLE, nsOf(this.opts.netns));
     this.lastTable = '';
   }
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CniRuntime, parseConfList } from '../../../src/cni/runtime/index.js';
 import { run, runRaw } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { IMPLS, nodeExec, ping, requirePlugins } from './cnilab.js';
 
@@ -82,7 +83,7 @@ for (const impl of IMPLS) {
       await run(['ip', '-n', pods.a!, 'link', 'set', 'eth0', 'address', eth0[0]!.address]);
       await rt.delNetworkList(list(), { containerId: 'opt-a', netns: `/run/netns/${pods.a}`, ifname: 'eth0' });
       await rt.delNetworkList(list(), { containerId: 'opt-b', netns: bPath, ifname: 'net1' });
-      const ruleset = await run(['nft', 'list', 'ruleset'], { netns: node });
+      const ruleset = await run(['nft', 'list', 'ruleset'], { ns: namedNs(node) });
       expect(ruleset).not.toMatch(/opt-a|opt-b/);
       expect(ruleset).not.toContain(a);
       const links = JSON.parse(await run(['ip', '-n', node, '-j', 'link', 'show'])) as { ifname: string }[];
@@ -165,12 +166,12 @@ for (const impl of IMPLS) {
       // forget the leaked one in the runtime cache, as after a crash: only the plugins' GC can find it
       rt.cache.remove('gcnet', 'leak', 'eth0');
       await rt.gcNetworkList(gcList, [{ containerID: 'keep', ifname: 'eth0' }]);
-      const ruleset = await run(['nft', 'list', 'ruleset'], { netns: node });
+      const ruleset = await run(['nft', 'list', 'ruleset'], { ns: namedNs(node) });
       expect(ruleset).toContain('ctr=keep');
       expect(ruleset).not.toContain('ctr=leak');
       expect(ruleset).not.toContain(leak.ips![0]!.address.split('/')[0]!);
       await rt.delNetworkList(gcList, { containerId: 'keep', netns: `/run/netns/${pods.a}`, ifname: 'eth0' });
-      expect(await run(['nft', 'list', 'ruleset'], { netns: node })).not.toContain('ctr=keep');
+      expect(await run(['nft', 'list', 'ruleset'], { ns: namedNs(node) })).not.toContain('ctr=keep');
     });
   });
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CniRuntime, parseConfList, type LoadedList } from '../../../src/cni/runtime/index.js';
 import type { Result } from '../../../src/cni/spec/types.js';
 import { runRaw, run } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { echoServer, IMPLS, nodeExec, ping, requirePlugins, tcpEcho } from './cnilab.js';
 
@@ -117,7 +118,7 @@ for (const impl of IMPLS) {
       }
       const nodeLinks = JSON.parse(await run(['ip', '-n', node, '-j', 'link', 'show'])) as { ifname: string }[];
       expect(nodeLinks.map((l) => l.ifname).sort()).toEqual(['cni0', 'lo']);
-      const ruleset = await run(['nft', 'list', 'ruleset'], { netns: node });
+      const ruleset = await run(['nft', 'list', 'ruleset'], { ns: namedNs(node) });
       for (const p of ['a', 'b', 'c']) {
         expect(ruleset).not.toContain(`ctr-${p}`);
         expect(ruleset).not.toContain(addr(results[p]!));

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PluginExec } from '../../../src/cni/invoke.js';
 import { runRaw, type RunResult } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 
 export const OUR_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../plugins/bin');
 export const REF_BIN = '/usr/lib/cni';
@@ -46,7 +47,7 @@ export function callPlugin(
   env: Record<string, string>,
   stdin: string,
 ): Promise<RunResult> {
-  return runRaw([plugin], { netns: node, env: { ...BASE_ENV, ...env }, input: stdin, timeoutMs: 60_000 });
+  return runRaw([plugin], { ns: namedNs(node), env: { ...BASE_ENV, ...env }, input: stdin, timeoutMs: 60_000 });
 }
 
 /** A PluginExec for CniRuntime that runs every plugin inside netns `node`. */
@@ -86,7 +87,7 @@ export async function tcpEcho(ns: string, host: string, port: number, text: stri
   let last = '';
   for (let i = 0; i < attempts; i++) {
     const r = await runRaw(['socat', '-T2', '-', `TCP:${host}:${port},connect-timeout=2`], {
-      netns: ns,
+      ns: namedNs(ns),
       input: `${text}\n`,
       timeoutMs: 10_000,
     });
@@ -98,6 +99,6 @@ export async function tcpEcho(ns: string, host: string, port: number, text: stri
 }
 
 export async function ping(ns: string, host: string): Promise<boolean> {
-  const r = await runRaw(['ping', '-c', '1', '-W', '2', host], { netns: ns, timeoutMs: 10_000 });
+  const r = await runRaw(['ping', '-c', '1', '-W', '2', host], { ns: namedNs(ns), timeoutMs: 10_000 });
   return r.code === 0;
 }

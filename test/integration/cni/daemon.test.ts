@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CniRuntime, parseConfList } from '../../../src/cni/runtime/index.js';
 import type { PluginExec } from '../../../src/cni/invoke.js';
 import { run, runRaw } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { startCnid, type RunningCnid } from '../../helpers/cnid.js';
 import { OUR_BIN, ping } from './cnilab.js';
@@ -25,7 +26,7 @@ describe('skiff-cnid (resident plugin helper)', () => {
   const exec = (ns: string): PluginExec => ({
     exec: (path, env, stdin) =>
       runRaw([path], {
-        netns: ns,
+        ns: namedNs(ns),
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SKIFF_CNI_SOCKET: socket, ...env },
         input: stdin,
         timeoutMs: 60_000,
@@ -78,7 +79,7 @@ describe('skiff-cnid (resident plugin helper)', () => {
     const links = await run(['ip', '-n', node, '-o', 'link', 'show', 'type', 'veth']);
     expect(links.trim()).toBe('');
     expect(readdirSync(join(dataDir, 'dnet')).filter((f) => /^\d/.test(f))).toEqual([]);
-    const nft = await run(['nft', 'list', 'table', 'inet', 'skiff_cni_masq'], { netns: node });
+    const nft = await run(['nft', 'list', 'table', 'inet', 'skiff_cni_masq'], { ns: namedNs(node) });
     expect(nft).not.toMatch(/chain masq-/);
   });
 

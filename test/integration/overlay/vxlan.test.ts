@@ -20,7 +20,7 @@ import {
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, runRaw } from '../../../src/os/exec.js';
-import { parseSubnetFile } from '../../../src/os/vxlan.js';
+import { parseSubnetFile } from '../../../src/overlay/vxlan/subnetfile.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

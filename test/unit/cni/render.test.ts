@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { attachTx } from '../../../src/cni/nftattach.js';
 import { attachmentComment, hostVethName, macFromSeed, parseAttachmentComment } from '../../../src/cni/names.js';
-import { ipArgv, nsFromPath, renderNetOp } from '../../../src/os/net.js';
+import { renderNetOp } from '../../../src/os/net.js';
+import { ipArgv, nsFromPath } from '../../../src/os/ns.js';
 
 describe('os/net rendering', () => {
   it('renders ip batch lines', () => {
