@@ -2,6 +2,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRaw } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { buildLibcniDriver } from '../../peers/libcni/build.js';
 import { IMPLS, requirePlugins } from './cnilab.js';
@@ -55,7 +56,7 @@ describe('libcni drives bridge → portmap → loopback', () => {
         '-cap',
         JSON.stringify({ portMappings: [{ hostPort: 18080, containerPort: 80, protocol: 'tcp' }] }),
       ],
-      { netns: node, timeoutMs: 120_000 },
+      { ns: namedNs(node), timeoutMs: 120_000 },
     );
 
   for (const impl of IMPLS) {

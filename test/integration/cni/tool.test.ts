@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRaw } from '../../../src/os/exec.js';
+import { namedNs } from '../../../src/os/ns.js';
 import { netnsExists } from '../../../src/os/netns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { OUR_BIN, REF_BIN, requirePlugins } from './cnilab.js';
@@ -51,7 +52,7 @@ describe('skiff cni', () => {
   afterAll(() => lab.cleanup());
 
   const skiff = (args: string[], netns = node) =>
-    runRaw([process.execPath, SKIFF, ...args], { netns, timeoutMs: 120_000 });
+    runRaw([process.execPath, SKIFF, ...args], { ns: namedNs(netns), timeoutMs: 120_000 });
   const cni = (verb: string, ...more: string[]) =>
     skiff(['cni', verb, '--conf', conf, '--cni-bin', OUR_BIN, '--cache-dir', join(tmp, 'cache'), ...more]);
 
@@ -65,7 +66,7 @@ describe('skiff cni', () => {
     expect(result.ips[0]?.address).toMatch(/^10\.244\.9\.\d+\/24$/);
     const eth0 = await runRaw(['ip', '-n', pod, '-o', '-4', 'addr', 'show', 'dev', 'eth0']);
     expect(eth0.stdout).toContain(result.ips[0]?.address);
-    const rules = await runRaw(['nft', 'list', 'ruleset'], { netns: node });
+    const rules = await runRaw(['nft', 'list', 'ruleset'], { ns: namedNs(node) });
     expect(rules.stdout).toContain('18081');
     expect(readdirSync(join(tmp, 'cache')).some((f) => f.startsWith('handnet-'))).toBe(true);
 
@@ -74,7 +75,7 @@ describe('skiff cni', () => {
     // DEL without --cap: the cached capability args say which port mapping to remove
     const del = await cni('del', '--netns', pod);
     expect(del.code, del.stderr).toBe(0);
-    expect((await runRaw(['nft', 'list', 'ruleset'], { netns: node })).stdout).not.toContain('18081');
+    expect((await runRaw(['nft', 'list', 'ruleset'], { ns: namedNs(node) })).stdout).not.toContain('18081');
     expect(readdirSync(join(tmp, 'cache')).filter((f) => f.startsWith('handnet-'))).toEqual([]);
     expect((await runRaw(['ip', '-n', pod, 'link', 'show', 'eth0'])).code).not.toBe(0);
   });
