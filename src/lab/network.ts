@@ -55,8 +55,8 @@ export async function attachMember(prefix: string, m: Member): Promise<string> {
  * every pod CIDR — one route per node via that node's underlay IP (the kubelet's peer routes, same protocol tag).
  */
 export async function routeControlPlaneToPods(prefix: string, routes: PeerRoute[]): Promise<void> {
-  const ns = nsName(prefix, 'cp');
-  for (const r of routes) await run(['ip', '-n', ns, 'route', 'replace', r.cidr, 'via', r.via, 'proto', ROUTE_PROTO]);
+  const ns = namedNs(nsName(prefix, 'cp'));
+  for (const r of routes) await replaceRoute(ns, { dst: r.cidr, via: r.via, proto: ROUTE_PROTO });
 }
 
 /** Every namespace carrying the lab prefix (nodes, pods, underlay...). */

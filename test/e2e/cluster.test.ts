@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { runRaw } from '../../src/os/exec.js';
+import { namedNs } from '../../src/os/ns.js';
 import { nodeIP } from '../../src/lab/addressing.js';
 import { httpGetIn } from '../../src/lab/http.js';
 import { podNetnsName } from '../../src/kubelet/pod.js';
@@ -132,7 +133,7 @@ r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b
       const netns = podNetnsName(c.ns(pod.spec.nodeName as string), pod.metadata.uid as string);
       const out = await until(`${pod.metadata.name} reaching 10.96.0.1:443`, 30_000, async () => {
         const r = await runRaw([process.execPath, '-e', script], {
-          netns,
+          ns: namedNs(netns),
           timeoutMs: 10_000,
           env: {
             ...process.env,
