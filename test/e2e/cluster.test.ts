@@ -214,7 +214,7 @@ r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b
     ) as { name: string; plugins: { ipam?: { ranges: { subnet: string }[][] } }[] };
     const node2 = await c.api.request<{ spec: { podCIDR: string } }>('GET', '/api/v1/nodes/node2');
     expect([conf.name, conf.plugins[0]?.ipam?.ranges[0]?.[0]?.subnet]).toEqual(['skiff-reference', node2.spec.podCIDR]);
-    const rules = await runRaw(['iptables-save', '-t', 'nat'], { netns: c.ns('node2') });
+    const rules = await runRaw(['iptables-save', '-t', 'nat'], { ns: namedNs(c.ns('node2')) });
     expect(rules.stdout).toMatch(/CNI-DN-\w+ .*--dport 18080/);
   });
 
