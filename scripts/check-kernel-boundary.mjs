@@ -94,10 +94,7 @@ const rules = [
         if (TOOLS.includes(m[2]) && isKernelCall(m[2], m[4])) return true;
       }
       // spawn('nsenter', ...), execFile('ip', ...)
-      const call = new RegExp(
-        `\\b(spawn|spawnSync|execFile|execFileSync|spawnProgram)\\s*\\(\\s*${str(2)}`,
-        'g',
-      );
+      const call = new RegExp(`\\b(spawn|spawnSync|execFile|execFileSync|spawnProgram)\\s*\\(\\s*${str(2)}`, 'g');
       for (const m of line.matchAll(call)) if (TOOLS.includes(m[3])) return true;
       // a command line in one string: 'ip link set ...', `sysctl -w ...`
       for (const m of line.matchAll(new RegExp(str(1), 'g'))) {
