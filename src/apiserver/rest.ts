@@ -178,6 +178,7 @@ export class Registry {
     const obj = decodeObject(def, body, opts.fieldValidation, opts.warnings);
     initMeta(def, obj, def.namespaced ? ns : undefined);
     await def.admitCreate?.(obj, { list: async (d, n) => (await this.list(d, n, {})).items });
+    def.normalizeCreate?.(obj);
     def.defaults?.(obj);
     runValidation(def, obj);
     await this.checkNamespace(def, obj.metadata.namespace, obj.metadata.name ?? '');
@@ -604,7 +605,7 @@ export class Registry {
     const { items } = await this.list(services, undefined, {});
     for (const svc of items) {
       const spec = svc.spec ?? {};
-      this.alloc.markIP(spec.clusterIP);
+      for (const ip of spec.clusterIPs ?? [spec.clusterIP]) this.alloc.markIP(ip);
       for (const p of spec.ports ?? []) this.alloc.markPort(p?.nodePort);
       this.alloc.markPort(spec.healthCheckNodePort);
     }

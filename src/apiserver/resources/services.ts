@@ -6,8 +6,16 @@
 import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
 import { ApiError, FieldErrors, invalid } from '../errors.js';
+import {
+  familiesToAllocate,
+  initIpFamilies,
+  normalizeClusterIPsOnCreate,
+  normalizeClusterIPsOnUpdate,
+  realIPs,
+  validateIpFamilyFields,
+} from './service-ipfamilies.js';
 import { AllocationError } from '../alloc.js';
-import { isIPv4 } from '../../net/ip.js';
+import { familyFromName, isIp } from '../../net/ip.js';
 import { dns1123Label, ianaSvcName, validateLabels, validatePort, validateProtocol } from '../validation.js';
 import { ageColumn, humanAge, nameColumn, type ResourceDef, type StrategyContext } from './types.js';
 
@@ -17,7 +25,6 @@ type Json = any;
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const wantsNodePorts = (spec: Json) =>
   spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
-const wantsClusterIP = (spec: Json) => spec.type !== 'ExternalName' && spec.clusterIP !== 'None';
 const needsHealthCheckPort = (spec: Json) => spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 const portKey = (p: Json) => `${p?.port}/${p?.protocol ?? 'TCP'}`;
 
@@ -28,15 +35,26 @@ function allocError(obj: KObject, field: string, value: unknown, err: unknown): 
   return invalid('Service', '', obj.metadata.name ?? '', errs.causes);
 }
 
-function allocateClusterIP(obj: KObject, ctx: StrategyContext, requested?: string): void {
-  try {
-    const ip = ctx.alloc.allocateIP(requested || undefined);
-    obj.spec.clusterIP = ip;
-    obj.spec.clusterIPs = [ip];
-    ctx.onRollback(() => ctx.alloc.releaseIP(ip));
-  } catch (e) {
-    throw allocError(obj, 'spec.clusterIPs', requested ? [requested] : [], e);
+/** Default the IP families (kube's initIPFamilyFields), then allocate the ClusterIPs they still lack. */
+function assignClusterIPs(obj: KObject, ctx: StrategyContext, old?: KObject): void {
+  const spec = obj.spec;
+  const errs = new FieldErrors();
+  initIpFamilies(spec, old?.spec, ctx.alloc, errs);
+  if (errs.causes.length) throw invalid('Service', '', obj.metadata.name ?? '', errs.causes);
+  const wanted = familiesToAllocate(spec, old?.spec);
+  if (!wanted.length) return;
+  const ips: string[] = [...(spec.clusterIPs ?? [])];
+  for (const i of wanted) {
+    try {
+      const ip = ctx.alloc.allocateIP(ips[i] || undefined, familyFromName(spec.ipFamilies[i]));
+      ctx.onRollback(() => ctx.alloc.releaseIP(ip));
+      ips[i] = ip;
+    } catch (e) {
+      throw allocError(obj, 'spec.clusterIPs', spec.clusterIPs ?? [], e);
+    }
   }
+  spec.clusterIPs = ips;
+  spec.clusterIP = ips[0];
 }
 
 function allocateNodePorts(obj: KObject, ctx: StrategyContext, old?: KObject): void {
@@ -99,18 +117,14 @@ function allocateHealthCheck(obj: KObject, ctx: StrategyContext, old?: KObject):
   ctx.onRollback(() => ctx.alloc.releasePort(n));
 }
 
-/** Every node port and the cluster IP an object holds. */
-export function serviceAllocations(o: KObject): { ip?: string; ports: number[] } {
+/** Every node port and cluster IP an object holds. */
+export function serviceAllocations(o: KObject): { ips: string[]; ports: number[] } {
   const spec = o.spec ?? {};
   const ports: number[] = [];
   if (wantsNodePorts(spec))
     for (const p of spec.ports ?? []) if (typeof p?.nodePort === 'number') ports.push(p.nodePort);
   if (needsHealthCheckPort(spec) && typeof spec.healthCheckNodePort === 'number') ports.push(spec.healthCheckNodePort);
-  const ip =
-    typeof spec.clusterIP === 'string' && spec.clusterIP !== 'None' && spec.clusterIP !== ''
-      ? spec.clusterIP
-      : undefined;
-  return { ip, ports };
+  return { ips: spec.type === 'ExternalName' ? [] : realIPs(spec), ports };
 }
 
 function portsCell(spec: Json): string {
@@ -154,9 +168,13 @@ export const services: ResourceDef = {
   fields: (o) => ({ 'spec.clusterIP': o.spec?.clusterIP ?? '', 'spec.type': o.spec?.type ?? '' }),
   // Kubernetes' dropTypeDependentFields: a type change clears the values the old type needed, unless the
   // client changed them itself.
+  normalizeCreate(o) {
+    if (o.spec) normalizeClusterIPsOnCreate(o.spec);
+  },
   normalizeUpdate(o, old) {
     const spec = o.spec ?? {};
     const prev = old.spec ?? {};
+    normalizeClusterIPsOnUpdate(spec, prev);
     const type = spec.type ?? 'ClusterIP';
     if (type === prev.type) return;
     if (!wantsNodePorts({ ...spec, type })) {
@@ -178,14 +196,10 @@ export const services: ResourceDef = {
     const spec = (o.spec ??= {});
     spec.type ??= 'ClusterIP';
     spec.sessionAffinity ??= 'None';
-    if (spec.type !== 'ExternalName') {
-      spec.internalTrafficPolicy ??= 'Cluster';
-      spec.ipFamilyPolicy ??= 'SingleStack';
-      spec.ipFamilies ??= ['IPv4'];
-    }
+    // ipFamilyPolicy and ipFamilies are defaulted with the cluster's families when ClusterIPs are assigned.
+    if (spec.type !== 'ExternalName') spec.internalTrafficPolicy ??= 'Cluster';
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
     if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
-    if (spec.clusterIP === 'None' && !spec.clusterIPs) spec.clusterIPs = ['None'];
     if (spec.sessionAffinity === 'ClientIP') spec.sessionAffinityConfig ??= { clientIP: { timeoutSeconds: 10800 } };
     for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
       if (!p || typeof p !== 'object') continue;
@@ -225,7 +239,7 @@ export const services: ResourceDef = {
       spec.clusterIP !== undefined &&
       spec.clusterIP !== '' &&
       spec.clusterIP !== 'None' &&
-      !isIPv4(String(spec.clusterIP))
+      !isIp(String(spec.clusterIP))
     ) {
       errs.invalid('spec.clusterIP', spec.clusterIP, "must be empty, 'None', or a valid IP address");
     }
@@ -258,8 +272,7 @@ export const services: ResourceDef = {
     });
     validateLabels(errs, 'spec.selector', spec.selector);
     for (const [i, ip] of ((spec.externalIPs ?? []) as unknown[]).entries()) {
-      if (typeof ip !== 'string' || !isIPv4(ip))
-        errs.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address');
+      if (typeof ip !== 'string' || !isIp(ip)) errs.invalid(`spec.externalIPs[${i}]`, ip, 'must be a valid IP address');
     }
     if (old) {
       const oldIP = old.spec?.clusterIP;
@@ -268,11 +281,12 @@ export const services: ResourceDef = {
         errs.invalid('spec.clusterIP', newIP, 'field is immutable');
       }
     }
+    validateIpFamilyFields(spec, errs, old?.spec);
   },
   prepareCreate(o, ctx) {
     const spec = o.spec;
-    if (wantsClusterIP(spec)) allocateClusterIP(o, ctx, spec.clusterIP);
-    else if (spec.type === 'ExternalName') {
+    if (spec.type !== 'ExternalName') assignClusterIPs(o, ctx);
+    else {
       delete spec.clusterIP;
       delete spec.clusterIPs;
     }
@@ -282,13 +296,8 @@ export const services: ResourceDef = {
   prepareUpdate(o, old, ctx) {
     const spec = o.spec;
     const before = serviceAllocations(old);
-    if (wantsClusterIP(spec)) {
-      if (!spec.clusterIP && before.ip) {
-        spec.clusterIP = before.ip;
-        spec.clusterIPs = [before.ip];
-      } else if (!spec.clusterIP || spec.clusterIP !== before.ip) allocateClusterIP(o, ctx, spec.clusterIP);
-      else spec.clusterIPs = [spec.clusterIP];
-    } else if (spec.type === 'ExternalName') {
+    if (spec.type !== 'ExternalName') assignClusterIPs(o, ctx, old);
+    else {
       delete spec.clusterIP;
       delete spec.clusterIPs;
     }
@@ -298,13 +307,13 @@ export const services: ResourceDef = {
     else delete spec.healthCheckNodePort;
     const after = serviceAllocations(o);
     ctx.onCommit(() => {
-      if (before.ip && before.ip !== after.ip) ctx.alloc.releaseIP(before.ip);
+      for (const ip of before.ips) if (!after.ips.includes(ip)) ctx.alloc.releaseIP(ip);
       for (const p of before.ports) if (!after.ports.includes(p)) ctx.alloc.releasePort(p);
     });
   },
   afterDelete(o, ctx) {
     const a = serviceAllocations(o);
-    ctx.alloc.releaseIP(a.ip);
+    for (const ip of a.ips) ctx.alloc.releaseIP(ip);
     for (const p of a.ports) ctx.alloc.releasePort(p);
   },
   table: {

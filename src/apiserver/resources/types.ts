@@ -60,6 +60,8 @@ export interface ResourceDef {
   allowCreateOnUpdate?: boolean;
   /** extra field-selector fields besides metadata.name / metadata.namespace */
   fields?(obj: KObject): Record<string, string>;
+  /** before defaults/validation of a create (kube's PrepareForCreate normalisation) */
+  normalizeCreate?(obj: KObject): void;
   /** before defaults/validation of an update: drop fields the change makes meaningless */
   normalizeUpdate?(obj: KObject, old: KObject): void;
   /** mutating admission on create, before defaults and validation (may read other objects) */
