@@ -3,6 +3,7 @@ import pino from 'pino';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { AllocationError, Allocator } from '../../../src/apiserver/alloc.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
+import { apiError } from '../../helpers/api-error.js';
 import { Registry, type WriteOptions } from '../../../src/apiserver/rest.js';
 import { services } from '../../../src/apiserver/resources/index.js';
 import { ObjectStore } from '../../../src/apiserver/storage.js';
@@ -27,15 +28,6 @@ afterEach(async () => {
   }
 });
 
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 const causes = (e: ApiError) => (e.details?.causes ?? []).map((c) => `${c.field}: ${c.message}`);
 const svc = (name: string, spec: Record<string, unknown> = {}) => ({
   metadata: { name },

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { MemoryBackend } from '../../../src/store/memory.js';
 import { Allocator } from '../../../src/apiserver/alloc.js';
 import { ApiError } from '../../../src/apiserver/errors.js';
+import { apiError } from '../../helpers/api-error.js';
 import { Registry, type WriteOptions } from '../../../src/apiserver/rest.js';
 import { deployments, findResource, nodes, pods, services } from '../../../src/apiserver/resources/index.js';
 import { ObjectStore } from '../../../src/apiserver/storage.js';
@@ -14,16 +15,6 @@ const w = (fv: WriteOptions['fieldValidation'] = 'Strict'): WriteOptions => ({
   warnings: [],
 });
 const silent = pino({ level: 'silent' });
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
 
 let backend: MemoryBackend;
 let reg: Registry;
