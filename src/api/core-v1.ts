@@ -1,5 +1,5 @@
 /**
- * core/v1 kinds skiff serves: Namespace, Node, Pod, Service, Endpoints, ConfigMap, Binding (+ ObjectReference).
+ * core/v1 kinds skiff serves: Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Binding (+ ObjectReference).
  * Field names, merge keys and strategies follow Kubernetes; rarely used sub-structures (probes, affinity,
  * security contexts, volume sources) are kept as open objects so manifests carrying them still apply.
  */
@@ -31,6 +31,7 @@ export const T = {
   Service: `${V1}.Service`,
   Endpoints: `${V1}.Endpoints`,
   ConfigMap: `${V1}.ConfigMap`,
+  Secret: `${V1}.Secret`,
   Binding: `${V1}.Binding`,
   ObjectReference: `${V1}.ObjectReference`,
 } as const;
@@ -641,8 +642,26 @@ defineType({
   },
 });
 
+// ---------------- Secret ----------------
+defineType({
+  name: T.Secret,
+  desc: 'Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less than MaxSecretSize bytes.',
+  gvk: gvk('Secret'),
+  props: {
+    apiVersion: apiVersion(),
+    kind: kind(),
+    metadata: meta(),
+    data: strMap('Data contains the secret data (base64-encoded values).'),
+    stringData: strMap(
+      'stringData allows specifying non-binary secret data in string form. It is provided as a write-only input field for convenience: merged into data on write, never output.',
+    ),
+    type: str('Used to facilitate programmatic handling of secret data.'),
+    immutable: bool('Immutable, if set to true, ensures that data stored in the Secret cannot be updated.'),
+  },
+});
+
 // ---------------- Lists ----------------
-for (const k of ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'ConfigMap'] as const) {
+for (const k of ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'ConfigMap', 'Secret'] as const) {
   defineType({
     name: `${V1}.${k}List`,
     desc: `${k}List is a list of ${k} objects.`,

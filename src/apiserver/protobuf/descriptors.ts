@@ -216,6 +216,7 @@ export const messages: Record<string, string> = {
   'core.ScaleIOVolumeSource':
     '1:gateway:string;2:system:string;3:secretRef:core.LocalObjectReference;4:sslEnabled:bool;5:protectionDomain:string;6:storagePool:string;7:storageMode:string;8:volumeName:string;9:fsType:string;10:readOnly:bool',
   'core.SeccompProfile': '1:type:string;2:localhostProfile:string',
+  'core.Secret': '1:metadata:meta.ObjectMeta;5:immutable:bool;2:data:map:bytes;4:stringData:map:string;3:type:string',
   'core.SecretEnvSource': '1:localObjectReference:core.LocalObjectReference;2:optional:bool',
   'core.SecretKeySelector': '1:localObjectReference:core.LocalObjectReference;2:key:string;3:optional:bool',
   'core.SecretProjection': '1:localObjectReference:core.LocalObjectReference;2:items:*core.KeyToPath;4:optional:bool',

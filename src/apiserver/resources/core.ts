@@ -130,7 +130,9 @@ export const nodes: ResourceDef = {
   },
 };
 
-const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+export const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
+export const CONFIG_KEY_MESSAGE =
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 
 /** Kubernetes' MaxSecretSize: the data of a ConfigMap or a Secret together may not exceed 1 MiB. */
 export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
@@ -161,12 +163,7 @@ export const configmaps: ResourceDef = {
     if (configDataBytes(o) > MAX_CONFIG_DATA_BYTES) errs.tooLong('data', MAX_CONFIG_DATA_BYTES);
     for (const f of ['data', 'binaryData'] as const) {
       for (const k of Object.keys((o[f] as Record<string, unknown> | undefined) ?? {})) {
-        if (!CONFIG_KEY.test(k) || k.length > 253)
-          errs.invalid(
-            `${f}[${k}]`,
-            k,
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
-          );
+        if (!CONFIG_KEY.test(k) || k.length > 253) errs.invalid(`${f}[${k}]`, k, CONFIG_KEY_MESSAGE);
       }
     }
     if (old?.immutable === true) {

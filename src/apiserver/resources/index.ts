@@ -11,6 +11,7 @@ import { endpointslices, leases } from './other.js';
 import { gatewayclasses, gateways, httproutes } from './gateway.js';
 import { ingressclasses, ingresses } from './networking.js';
 import { pods } from './pods.js';
+import { secrets } from './secrets.js';
 import { services } from './services.js';
 import type { ResourceDef } from './types.js';
 
@@ -21,6 +22,7 @@ export const resources: ResourceDef[] = [
   services,
   endpoints,
   configmaps,
+  secrets,
   endpointslices,
   deployments,
   replicasets,
