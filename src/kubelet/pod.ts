@@ -24,6 +24,12 @@ import type { ContainerState, PodState, StateStore, Terminated } from './state.j
 import { computeStatus, type ContainerView } from './status.js';
 import type { Container, ContainerStateJson, Pod, PodCondition } from './types.js';
 import { containerCapabilities, containerView } from './view.js';
+import type { ViewBind } from '../os/rootview.js';
+import { containerEnv } from './env.js';
+import { DownwardError } from './fieldpath.js';
+import { podServiceEnv } from './servicelinks.js';
+import { ConfigError, ConfigSources } from './sources.js';
+import { containerVolumeBinds, VolumeError } from './volumes/index.js';
 
 export interface KubeletContext {
   api: ApiClient;
@@ -219,11 +225,13 @@ export class PodWorker {
   }
 
   /** argv for a container, or a waiting reason when this node cannot run it */
-  private argvFor(c: Container, path: string): string[] | { reason: string; message: string } {
+  private argvFor(c: Container, path: string, binds: ViewBind[]): string[] | { reason: string; message: string } {
     const builtin = builtinImageName(c.image);
     if (c.command && c.command.length > 0) {
       const [cmd, ...rest] = c.command as [string, ...string[]];
-      if (!resolveCommand(cmd, path))
+      // a command inside a volume (a script from a ConfigMap) exists only in the view
+      const inVolume = cmd.startsWith('/') && binds.some((b) => cmd.startsWith(`${b.target.replace(/\/$/, '')}/`));
+      if (!inVolume && !resolveCommand(cmd, path))
         return { reason: 'RunContainerError', message: `command "${cmd}" not found on node` };
       return [cmd, ...rest, ...(c.args ?? [])];
     }
@@ -234,10 +242,28 @@ export class PodWorker {
     };
   }
 
-  private envFor(pod: Pod, c: Container): Record<string, string> {
-    const env: Record<string, string> = { PATH: DEFAULT_PATH, HOSTNAME: podHostname(pod) };
-    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    return env;
+  /**
+   * What a container start needs from the API: its environment (envFrom, env valueFrom, Service variables)
+   * and its volumes' binds. A missing ConfigMap/Secret/key is CreateContainerConfigError, as in Kubernetes.
+   */
+  private async configFor(
+    pod: Pod,
+    c: Container,
+  ): Promise<{ env: Record<string, string>; binds: ViewBind[] } | { reason: string; message: string }> {
+    const sources = new ConfigSources(this.ctx.api, pod.metadata.namespace);
+    const facts = { pod, podIPs: this.state.podIPs, hostIP: this.ctx.nodeIP };
+    try {
+      const links = (pod.spec as { enableServiceLinks?: boolean }).enableServiceLinks !== false;
+      const serviceEnv = await podServiceEnv(this.ctx.api, pod.metadata.namespace, links);
+      const base = { PATH: DEFAULT_PATH, HOSTNAME: podHostname(pod) };
+      const env = await containerEnv(c, facts, sources, base, serviceEnv);
+      const binds = await containerVolumeBinds(pod, c, this.ctx.store.podDir(this.state.uid), { facts, sources });
+      return { env, binds };
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof VolumeError || err instanceof DownwardError)
+        return { reason: 'CreateContainerConfigError', message: err.message };
+      throw err;
+    }
   }
 
   private async syncContainer(pod: Pod, c: Container): Promise<void> {
@@ -247,8 +273,13 @@ export class PodWorker {
     if (!cs.handle) {
       if (cs.terminated && !shouldRestart(pod.spec.restartPolicy, cs.terminated.exitCode)) return;
       if (cs.nextStartAt && now < cs.nextStartAt) return;
-      const env = this.envFor(pod, c);
-      const argv = this.argvFor(c, env.PATH as string);
+      const config = await this.configFor(pod, c);
+      if (!('env' in config)) {
+        this.unsupported.set(c.name, config);
+        return;
+      }
+      const { env, binds } = config;
+      const argv = this.argvFor(c, env.PATH ?? DEFAULT_PATH, binds);
       if (!Array.isArray(argv)) {
         this.unsupported.set(c.name, argv);
         return;
@@ -278,7 +309,7 @@ export class PodWorker {
           logFile: f.log,
           exitFile: f.exit,
           cgroupProcs: setupContainerCgroups(this.ctx.cgroups, this.state.netns, c),
-          view: containerView(f.scratch, podFiles, this.ctx.installPaths),
+          view: containerView(f.scratch, podFiles, this.ctx.installPaths, binds),
           capabilities: containerCapabilities(c),
         });
         cs.everStarted = true;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { capabilityPrefix, type RootView, rootViewScript, shq } from './rootview.js';
 
@@ -146,8 +146,21 @@ export function spawnInContainer(
   capabilities?: readonly string[],
 ): ChildProcess {
   if (!inOwnView(initPid)) throw new Error(`process ${initPid} is not in a container root view`);
+  // the container's environment (its init's), as kubectl exec gives, unless the caller sets one
+  const env = opts.env ?? containerEnvironment(initPid);
+  opts = { ...opts, env };
   const argv = ['-t', String(initPid), '--net', '--uts', '--ipc', '--pid', '--mount', '--root', '--wd', '--'];
   return spawn('nsenter', [...argv, ...capabilityPrefix(capabilities), ...command], opts);
+}
+
+/** The environment a container's processes run with (its init's, from /proc). */
+export function containerEnvironment(initPid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of readFileSync(`/proc/${initPid}/environ`, 'utf8').split('\0')) {
+    const i = kv.indexOf('=');
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
 }
 
 /** Run a command in a named network namespace only (a lab node, or a pod without a running container). */
