@@ -33,6 +33,12 @@ function seconds(v: string): number {
   return n;
 }
 
+function bit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 31) throw new InvalidArgumentError(`"${v}" is not a bit number (0-31)`);
+  return n;
+}
+
 function mode(v: string): string {
   if (!backendNames().includes(v))
     throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
@@ -56,6 +62,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--metrics-port <port>', '/metrics and /healthz port (0 disables)', port, 10249)
     .option('--cluster-cidr <cidr>', 'pod network; other sources to cluster IPs are masqueraded', cidr, '10.244.0.0/16')
     .option('--node-ip <ip>', "underlay address that announces LoadBalancer IPs (default: the Node's InternalIP)", ipv4)
+    .option('--masquerade-bit <n>', 'packet-mark bit (0-31) that asks for masquerading, as kube-proxy', bit, 14)
+    .option('--masquerade-all', 'masquerade all traffic to cluster IPs, not only from outside the cluster', false)
     .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
     .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
     .option('--cleanup', 'remove everything this mode installed, then exit', false);
@@ -69,13 +77,20 @@ export async function main(argv: string[]): Promise<void> {
     nodeIp?: string;
     minSyncPeriod: number;
     syncPeriod: number;
+    masqueradeBit: number;
+    masqueradeAll: boolean;
     cleanup: boolean;
   }>();
   const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
   if (o.syncPeriod <= 0) throw new UserError('--sync-period must be greater than 0');
   const server = await ProxyServer.create({
     mode: o.mode,
-    node: { nodeName: o.nodeName, clusterCIDR: o.clusterCidr },
+    node: {
+      nodeName: o.nodeName,
+      clusterCIDR: o.clusterCidr,
+      masqueradeBit: o.masqueradeBit,
+      masqueradeAll: o.masqueradeAll,
+    },
     nodeIP: o.nodeIp,
     metricsPort: o.cleanup ? 0 : o.metricsPort,
     minSyncIntervalMs: o.minSyncPeriod * 1000,

@@ -26,8 +26,14 @@ export const CHAINS = {
   noEndpoints: 'no-endpoints',
 } as const;
 
-/** ct mark bit meaning "masquerade this connection in postrouting" (kube-proxy's 0x4000). */
-export const MASQ_BIT = '0x00004000';
+/** kube-proxy's --masquerade-bit default: packet mark 0x4000 means "masquerade in postrouting". */
+export const DEFAULT_MASQUERADE_BIT = 14;
+
+/** The masquerade mark for a bit number, as nft hex. */
+export function masqueradeMark(bit = DEFAULT_MASQUERADE_BIT): string {
+  if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new RangeError(`masquerade bit ${bit} is not in 0..31`);
+  return `0x${(2 ** bit).toString(16).padStart(8, '0')}`;
+}
 
 /** The key of a service address entry: the typed part of an nft map declaration and its match. */
 export const SVC_KEY_TYPE = 'ipv4_addr . inet_proto . inet_service';
@@ -75,8 +81,12 @@ export function hookSpec(type: 'nat' | 'filter', hook: string, priority: number)
   return `type ${type} hook ${hook} priority ${priority}; policy accept;`;
 }
 
-/** Filter hooks run before the nat hooks (kube-proxy: filter at -110, dstnat at -100). */
+/** Filter hooks run before the nat hooks (kube-proxy: filter at -110, dstnat at -100)... */
 const FILTER_PRIORITY = -110;
+/** ...except the no-endpoints check of locally generated traffic, which must see the DNAT of nat-output
+ * (kube-proxy's filter-output-post-dnat): the node's own traffic to an external destination of a Local
+ * service is short-circuited to an endpoint there, and must not meet that destination's drop first. */
+const POST_DNAT_PRIORITY = -90;
 
 /** Reject chain, no-endpoints chain and the filter hooks that enforce them and the firewall. */
 export function sharedChains(): ChainDef[] {
@@ -95,13 +105,8 @@ export function sharedChains(): ChainDef[] {
     ],
     ['filter-input', hookSpec('filter', 'input', FILTER_PRIORITY), [noep]],
     ['filter-forward', hookSpec('filter', 'forward', FILTER_PRIORITY), [noep]],
-    ['filter-output', hookSpec('filter', 'output', FILTER_PRIORITY), [noep]],
+    ['filter-output-post-dnat', hookSpec('filter', 'output', POST_DNAT_PRIORITY), [noep]],
   ];
-}
-
-/** The masquerade rule of nat-postrouting: connections marked with the bit are SNATed. */
-export function masqueradeRule(): string {
-  return `ct mark & ${MASQ_BIT} == ${MASQ_BIT} masquerade`;
 }
 
 /** A map element: map name, key text, value text (empty for sets). */

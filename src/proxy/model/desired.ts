@@ -132,6 +132,7 @@ export function buildServiceState(
       externalLocal,
       internalLocal,
       clusterEndpoints,
+      clusterWideEndpoints: selectEndpoints(all, false),
       clusterDisposition: disposition(clusterEndpoints, all),
       externalEndpoints,
       externalDisposition: disposition(externalEndpoints, all),

@@ -44,6 +44,9 @@ export interface ServicePortState {
   /** Endpoints for traffic to the cluster IPs (internalTrafficPolicy applied). */
   clusterEndpoints: Endpoint[];
   clusterDisposition: Disposition;
+  /** The serving endpoints cluster-wide, whatever the policies: where traffic from pods and the node to an
+   * external destination of a Local service goes (kube-proxy's short-circuit). */
+  clusterWideEndpoints: Endpoint[];
   /** Endpoints for NodePort / externalIPs / LoadBalancer traffic (externalTrafficPolicy applied). */
   externalEndpoints: Endpoint[];
   externalDisposition: Disposition;
@@ -65,11 +68,15 @@ export interface ServiceState {
   externalLocal: boolean;
 }
 
-/** Facts about the node the proxy runs on. */
+/** Facts about the node the proxy runs on, and the proxy flags that shape its datapath. */
 export interface NodeFacts {
   nodeName: string;
   /** Pod network (cluster CIDR): traffic from outside it to a cluster IP is masqueraded. */
   clusterCIDR?: string;
+  /** The packet-mark bit (0-31) that asks for masquerading (kube-proxy's --masquerade-bit, default 14). */
+  masqueradeBit?: number;
+  /** Masquerade all traffic to cluster IPs, not only traffic from outside the cluster (--masquerade-all). */
+  masqueradeAll?: boolean;
 }
 
 /** The whole desired state: one entry per Service that has something to program. */

@@ -5,17 +5,24 @@ import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
 import type { DesiredState, ServiceState } from '../model/types.js';
 import {
-  affinityMapName,
-  affinityMapSpec,
+  bucketChain,
+  bucketChainDef,
+  bucketOps,
+  bucketsOf,
   classOps,
   className,
   classRules,
+  epsMap,
+  epsMapDef,
   REGULAR_CHAINS,
   renderService,
   STATIC_MAPS,
   staticChains,
   TABLE,
   type ClassSpec,
+  type LayoutOptions,
+  type OwnChain,
+  type OwnSet,
 } from './layout.js';
 import { elemText, type Elem } from '../nftvocab.js';
 import { ElementMirror, splitId } from './mirror.js';
@@ -44,8 +51,10 @@ function udpTargets(st: ServiceState | undefined): Map<string, UdpTarget> {
       out.set(`${origDst ?? ''}:${port}`, { origDst, port, eps: new Set(eps.map((e) => e.ip)) });
     };
     for (const ip of sp.clusterIPs) add(ip, sp.port, sp.clusterEndpoints);
-    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) add(ip, sp.port, sp.externalEndpoints);
-    if (sp.nodePort) add(undefined, sp.nodePort, sp.externalEndpoints);
+    // External destinations of a Local service also reach the cluster-wide endpoints (short-circuit).
+    const ext = sp.externalLocal ? [...sp.externalEndpoints, ...sp.clusterWideEndpoints] : sp.externalEndpoints;
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) add(ip, sp.port, ext);
+    if (sp.nodePort) add(undefined, sp.nodePort, ext);
   }
   return out;
 }
@@ -76,25 +85,38 @@ export function kernelDriver(netns?: string): NftDriver {
 /** One service's rendering, cached per ServiceState object: the model replaces a service's state object
  * whenever it changes and never mutates one, so an unchanged object needs no re-rendering. */
 interface CachedRender {
-  cidr: string | undefined;
   elems: Elem[];
   /** class chain name → spec */
   classes: [string, ClassSpec][];
+  chains: OwnChain[];
+  sets: OwnSet[];
 }
+
+/** Objects a single service owns (affinity services): chain name → rules, set name → spec. */
+interface Owned {
+  chains: Map<string, string[]>;
+  sets: Map<string, string>;
+}
+
+type Listing = { chains: string[]; maps: string[]; sets: string[] };
 
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
   private readonly mirror = new ElementMirror();
   private readonly classes = new Map<string, ClassSpec>();
+  /** Bucket maps and chains that exist: [kind][short-circuit?] → count. */
+  private buckets = { ip: [0, 0], np: [0, 0] };
+  private readonly owned = new Map<string, Owned>();
   private udp = new Map<string, Map<string, UdpTarget>>();
   /** The state each service's UDP targets were computed from (skip unchanged services on a full sync). */
   private udpFrom = new Map<string, ServiceState>();
   private readonly renders = new WeakMap<ServiceState, CachedRender>();
   /** False after a failed apply: the mirror's idea of the kernel may then be wrong anywhere, and the next
-   * full sync rebuilds it whole instead of only for the elements it touched. */
+   * full sync rebuilds it whole (and lists the kernel again) instead of only what it touched. */
   private kernelExact = true;
   private staticRuleCount = 0;
   private adopted = false;
+  private readonly layout: LayoutOptions;
 
   private readonly nft: NftDriver;
 
@@ -103,22 +125,24 @@ export class NftablesBackend implements ProxyBackend {
     driver?: NftDriver,
   ) {
     this.nft = driver ?? kernelDriver(opts.netns);
+    const n = opts.node;
+    this.layout = { clusterCIDR: n.clusterCIDR, masqueradeBit: n.masqueradeBit, masqueradeAll: n.masqueradeAll };
   }
 
   async init(): Promise<void> {
-    this.staticRuleCount = staticChains().reduce((n, [, , rules]) => n + rules.length, 0);
-  }
-
-  private get cidr(): string | undefined {
-    return this.opts.node.clusterCIDR;
+    this.staticRuleCount = staticChains(this.layout).reduce((n, [, , rules]) => n + rules.length, 0);
   }
 
   private render(st: ServiceState): CachedRender {
-    const cidr = this.cidr;
     const hit = this.renders.get(st);
-    if (hit && hit.cidr === cidr) return hit;
-    const r = renderService(st, cidr);
-    const out: CachedRender = { cidr, elems: r.elems, classes: r.classes.map((c) => [className(c), c]) };
+    if (hit) return hit;
+    const r = renderService(st, this.layout);
+    const out: CachedRender = {
+      elems: r.elems,
+      classes: r.classes.map((c) => [className(c), c]),
+      chains: r.chains,
+      sets: r.sets,
+    };
     this.renders.set(st, out);
     return out;
   }
@@ -156,14 +180,44 @@ export class NftablesBackend implements ProxyBackend {
 
   private ruleCount(): number {
     let n = this.staticRuleCount;
-    for (const c of this.classes.values()) n += classRules(c, this.cidr).length;
+    for (const c of this.classes.values()) n += classRules(c, this.layout).length;
+    for (const k of ['ip', 'np'] as const) n += this.buckets[k][0]! + this.buckets[k][1]!;
+    for (const o of this.owned.values()) for (const rules of o.chains.values()) n += rules.length;
     return n;
+  }
+
+  /** Bucket maps/chains the given classes need beyond what exists (and the new counts). */
+  private static bucketGrowth(
+    classes: Iterable<ClassSpec>,
+    have: NftablesBackend['buckets'],
+  ): { ops: NftOp[]; want: NftablesBackend['buckets'] } {
+    const ops: NftOp[] = [];
+    const want = { ip: [...have.ip], np: [...have.np] };
+    for (const c of classes) {
+      const b = bucketsOf(c);
+      want[c.kind][0] = Math.max(want[c.kind][0]!, b.eps);
+      want[c.kind][1] = Math.max(want[c.kind][1]!, b.sc);
+    }
+    for (const k of ['ip', 'np'] as const) {
+      ops.push(...bucketOps(k, have[k][0]!, want[k][0]!, false), ...bucketOps(k, have[k][1]!, want[k][1]!, true));
+    }
+    return { ops, want };
+  }
+
+  private static ownedOf(r: CachedRender | undefined): Owned | undefined {
+    if (!r || (!r.chains.length && !r.sets.length)) return undefined;
+    return {
+      chains: new Map(r.chains.map((c) => [c.name, c.rules])),
+      sets: new Map(r.sets.map((x) => [x.name, x.spec])),
+    };
   }
 
   private async partialSync(desired: DesiredState, changed: ReadonlySet<string>): Promise<SyncStats> {
     const tx = new Transaction();
+    const t = TABLE;
     const touched = new Set<string>();
     const newClasses = new Map<string, ClassSpec>();
+    const ownedNext = new Map<string, Owned | undefined>();
     for (const key of changed) {
       const st = desired.get(key);
       const r = st ? this.render(st) : undefined;
@@ -171,6 +225,7 @@ export class NftablesBackend implements ProxyBackend {
         if (!this.classes.has(name) && !newClasses.has(name)) newClasses.set(name, c);
       }
       for (const id of this.mirror.setService(key, r?.elems)) touched.add(id);
+      ownedNext.set(key, NftablesBackend.ownedOf(r));
     }
     const dels = new Map<string, string[]>();
     const adds = new Map<string, string[]>();
@@ -189,9 +244,31 @@ export class NftablesBackend implements ProxyBackend {
       if (want !== undefined) push(adds, map, elemText({ map, key, value: want }));
       kernelUpdates.push([id, want]);
     }
-    for (const [map, elements] of dels) tx.add({ verb: 'delete', kind: 'element', table: TABLE, name: map, elements });
-    for (const c of newClasses.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
-    for (const [map, elements] of adds) tx.add({ verb: 'add', kind: 'element', table: TABLE, name: map, elements });
+    for (const [map, elements] of dels) tx.add({ verb: 'delete', kind: 'element', table: t, name: map, elements });
+    const growth = NftablesBackend.bucketGrowth(newClasses.values(), this.buckets);
+    for (const op of growth.ops) tx.add(op);
+    for (const c of newClasses.values()) for (const op of classOps(c, this.layout, false)) tx.add(op);
+    // Chains and sets of affinity services: new sets, then chains (re)written whole where they changed.
+    const stale: Owned = { chains: new Map(), sets: new Map() };
+    for (const [key, next] of ownedNext) {
+      const prev = this.owned.get(key);
+      for (const [name, spec] of next?.sets ?? []) {
+        if (prev?.sets.get(name) !== spec) tx.add({ verb: 'add', kind: 'set', table: t, name, spec });
+      }
+      for (const [name, rules] of next?.chains ?? []) {
+        const before = prev?.chains.get(name);
+        if (before && before.join('\n') === rules.join('\n')) continue;
+        tx.add({ verb: 'add', kind: 'chain', table: t, name });
+        if (before) tx.add({ verb: 'flush', kind: 'chain', table: t, name });
+        for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+      }
+      for (const [name, rules] of prev?.chains ?? []) if (!next?.chains.has(name)) stale.chains.set(name, rules);
+      for (const [name, spec] of prev?.sets ?? []) if (!next?.sets.has(name)) stale.sets.set(name, spec);
+    }
+    for (const [map, elements] of adds) tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
+    for (const name of stale.chains.keys()) tx.add({ verb: 'flush', kind: 'chain', table: t, name });
+    for (const name of stale.chains.keys()) tx.add({ verb: 'delete', kind: 'chain', table: t, name });
+    for (const name of stale.sets.keys()) tx.add({ verb: 'delete', kind: 'set', table: t, name });
     const text = tx.empty ? '' : tx.render();
     if (text) {
       try {
@@ -206,38 +283,81 @@ export class NftablesBackend implements ProxyBackend {
       else this.mirror.kernel.set(id, v);
     }
     for (const [name, c] of newClasses) this.classes.set(name, c);
+    this.buckets = growth.want;
+    for (const [key, next] of ownedNext) {
+      if (next) this.owned.set(key, next);
+      else this.owned.delete(key);
+    }
     return { full: false, rules: this.ruleCount(), elements: this.mirror.kernel.size, bytes: text.length };
+  }
+
+  /** Names of the bucket maps and chains for these counts. */
+  private static bucketNames(b: NftablesBackend['buckets']): { maps: string[]; chains: string[] } {
+    const maps: string[] = [];
+    const chains: string[] = [];
+    for (const k of ['ip', 'np'] as const) {
+      for (const sc of [false, true]) {
+        for (let i = 0; i < b[k][sc ? 1 : 0]!; i++) {
+          maps.push(epsMap(k, i, sc));
+          chains.push(bucketChain(k, i, sc));
+        }
+      }
+    }
+    return { maps, chains };
   }
 
   /** The whole table's content for `desired`, flushing and refilling what exists (or, with `recreate`,
    * deleting and recreating the table) — either way one transaction. */
   private fullTransaction(
     classes: Map<string, ClassSpec>,
-    existing: { chains: string[]; maps: string[]; sets: string[] } | undefined,
+    owned: Owned,
+    existing: Listing | undefined,
     recreate: boolean,
-  ): Transaction {
+  ): { tx: Transaction; buckets: NftablesBackend['buckets'] } {
     const tx = new Transaction();
     const t = TABLE;
     // Class chains for small endpoint counts exist from the start, so a partial sync that scales a
     // service (2 → 3 endpoints) stays an elements-only transaction (adding a chain makes nft load more).
     for (let n = 1; n <= PRECREATE_MAX_ENDPOINTS; n++) {
       for (const [kind, masq] of PRECREATE_KINDS) {
-        const c: ClassSpec = { kind, n, masq: masq === 'o' && !this.cidr ? 'n' : masq, affinity: 0 };
-        classes.set(className(c), c);
+        const c: ClassSpec = { kind, n, masq: masq === 'o' && !this.layout.clusterCIDR ? 'n' : masq };
+        if (!classes.has(className(c))) classes.set(className(c), c);
       }
     }
-    const chains = staticChains();
-    const wantedChains = new Set([...chains.map(([n]) => n), ...classes.keys()]);
-    const wantedMaps = new Set(STATIC_MAPS.map(([, n]) => n));
-    for (const c of classes.values()) if (c.affinity) wantedMaps.add(affinityMapName(c.kind, c.affinity));
+    const buckets = {
+      ip: [PRECREATE_MAX_ENDPOINTS, PRECREATE_MAX_ENDPOINTS],
+      np: [PRECREATE_MAX_ENDPOINTS, PRECREATE_MAX_ENDPOINTS],
+    };
+    for (const c of classes.values()) {
+      const b = bucketsOf(c);
+      buckets[c.kind][0] = Math.max(buckets[c.kind][0]!, b.eps);
+      buckets[c.kind][1] = Math.max(buckets[c.kind][1]!, b.sc);
+    }
+    const bn = NftablesBackend.bucketNames(buckets);
+    const chains = staticChains(this.layout);
+    const wantedChains = new Set([...chains.map(([n]) => n), ...classes.keys(), ...bn.chains, ...owned.chains.keys()]);
+    const flushedMaps = new Set([...STATIC_MAPS.map(([, n]) => n), ...bn.maps]);
+    const wantedSets = new Set([...flushedMaps, ...owned.sets.keys()]);
 
     tx.add({ verb: 'add', kind: 'table', table: t });
     if (recreate) tx.add({ verb: 'delete', kind: 'table', table: t }).add({ verb: 'add', kind: 'table', table: t });
     const ex = recreate ? undefined : existing;
+    const exMaps = new Set([...(ex?.maps ?? []), ...(ex?.sets ?? [])]);
     for (const [kind, name, spec] of STATIC_MAPS) {
       tx.add({ verb: 'add', kind, table: t, name, spec });
-      if (ex && [...ex.maps, ...ex.sets].includes(name)) tx.add({ verb: 'flush', kind, table: t, name });
+      if (exMaps.has(name)) tx.add({ verb: 'flush', kind, table: t, name });
     }
+    for (const k of ['ip', 'np'] as const) {
+      for (const sc of [false, true]) {
+        for (let i = 0; i < buckets[k][sc ? 1 : 0]!; i++) {
+          const [, name, spec] = epsMapDef(k, i, sc);
+          tx.add({ verb: 'add', kind: 'map', table: t, name, spec });
+          if (exMaps.has(name)) tx.add({ verb: 'flush', kind: 'map', table: t, name });
+        }
+      }
+    }
+    // Affinity sets keep their contents (the remembered clients) across full syncs and restarts.
+    for (const [name, spec] of owned.sets) tx.add({ verb: 'add', kind: 'set', table: t, name, spec });
     const specs = new Map(chains.map(([n, spec]) => [n, spec]));
     for (const name of ex?.chains ?? []) {
       // `add` first: flushing a chain someone deleted would fail the whole transaction.
@@ -247,28 +367,29 @@ export class NftablesBackend implements ProxyBackend {
     for (const name of ex?.chains ?? []) {
       if (!wantedChains.has(name)) tx.add({ verb: 'delete', kind: 'chain', table: t, name });
     }
-    for (const name of ex?.maps ?? []) {
-      if (wantedMaps.has(name)) continue;
-      const aff = /^aff_(ip|np)_(\d+)$/.exec(name);
-      if (aff)
-        tx.add({
-          verb: 'add',
-          kind: 'map',
-          table: t,
-          name,
-          spec: affinityMapSpec(aff[1] as 'ip' | 'np', Number(aff[2])),
-        });
-      tx.add({ verb: 'delete', kind: 'map', table: t, name });
-    }
+    for (const name of ex?.maps ?? [])
+      if (!wantedSets.has(name)) tx.add({ verb: 'delete', kind: 'map', table: t, name });
     for (const name of ex?.sets ?? [])
-      if (!wantedMaps.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
-    // Class chains first: the verdict-map elements and base chains refer to them.
-    for (const c of classes.values()) for (const op of classOps(c, this.cidr, false)) tx.add(op);
-    for (const [name, spec, rules] of chains) {
-      if (REGULAR_CHAINS.has(name)) {
-        tx.add({ verb: 'add', kind: 'chain', table: t, name });
-        for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+      if (!wantedSets.has(name)) tx.add({ verb: 'delete', kind: 'set', table: t, name });
+    // Regular chains first, in dependency order: what verdicts and rules jump to must exist.
+    for (const [name, , rules] of chains) {
+      if (!REGULAR_CHAINS.has(name)) continue;
+      tx.add({ verb: 'add', kind: 'chain', table: t, name });
+      for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+    }
+    for (const k of ['ip', 'np'] as const) {
+      for (const sc of [false, true]) {
+        for (let i = 0; i < buckets[k][sc ? 1 : 0]!; i++) {
+          const [name, , rules] = bucketChainDef(k, i, sc);
+          tx.add({ verb: 'add', kind: 'chain', table: t, name });
+          for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
+        }
       }
+    }
+    for (const c of classes.values()) for (const op of classOps(c, this.layout, false)) tx.add(op);
+    for (const name of owned.chains.keys()) tx.add({ verb: 'add', kind: 'chain', table: t, name });
+    for (const [name, rules] of owned.chains) {
+      for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
     }
     for (const [map, elements] of this.mirror.wantedTextByMap())
       tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
@@ -277,36 +398,53 @@ export class NftablesBackend implements ProxyBackend {
       tx.add({ verb: 'add', kind: 'chain', table: t, name, spec });
       for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
     }
-    return tx;
+    return { tx, buckets };
   }
 
   /** Bring the mirror up to `desired` (only services whose state object changed cost anything); returns
-   * the element ids that changed and every class chain in use. */
-  private updateMirror(desired: DesiredState): { touched: Set<string>; classes: Map<string, ClassSpec> } {
+   * the element ids that changed, every class chain in use and the services' own chains and sets. */
+  private updateMirror(desired: DesiredState): {
+    touched: Set<string>;
+    classes: Map<string, ClassSpec>;
+    owned: Map<string, Owned>;
+  } {
     const touched = new Set<string>();
     const classes = new Map<string, ClassSpec>();
+    const owned = new Map<string, Owned>();
     const gone = [...this.mirror.services()].filter((key) => !desired.has(key));
     for (const key of gone) for (const id of this.mirror.setService(key, undefined)) touched.add(id);
     for (const [key, st] of desired) {
       const r = this.render(st);
       for (const [name, c] of r.classes) classes.set(name, c);
       for (const id of this.mirror.setService(key, r.elems)) touched.add(id);
+      const o = NftablesBackend.ownedOf(r);
+      if (o) owned.set(key, o);
     }
-    return { touched, classes };
+    return { touched, classes, owned };
   }
 
   /** What this process created (the kernel is listed only once, to adopt a previous run's table). */
-  private known(): { chains: string[]; maps: string[]; sets: string[] } {
-    const chains = [...staticChains().map(([n]) => n), ...this.classes.keys()];
-    const maps = STATIC_MAPS.filter(([k]) => k === 'map').map(([, n]) => n);
-    for (const c of this.classes.values()) if (c.affinity) maps.push(affinityMapName(c.kind, c.affinity));
-    return { chains, maps: [...new Set(maps)], sets: STATIC_MAPS.filter(([k]) => k === 'set').map(([, n]) => n) };
+  private known(): Listing {
+    const bn = NftablesBackend.bucketNames(this.buckets);
+    const chains = [...staticChains(this.layout).map(([n]) => n), ...this.classes.keys(), ...bn.chains];
+    const sets = STATIC_MAPS.filter(([k]) => k === 'set').map(([, n]) => n);
+    for (const o of this.owned.values()) {
+      chains.push(...o.chains.keys());
+      sets.push(...o.sets.keys());
+    }
+    return { chains, maps: [...STATIC_MAPS.filter(([k]) => k === 'map').map(([, n]) => n), ...bn.maps], sets };
   }
 
   private async fullSync(desired: DesiredState): Promise<SyncStats> {
-    const existing = this.adopted ? this.known() : await this.nft.listObjects();
-    const { touched, classes } = this.updateMirror(desired);
-    let text = this.fullTransaction(classes, existing, false).render();
+    const existing = this.adopted && this.kernelExact ? this.known() : await this.nft.listObjects();
+    const { touched, classes, owned } = this.updateMirror(desired);
+    const all: Owned = { chains: new Map(), sets: new Map() };
+    for (const o of owned.values()) {
+      for (const [n, r] of o.chains) all.chains.set(n, r);
+      for (const [n, s] of o.sets) all.sets.set(n, s);
+    }
+    let built = this.fullTransaction(classes, all, existing, false);
+    let text = built.tx.render();
     try {
       try {
         await this.nft.apply(text);
@@ -314,7 +452,8 @@ export class NftablesBackend implements ProxyBackend {
         if (!existing) throw err;
         // The table exists with an incompatible shape (an older layout): replace it, still atomically.
         this.opts.log?.warn({ err: errorMessage(err) }, 'adopting the table failed; recreating it in one transaction');
-        text = this.fullTransaction(classes, existing, true).render();
+        built = this.fullTransaction(classes, all, existing, true);
+        text = built.tx.render();
         await this.nft.apply(text);
       }
     } catch (err) {
@@ -323,6 +462,9 @@ export class NftablesBackend implements ProxyBackend {
     }
     this.classes.clear();
     for (const [n, c] of classes) this.classes.set(n, c);
+    this.buckets = built.buckets;
+    this.owned.clear();
+    for (const [k, o] of owned) this.owned.set(k, o);
     // The kernel held what was wanted before (after every successful sync it does), so only the elements
     // this sync touched can differ; after a failed apply nothing is known and the whole mirror is rebuilt.
     if (this.kernelExact) this.mirror.kernelIsWantedFor(touched);
@@ -342,8 +484,11 @@ export class NftablesBackend implements ProxyBackend {
     await this.nft.apply(tx.render());
     this.mirror.clear();
     this.classes.clear();
+    this.owned.clear();
+    this.buckets = { ip: [0, 0], np: [0, 0] };
     this.udp.clear();
     this.udpFrom.clear();
     this.kernelExact = true;
+    this.adopted = false;
   }
 }

@@ -1,17 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { NftOp, TableRef } from '../../os/nft.js';
-import type { Disposition, ServicePortState, ServiceState } from '../model/types.js';
+import type { Endpoint, ServicePortState, ServiceState } from '../model/types.js';
 import {
   CHAINS,
   firewallElems,
   hookSpec,
   LOCAL_DST,
   MAPS,
-  MASQ_BIT,
-  masqueradeRule,
+  masqueradeMark,
   nodePortKey,
   NODEPORT_KEY_MATCH,
   NODEPORT_KEY_TYPE,
   noEndpointVerdict,
+  nftProto,
   sharedChains,
   sharedSets,
   SVC_KEY_MATCH,
@@ -22,42 +23,90 @@ import {
 } from '../nftvocab.js';
 
 /**
- * The nftables layout, as pure data. Measured choice (docs/proxy.md): no chain per service or endpoint.
- * Per-service data lives only in named map elements (nearly free to change in nft 1.0.6), and a few shared
- * "class" chains — one per (key kind, endpoint count, masquerade mode, affinity timeout) actually in use —
- * pick a bucket with `numgen random mod N` into the packet mark and DNAT through a map keyed by
- * (address, protocol, port, bucket). A partial sync is then only element deletes/adds in one transaction.
+ * The nftables layout, as pure data. Measured choice (docs/proxy.md): no chain per service or endpoint on
+ * the common path. Per-service data lives only in named map elements (nearly free to change in nft 1.0.6),
+ * and a few shared "class" chains — one per (key kind, endpoint count, masquerade mode) actually in use —
+ * pick a bucket with `numgen random mod N vmap` and jump to a shared bucket chain that DNATs through that
+ * bucket's endpoint map. No scratch register is used: the packet mark keeps every bit but the masquerade
+ * bit. A partial sync is then only element deletes/adds in one transaction.
+ *
+ * Services with ClientIP affinity are the exception, rendered as kube-proxy does: a chain per service port
+ * and per endpoint, and a dynamic affinity set per endpoint, so a sticky client follows its endpoint (not a
+ * bucket position) while other endpoints come and go, across the cluster IP, external IPs, LoadBalancer IPs
+ * and NodePort of that port.
  */
 export const TABLE: TableRef = { family: 'ip', name: 'skiff' };
 
 export type KeyKind = 'ip' | 'np';
-/** m: always masquerade; o: only sources outside the cluster CIDR; n: never. */
-export type MasqMode = 'm' | 'o' | 'n';
+/** m: always masquerade; o: only sources that are not local (cluster CIDR); n: never; l: an external
+ * entry of a Local service (short-circuit pods and the node to the cluster-wide endpoints); s: the
+ * short-circuit chain itself (balances over the cluster-wide endpoints of such entries). */
+export type MasqMode = 'm' | 'o' | 'n' | 'l' | 's';
 
 export interface ClassSpec {
   kind: KeyKind;
+  /** Endpoints balanced over (for 'l': the local ones; may be 0). */
   n: number;
   masq: MasqMode;
-  affinity: number;
+  /** 'l' only: the cluster-wide endpoint count the short-circuit balances over. */
+  sc?: number;
 }
+
+/** What shapes the rendering besides the service itself. */
+export interface LayoutOptions {
+  clusterCIDR?: string;
+  masqueradeBit?: number;
+  masqueradeAll?: boolean;
+}
+
+/** Bucket chains and endpoint maps: bucket k of kind `kind` ("epc" maps: short-circuit endpoints). */
+export function epsMap(kind: KeyKind, k: number, shortCircuit = false): string {
+  return `${shortCircuit ? 'epc' : 'eps'}_${kind}_${k}`;
+}
+
+export function bucketChain(kind: KeyKind, k: number, shortCircuit = false): string {
+  return `${kind}-${shortCircuit ? 'scb' : 'b'}${k}`;
+}
+
+function keyMatch(kind: KeyKind): string {
+  return kind === 'ip' ? SVC_KEY_MATCH : NODEPORT_KEY_MATCH;
+}
+
+/** The endpoint map of one bucket: [kind, name, spec]. Explicit types, not `typeof`: nft 1.0.6 cannot
+ * re-read a `typeof ... : ip daddr . th dport` map from the kernel ("conflicting protocols"). */
+export function epsMapDef(kind: KeyKind, k: number, sc: boolean): ['map', string, string] {
+  const key = kind === 'ip' ? SVC_KEY_TYPE : NODEPORT_KEY_TYPE;
+  return ['map', epsMap(kind, k, sc), `type ${key} : ipv4_addr . inet_service;`];
+}
+
+/** The bucket chain: DNAT through its endpoint map. */
+export function bucketChainDef(kind: KeyKind, k: number, sc: boolean): ChainDef {
+  return [bucketChain(kind, k, sc), undefined, [`dnat ip to ${keyMatch(kind)} map @${epsMap(kind, k, sc)}`]];
+}
+
+export const MARK_MASQ_CHAIN = 'mark-for-masquerade';
+export const MASQUERADING_CHAIN = 'masquerading';
 
 /** Static maps and sets: [kind, name, spec]. Their elements are owned by the mirror. */
 export const STATIC_MAPS: readonly ['map' | 'set', string, string][] = [
   ['map', MAPS.svcIps, `type ${SVC_KEY_TYPE} : verdict;`],
   ['map', MAPS.svcNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
-  // Explicit types, not `typeof`: nft 1.0.6 cannot re-read a `typeof ... : ip daddr . th dport` map from
-  // the kernel ("conflicting protocols"), which breaks any later rule that refers to it.
-  ['map', MAPS.epsIp, `type ${SVC_KEY_TYPE} . mark : ipv4_addr . inet_service;`],
-  ['map', MAPS.epsNp, `type ${NODEPORT_KEY_TYPE} . mark : ipv4_addr . inet_service;`],
   ...sharedSets(),
   ['set', MAPS.hairpin, 'type ipv4_addr . ipv4_addr;'],
 ];
 
 /** Regular chains that verdict maps jump to, before the base chains that refer to them. */
-export const REGULAR_CHAINS = new Set(['services', CHAINS.noEndpoints, CHAINS.reject]);
+export const REGULAR_CHAINS = new Set([
+  'services',
+  CHAINS.noEndpoints,
+  CHAINS.reject,
+  MARK_MASQ_CHAIN,
+  MASQUERADING_CHAIN,
+]);
 
 /** Base and fixed regular chains: [name, spec or undefined, rules]. */
-export function staticChains(): ChainDef[] {
+export function staticChains(o: LayoutOptions = {}): ChainDef[] {
+  const mark = masqueradeMark(o.masqueradeBit);
   return [
     [
       'services',
@@ -65,143 +114,249 @@ export function staticChains(): ChainDef[] {
       [`${SVC_KEY_MATCH} vmap @${MAPS.svcIps}`, `${LOCAL_DST} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`],
     ],
     ...sharedChains(),
+    [MARK_MASQ_CHAIN, undefined, [`meta mark set meta mark | ${mark}`]],
+    // As kube-proxy: only the masquerade bit is tested and cleared, every other mark bit passes untouched.
+    [
+      MASQUERADING_CHAIN,
+      undefined,
+      [`meta mark & ${mark} == 0 return`, `meta mark set meta mark ^ ${mark}`, 'masquerade fully-random'],
+    ],
     ['nat-prerouting', hookSpec('nat', 'prerouting', -100), ['jump services']],
     ['nat-output', hookSpec('nat', 'output', -100), ['jump services']],
     [
       'nat-postrouting',
       hookSpec('nat', 'postrouting', 100),
-      [masqueradeRule(), `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade`],
+      [`jump ${MASQUERADING_CHAIN}`, `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade fully-random`],
     ],
   ];
 }
 
 export function className(c: ClassSpec): string {
-  return `${c.kind}-n${c.n}-${c.masq}${c.affinity ? `-a${c.affinity}` : ''}`;
+  if (c.masq === 's') return shortCircuitChain(c.kind, c.n);
+  return `${c.kind}-n${c.n}-${c.masq}${c.masq === 'l' ? `-c${c.sc ?? 0}` : ''}`;
 }
 
-export function affinityMapName(kind: KeyKind, seconds: number): string {
-  return `aff_${kind}_${seconds}`;
+function pickRule(kind: KeyKind, n: number, sc: boolean): string {
+  const arms = Array.from({ length: n }, (_, k) => `${k} : goto ${bucketChain(kind, k, sc)}`);
+  return `numgen random mod ${n} vmap { ${arms.join(', ')} }`;
 }
 
-export function affinityMapSpec(kind: KeyKind, seconds: number): string {
-  const key = kind === 'ip' ? `ipv4_addr . ${SVC_KEY_TYPE}` : `ipv4_addr . ${NODEPORT_KEY_TYPE}`;
-  return `type ${key} : mark; size 262144; flags dynamic,timeout; timeout ${seconds}s;`;
+/** The short-circuit chain of a kind and cluster-wide endpoint count. */
+export function shortCircuitChain(kind: KeyKind, n: number): string {
+  return `${kind}-sc-n${n}`;
 }
 
-/** Rules of a class chain. Dnat is terminal, so the fallback after it only runs on a map miss. */
-export function classRules(c: ClassSpec, clusterCIDR?: string): string[] {
+/** Rules of a class chain. */
+export function classRules(c: ClassSpec, o: LayoutOptions = {}): string[] {
+  if (c.masq === 's') return [pickRule(c.kind, c.n, true)];
   const rules: string[] = [];
-  if (c.masq === 'm') rules.push(`ct mark set ct mark | ${MASQ_BIT}`);
-  if (c.masq === 'o' && clusterCIDR) rules.push(`ip saddr != ${clusterCIDR} ct mark set ct mark | ${MASQ_BIT}`);
-  const keyMatch = c.kind === 'ip' ? SVC_KEY_MATCH : NODEPORT_KEY_MATCH;
-  const dnat = `dnat ip to ${keyMatch} . meta mark map @${c.kind === 'ip' ? MAPS.epsIp : MAPS.epsNp}`;
-  const pick = `meta mark set numgen random mod ${c.n}`;
-  if (!c.affinity) return [...rules, pick, dnat];
-  const aff = affinityMapName(c.kind, c.affinity);
-  const affKey = `ip saddr . ${keyMatch}`;
-  const remember = `update @${aff} { ${affKey} timeout ${c.affinity}s : meta mark }`;
-  // A remembered bucket wins over the random one; if the endpoint count shrank the bucket misses the
-  // endpoint map, and the second pick (after the terminal dnat) chooses afresh.
-  return [...rules, pick, `meta mark set ${affKey} map @${aff}`, remember, dnat, pick, remember, dnat];
+  const masq = `jump ${MARK_MASQ_CHAIN}`;
+  if (c.masq === 'm') rules.push(masq);
+  if (c.masq === 'o' && o.clusterCIDR) rules.push(`ip saddr != ${o.clusterCIDR} ${masq}`);
+  if (c.masq === 'l') {
+    const sc = shortCircuitChain(c.kind, c.sc ?? 0);
+    // kube-proxy's external chain for a Local service: pods and the node itself are not external clients;
+    // they go to the cluster-wide endpoints (the node's traffic masqueraded, its source is a local address).
+    if (o.clusterCIDR) rules.push(`ip saddr ${o.clusterCIDR} goto ${sc}`);
+    rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${sc}`);
+  }
+  if (c.n > 0) rules.push(pickRule(c.kind, c.n, false));
+  return rules;
+}
+
+/** One map element: map name, key text, value text (empty for sets). */
+export type { Elem } from '../nftvocab.js';
+
+/** A chain and a set a single service owns (affinity services only). */
+export interface OwnChain {
+  name: string;
+  rules: string[];
+}
+export interface OwnSet {
+  name: string;
+  spec: string;
 }
 
 export interface ServiceRender {
   elems: Elem[];
   classes: ClassSpec[];
+  /** Chains owned by this service, in creation order (endpoint chains first). */
+  chains: OwnChain[];
+  sets: OwnSet[];
 }
 
-/** The elements and class chains one service needs. Pure. */
-export function renderService(st: ServiceState, clusterCIDR?: string): ServiceRender {
-  const elems: Elem[] = [];
-  const classes: ClassSpec[] = [];
-  const addEntry = (
-    kind: KeyKind,
-    keyText: string,
-    disp: Disposition,
-    eps: ServicePortState['clusterEndpoints'],
-    masq: MasqMode,
-    affinity: number,
-  ): void => {
-    const vmap = kind === 'ip' ? MAPS.svcIps : MAPS.svcNodePorts;
-    if (disp === 'reject') {
-      elems.push({
-        map: kind === 'ip' ? MAPS.noepIps : MAPS.noepNodePorts,
-        key: keyText,
-        value: noEndpointVerdict(disp),
+function hashName(prefix: string, base: string): string {
+  const h = createHash('sha256').update(base).digest('base64url').replace(/[-_]/g, 'x').slice(0, 8).toUpperCase();
+  // nft names: [A-Za-z0-9_./-]; namespaces, names and ports fit, ":" does not.
+  const safe = base.replace(/[^A-Za-z0-9_./-]/g, '.');
+  return `${prefix}${h}-${safe}`.slice(0, 240);
+}
+
+function portBase(sp: ServicePortState): string {
+  const [ns, name] = sp.service.split('/');
+  return `${ns}/${name}/${sp.protocol.toLowerCase()}/${sp.portName}`;
+}
+
+/**
+ * kube-proxy's shape for a ClientIP-affinity service port: per endpoint an `affinity-` set (source
+ * addresses, with the timeout) and an `endpoint-` chain (remember the source, DNAT); per endpoint list a
+ * policy chain (`service-` cluster-wide, `local-` for Local policies) that first sends remembered sources
+ * to their endpoint, then picks one at random; `external-` for the external destinations.
+ */
+function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: ServiceRender): void {
+  const base = portBase(sp);
+  const epChain = (e: Endpoint) => hashName('endpoint-', `${base}__${e.ip}/${e.port}`);
+  const affSet = (e: Endpoint) => hashName('affinity-', `${base}__${e.ip}/${e.port}/${sp.affinitySeconds}`);
+  const seen = new Set<string>();
+  const endpointChains = (eps: readonly Endpoint[]): void => {
+    for (const e of eps) {
+      const name = epChain(e);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.sets.push({
+        name: affSet(e),
+        spec: `type ipv4_addr; flags dynamic,timeout; timeout ${sp.affinitySeconds}s;`,
       });
+      const dnat = `meta l4proto ${nftProto(sp.protocol)} dnat ip to ${e.ip}:${e.port}`;
+      out.chains.push({ name, rules: [`update @${affSet(e)} { ip saddr }`, dnat] });
+    }
+  };
+  const policyChain = (prefix: string, eps: readonly Endpoint[]): string => {
+    const name = hashName(prefix, base);
+    const rules = eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`);
+    const arms = eps.map((e, i) => `${i} : goto ${epChain(e)}`);
+    if (eps.length) rules.push(`numgen random mod ${eps.length} vmap { ${arms.join(', ')} }`);
+    out.chains.push({ name, rules });
+    return name;
+  };
+  endpointChains(sp.clusterWideEndpoints);
+  endpointChains(sp.clusterEndpoints);
+  endpointChains(sp.externalEndpoints);
+  const cluster = policyChain('service-', sp.clusterWideEndpoints);
+  const local = sp.internalLocal || sp.externalLocal ? policyChain('local-', localOnly(sp)) : cluster;
+  const masq = `jump ${MARK_MASQ_CHAIN}`;
+
+  if (sp.clusterIPs.length) {
+    const target = sp.internalLocal ? local : cluster;
+    const name = hashName('internal-', base);
+    const rules: string[] = [];
+    if (o.masqueradeAll) rules.push(masq);
+    else if (o.clusterCIDR) rules.push(`ip saddr != ${o.clusterCIDR} ${masq}`);
+    rules.push(`goto ${target}`);
+    out.chains.push({ name, rules });
+    for (const ip of sp.clusterIPs) {
+      const key = svcKey(ip, sp.protocol, sp.port);
+      if (sp.clusterDisposition === 'balance') out.elems.push({ map: MAPS.svcIps, key, value: `goto ${name}` });
+      else out.elems.push({ map: MAPS.noepIps, key, value: noEndpointVerdict(sp.clusterDisposition) });
+    }
+  }
+  const extIPs = [...sp.externalIPs, ...sp.loadBalancerIPs];
+  if (!extIPs.length && !sp.nodePort) return;
+  const ext = hashName('external-', base);
+  const rules: string[] = [];
+  if (!sp.externalLocal) rules.push(masq, `goto ${cluster}`);
+  else {
+    if (o.clusterCIDR) rules.push(`ip saddr ${o.clusterCIDR} goto ${cluster}`);
+    rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${cluster}`);
+    if (sp.externalEndpoints.length) rules.push(`goto ${local}`);
+  }
+  out.chains.push({ name: ext, rules });
+  const reachable = sp.clusterWideEndpoints.length > 0;
+  for (const ip of extIPs) {
+    const key = svcKey(ip, sp.protocol, sp.port);
+    if (reachable) out.elems.push({ map: MAPS.svcIps, key, value: `goto ${ext}` });
+    if (sp.externalDisposition !== 'balance')
+      out.elems.push({ map: MAPS.noepIps, key, value: noEndpointVerdict(sp.externalDisposition) });
+  }
+  if (sp.nodePort) {
+    const key = nodePortKey(sp.protocol, sp.nodePort);
+    if (reachable) out.elems.push({ map: MAPS.svcNodePorts, key, value: `goto ${ext}` });
+    if (sp.externalDisposition !== 'balance')
+      out.elems.push({ map: MAPS.noepNodePorts, key, value: noEndpointVerdict(sp.externalDisposition) });
+  }
+}
+
+function localOnly(sp: ServicePortState): Endpoint[] {
+  return sp.externalLocal ? sp.externalEndpoints : sp.clusterEndpoints;
+}
+
+/** The elements, class chains and (affinity only) own chains and sets one service needs. Pure. */
+export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceRender {
+  const out: ServiceRender = { elems: [], classes: [], chains: [], sets: [] };
+  const { elems, classes } = out;
+  const epsElems = (kind: KeyKind, keyText: string, eps: readonly Endpoint[], sc: boolean): void => {
+    eps.forEach((e, i) => elems.push({ map: epsMap(kind, i, sc), key: keyText, value: `${e.ip} . ${e.port}` }));
+  };
+  const addEntry = (kind: KeyKind, keyText: string, sp: ServicePortState, external: boolean): void => {
+    const vmap = kind === 'ip' ? MAPS.svcIps : MAPS.svcNodePorts;
+    const noep = kind === 'ip' ? MAPS.noepIps : MAPS.noepNodePorts;
+    const disp = external ? sp.externalDisposition : sp.clusterDisposition;
+    const eps = external ? sp.externalEndpoints : sp.clusterEndpoints;
+    if (disp === 'reject') {
+      elems.push({ map: noep, key: keyText, value: noEndpointVerdict(disp) });
+      return;
+    }
+    if (external && sp.externalLocal) {
+      // Even with no local endpoint the entry goes to the class chain: pods and the node are short-circuited
+      // there; what falls through un-DNATed (external clients) meets the no-endpoints drop after DNAT.
+      const c: ClassSpec = { kind, n: eps.length, masq: 'l', sc: sp.clusterWideEndpoints.length };
+      classes.push({ kind, n: sp.clusterWideEndpoints.length, masq: 's' }, c);
+      elems.push({ map: vmap, key: keyText, value: `goto ${className(c)}` });
+      if (disp === 'drop') elems.push({ map: noep, key: keyText, value: noEndpointVerdict(disp) });
+      epsElems(kind, keyText, eps, false);
+      epsElems(kind, keyText, sp.clusterWideEndpoints, true);
       return;
     }
     if (disp === 'drop') {
       elems.push({ map: vmap, key: keyText, value: noEndpointVerdict(disp) });
       return;
     }
-    const c: ClassSpec = { kind, n: eps.length, masq, affinity };
+    const masq: MasqMode = external || o.masqueradeAll ? 'm' : o.clusterCIDR ? 'o' : 'n';
+    const c: ClassSpec = { kind, n: eps.length, masq };
     classes.push(c);
     elems.push({ map: vmap, key: keyText, value: `goto ${className(c)}` });
-    eps.forEach((e, i) => {
-      elems.push({
-        map: kind === 'ip' ? MAPS.epsIp : MAPS.epsNp,
-        key: `${keyText} . ${i}`,
-        value: `${e.ip} . ${e.port}`,
-      });
-    });
+    epsElems(kind, keyText, eps, false);
   };
   const hairpins = new Set<string>();
   for (const sp of st.ports) {
-    for (const vip of sp.clusterIPs) {
-      addEntry(
-        'ip',
-        svcKey(vip, sp.protocol, sp.port),
-        sp.clusterDisposition,
-        sp.clusterEndpoints,
-        clusterCIDR ? 'o' : 'n',
-        sp.affinitySeconds,
-      );
-    }
-    const extMasq: MasqMode = sp.externalMasquerade ? 'm' : 'n';
-    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      addEntry(
-        'ip',
-        svcKey(ip, sp.protocol, sp.port),
-        sp.externalDisposition,
-        sp.externalEndpoints,
-        extMasq,
-        sp.affinitySeconds,
-      );
-    }
-    if (sp.nodePort) {
-      addEntry(
-        'np',
-        nodePortKey(sp.protocol, sp.nodePort),
-        sp.externalDisposition,
-        sp.externalEndpoints,
-        extMasq,
-        sp.affinitySeconds,
-      );
-    }
+    for (const e of [...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints]) hairpins.add(e.ip);
     elems.push(...firewallElems(sp));
-    for (const e of [...sp.clusterEndpoints, ...sp.externalEndpoints]) hairpins.add(e.ip);
+    if (sp.affinitySeconds) {
+      renderAffinityPort(sp, o, out);
+      continue;
+    }
+    for (const vip of sp.clusterIPs) addEntry('ip', svcKey(vip, sp.protocol, sp.port), sp, false);
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs])
+      addEntry('ip', svcKey(ip, sp.protocol, sp.port), sp, true);
+    if (sp.nodePort) addEntry('np', nodePortKey(sp.protocol, sp.nodePort), sp, true);
   }
   for (const ip of hairpins) elems.push({ map: MAPS.hairpin, key: `${ip} . ${ip}`, value: '' });
-  return { elems, classes };
+  return out;
 }
 
-/** Ops that create (or re-create in place) one class chain and its affinity map. */
-export function classOps(c: ClassSpec, clusterCIDR: string | undefined, flush: boolean): NftOp[] {
+/** How many buckets of each sort a class needs (their endpoint maps and bucket chains must exist). */
+export function bucketsOf(c: ClassSpec): { eps: number; sc: number } {
+  return c.masq === 's' ? { eps: 0, sc: c.n } : { eps: c.n, sc: 0 };
+}
+
+/** Ops that create (or re-create in place) one class chain. */
+export function classOps(c: ClassSpec, o: LayoutOptions, flush: boolean): NftOp[] {
   const name = className(c);
-  const ops: NftOp[] = [];
-  if (c.affinity) {
-    ops.push({
-      verb: 'add',
-      kind: 'map',
-      table: TABLE,
-      name: affinityMapName(c.kind, c.affinity),
-      spec: affinityMapSpec(c.kind, c.affinity),
-    });
-  }
-  ops.push({ verb: 'add', kind: 'chain', table: TABLE, name });
+  const ops: NftOp[] = [{ verb: 'add', kind: 'chain', table: TABLE, name }];
   if (flush) ops.push({ verb: 'flush', kind: 'chain', table: TABLE, name });
-  for (const r of classRules(c, clusterCIDR))
-    ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain: name, rule: r });
+  for (const rule of classRules(c, o)) ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain: name, rule });
+  return ops;
+}
+
+/** Ops that create bucket maps and chains [from, to) of one kind (normal or short-circuit). */
+export function bucketOps(kind: KeyKind, from: number, to: number, sc: boolean): NftOp[] {
+  const ops: NftOp[] = [];
+  for (let k = from; k < to; k++) {
+    const [, name, spec] = epsMapDef(kind, k, sc);
+    ops.push({ verb: 'add', kind: 'map', table: TABLE, name, spec });
+    const [chain, , rules] = bucketChainDef(kind, k, sc);
+    ops.push({ verb: 'add', kind: 'chain', table: TABLE, name: chain });
+    for (const rule of rules) ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain, rule });
+  }
   return ops;
 }

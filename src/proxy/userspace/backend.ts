@@ -8,7 +8,11 @@ import {
   elementOps,
   firewallElems,
   hookSpec,
+  LOCAL_DST,
   noEndpointElems,
+  NODEPORT_KEY_MATCH,
+  NODEPORT_KEY_TYPE,
+  nodePortKey,
   sharedChains,
   sharedSets,
   SVC_KEY_MATCH,
@@ -17,10 +21,14 @@ import {
   type ChainDef,
   type Elem,
 } from '../nftvocab.js';
+import { AffinityTable, epKey } from './balancer.js';
 import { TcpProxy, UdpProxy, type PortProxy } from './proxies.js';
 
 export const USERSPACE_TABLE: TableRef = { family: 'ip', name: 'skiff-userspace' };
 const PORTALS = 'portals';
+/** Short-circuit portals: external destinations of Local services, for pods and the node itself. */
+const PORTALS_SC = 'portals_sc';
+const PORTALS_SC_NP = 'portals_sc_np';
 
 export interface UserspaceOptions {
   /** Idle timeout of a UDP client flow (default 30 s). */
@@ -30,26 +38,43 @@ export interface UserspaceOptions {
 /**
  * Render the small redirect table (pure; unit-tested): the shared no-endpoint and firewall vocabulary
  * plus a `portals` map that redirects VIP:port to the local listener. `portals` elements are
- * "ip . proto . port : listenerPort"; `elems` are no-endpoint and firewall elements.
+ * "ip . proto . port : listenerPort"; `elems` are no-endpoint and firewall elements, and the
+ * short-circuit portals (`portals_sc`, `portals_sc_np`) redirect pods and the node itself to the
+ * cluster-wide listener of a Local service, as kube-proxy's short-circuit.
  */
-export function renderUserspaceTable(portals: readonly string[], elems: readonly Elem[]): string {
+export function renderUserspaceTable(
+  portals: readonly string[],
+  elems: readonly Elem[],
+  clusterCIDR?: string,
+  shortCircuit: { ips: readonly string[]; nodePorts: readonly string[] } = { ips: [], nodePorts: [] },
+): string {
   const t = USERSPACE_TABLE;
-  const redirect = `meta l4proto { tcp, udp } redirect to : ${SVC_KEY_MATCH} map @${PORTALS}`;
+  const l4 = 'meta l4proto { tcp, udp }';
+  const redirect = `${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS}`;
+  const inCluster = [...(clusterCIDR ? [`ip saddr ${clusterCIDR}`] : []), 'fib saddr type local'];
+  const scRules = inCluster.flatMap((src) => [
+    `${src} ${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS_SC}`,
+    `${src} ${LOCAL_DST} ${l4} redirect to : ${NODEPORT_KEY_MATCH} map @${PORTALS_SC_NP}`,
+  ]);
   const tx = new Transaction()
     .add({ verb: 'add', kind: 'table', table: t })
     .add({ verb: 'delete', kind: 'table', table: t })
     .add({ verb: 'add', kind: 'table', table: t });
   const sets: ['map' | 'set', string, string][] = [
     ['map', PORTALS, `type ${SVC_KEY_TYPE} : inet_service;`],
+    ['map', PORTALS_SC, `type ${SVC_KEY_TYPE} : inet_service;`],
+    ['map', PORTALS_SC_NP, `type ${NODEPORT_KEY_TYPE} : inet_service;`],
     ...sharedSets(),
   ];
   const chains: ChainDef[] = [
     ...sharedChains(),
-    ['nat-prerouting', hookSpec('nat', 'prerouting', -100), [redirect]],
-    ['nat-output', hookSpec('nat', 'output', -100), [redirect]],
+    ['nat-prerouting', hookSpec('nat', 'prerouting', -100), [...scRules, redirect]],
+    ['nat-output', hookSpec('nat', 'output', -100), [...scRules, redirect]],
   ];
   for (const op of declareOps(t, sets, chains)) tx.add(op);
   tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS, elements: [...portals] });
+  tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS_SC, elements: [...shortCircuit.ips] });
+  tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS_SC_NP, elements: [...shortCircuit.nodePorts] });
   for (const op of elementOps(t, elems)) tx.add(op);
   return tx.render();
 }
@@ -63,6 +88,8 @@ export function renderUserspaceTable(portals: readonly string[], elems: readonly
 export class UserspaceBackend implements ProxyBackend {
   readonly mode = 'userspace';
   private readonly proxies = new Map<string, PortProxy>();
+  /** ClientIP affinity per service port, shared by all of its listeners. */
+  private readonly affinity = new Map<string, AffinityTable>();
   private lastTable = '';
 
   constructor(
@@ -72,14 +99,19 @@ export class UserspaceBackend implements ProxyBackend {
 
   async init(): Promise<void> {}
 
-  private async ensureProxy(key: string, protocol: 'TCP' | 'UDP', port: number): Promise<PortProxy | undefined> {
+  private async ensureProxy(
+    key: string,
+    protocol: 'TCP' | 'UDP',
+    port: number,
+    affinity: AffinityTable,
+  ): Promise<PortProxy | undefined> {
     const have = this.proxies.get(key);
     if (have) return have;
     try {
       const p =
         protocol === 'TCP'
-          ? await new TcpProxy(this.opts.log).listen(port)
-          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log).listen(port);
+          ? await new TcpProxy(this.opts.log, affinity).listen(port)
+          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log, affinity).listen(port);
       this.proxies.set(key, p);
       return p;
     } catch (err) {
@@ -91,16 +123,22 @@ export class UserspaceBackend implements ProxyBackend {
   async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
     const portals: string[] = [];
     const elems: Elem[] = [];
+    const sc = { ips: [] as string[], nodePorts: [] as string[] };
     const wanted = new Set<string>();
+    const wantedAffinity = new Set<string>();
     for (const st of desired.values()) {
       for (const sp of st.ports) {
         if (sp.protocol === 'SCTP') continue;
+        const aff = this.affinity.get(sp.id) ?? new AffinityTable();
+        this.affinity.set(sp.id, aff);
+        wantedAffinity.add(sp.id);
+        aff.prune(new Set([...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints].map(epKey)));
         const portal = (ip: string, listener: number): string => `${svcKey(ip, sp.protocol, sp.port)} : ${listener}`;
         // traffic to the cluster IPs
         if (sp.clusterIPs.length) {
           if (sp.clusterDisposition === 'balance') {
             const key = `${sp.id}/${sp.protocol}/cluster`;
-            const p = await this.ensureProxy(key, sp.protocol, 0);
+            const p = await this.ensureProxy(key, sp.protocol, 0, aff);
             if (p) {
               wanted.add(key);
               p.update(sp.clusterEndpoints, sp.affinitySeconds);
@@ -113,9 +151,19 @@ export class UserspaceBackend implements ProxyBackend {
         // external traffic: NodePort (its own listener port), external IPs and LoadBalancer IPs
         const extIPs = [...sp.externalIPs, ...sp.loadBalancerIPs];
         if (!extIPs.length && !sp.nodePort) continue;
+        if (sp.externalLocal && sp.clusterWideEndpoints.length) {
+          const key = `${sp.id}/${sp.protocol}/short-circuit`;
+          const p = await this.ensureProxy(key, sp.protocol, 0, aff);
+          if (p) {
+            wanted.add(key);
+            p.update(sp.clusterWideEndpoints, sp.affinitySeconds);
+            for (const ip of extIPs) sc.ips.push(portal(ip, p.port));
+            if (sp.nodePort) sc.nodePorts.push(`${nodePortKey(sp.protocol, sp.nodePort)} : ${p.port}`);
+          }
+        }
         if (sp.externalDisposition === 'balance') {
           const key = `${sp.id}/${sp.protocol}/external/${sp.nodePort ?? 0}`;
-          const p = await this.ensureProxy(key, sp.protocol, sp.nodePort ?? 0);
+          const p = await this.ensureProxy(key, sp.protocol, sp.nodePort ?? 0, aff);
           if (p) {
             wanted.add(key);
             p.update(sp.externalEndpoints, sp.affinitySeconds);
@@ -127,7 +175,8 @@ export class UserspaceBackend implements ProxyBackend {
         elems.push(...firewallElems(sp));
       }
     }
-    const text = renderUserspaceTable(portals, elems);
+    for (const id of this.affinity.keys()) if (!wantedAffinity.has(id)) this.affinity.delete(id);
+    const text = renderUserspaceTable(portals, elems, this.opts.node.clusterCIDR, sc);
     // Redirects first (so no VIP points at a closed port), then close proxies nobody needs.
     if (changed === 'full' || text !== this.lastTable) {
       await nftApply(text, nsOf(this.opts.netns));

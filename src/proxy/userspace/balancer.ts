@@ -1,20 +1,37 @@
 import type { Endpoint } from '../model/types.js';
 
 /**
+ * ClientIP affinity of one service port: client address → the endpoint it sticks to. One table is shared by
+ * every listener of the port (cluster IP, external IPs, LoadBalancer IPs, NodePort), as kube-proxy's
+ * per-endpoint affinity sets are shared by all of a port's destinations.
+ */
+export class AffinityTable {
+  readonly clients = new Map<string, { ep: string; expires: number }>();
+
+  /** Forget clients whose endpoint is no longer one of the port's endpoints. */
+  prune(live: ReadonlySet<string>): void {
+    for (const [client, a] of this.clients) if (!live.has(a.ep)) this.clients.delete(client);
+  }
+}
+
+/**
  * Round robin with optional ClientIP affinity, as the original userspace kube-proxy's LoadBalancerRR.
  * Pure apart from the clock passed in.
  */
 export class RoundRobin {
   private endpoints: Endpoint[] = [];
   private next = 0;
-  private readonly affinity = new Map<string, { ep: string; expires: number }>();
+  private readonly affinity: Map<string, { ep: string; expires: number }>;
   affinitySeconds = 0;
+
+  constructor(table: AffinityTable = new AffinityTable()) {
+    this.affinity = table.clients;
+  }
 
   update(endpoints: readonly Endpoint[], affinitySeconds: number): void {
     this.endpoints = [...endpoints];
     this.affinitySeconds = affinitySeconds;
-    const live = new Set(endpoints.map(epKey));
-    for (const [client, a] of this.affinity) if (!live.has(a.ep) || !affinitySeconds) this.affinity.delete(client);
+    if (!affinitySeconds) this.affinity.clear();
     if (this.next >= this.endpoints.length) this.next = 0;
   }
 

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import type { Endpoint } from '../model/types.js';
-import { epKey, RoundRobin } from './balancer.js';
+import { AffinityTable, epKey, RoundRobin } from './balancer.js';
 
 /** One listening proxy: a TCP server or a UDP socket, balancing over a service port's endpoints. */
 export interface PortProxy {
@@ -18,12 +18,17 @@ const CONNECT_TIMEOUT_MS = 3000;
 
 /** TCP: accept, pick an endpoint (trying the next one if connecting fails), pipe both ways. */
 export class TcpProxy implements PortProxy {
-  private readonly rr = new RoundRobin();
+  private readonly rr: RoundRobin;
   private readonly conns = new Map<string, Set<Socket>>();
   private server!: Server;
   port = 0;
 
-  constructor(private readonly log?: Logger) {}
+  constructor(
+    private readonly log?: Logger,
+    affinity?: AffinityTable,
+  ) {
+    this.rr = new RoundRobin(affinity);
+  }
 
   async listen(port: number): Promise<this> {
     // Half-open allowed both ways: a client that finishes sending (FIN) must still get the reply.
@@ -119,7 +124,7 @@ interface Flow {
 
 /** UDP: one upstream socket per client address, so replies find their way back; idle flows expire. */
 export class UdpProxy implements PortProxy {
-  private readonly rr = new RoundRobin();
+  private readonly rr: RoundRobin;
   private readonly flows = new Map<string, Flow>();
   private sock!: UdpSocket;
   port = 0;
@@ -127,7 +132,10 @@ export class UdpProxy implements PortProxy {
   constructor(
     private readonly idleMs: number,
     private readonly log?: Logger,
-  ) {}
+    affinity?: AffinityTable,
+  ) {
+    this.rr = new RoundRobin(affinity);
+  }
 
   async listen(port: number): Promise<this> {
     this.sock = createSocket('udp4');

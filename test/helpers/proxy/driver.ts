@@ -22,7 +22,12 @@ function arg(name: string, def?: string): string {
 
 const server = await ProxyServer.create({
   mode: arg('mode'),
-  node: { nodeName: arg('node-name'), clusterCIDR: arg('cluster-cidr', '10.244.0.0/16') },
+  node: {
+    nodeName: arg('node-name'),
+    clusterCIDR: arg('cluster-cidr', '10.244.0.0/16'),
+    masqueradeBit: Number(arg('masquerade-bit', '14')),
+    masqueradeAll: arg('masquerade-all', 'false') === 'true',
+  },
   nodeIP: arg('node-ip', '') || undefined,
   metricsPort: Number(arg('metrics-port', '0')),
   minSyncIntervalMs: 0,

@@ -204,7 +204,15 @@ export async function buildTopology(
     await lab.veth(ns, 'eth0', ul, `u-${name}`);
     await ipn(ul, 'link', 'set', `u-${name}`, 'master', 'br0');
     await ipn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
-    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // No ICMP redirects: a pod's packet to a VIP leaves by the interface it came in on (the service CIDR
+    // route is on cni0), and a redirect would use up the per-host ICMP rate limit that the port-unreachable
+    // answering a UDP service without endpoints needs.
+    for (const k of [
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.default.send_redirects=0',
+    ])
+      await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', k]);
     await ipn(ns, 'link', 'add', 'cni0', 'type', 'bridge');
     await ipn(ns, 'link', 'set', 'cni0', 'up');
     await ipn(ns, 'addr', 'add', `${gw}/24`, 'dev', 'cni0');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildServiceState } from '../../../src/proxy/model/desired.js';
 import type { DesiredState } from '../../../src/proxy/model/types.js';
 import { NftablesBackend, type NftDriver } from '../../../src/proxy/nftables/backend.js';
-import { classRules, renderService } from '../../../src/proxy/nftables/layout.js';
+import { classRules, renderService, staticChains } from '../../../src/proxy/nftables/layout.js';
 import { slice, svc } from '../../helpers/proxy/objects.js';
 
 const node = { nodeName: 'n1', clusterCIDR: '10.244.0.0/16' };
@@ -37,18 +37,23 @@ const webEps = [
 
 describe('nftables layout', () => {
   it('renders a ClusterIP service as map elements and one shared class chain', () => {
-    const r = renderService(state([web, webEps]).get('default/web')!, node.clusterCIDR);
+    const r = renderService(state([web, webEps]).get('default/web')!, node);
     expect(r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`)).toEqual([
       'svc_ips 10.96.0.10 . tcp . 80 : goto ip-n2-o',
-      'eps_ip 10.96.0.10 . tcp . 80 . 0 : 10.244.1.2 . 8080',
-      'eps_ip 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080',
+      'eps_ip_0 10.96.0.10 . tcp . 80 : 10.244.1.2 . 8080',
+      'eps_ip_1 10.96.0.10 . tcp . 80 : 10.244.1.3 . 8080',
       'hairpin 10.244.1.2 . 10.244.1.2',
       'hairpin 10.244.1.3 . 10.244.1.3',
     ]);
-    expect(classRules(r.classes[0]!, node.clusterCIDR)).toEqual([
-      'ip saddr != 10.244.0.0/16 ct mark set ct mark | 0x00004000',
-      'meta mark set numgen random mod 2',
-      'dnat ip to ip daddr . meta l4proto . th dport . meta mark map @eps_ip',
+    // no scratch register: the packet mark is only ever OR-ed with the masquerade bit
+    expect(classRules(r.classes[0]!, node)).toEqual([
+      'ip saddr != 10.244.0.0/16 jump mark-for-masquerade',
+      'numgen random mod 2 vmap { 0 : goto ip-b0, 1 : goto ip-b1 }',
+    ]);
+    expect(staticChains({ masqueradeBit: 3 }).find(([n]) => n === 'masquerading')![2]).toEqual([
+      'meta mark & 0x00000008 == 0 return',
+      'meta mark set meta mark ^ 0x00000008',
+      'masquerade fully-random',
     ]);
   });
 
@@ -72,14 +77,30 @@ describe('nftables layout', () => {
       ]).get('default/lb')!,
     );
     const text = r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`);
-    expect(text).toContain('svc_ips 10.96.0.20 . tcp . 80 : goto ip-n2-n-a60');
-    expect(text).toContain('svc_ips 198.18.0.200 . tcp . 80 : goto ip-n2-m-a60');
-    expect(text).toContain('svc_nodeports tcp . 30080 : goto np-n2-m-a60');
-    expect(text).toContain('eps_np tcp . 30080 . 1 : 10.244.1.3 . 8080');
+    // affinity: kube-proxy's shape, one chain and one affinity set per endpoint, shared by every destination
+    const internal = text.find((t) => t.startsWith('svc_ips 10.96.0.20 . tcp . 80 : goto internal-'))!;
+    const external = text.find((t) => t.startsWith('svc_ips 198.18.0.200 . tcp . 80 : goto external-'))!;
+    expect(internal).toMatch(/internal-[A-Z0-9x]{8}-default\/lb\/tcp\/http$/);
+    expect(external).toMatch(/external-[A-Z0-9x]{8}-default\/lb\/tcp\/http$/);
+    expect(text.find((t) => t.startsWith('svc_nodeports tcp . 30080 : goto external-'))).toBe(
+      external.replace('svc_ips 198.18.0.200 . tcp . 80', 'svc_nodeports tcp . 30080'),
+    );
+    expect(r.sets.map((x) => x.spec)).toEqual([
+      'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
+      'type ipv4_addr; flags dynamic,timeout; timeout 60s;',
+    ]);
+    const ep = r.chains.find((c) => c.name.endsWith('__10.244.1.3/8080'))!;
+    expect(ep.rules).toEqual([
+      `update @${r.sets[1]!.name} { ip saddr }`,
+      'meta l4proto tcp dnat ip to 10.244.1.3:8080',
+    ]);
+    const cluster = r.chains.find((c) => c.name.startsWith('service-'))!;
+    expect(cluster.rules[1]).toBe(`ip saddr @${r.sets[1]!.name} goto ${ep.name}`);
+    expect(r.chains.find((c) => c.name.startsWith('external-'))!.rules).toEqual([
+      'jump mark-for-masquerade',
+      `goto ${cluster.name}`,
+    ]);
     expect(text).toContain('fw_allow 198.18.0.200 . tcp . 80 . 198.18.0.0/24');
-    const aff = classRules({ kind: 'np', n: 2, masq: 'm', affinity: 60 });
-    expect(aff).toContain('meta mark set ip saddr . meta l4proto . th dport map @aff_np_60');
-    expect(aff).toContain('update @aff_np_60 { ip saddr . meta l4proto . th dport timeout 60s : meta mark }');
 
     const none = renderService(
       state([
@@ -106,11 +127,29 @@ describe('nftables layout', () => {
         [slice('loc', [{ ip: '10.244.2.5', node: 'n2' }])],
       ]).get('default/loc')!,
     );
-    expect(local.elems.find((e) => e.map === 'svc_nodeports')).toEqual({
-      map: 'svc_nodeports',
-      key: 'tcp . 30082',
-      value: 'drop',
-    });
+    // Local with no endpoint here: the entry still goes to its class chain (pods and the node short-circuit
+    // to the cluster-wide endpoint there); what falls through un-DNATed meets the no-endpoints drop.
+    expect(local.elems.filter((e) => e.key === 'tcp . 30082').map((e) => `${e.map} ${e.value}`)).toEqual([
+      'svc_nodeports goto np-n0-l-c1',
+      'noep_nodeports drop',
+      'epc_np_0 10.244.2.5 . 8080',
+    ]);
+    expect(
+      classRules(
+        local.classes.find((c) => c.masq === 'l')!,
+        node,
+      ),
+    ).toEqual([
+      'ip saddr 10.244.0.0/16 goto np-sc-n1',
+      'fib saddr type local jump mark-for-masquerade',
+      'fib saddr type local goto np-sc-n1',
+    ]);
+    expect(
+      classRules(
+        local.classes.find((c) => c.masq === 's')!,
+        node,
+      ),
+    ).toEqual(['numgen random mod 1 vmap { 0 : goto np-scb0 }']);
   });
 });
 
@@ -146,7 +185,7 @@ describe('nftables backend transactions', () => {
     await b.sync(d2, new Set(['default/web']));
     expect(rec.sent[1]).toBe(
       'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
-        'delete element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 1 }\n' +
+        'delete element ip skiff eps_ip_1 { 10.96.0.10 . tcp . 80 }\n' +
         'delete element ip skiff hairpin { 10.244.1.3 . 10.244.1.3 }\n' +
         'add element ip skiff svc_ips { 10.96.0.10 . tcp . 80 : goto ip-n1-o }\n',
     );
@@ -158,7 +197,7 @@ describe('nftables backend transactions', () => {
     await b.sync(d2, new Set(['default/web']));
     expect(rec.sent[2]).toBe(
       'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
-        'delete element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 0 }\n' +
+        'delete element ip skiff eps_ip_0 { 10.96.0.10 . tcp . 80 }\n' +
         'delete element ip skiff hairpin { 10.244.1.2 . 10.244.1.2 }\n',
     );
   });
@@ -205,13 +244,13 @@ describe('nftables backend transactions', () => {
     fail = false;
     await b.sync(one, 'full');
     expect(elements(sent[2]!)).toContain('svc_ips 10.96.0.10 . tcp . 80 : goto ip-n1-o');
-    expect(elements(sent[2]!)).not.toContain('eps_ip 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080');
+    expect(elements(sent[2]!)).not.toContain('eps_ip_1 10.96.0.10 . tcp . 80 : 10.244.1.3 . 8080');
     // the mirror of the kernel was rebuilt: going back to two endpoints is a correct diff
     await b.sync(two, new Set(['default/web']));
     expect(sent[3]).toBe(
       'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
         'add element ip skiff svc_ips { 10.96.0.10 . tcp . 80 : goto ip-n2-o }\n' +
-        'add element ip skiff eps_ip { 10.96.0.10 . tcp . 80 . 1 : 10.244.1.3 . 8080 }\n' +
+        'add element ip skiff eps_ip_1 { 10.96.0.10 . tcp . 80 : 10.244.1.3 . 8080 }\n' +
         'add element ip skiff hairpin { 10.244.1.3 . 10.244.1.3 }\n',
     );
     // and a full sync now matches a fresh one
