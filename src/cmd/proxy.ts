@@ -148,4 +148,7 @@ export async function main(argv: string[]): Promise<void> {
   // Like kube-proxy, leave the datapath in place on exit: Services keep working across a restart.
   await server.stop(false);
   log.info('stopped');
+  // Everything this process opened is closed; should a socket or timer still hold the event loop, do not
+  // linger (a supervisor waits for the exit before starting the next proxy).
+  setTimeout(() => process.exit(0), 2000).unref();
 }

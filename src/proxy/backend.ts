@@ -1,3 +1,4 @@
+import { nftDeleteTable } from '../os/nft.js';
 import type { Logger } from '../util/log.js';
 import type { DesiredState, NodeFacts } from './model/types.js';
 
@@ -23,6 +24,9 @@ export interface ProxyBackend {
   sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats>;
   /** Remove everything this backend installed. */
   cleanup(): Promise<void>;
+  /** Release what lives only in this process (listeners) and leave the kernel's datapath in place: the
+   * process is exiting, and Services keep working through what the kernel holds until the next start. */
+  shutdown?(): Promise<void>;
 }
 
 export interface BackendOptions {
@@ -39,6 +43,21 @@ export const backends: Record<string, BackendFactory> = {
   nftables: async (o) => new (await import('./nftables/backend.js')).NftablesBackend(o),
   userspace: async (o) => new (await import('./userspace/backend.js')).UserspaceBackend(o),
 };
+
+/**
+ * What each mode leaves in the kernel, removable without a running backend: a proxy starting in one mode
+ * removes the other modes' leftovers (kube-proxy's CleanupLeftovers), or deleted endpoints would keep
+ * answering through a table nobody maintains.
+ */
+export const leftovers: Record<string, (netns?: string) => Promise<void>> = {
+  nftables: async (netns) => nftDeleteTable((await import('./nftables/layout.js')).TABLE, netns),
+  userspace: async (netns) => nftDeleteTable((await import('./userspace/backend.js')).USERSPACE_TABLE, netns),
+};
+
+/** Remove every other mode's leftovers. */
+export async function cleanupOtherModes(mode: string, netns?: string): Promise<void> {
+  for (const [m, clean] of Object.entries(leftovers)) if (m !== mode) await clean(netns);
+}
 
 export function backendNames(): string[] {
   return Object.keys(backends);

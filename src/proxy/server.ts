@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
-import { backendNames, backends, type ProxyBackend } from './backend.js';
+import { backendNames, backends, cleanupOtherModes, type ProxyBackend } from './backend.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { L2Announcer } from './l2announce/announcer.js';
 import { ownedLoadBalancerIPs } from './l2announce/owner.js';
@@ -60,6 +60,7 @@ export class ProxyServer {
     const factory = backends[cfg.mode];
     if (!factory) throw new UserError(`unknown proxy mode "${cfg.mode}" (one of: ${backendNames().join(', ')})`);
     const backend = await factory({ node: cfg.node, netns: cfg.netns, log: cfg.log });
+    await cleanupOtherModes(cfg.mode, cfg.netns);
     await backend.init();
     const s = new ProxyServer(backend, cfg);
     if (cfg.metricsPort) {
@@ -98,6 +99,6 @@ export class ProxyServer {
     if (cleanup) {
       await this.announcer?.cleanup();
       await this.backend.cleanup();
-    }
+    } else await this.backend.shutdown?.();
   }
 }

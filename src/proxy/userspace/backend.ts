@@ -192,6 +192,11 @@ export class UserspaceBackend implements ProxyBackend {
     return { full: changed === 'full', rules: this.proxies.size, elements: flows, bytes: text.length };
   }
 
+  async shutdown(): Promise<void> {
+    for (const p of this.proxies.values()) await p.close();
+    this.proxies.clear();
+  }
+
   async cleanup(): Promise<void> {
     for (const p of this.proxies.values()) await p.close();
     this.proxies.clear();
