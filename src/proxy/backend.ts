@@ -1,4 +1,5 @@
 import { nftDeleteTable } from '../os/nft.js';
+import { nsOf } from '../os/ns.js';
 import type { Logger } from '../util/log.js';
 import type { DesiredState, NodeFacts } from './model/types.js';
 
@@ -50,8 +51,8 @@ export const backends: Record<string, BackendFactory> = {
  * answering through a table nobody maintains.
  */
 export const leftovers: Record<string, (netns?: string) => Promise<void>> = {
-  nftables: async (netns) => nftDeleteTable((await import('./nftables/layout.js')).TABLE, netns),
-  userspace: async (netns) => nftDeleteTable((await import('./userspace/backend.js')).USERSPACE_TABLE, netns),
+  nftables: async (netns) => nftDeleteTable((await import('./nftables/layout.js')).TABLE, nsOf(netns)),
+  userspace: async (netns) => nftDeleteTable((await import('./userspace/backend.js')).USERSPACE_TABLE, nsOf(netns)),
 };
 
 /** Remove every other mode's leftovers. */
