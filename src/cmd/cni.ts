@@ -168,6 +168,7 @@ const VERBS: Record<string, (argv: string[]) => Promise<void>> = {
   gc: gcVerb,
   version: versionVerb,
   netns: netnsVerb,
+  conformance: async (a) => (await import('../cni/conformance/command.js')).main(a),
 };
 
 export async function main(argv: string[]): Promise<void> {

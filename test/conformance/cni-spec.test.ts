@@ -1,158 +1,138 @@
-import { join } from 'node:path';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConformanceReport } from '../../src/cni/conformance/runner.js';
+import { runRaw } from '../../src/os/exec.js';
+import { listNetns } from '../../src/os/netns.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
-import { callPlugin, IMPLS, requirePlugins } from '../integration/cni/cnilab.js';
+import { callPlugin, OUR_BIN, REF_BIN, requirePlugins } from '../integration/cni/cnilab.js';
 
 /**
- * Spec conformance: one table of protocol cases, run against our plugins and the reference plugins, with
- * the same observable behaviour required of both (exit status, error code, output shape). Plugins run in
- * a lab namespace so that even a misbehaving DEL could not touch the root namespace.
+ * Spec conformance through the user command, `skiff cni conformance` (src/cni/conformance: one case per
+ * file): skiff's plugins pass every case; the reference plugins, side by side, answer the protocol cases with
+ * the same exit status and error codes, their missing GC/STATUS shows as n/a and their known departures are
+ * named; a plugin that leaks on DEL fails the run; the run leaves no namespace behind.
  */
-interface Outcome {
-  exit: number;
-  code?: number;
-  json?: Record<string, unknown>;
-  stdout: string;
+const SKIFF = resolve(import.meta.dirname, '../../dist/skiff.mjs');
+const ROOT = resolve(import.meta.dirname, '../..');
+
+async function conformance(
+  prefix: string,
+  args: string[],
+): Promise<{ code: number; report: ConformanceReport; stderr: string }> {
+  const before = new Set(listNetns());
+  const r = await runRaw(
+    [process.execPath, SKIFF, 'cni', 'conformance', '-o', 'json', '--netns-prefix', prefix, ...args],
+    {
+      timeoutMs: 600_000,
+    },
+  );
+  const leftover = listNetns().filter((n) => !before.has(n) && n.startsWith(prefix));
+  expect(leftover, 'namespaces left by the run').toEqual([]);
+  return { code: r.code, report: JSON.parse(r.stdout) as ConformanceReport, stderr: r.stderr };
 }
 
-describe('CNI spec conformance: skiff vs reference', () => {
-  const lab = new Lab();
-  let node = '';
-  let dataDir = '';
-  beforeAll(async () => {
-    requireRootAndTools(['ip', 'flock']);
+describe('skiff cni conformance', () => {
+  const lab = new Lab('conf');
+  beforeAll(() => {
+    requireRootAndTools(['ip', 'nft', 'flock', 'iptables-save']);
     requirePlugins(['bridge', 'host-local', 'loopback', 'portmap']);
-    node = await lab.netns('node');
-    dataDir = lab.tmpdir();
   });
   afterAll(() => lab.cleanup());
 
-  const fullEnv = () => ({ CNI_CONTAINERID: 'conf1', CNI_NETNS: `/run/netns/${node}`, CNI_IFNAME: 'eth0' });
-  const conf = (o: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'conformance',
-      type: 'bridge',
-      bridge: 'cnf0',
-      ipam: { type: 'host-local', subnet: '10.244.50.0/24', dataDir },
-      ...o,
-    });
-
-  async function call(pathDir: string, type: string, env: Record<string, string>, stdin: string): Promise<Outcome> {
-    const r = await callPlugin(
-      node,
-      join(pathDir, type),
-      { ...env, ...(env.CNI_PATH === '' ? {} : { CNI_PATH: pathDir }) },
-      stdin,
-    );
-    let json: Record<string, unknown> | undefined;
-    try {
-      json = JSON.parse(r.stdout) as Record<string, unknown>;
-    } catch {
-      json = undefined;
+  it('skiff passes every case; the reference matches on the protocol, n/a without 1.1.0, departures named', async () => {
+    const { code, report, stderr } = await conformance(`${lab.prefix}-a`, [
+      '--cni-bin',
+      OUR_BIN,
+      '--reference',
+      REF_BIN,
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(report.columns.map((c) => [c.name, c.cniVersion])).toEqual([
+      ['under test', '1.1.0'],
+      ['reference', '1.0.0'],
+    ]);
+    const row = (id: string) => report.rows.find((r) => r.id === id);
+    expect(report.rows.length).toBeGreaterThanOrEqual(16);
+    for (const r of report.rows)
+      expect([r.id, r.outcomes[0]?.status, r.outcomes[0]?.detail]).toEqual([r.id, 'pass', r.outcomes[0]?.detail]);
+    expect(row('versions')?.outcomes[0]?.detail).toBe('0.3.0 ok, 0.3.1 ok, 0.4.0 ok, 1.0.0 ok, 1.1.0 ok');
+    expect(row('prevresult')?.outcomes[0]?.detail).toBe('bridge → portmap → loopback');
+    // the same error codes from both
+    for (const r of report.rows.filter((x) => x.id.startsWith('error-'))) {
+      expect(r.outcomes.map((o) => [o.status, o.code])).toEqual([
+        r.outcomes[0] && ['pass', r.outcomes[0].code],
+        ['pass', r.outcomes[0]?.code],
+      ]);
     }
-    return { exit: r.code, code: typeof json?.code === 'number' ? json.code : undefined, json, stdout: r.stdout };
-  }
-
-  const cases: {
-    name: string;
-    type: string;
-    env: () => Record<string, string>;
-    stdin: () => string;
-    expect: (o: Outcome) => void;
-  }[] = [
-    {
-      name: 'VERSION prints cniVersion and supportedVersions (incl. 0.4.0 and 1.0.0)',
-      type: 'bridge',
-      env: () => ({ CNI_COMMAND: 'VERSION' }),
-      stdin: () => '{"cniVersion":"1.0.0"}',
-      expect: (o) => {
-        expect(o.exit).toBe(0);
-        expect(typeof o.json?.cniVersion).toBe('string');
-        expect(o.json?.supportedVersions).toEqual(expect.arrayContaining(['0.4.0', '1.0.0']));
-      },
-    },
-    {
-      name: 'unknown command → code 4',
-      type: 'bridge',
-      env: () => ({ ...fullEnv(), CNI_COMMAND: 'FROBNICATE' }),
-      stdin: () => conf(),
-      expect: (o) => expect([o.exit !== 0, o.code, o.json?.msg]).toEqual([true, 4, 'unknown CNI_COMMAND: FROBNICATE']),
-    },
-    {
-      name: 'missing env → code 4 naming the variables',
-      type: 'bridge',
-      env: () => ({ CNI_COMMAND: 'ADD' }),
-      stdin: () => conf(),
-      expect: (o) => {
-        expect([o.exit !== 0, o.code]).toEqual([true, 4]);
-        expect(String(o.json?.msg)).toMatch(
-          /required env variables \[CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME(,CNI_PATH)?\] missing/,
-        );
-      },
-    },
-    {
-      name: 'bad JSON on stdin → code 6',
-      type: 'bridge',
-      env: () => ({ ...fullEnv(), CNI_COMMAND: 'ADD' }),
-      stdin: () => '{"cniVersion": "1.0.0", nope',
-      expect: (o) => {
-        expect([o.exit !== 0, o.code]).toEqual([true, 6]);
-        expect(String(o.json?.msg)).toMatch(/^error unmarshall network config/);
-      },
-    },
-    {
-      name: 'unsupported cniVersion → code 1',
-      type: 'bridge',
-      env: () => ({ ...fullEnv(), CNI_COMMAND: 'ADD' }),
-      stdin: () => conf({ cniVersion: '9.9.9' }),
-      expect: (o) => {
-        expect([o.exit !== 0, o.code, o.json?.msg]).toEqual([true, 1, 'incompatible CNI versions']);
-        expect(String(o.json?.details)).toMatch(/^config is "9\.9\.9", plugin supports \[/);
-      },
-    },
-    {
-      name: 'invalid container ID → code 4',
-      type: 'host-local',
-      env: () => ({ ...fullEnv(), CNI_CONTAINERID: 'bad id', CNI_COMMAND: 'ADD' }),
-      stdin: () => conf({ type: 'host-local' }),
-      expect: (o) =>
-        expect([o.exit !== 0, o.code, o.json?.msg]).toEqual([true, 4, 'invalid characters in containerID']),
-    },
-    {
-      name: 'DEL of an attachment that never existed succeeds silently (twice)',
-      type: 'bridge',
-      env: () => ({ CNI_CONTAINERID: 'never-added', CNI_IFNAME: 'eth0', CNI_COMMAND: 'DEL' }),
-      stdin: () => conf(),
-      expect: (o) => expect([o.exit, o.stdout.trim()]).toEqual([0, '']),
-    },
-  ];
-
-  for (const c of cases) {
-    it(c.name, async () => {
-      const outcomes: Outcome[] = [];
-      for (const impl of IMPLS) {
-        const o = await call(impl.path, c.type, c.env(), c.stdin());
-        c.expect(o);
-        outcomes.push(o);
-        if (c.name.startsWith('DEL')) c.expect(await call(impl.path, c.type, c.env(), c.stdin()));
-      }
-      // same observable behaviour: exit status and error code agree
-      const [ours, ref] = outcomes as [Outcome, Outcome];
-      expect([ours.exit === 0, ours.code]).toEqual([ref.exit === 0, ref.code]);
+    expect(row('gc')?.outcomes[1]).toMatchObject({
+      status: 'n/a',
+      detail: expect.stringMatching(/does not support 1\.1\.0/),
     });
-  }
+    expect(row('status')?.outcomes[1]?.status).toBe('n/a');
+    for (const id of ['del-never-added', 'del-twice', 'prevresult', 'concurrent', 'check-detects'])
+      expect([id, row(id)?.outcomes[1]?.status]).toEqual([id, 'pass']);
+    // every reference failure is a known departure, named as such
+    for (const r of report.rows.filter((x) => x.outcomes[1]?.status === 'fail'))
+      expect([r.id, r.outcomes[1]?.known]).toEqual([r.id, expect.stringMatching(/^reference /)]);
+  }, 600_000);
 
-  it('ADD then DEL twice through host-local: same behaviour, allocation released', async () => {
-    for (const impl of IMPLS) {
-      const env = { ...fullEnv(), CNI_CONTAINERID: `twice-${impl.name}` };
-      const hl = conf({ type: 'host-local', name: `twice-${impl.name}` });
-      const add = await call(impl.path, 'host-local', { ...env, CNI_COMMAND: 'ADD' }, hl);
-      expect(add.exit, add.stdout).toBe(0);
-      expect((add.json?.ips as { address: string }[])[0]?.address).toMatch(/^10\.244\.50\.\d+\/24$/);
+  it('fails the run for a plugin whose DEL leaks, naming what it left', async () => {
+    const dir = lab.tmpdir();
+    writeFileSync(
+      join(dir, 'bridge'),
+      `#!/bin/sh\n# a "bridge" that forgets to clean up\n[ "$CNI_COMMAND" = DEL ] && exit 0\nexec ${join(OUR_BIN, 'bridge')}\n`,
+    );
+    chmodSync(join(dir, 'bridge'), 0o755);
+    symlinkSync(join(OUR_BIN, 'host-local'), join(dir, 'host-local'));
+    const { code, report } = await conformance(`${lab.prefix}-b`, [
+      '--cni-bin',
+      dir,
+      '--only',
+      'add-check-del,del-never-added',
+    ]);
+    expect(code).toBe(1);
+    const [life, never] = report.rows;
+    expect(life?.outcomes[0]).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^DEL left behind: .*(link|ipam-file|iptables|nft)/),
+    });
+    expect(never?.outcomes[0]?.status).toBe('pass');
+  }, 300_000);
+
+  it('--conf takes a template (cni-conf/reference.conflist) and keeps IPAM inside the run', async () => {
+    const { code, report, stderr } = await conformance(`${lab.prefix}-c`, [
+      '--cni-bin',
+      OUR_BIN,
+      '--conf',
+      join(ROOT, 'cni-conf/reference.conflist'),
+      '--only',
+      'add-check-del,prevresult',
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(report.columns[0]).toMatchObject({ network: 'skiff-reference', cniVersion: '1.0.0' });
+    expect(report.rows.map((r) => r.outcomes[0]?.status)).toEqual(['pass', 'pass']);
+  }, 300_000);
+
+  it('host-local alone: ADD then DEL twice, same behaviour from both, allocation released', async () => {
+    const node = await lab.netns('hl');
+    const dataDir = lab.tmpdir();
+    for (const path of [OUR_BIN, REF_BIN]) {
+      const env = { CNI_CONTAINERID: 'twice', CNI_NETNS: `/run/netns/${node}`, CNI_IFNAME: 'eth0', CNI_PATH: path };
+      const conf = JSON.stringify({
+        cniVersion: '1.0.0',
+        name: `twice-${path === OUR_BIN ? 'skiff' : 'ref'}`,
+        type: 'host-local',
+        ipam: { type: 'host-local', subnet: '10.244.50.0/24', dataDir },
+      });
+      const add = await callPlugin(node, join(path, 'host-local'), { ...env, CNI_COMMAND: 'ADD' }, conf);
+      expect(add.code, add.stdout).toBe(0);
+      expect((JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]?.address).toMatch(
+        /^10\.244\.50\.\d+\/24$/,
+      );
       for (let i = 0; i < 2; i++) {
-        const del = await call(impl.path, 'host-local', { ...env, CNI_COMMAND: 'DEL' }, hl);
-        expect([del.exit, del.stdout.trim()]).toEqual([0, '']);
+        const del = await callPlugin(node, join(path, 'host-local'), { ...env, CNI_COMMAND: 'DEL' }, conf);
+        expect([del.code, del.stdout.trim()]).toEqual([0, '']);
       }
     }
   });
