@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runRaw } from '../../os/exec.js';
+import { deleteAddr, getAddrs, getLink } from '../../os/net.js';
+import { namedNs, nsFromPath } from '../../os/ns.js';
 import { addNetns, delNetns, listNetns, netnsPath } from '../../os/netns.js';
 import { findInPath, type PluginExec } from '../invoke.js';
 import { CniRuntime } from '../runtime/runtime.js';
@@ -87,7 +89,7 @@ export class ConformanceHarness implements Harness {
   private exec(): PluginExec {
     return {
       exec: (p, env, stdin) =>
-        runRaw([p], { netns: this.node, env: { ...BASE_ENV, ...env }, input: stdin, timeoutMs: 60_000 }),
+        runRaw([p], { ns: namedNs(this.node), env: { ...BASE_ENV, ...env }, input: stdin, timeoutMs: 60_000 }),
     };
   }
 
@@ -135,11 +137,16 @@ export class ConformanceHarness implements Harness {
   }
 
   snapshot(): Promise<string[]> {
-    return nodeSnapshot(this.node, { 'ipam-file': this.ipamDir, 'cache-file': this.cacheRoot });
+    return nodeSnapshot(namedNs(this.node), { 'ipam-file': this.ipamDir, 'cache-file': this.cacheRoot });
   }
 
-  async inPod(path: string, argv: string[]): Promise<{ code: number; stdout: string }> {
-    const r = await runRaw(argv, { netns: this.podName(path), timeoutMs: 30_000 });
-    return { code: r.code, stdout: r.stdout };
+  async podAddrs(path: string, dev: string): Promise<string[] | undefined> {
+    const ns = nsFromPath(path);
+    if (!(await getLink(ns, dev))) return undefined;
+    return (await getAddrs(ns, dev)).flatMap((l) => (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  }
+
+  async podDelAddr(path: string, dev: string, cidr: string): Promise<void> {
+    await deleteAddr(nsFromPath(path), dev, cidr);
   }
 }

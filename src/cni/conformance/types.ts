@@ -56,8 +56,9 @@ export interface Harness {
   atVersion(version: string): LoadedList;
   /** everything an attachment may leave behind in the node: links, addresses, routes, rules, files */
   snapshot(): Promise<string[]>;
-  /** run a command in a pod namespace (path from pod()) */
-  inPod(path: string, argv: string[]): Promise<{ code: number; stdout: string }>;
+  /** the addresses (CIDR) on a pod's interface, undefined when the interface does not exist */
+  podAddrs(path: string, dev: string): Promise<string[] | undefined>;
+  podDelAddr(path: string, dev: string, cidr: string): Promise<void>;
 }
 
 /** One plugin call a runtime made (for cases that look at what each plugin of a chain got and gave). */

@@ -53,15 +53,15 @@ export function wire(result: Result, version: string): Record<string, unknown> {
 export async function addressPresent(h: Harness, netns: string, result: Result): Promise<void> {
   const ip = result.ips?.find((i) => i.interface === undefined || result.interfaces?.[i.interface]?.name === 'eth0');
   ensure(ip, 'result has no IP for eth0');
-  const shown = await h.inPod(netns, ['ip', '-o', 'addr', 'show', 'dev', 'eth0']);
-  ensure(shown.stdout.includes(ip.address), `eth0 in the pod lacks ${ip.address}`);
+  const shown = await h.podAddrs(netns, 'eth0');
+  ensure(shown?.includes(ip.address), `eth0 in the pod lacks ${ip.address} (has ${shown?.join(' ') ?? 'no eth0'})`);
 }
 
 export function noLeftovers(before: string[], after: string[], what: string): void {
   const d = snapshotDiff(before, after);
   ensure(
     d.added.length === 0,
-    `${what} left behind: ${d.added.slice(0, 6).join('; ')} [baseline lacks them; it had: ${d.removed.slice(0, 6).join('; ')}]${d.added.length > 6 ? ` (+${d.added.length - 6})` : ''}`,
+    `${what} left behind: ${d.added.slice(0, 6).join('; ')}${d.added.length > 6 ? ` (+${d.added.length - 6})` : ''}`,
   );
 }
 

@@ -1,5 +1,5 @@
 import { VALID_ATTACHMENTS_KEY } from '../../spec/types.js';
-import { type ConformanceCase, ensure, notApplicable, pass } from '../types.js';
+import { type ConformanceCase, type Harness, ensure, notApplicable, pass } from '../types.js';
 import { snapshotDiff } from '../snapshot.js';
 import { attachment, expectError } from './common.js';
 
@@ -7,6 +7,17 @@ const NO_11 = (h: { versions: string[] }) =>
   h.versions.includes('1.1.0')
     ? undefined
     : notApplicable(`plugin does not support 1.1.0 (lists ${h.versions.join(' ')})`);
+
+/** Send a 1.1.0 verb without an attachment (GC, STATUS) to every plugin of the list; each must succeed. */
+async function everyPlugin(h: Harness, command: 'GC' | 'STATUS', extra: Record<string, unknown> = {}): Promise<void> {
+  const net = h.atVersion('1.1.0');
+  for (const p of net.list.plugins) {
+    const { capabilities: _c, ...plugin } = p;
+    const conf = { ...plugin, cniVersion: '1.1.0', name: net.list.name, ...extra };
+    const o = await h.call(p.type, { CNI_COMMAND: command }, JSON.stringify(conf));
+    ensure(o.exit === 0, `${command} of ${p.type}: exit ${o.exit}: ${o.stdout || o.stderr}`);
+  }
+}
 
 /** What plugin GC is responsible for: rules and IPAM files (the veth goes with its netns, the cache is the runtime's). */
 const gcScope = (lines: string[]) => lines.filter((l) => /^(nft|iptables-save|ip6tables-save|ipam-file):/.test(l));
@@ -26,12 +37,7 @@ export const gcCase: ConformanceCase = {
     await rt.addNetworkList(net, stale);
     try {
       const valid = [{ containerID: keep.containerId, ifname: 'eth0' }];
-      for (const p of net.list.plugins) {
-        const { capabilities: _c, ...plugin } = p;
-        const conf = { ...plugin, cniVersion: '1.1.0', name: net.list.name, [VALID_ATTACHMENTS_KEY]: valid };
-        const o = await h.call(p.type, { CNI_COMMAND: 'GC' }, JSON.stringify(conf));
-        ensure(o.exit === 0, `GC of ${p.type}: exit ${o.exit}: ${o.stdout || o.stderr}`);
-      }
+      await everyPlugin(h, 'GC', { [VALID_ATTACHMENTS_KEY]: valid });
       // everything the stale attachment added to rules and files is gone; the kept one's is intact
       const d = snapshotDiff(onlyKeep, gcScope(await h.snapshot()));
       ensure(d.added.length === 0, `GC left the stale attachment's ${d.added.slice(0, 4).join('; ')}`);
@@ -57,16 +63,7 @@ export const statusCase: ConformanceCase = {
   async run(h) {
     const skip = NO_11(h);
     if (skip) return skip;
-    const net = h.atVersion('1.1.0');
-    for (const p of net.list.plugins) {
-      const { capabilities: _c, ...plugin } = p;
-      const o = await h.call(
-        p.type,
-        { CNI_COMMAND: 'STATUS' },
-        JSON.stringify({ ...plugin, cniVersion: '1.1.0', name: net.list.name }),
-      );
-      ensure(o.exit === 0, `STATUS of ${p.type}: exit ${o.exit}: ${o.stdout || o.stderr}`);
-    }
+    await everyPlugin(h, 'STATUS');
     return pass();
   },
 };

@@ -20,8 +20,7 @@ export const lifecycleCase: ConformanceCase = {
     if (versionAtLeast(v, '0.4.0') && !h.net.list.disableCheck) await rt.checkNetworkList(h.net, att);
     await rt.delNetworkList(h.net, att);
     noLeftovers(before, await h.snapshot(), 'DEL');
-    const links = await h.inPod(pod, ['ip', '-o', 'link', 'show', 'eth0']);
-    ensure(links.code !== 0, 'eth0 still in the pod after DEL');
+    ensure((await h.podAddrs(pod, 'eth0')) === undefined, 'eth0 still in the pod after DEL');
     return pass(result.ips?.map((i) => i.address).join(' '));
   },
 };
@@ -37,7 +36,7 @@ export const checkDetectsCase: ConformanceCase = {
     const result = await rt.addNetworkList(h.net, att);
     try {
       const ip = result.ips?.[0]?.address as string;
-      await h.inPod(pod, ['ip', 'addr', 'del', ip, 'dev', 'eth0']);
+      await h.podDelAddr(pod, 'eth0', ip);
       let failed = false;
       await rt.checkNetworkList(h.net, att).catch(() => (failed = true));
       ensure(failed, `CHECK passed although ${ip} is gone from eth0`);
