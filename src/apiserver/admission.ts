@@ -61,9 +61,17 @@ export function decodeObject(def: ResourceDef, body: unknown, fv: FieldValidatio
   return obj;
 }
 
+/** apimachinery's path.IsValidPathSegmentName (RBAC names such as "system:node"). */
+function pathSegmentName(name: string): string | undefined {
+  if (name === '.' || name === '..') return `may not be '${name}'`;
+  if (/[/%]/.test(name)) return `may not contain '${name.includes('/') ? '/' : '%'}'`;
+  return undefined;
+}
+
 function validateName(def: ResourceDef, name: string): string | undefined {
   if (def.kind === 'Namespace') return dns1123Label(name);
   if (def.kind === 'Service') return dns1035Label(name);
+  if (def.nameIsPathSegment) return pathSegmentName(name);
   return dns1123Subdomain(name);
 }
 

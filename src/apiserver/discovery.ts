@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { resources } from './resources/index.js';
 import type { ResourceDef } from './resources/types.js';
+import { virtualResources } from './reviews.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -21,7 +22,8 @@ export function versionInfo(): Record<string, string> {
 
 export function groups(): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
-  for (const r of resources) if (r.group) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
+  for (const r of [...resources, ...virtualResources])
+    if (r.group) seen.set(`${r.group}/${r.version}`, { group: r.group, version: r.version });
   return [...seen.values()];
 }
 
@@ -56,8 +58,15 @@ function hash(r: ResourceDef): string {
 
 export function resourceList(group: string, version: string): Record<string, unknown> | undefined {
   const defs = resources.filter((r) => r.group === group && r.version === version);
-  if (!defs.length) return undefined;
-  const out: Record<string, unknown>[] = [];
+  const virtual = virtualResources.filter((r) => r.group === group && r.version === version);
+  if (!defs.length && !virtual.length) return undefined;
+  const out: Record<string, unknown>[] = virtual.map((v) => ({
+    name: v.name,
+    singularName: v.kind.toLowerCase(),
+    namespaced: v.namespaced,
+    kind: v.kind,
+    verbs: v.verbs,
+  }));
   for (const r of defs) {
     const base: Record<string, unknown> = {
       name: r.plural,

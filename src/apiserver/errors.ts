@@ -87,6 +87,9 @@ export const forbidden = (
   );
 };
 
+export const forbiddenPath = (user: string, verb: string, path: string) =>
+  new ApiError(403, 'Forbidden', `forbidden: User "${user}" cannot ${verb} path "${path}"`);
+
 export const methodNotAllowed = (message = 'the server does not allow this method on the requested resource') =>
   new ApiError(405, 'MethodNotAllowed', message);
 

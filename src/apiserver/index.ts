@@ -16,6 +16,9 @@ import { ensureToken, TokenAuthenticator, tokensPath } from './auth/tokens.js';
 import { defaultLimits, type LimitOptions } from './limits.js';
 import { Registry } from './rest.js';
 import { reconcileKubernetesService } from './kubernetes-service.js';
+import { Authorizer } from './auth/authz.js';
+import { RbacAuthorizer } from './auth/rbac.js';
+import { reconcileBootstrapPolicy } from './auth/reconcile.js';
 import { buildServer } from './server.js';
 import { ObjectStore } from './storage.js';
 
@@ -38,9 +41,10 @@ export interface ApiServerOptions {
 /** The component identities whose kubeconfigs are written at start: file, user, groups. */
 export const componentIdentities = [
   { file: 'admin.kubeconfig', user: 'admin', groups: ['system:masters'] },
-  { file: 'controller-manager.kubeconfig', user: 'system:kube-controller-manager', groups: ['skiff:controllers'] },
-  { file: 'scheduler.kubeconfig', user: 'system:kube-scheduler', groups: ['skiff:controllers'] },
-  { file: 'proxy.kubeconfig', user: 'system:kube-proxy', groups: ['skiff:read-only'] },
+  // Each component holds only its own identity; RBAC (auth/bootstrap-policy.ts) grants its role.
+  { file: 'controller-manager.kubeconfig', user: 'system:kube-controller-manager', groups: [] },
+  { file: 'scheduler.kubeconfig', user: 'system:kube-scheduler', groups: [] },
+  { file: 'proxy.kubeconfig', user: 'system:kube-proxy', groups: [] },
 ] as const;
 
 export interface RunningApiServer {
@@ -97,11 +101,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const registry = new Registry(new ObjectStore(backend), alloc, log);
   let ready = false;
   let app: FastifyInstance | undefined;
+  const rbac = new RbacAuthorizer(registry.store, log);
   try {
     await registry.bootstrap();
+    await reconcileBootstrapPolicy(registry);
+    await rbac.start();
     app = await buildServer({
       registry,
       auth,
+      authorizer: new Authorizer(rbac),
       limits: { ...defaultLimits, ...(opts.limits ?? {}) },
       log,
       serverAddress: `${advertise}:${opts.port}`,
@@ -111,6 +119,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     await app.listen({ port: opts.port, host: opts.bindAddress });
   } catch (e) {
+    rbac.stop();
     await registry.stop();
     await app?.close().catch(() => undefined);
     await backend.close();
@@ -143,6 +152,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       (closing ??= (async () => {
         ready = false;
         await app!.close();
+        rbac.stop();
         await registry.stop();
         await backend.close();
       })()),

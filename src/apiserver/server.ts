@@ -9,7 +9,8 @@ import { decodeK8sProtobuf, ProtobufError } from './protobuf/decode.js';
 import { DeleteOptionsSchema, type KObject } from '../api/meta.js';
 import type { Logger } from '../util/log.js';
 import { parseFieldValidation } from './admission.js';
-import { authorize, type Guard } from './auth/authz.js';
+import type { Attributes, Authorizer, Guard } from './auth/authz.js';
+import { findVirtual, selfSubjectAccessReview, selfSubjectRulesReview } from './reviews.js';
 import type { TokenAuthenticator, UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
 import {
@@ -33,6 +34,7 @@ import { checkResourceVersion, parseRequestOptions, type RawQuery, type RequestO
 export interface ServerOptions {
   registry: Registry;
   auth: TokenAuthenticator;
+  authorizer: Authorizer;
   limits: LimitOptions;
   log: Logger;
   /** host:port clients should use (for /api serverAddressByClientCIDRs) */
@@ -199,6 +201,19 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     sendStatus(reply, new ApiError(404, 'NotFound', 'the server could not find the requested resource')),
   );
 
+  const authorize = (user: UserInfo, a: Attributes): Guard | undefined => {
+    try {
+      return o.authorizer.authorize(user, a);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 403)
+        o.log.info({ user: user.name, groups: user.groups, ...a }, 'forbidden');
+      throw e;
+    }
+  };
+  /** Discovery, /version and /openapi are non-resource URLs: RBAC's nonResourceURLs rules decide. */
+  const checkPath = (req: FastifyRequest) =>
+    authorize(req.user!, { verb: 'get', resourceRequest: false, path: req.url.split('?')[0]! });
+
   const open = new Set(['/healthz', '/livez', '/readyz']);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -222,11 +237,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         .send(ok ? 'ok' : 'not ready');
     });
   }
-  app.get('/version', async () => versionInfo());
-  app.get('/api', async () => apiVersions(o.serverAddress));
-  app.get('/apis', async () => apiGroupList());
-  app.get('/openapi/v3', async () => openapi.index());
+  app.get('/version', async (req) => (checkPath(req), versionInfo()));
+  app.get('/api', async (req) => (checkPath(req), apiVersions(o.serverAddress)));
+  app.get('/apis', async (req) => (checkPath(req), apiGroupList()));
+  app.get('/openapi/v3', async (req) => (checkPath(req), openapi.index()));
   app.get('/openapi/v3/*', async (req, reply) => {
+    checkPath(req);
     const path = (req.params as { '*': string })['*'];
     const d = openapi.doc(path);
     if (!d) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -244,14 +260,25 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     if (!r) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     if (r.rest.length === 0) {
       if (req.method !== 'GET') throw methodNotAllowed();
+      checkPath(req);
       const doc = resourceList(r.group, r.version);
       if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return doc;
     }
     if (r.group && segs.length === 2) {
+      checkPath(req);
       const g = apiGroup(r.group);
       if (!g) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       return g;
+    }
+    const virtual = r.rest.length === 1 ? findVirtual(r.group, r.version, r.rest[0]!) : undefined;
+    if (virtual) {
+      if (req.method !== 'POST') throw methodNotAllowed();
+      const user = req.user!;
+      authorize(user, { verb: 'create', group: virtual.group, resource: virtual.name });
+      const { body } = parseBody(req, false);
+      const review = virtual.kind === 'SelfSubjectAccessReview' ? selfSubjectAccessReview : selfSubjectRulesReview;
+      return reply.code(201).send(review(o.authorizer, user, body));
     }
     const t = resolveTarget(r.group, r.version, r.rest);
     if (!t) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -293,6 +320,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       warnings,
       guard,
     });
+    // A write of a role or binding takes effect before its response leaves (read-your-writes for RBAC).
+    const settled = async <T>(v: T): Promise<T> => {
+      if (def.group === 'rbac.authorization.k8s.io' && !dryRun)
+        await o.authorizer.rbac.waitFor(await reg.store.backend.currentRevision());
+      return v;
+    };
     const table = wantsTable(req.headers.accept);
     const include = parseIncludeObject(q.includeObject);
     const finish = (code: number, obj: KObject) => {
@@ -388,26 +421,29 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         }
         if (t.name) throw methodNotAllowed();
         if (body === undefined) throw badRequest('the body of the request is empty');
-        const created = await reg.create(def, t.namespace, body, wopts());
+        const created = await settled(await reg.create(def, t.namespace, body, wopts()));
         return finish(201, created);
       }
       case 'update': {
         const { body } = parseBody(req, false);
         if (body === undefined) throw badRequest('the body of the request is empty');
         if (sub === 'scale') return reply.send(await reg.updateScale(def, t.namespace, t.name!, body, wopts()));
-        return finish(200, await reg.update(def, t.namespace, t.name!, body, wopts(), sub === 'status'));
+        return finish(200, await settled(await reg.update(def, t.namespace, t.name!, body, wopts(), sub === 'status')));
       }
       case 'patch': {
         const { body, patchType } = parseBody(req, true);
         if (body === undefined || !patchType) throw badRequest('the body of the request is empty');
         if (sub === 'scale')
           return reply.send(await reg.patchScale(def, t.namespace, t.name!, patchType, body, wopts()));
-        return finish(200, await reg.patch(def, t.namespace, t.name!, patchType, body, wopts(), sub === 'status'));
+        return finish(
+          200,
+          await settled(await reg.patch(def, t.namespace, t.name!, patchType, body, wopts(), sub === 'status')),
+        );
       }
       case 'delete': {
         if (sub) throw methodNotAllowed();
         const opts = deleteOptions(req, q);
-        return finish(200, await reg.delete(def, t.namespace, t.name!, opts, { dryRun, guard }));
+        return finish(200, await settled(await reg.delete(def, t.namespace, t.name!, opts, { dryRun, guard })));
       }
       case 'deletecollection': {
         const opts = deleteOptions(req, q);
@@ -420,6 +456,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
             if (!(e instanceof ApiError && e.code === 404)) throw e;
           }
         }
+        await settled(undefined);
         return reply.send({
           kind: `${def.kind}List`,
           apiVersion: def.group ? `${def.group}/${def.version}` : def.version,

@@ -282,6 +282,8 @@ const PACKAGES: Record<string, string> = {
   'discovery.k8s.io/v1': 'discovery',
   'coordination.k8s.io/v1': 'coordination',
   'networking.k8s.io/v1': 'networking',
+  'rbac.authorization.k8s.io/v1': 'rbac',
+  'authorization.k8s.io/v1': 'authorization',
   'meta.k8s.io/v1': 'meta',
 };
 

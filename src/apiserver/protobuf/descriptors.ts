@@ -23,6 +23,15 @@ export const messages: Record<string, string> = {
   'apps.ReplicaSetStatus':
     '1:replicas:int32;2:fullyLabeledReplicas:int32;4:readyReplicas:int32;5:availableReplicas:int32;7:terminatingReplicas:int32;3:observedGeneration:int64;6:conditions:*apps.ReplicaSetCondition',
   'apps.RollingUpdateDeployment': '1:maxUnavailable:intstr.IntOrString;2:maxSurge:intstr.IntOrString',
+  'authorization.NonResourceAttributes': '1:path:string;2:verb:string',
+  'authorization.ResourceAttributes':
+    '1:namespace:string;2:verb:string;3:group:string;4:version:string;5:resource:string;6:subresource:string;7:name:string',
+  'authorization.SelfSubjectAccessReview':
+    '1:metadata:meta.ObjectMeta;2:spec:authorization.SelfSubjectAccessReviewSpec',
+  'authorization.SelfSubjectAccessReviewSpec':
+    '1:resourceAttributes:authorization.ResourceAttributes;2:nonResourceAttributes:authorization.NonResourceAttributes',
+  'authorization.SelfSubjectRulesReview': '1:metadata:meta.ObjectMeta;2:spec:authorization.SelfSubjectRulesReviewSpec',
+  'authorization.SelfSubjectRulesReviewSpec': '1:namespace:string',
   'autoscaling.Scale': '1:metadata:meta.ObjectMeta;2:spec:autoscaling.ScaleSpec;3:status:autoscaling.ScaleStatus',
   'autoscaling.ScaleSpec': '1:replicas:int32',
   'autoscaling.ScaleStatus': '1:replicas:int32;2:selector:string',
@@ -302,4 +311,13 @@ export const messages: Record<string, string> = {
   'networking.IngressStatus': '1:loadBalancer:networking.IngressLoadBalancerStatus',
   'networking.IngressTLS': '1:hosts:*string;2:secretName:string',
   'networking.ServiceBackendPort': '1:name:string;2:number:int32',
+  'rbac.AggregationRule': '1:clusterRoleSelectors:*meta.LabelSelector',
+  'rbac.ClusterRole': '1:metadata:meta.ObjectMeta;2:rules:*rbac.PolicyRule;3:aggregationRule:rbac.AggregationRule',
+  'rbac.ClusterRoleBinding': '1:metadata:meta.ObjectMeta;2:subjects:*rbac.Subject;3:roleRef:rbac.RoleRef',
+  'rbac.PolicyRule':
+    '1:verbs:*string;2:apiGroups:*string;3:resources:*string;4:resourceNames:*string;5:nonResourceURLs:*string',
+  'rbac.Role': '1:metadata:meta.ObjectMeta;2:rules:*rbac.PolicyRule',
+  'rbac.RoleBinding': '1:metadata:meta.ObjectMeta;2:subjects:*rbac.Subject;3:roleRef:rbac.RoleRef',
+  'rbac.RoleRef': '1:apiGroup:string;2:kind:string;3:name:string',
+  'rbac.Subject': '1:kind:string;2:apiGroup:string;3:name:string;4:namespace:string',
 };

@@ -5,6 +5,7 @@ import '../../api/discovery-v1.js';
 import '../../api/coordination-v1.js';
 import '../../api/networking-v1.js';
 import '../../api/gateway-v1.js';
+import '../../api/rbac-v1.js';
 import { deployments, replicasets } from './apps.js';
 import { configmaps, endpoints, namespaces, nodes } from './core.js';
 import { endpointslices, leases } from './other.js';
@@ -12,6 +13,7 @@ import { gatewayclasses, gateways, httproutes } from './gateway.js';
 import { ingressclasses, ingresses } from './networking.js';
 import { pods } from './pods.js';
 import { secrets } from './secrets.js';
+import { clusterrolebindings, clusterroles, rolebindings, roles } from './rbac.js';
 import { services } from './services.js';
 import type { ResourceDef } from './types.js';
 
@@ -32,6 +34,10 @@ export const resources: ResourceDef[] = [
   gatewayclasses,
   gateways,
   httproutes,
+  roles,
+  clusterroles,
+  rolebindings,
+  clusterrolebindings,
 ];
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

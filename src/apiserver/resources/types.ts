@@ -49,6 +49,8 @@ export interface ResourceDef {
   namespaced: boolean;
   /** schema table name of the kind */
   typeName: string;
+  /** names are path segments, not DNS subdomains (RBAC: "system:node") */
+  nameIsPathSegment?: boolean;
   /** has a /status subresource: the main resource ignores status changes and vice versa */
   statusSubresource: boolean;
   /** clear status on create (most kinds; a Node keeps the status its kubelet registers) */

@@ -7,7 +7,8 @@ import { apiError } from '../../helpers/api-error.js';
 import { Registry, type WriteOptions } from '../../../src/apiserver/rest.js';
 import { deployments, findResource, nodes, pods, services } from '../../../src/apiserver/resources/index.js';
 import { ObjectStore } from '../../../src/apiserver/storage.js';
-import { authorize } from '../../../src/apiserver/auth/authz.js';
+import { Authorizer } from '../../../src/apiserver/auth/authz.js';
+import { RbacAuthorizer } from '../../../src/apiserver/auth/rbac.js';
 
 const w = (fv: WriteOptions['fieldValidation'] = 'Strict'): WriteOptions => ({
   fieldValidation: fv,
@@ -296,14 +297,24 @@ describe('registry', () => {
 });
 
 describe('node authorization', () => {
+  // no roles or bindings stored: what a kubelet may do comes from the Node authorizer alone
+  let authz: Authorizer;
+  beforeEach(async () => {
+    const rbac = new RbacAuthorizer(new ObjectStore(backend), silent);
+    await rbac.start();
+    authz = new Authorizer(rbac);
+    return () => rbac.stop();
+  });
   const kubelet = { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
   it('lets a kubelet write only its own node, lease and bound pods', () => {
-    expect(authorize(kubelet, { verb: 'list', group: '', resource: 'pods' })).toBeUndefined();
-    expect(() => authorize(kubelet, { verb: 'update', group: '', resource: 'nodes', name: 'n2' })).toThrow(/forbidden/);
-    const g = authorize(kubelet, { verb: 'create', group: '', resource: 'nodes' })!;
+    expect(authz.authorize(kubelet, { verb: 'list', group: '', resource: 'pods' })).toBeUndefined();
+    expect(() => authz.authorize(kubelet, { verb: 'update', group: '', resource: 'nodes', name: 'n2' })).toThrow(
+      /forbidden/,
+    );
+    const g = authz.authorize(kubelet, { verb: 'create', group: '', resource: 'nodes' })!;
     expect(() => g({ metadata: { name: 'n1' } })).not.toThrow();
     expect(() => g({ metadata: { name: 'n2' } })).toThrow(ApiError);
-    const s = authorize(kubelet, {
+    const s = authz.authorize(kubelet, {
       verb: 'patch',
       group: '',
       resource: 'pods',
@@ -316,13 +327,13 @@ describe('node authorization', () => {
       /cannot patch resource "pods\/status"/,
     );
     expect(() =>
-      authorize(kubelet, { verb: 'update', group: '', resource: 'pods', namespace: 'default', name: 'p' }),
+      authz.authorize(kubelet, { verb: 'update', group: '', resource: 'pods', namespace: 'default', name: 'p' }),
     ).toThrow(ApiError);
-    expect(() => authorize(kubelet, { verb: 'create', group: '', resource: 'services', namespace: 'default' })).toThrow(
-      ApiError,
-    );
+    expect(() =>
+      authz.authorize(kubelet, { verb: 'create', group: '', resource: 'services', namespace: 'default' }),
+    ).toThrow(ApiError);
     expect(
-      authorize(kubelet, {
+      authz.authorize(kubelet, {
         verb: 'update',
         group: 'coordination.k8s.io',
         resource: 'leases',
@@ -331,20 +342,26 @@ describe('node authorization', () => {
       }),
     ).toBeDefined();
     expect(() =>
-      authorize(
+      authz.authorize(
         { name: 'system:kube-proxy', groups: ['skiff:read-only'] },
         { verb: 'create', group: '', resource: 'pods', namespace: 'default' },
       ),
     ).toThrow(ApiError);
     expect(
-      authorize(
+      authz.authorize(
         { name: 'admin', groups: ['system:masters'] },
         { verb: 'delete', group: '', resource: 'nodes', name: 'x' },
       ),
     ).toBeUndefined();
   });
   it('has node status writes of any node name rejected by guards', () => {
-    const g = authorize(kubelet, { verb: 'patch', group: '', resource: 'nodes', subresource: 'status', name: 'n1' })!;
+    const g = authz.authorize(kubelet, {
+      verb: 'patch',
+      group: '',
+      resource: 'nodes',
+      subresource: 'status',
+      name: 'n1',
+    })!;
     expect(() => g({ metadata: { name: 'n1' } })).not.toThrow();
     expect(nodes.statusSubresource).toBe(true);
   });
