@@ -270,6 +270,15 @@ export const clusterRoles: BootstrapRole[] = [
     ],
   },
   {
+    name: 'system:controller:endpoint-controller',
+    rules: [
+      r(['list', 'watch'], [''], ['pods', 'services']),
+      r(['create', 'delete', 'get', 'list', 'update'], [''], ['endpoints']),
+      r(['create'], [''], ['endpoints/restricted']),
+      EVENTS,
+    ],
+  },
+  {
     name: 'system:controller:endpointslice-controller',
     rules: [
       r(['list', 'watch'], [''], ['pods', 'services']),
