@@ -3,7 +3,7 @@ import { loadKubeConfig } from '../client/kubeconfig.js';
 import { durationOption as duration } from '../client/duration.js';
 import { runUntilSignal } from '../client/lifecycle.js';
 import { ALL_CONTROLLERS, ControllerManager, DEFAULT_OPTIONS, type ControllerName } from '../controllers/manager.js';
-import { NodeCidrAllocator } from '../controllers/nodeipam/cidr.js';
+import { nodeCidrAllocators } from '../controllers/nodeipam/cidr.js';
 import { AddressPool } from '../controllers/loadbalancer/pool.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
@@ -23,11 +23,20 @@ export async function main(argv: string[]): Promise<void> {
       `comma-separated controllers to run (${ALL_CONTROLLERS.join(',')})`,
       ALL_CONTROLLERS.join(','),
     )
-    .option('--cluster-cidr <cidr>', 'pod network, cut into one subnet per node', DEFAULT_OPTIONS.clusterCidr)
+    .option(
+      '--cluster-cidr <cidrs>',
+      'pod network, cut into one subnet per node (two CIDRs of different families for dual stack)',
+      DEFAULT_OPTIONS.clusterCidr,
+    )
     .option(
       '--node-cidr-mask-size <n>',
-      'prefix length of each node pod CIDR',
+      'prefix length of each IPv4 node pod CIDR',
       String(DEFAULT_OPTIONS.nodeCidrMaskSize),
+    )
+    .option(
+      '--node-cidr-mask-size-ipv6 <n>',
+      'prefix length of each IPv6 node pod CIDR',
+      String(DEFAULT_OPTIONS.nodeCidrMaskSizeIPv6),
     )
     .option('--lb-pool <range>', 'LoadBalancer addresses: A-B, a CIDR, or one address', DEFAULT_OPTIONS.lbPool)
     .option(
@@ -55,6 +64,7 @@ export async function main(argv: string[]): Promise<void> {
     controllers: string;
     clusterCidr: string;
     nodeCidrMaskSize: string;
+    nodeCidrMaskSizeIpv6: string;
     lbPool: string;
     nodeMonitorPeriod: number;
     nodeMonitorGracePeriod: number;
@@ -72,13 +82,15 @@ export async function main(argv: string[]): Promise<void> {
       2,
     );
   const mask = Number(o.nodeCidrMaskSize);
-  if (!Number.isInteger(mask))
-    throw new UserError(
-      `skiff controller-manager: --node-cidr-mask-size must be an integer, not "${o.nodeCidrMaskSize}"`,
-      2,
-    );
+  const mask6 = Number(o.nodeCidrMaskSizeIpv6);
+  for (const [flag, v, text] of [
+    ['--node-cidr-mask-size', mask, o.nodeCidrMaskSize],
+    ['--node-cidr-mask-size-ipv6', mask6, o.nodeCidrMaskSizeIpv6],
+  ] as const)
+    if (!Number.isInteger(v))
+      throw new UserError(`skiff controller-manager: ${flag} must be an integer, not "${text}"`, 2);
   try {
-    new NodeCidrAllocator(o.clusterCidr, mask);
+    nodeCidrAllocators(o.clusterCidr, mask, mask6);
     new AddressPool(o.lbPool);
   } catch (err) {
     throw new UserError(`skiff controller-manager: ${errorMessage(err)}`, 2);
@@ -89,6 +101,7 @@ export async function main(argv: string[]): Promise<void> {
     controllers: controllers as ControllerName[],
     clusterCidr: o.clusterCidr,
     nodeCidrMaskSize: mask,
+    nodeCidrMaskSizeIPv6: mask6,
     lbPool: o.lbPool,
     nodeMonitorPeriodMs: o.nodeMonitorPeriod,
     nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriod,

@@ -27,6 +27,8 @@ export interface ControllerManagerOptions {
   controllers: ControllerName[];
   clusterCidr: string;
   nodeCidrMaskSize: number;
+  /** mask size of the IPv6 node pod CIDRs on a dual-stack or IPv6 cluster (kube: --node-cidr-mask-size-ipv6) */
+  nodeCidrMaskSizeIPv6: number;
   lbPool: string;
   nodeMonitorPeriodMs: number;
   nodeMonitorGracePeriodMs: number;
@@ -38,6 +40,7 @@ export const DEFAULT_OPTIONS: ControllerManagerOptions = {
   controllers: [...ALL_CONTROLLERS],
   clusterCidr: '10.244.0.0/16',
   nodeCidrMaskSize: 24,
+  nodeCidrMaskSizeIPv6: 64,
   lbPool: '198.18.0.200-198.18.0.250',
   nodeMonitorPeriodMs: 5_000,
   nodeMonitorGracePeriodMs: 40_000,
@@ -70,7 +73,8 @@ export class ControllerManager {
     if (enabled.has('replicaset')) this.controllers.push(new ReplicaSetController(ctx));
     if (enabled.has('garbagecollector')) this.controllers.push(new GarbageCollector(ctx, o.gcPeriodMs));
     if (enabled.has('endpointslice')) this.controllers.push(new EndpointSliceController(ctx));
-    if (enabled.has('nodeipam')) this.controllers.push(new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize));
+    if (enabled.has('nodeipam'))
+      this.controllers.push(new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize, o.nodeCidrMaskSizeIPv6));
     if (enabled.has('nodelifecycle')) {
       this.controllers.push(
         new NodeLifecycleController(ctx, {

@@ -5,6 +5,7 @@ import type {
   V1Pod,
   V1Service,
 } from '@kubernetes/client-node';
+import { familyName, ipFamilyOf, type IpFamilyName } from '../../net/ip.js';
 import { isPodReady, isPodTerminating, mapSelectorMatches } from '../objects.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -78,22 +79,36 @@ export function endpointFor(pod: V1Pod, ip: string): V1Endpoint {
 }
 
 /**
- * Desired slices of a Service: endpoints grouped by (address family, resolved ports), sorted by pod name,
+ * The address types a Service's slices carry (Kubernetes' getAddressTypesForService): its ipFamilies; for an
+ * object without them, the family of its clusterIP; for a headless one without them, both.
+ */
+export function addressTypesFor(svc: V1Service): IpFamilyName[] {
+  const families = (svc.spec?.ipFamilies ?? []).filter((f): f is IpFamilyName => f === 'IPv4' || f === 'IPv6');
+  if (families.length) return [...new Set(families)];
+  const ip = svc.spec?.clusterIP;
+  if (ip && ip !== 'None') return [familyName(ipFamilyOf(ip) ?? 4)];
+  return ['IPv4', 'IPv6'];
+}
+
+/**
+ * Desired slices of a Service, one set per address type: endpoints grouped by (address family, resolved ports), sorted by pod name,
  * cut into slices of at most `max` endpoints. Terminating pods are kept with ready=false (like Kubernetes)
  * unless publishNotReadyAddresses, where every endpoint is reported ready.
  */
 export function computeSlices(svc: V1Service, pods: V1Pod[], max = MAX_ENDPOINTS_PER_SLICE): DesiredSlice[] {
   const groups = new Map<string, DesiredSlice>();
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
+  const addressTypes = addressTypesFor(svc);
   const sorted = selectedPods(svc, pods).sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   for (const pod of sorted) {
     const ports = endpointPortsFor(svc, pod);
     if ((svc.spec?.ports?.length ?? 0) > 0 && ports.length === 0) continue;
     const ips = pod.status?.podIPs?.map((p) => p.ip).filter((x): x is string => !!x) ?? [pod.status!.podIP!];
     for (const ip of ips.length ? ips : [pod.status!.podIP!]) {
-      const addressType = ip.includes(':') ? 'IPv6' : 'IPv4';
-      const families = svc.spec?.ipFamilies;
-      if (families && families.length && !families.includes(addressType)) continue;
+      const family = ipFamilyOf(ip);
+      if (!family) continue;
+      const addressType = familyName(family);
+      if (!addressTypes.includes(addressType)) continue;
       const key = `${addressType}|${portsKey(ports)}`;
       let g = groups.get(key);
       if (!g) {
@@ -112,11 +127,9 @@ export function computeSlices(svc: V1Service, pods: V1Pod[], max = MAX_ENDPOINTS
       out.push({ addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + max) });
     }
   }
-  // A Service with no endpoints still gets one (empty) slice, as Kubernetes does, so watchers see "zero".
-  if (out.length === 0) {
-    const addressType = svc.spec?.ipFamilies?.[0] === 'IPv6' ? 'IPv6' : 'IPv4';
-    out.push({ addressType, ports: [], endpoints: [] });
-  }
+  // An address type with no endpoints still gets one (empty) slice, as Kubernetes does, so watchers see "zero".
+  for (const addressType of addressTypes)
+    if (!out.some((s) => s.addressType === addressType)) out.push({ addressType, ports: [], endpoints: [] });
   return out;
 }
 

@@ -55,3 +55,20 @@ export class NodeCidrAllocator {
     throw new Error(`cluster CIDR ${this.cluster} has no free /${this.maskSize} left`);
   }
 }
+
+/**
+ * `--cluster-cidr` as kube-controller-manager takes it: one CIDR, or two of different families for dual
+ * stack ("10.244.0.0/16,fd00:10:244::/56"), each cut at its family's mask size. The first is the primary.
+ */
+export function nodeCidrAllocators(clusterCidrs: string, maskSizeV4 = 24, maskSizeV6 = 64): NodeCidrAllocator[] {
+  const parts = clusterCidrs
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length < 1 || parts.length > 2)
+    throw new Error(`cluster CIDR "${clusterCidrs}": give one CIDR, or two of different IP families`);
+  const out = parts.map((c) => new NodeCidrAllocator(c, parseCidr(c).family === 4 ? maskSizeV4 : maskSizeV6));
+  if (out.length === 2 && out[0]!.family === out[1]!.family)
+    throw new Error(`cluster CIDRs "${clusterCidrs}" must be of different IP families`);
+  return out;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AddressPool } from '../../../src/controllers/loadbalancer/pool.js';
-import { NodeCidrAllocator } from '../../../src/controllers/nodeipam/cidr.js';
+import { NodeCidrAllocator, nodeCidrAllocators } from '../../../src/controllers/nodeipam/cidr.js';
 import { parseCidr } from '../../../src/net/cidr.js';
 
 describe('NodeCidrAllocator', () => {
@@ -51,5 +51,20 @@ describe('AddressPool', () => {
     expect(p.allocate(['198.18.0.202'], '198.18.0.202')).toBeUndefined();
     expect(p.allocate([], '10.0.0.1')).toBeUndefined();
     expect(p.allocate(['198.18.0.200', '198.18.0.201', '198.18.0.202'])).toBeUndefined();
+  });
+});
+
+describe('nodeCidrAllocators (--cluster-cidr, dual stack)', () => {
+  it('takes one CIDR or two of different families, each cut at its own mask size', () => {
+    const [v4, v6] = nodeCidrAllocators('10.244.0.0/16, fd00:10:244::/56', 24, 64);
+    expect([v4!.family, v4!.allocate([]), v6!.family, v6!.allocate([])]).toEqual([
+      4,
+      '10.244.0.0/24',
+      6,
+      'fd00:10:244::/64',
+    ]);
+    expect(nodeCidrAllocators('fd00:10:244::/56')[0]!.maskSize).toBe(64);
+    expect(() => nodeCidrAllocators('10.244.0.0/16,10.245.0.0/16')).toThrow(/different IP families/);
+    expect(() => nodeCidrAllocators('10.244.0.0/16,fd00::/56,10.1.0.0/16')).toThrow(/one CIDR, or two/);
   });
 });

@@ -1,13 +1,19 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { computeSlices, computeSubsets, sliceSignature } from '../../../src/controllers/endpointslice/compute.js';
+import {
+  addressTypesFor,
+  computeSlices,
+  computeSubsets,
+  sliceSignature,
+} from '../../../src/controllers/endpointslice/compute.js';
 
 const svc = (
   ports: { name?: string; port: number; targetPort?: number | string; protocol?: string }[],
   extra: Partial<V1Service['spec']> = {},
 ): V1Service => ({
   metadata: { name: 'web', namespace: 'default' },
-  spec: { selector: { app: 'web' }, ports: ports as never, ...extra },
+  // As the API server stores it: ipFamilies is always set on a Service with a ClusterIP.
+  spec: { selector: { app: 'web' }, ports: ports as never, ipFamilies: ['IPv4'], ...extra },
 });
 
 function pod(
@@ -112,5 +118,37 @@ describe('computeSlices', () => {
       ])[0]!,
     );
     expect(after).not.toBe(before);
+  });
+});
+
+describe('computeSlices, dual stack', () => {
+  const dualPod = (name: string, v4: string, v6: string): V1Pod => {
+    const p = pod(name, v4);
+    p.status!.podIPs = [{ ip: v4 }, { ip: v6 }];
+    return p;
+  };
+  it('publishes one slice per address family of the Service, each with that family of pod IPs', () => {
+    const s = svc([{ port: 80 }], { ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack' });
+    const slices = computeSlices(s, [
+      dualPod('a', '10.244.1.5', 'fd00:10:244:1::5'),
+      dualPod('b', '10.244.2.5', 'fd00:10:244:2::5'),
+    ]);
+    expect(slices.map((x) => [x.addressType, x.endpoints.map((e) => e.addresses[0])])).toEqual([
+      ['IPv4', ['10.244.1.5', '10.244.2.5']],
+      ['IPv6', ['fd00:10:244:1::5', 'fd00:10:244:2::5']],
+    ]);
+    const v6only = computeSlices(svc([{ port: 80 }], { ipFamilies: ['IPv6'] }), [
+      dualPod('a', '10.244.1.5', 'fd00::5'),
+    ]);
+    expect(v6only.map((x) => [x.addressType, x.endpoints.length])).toEqual([['IPv6', 1]]);
+  });
+  it('keeps an empty slice per family with no endpoints, and infers families as Kubernetes does', () => {
+    const s = svc([{ port: 80 }], { ipFamilies: ['IPv6', 'IPv4'] });
+    expect(computeSlices(s, [pod('a', '10.244.1.5')]).map((x) => [x.addressType, x.endpoints.length])).toEqual([
+      ['IPv4', 1],
+      ['IPv6', 0],
+    ]);
+    expect(addressTypesFor({ spec: { clusterIP: 'fd00:10:96::5' } })).toEqual(['IPv6']);
+    expect(addressTypesFor({ spec: { clusterIP: 'None' } })).toEqual(['IPv4', 'IPv6']);
   });
 });
