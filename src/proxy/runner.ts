@@ -5,34 +5,34 @@ import type { ProxyMetrics } from './metrics.js';
 import { buildDesired } from './model/desired.js';
 import type { ProxyTracker } from './model/tracker.js';
 import type { DesiredState, NodeFacts } from './model/types.js';
+import { BoundedFrequencyRunner, type Clock, type RunReason } from '../util/runner.js';
 
 export interface RunnerOptions {
-  /** Never sync more often than this; changes arriving meanwhile coalesce into one sync (kube-proxy: 1 s). */
+  /** Rate limit: one sync per this interval once the burst is used up; changes meanwhile coalesce
+   * (kube-proxy: --min-sync-period). A change after a quiet period syncs at once. */
   minSyncIntervalMs: number;
-  /** Rebuild everything this often, repairing drift (kube-proxy: 30 s). */
+  /** Rebuild everything this often, repairing drift (kube-proxy: --sync-period, 30 s). */
   fullSyncIntervalMs: number;
+  /** Syncs allowed back to back before the rate applies (kube-proxy: 2). */
+  burst?: number;
   /** Retry delay after a failed sync (the retry is a full sync). */
   retryMs?: number;
+  clock?: Clock;
   log?: Logger;
   metrics?: ProxyMetrics;
-  /** Called after each successful sync (health-check servers, L2 announcement). */
-  afterSync?: (desired: DesiredState, stats: SyncStats) => Promise<void>;
+  /** Called after each successful datapath sync (the server triggers its side effects from here). */
+  afterSync?: (desired: DesiredState, stats: SyncStats) => void;
 }
 
 /**
  * Drives a backend: nothing before `start()` (called once the informers have synced), then one sync at a
- * time, coalescing changes, rate-limited, with a periodic full resync and a full resync after any failure.
+ * time through a BoundedFrequencyRunner (coalescing, rate-limited with a burst), a periodic full resync and
+ * a full resync after any failure.
  */
 export class ProxyRunner {
   private desired: DesiredState = new Map();
-  private running: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private fullTimer: NodeJS.Timeout | undefined;
+  private readonly loop: BoundedFrequencyRunner;
   private needFull = true;
-  private started = false;
-  private stopped = false;
-  private lastAttempt = 0;
-  private waiters: (() => void)[] = [];
   lastSuccess = 0;
   lastError: string | undefined;
   syncCount = 0;
@@ -42,42 +42,44 @@ export class ProxyRunner {
     private readonly backend: ProxyBackend,
     private readonly node: NodeFacts,
     private readonly opts: RunnerOptions,
-  ) {}
+  ) {
+    this.loop = new BoundedFrequencyRunner((reasons) => this.syncOnce(reasons), {
+      name: 'proxy sync',
+      minIntervalMs: opts.minSyncIntervalMs,
+      maxIntervalMs: opts.fullSyncIntervalMs,
+      burst: opts.burst ?? 2,
+      clock: opts.clock,
+    });
+  }
 
   start(): void {
-    this.started = true;
-    this.fullTimer = setInterval(() => {
-      this.needFull = true;
-      this.notify();
-    }, this.opts.fullSyncIntervalMs);
-    this.fullTimer.unref();
-    this.notify();
+    this.loop.start();
   }
 
   /** Something changed (tracker updated, node facts changed): schedule a sync. */
   notify(): void {
-    if (!this.started || this.stopped || this.timer || this.running) return;
-    const wait = Math.max(0, this.lastAttempt + this.opts.minSyncIntervalMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.syncOnce().finally(() => {
-        this.running = undefined;
-        if (this.needFull || this.tracker.pending) this.notify();
-        else for (const w of this.waiters.splice(0)) w();
-      });
-    }, wait);
+    this.loop.run();
   }
 
   /** Force the next sync to be full (e.g. node facts changed). */
   requestFull(): void {
     this.needFull = true;
-    this.notify();
+    this.loop.run();
   }
 
-  /** Resolves once no change is pending and no sync is running (tests and the driver use it). */
-  idle(): Promise<void> {
-    if (!this.running && !this.timer && !this.needFull && !this.tracker.pending) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /** The state the last sync programmed (the server's side effects read it). */
+  current(): DesiredState {
+    return this.desired;
+  }
+
+  /** Resolves once no change is pending and no sync is running or owed (tests and the driver use it). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.loop.idle();
+      if (!this.needFull && !this.tracker.pending) return;
+      // A failed sync owes a retry; wait for it (the loop runs it within retryMs).
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   healthy(): { ok: boolean; lastSync?: number } {
@@ -85,8 +87,8 @@ export class ProxyRunner {
     return { ok: fresh && !this.lastError, lastSync: this.lastSuccess || undefined };
   }
 
-  private async syncOnce(): Promise<void> {
-    this.lastAttempt = Date.now();
+  private async syncOnce(reasons: ReadonlySet<RunReason>): Promise<void> {
+    if (reasons.has('periodic')) this.needFull = true;
     const full = this.needFull;
     this.needFull = false;
     const changed = this.tracker.takeChanges();
@@ -102,23 +104,17 @@ export class ProxyRunner {
       this.lastError = undefined;
       this.syncCount++;
       this.opts.log?.debug({ changed: changed.size, ms: Math.round(seconds * 1000), ...stats }, 'synced');
-      await this.opts.afterSync?.(this.desired, stats);
+      this.opts.afterSync?.(this.desired, stats);
     } catch (err) {
       this.lastError = errorMessage(err);
       this.opts.metrics?.syncErrors.inc();
       this.opts.log?.error({ err: this.lastError, full }, 'sync failed; retrying with a full sync');
       this.needFull = true;
-      const retry = setTimeout(() => this.notify(), this.opts.retryMs ?? 1000);
-      retry.unref();
-      // Hold the loop until the retry fires, so notify() is not re-entered at once by the finally block.
-      this.lastAttempt = Date.now() + (this.opts.retryMs ?? 1000) - this.opts.minSyncIntervalMs;
+      this.loop.retryAfter(this.opts.retryMs ?? 1000);
     }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.fullTimer) clearInterval(this.fullTimer);
-    await this.running;
+    await this.loop.stop();
   }
 }

@@ -9,6 +9,8 @@ import { ProxyMetrics, serveMetrics } from './metrics.js';
 import { ProxyTracker } from './model/tracker.js';
 import type { NodeFacts } from './model/types.js';
 import { ProxyRunner } from './runner.js';
+import { BoundedFrequencyRunner, type Clock } from '../util/runner.js';
+import { errorMessage } from '../util/errors.js';
 
 export interface ProxyConfig {
   mode: string;
@@ -22,38 +24,68 @@ export interface ProxyConfig {
   /** Tests/benchmarks only: run nft in this namespace. */
   netns?: string;
   log?: Logger;
+  /** Tests: step time instead of waiting. */
+  clock?: Clock;
+}
+
+/** The side effects of a sync that are not the datapath: health-check node ports and L2 announcement. */
+export interface SideEffects {
+  health: Pick<HealthCheckServers, 'sync' | 'close'>;
+  announcer?: Pick<L2Announcer, 'sync' | 'cleanup'>;
 }
 
 /**
  * A running proxy: tracker + runner + backend + health-check node ports + L2 announcement + metrics.
  * Feed `tracker` (from informers, or directly in tests), call `changed()`, and `start()` once the
- * initial lists are in.
+ * initial lists are in. The datapath and its side effects run in two loops: a datapath sync triggers the
+ * side effects, but a node-readiness change (LoadBalancer IP ownership) or a new node IP only re-runs the side
+ * effects, and their failures are retried on their own, not counted as datapath sync failures.
  */
 export class ProxyServer {
   readonly tracker = new ProxyTracker();
   readonly metrics = new ProxyMetrics();
   readonly runner: ProxyRunner;
+  /** Health-check servers and L2 announcement, after each datapath sync and on ownership changes. */
+  readonly sideEffects: BoundedFrequencyRunner;
+  /** Failed side-effect runs (each retried); the datapath's own failures are metrics.syncErrors. */
+  sideEffectErrors = 0;
   private readyNodes: string[] = [];
-  private readonly health: HealthCheckServers;
-  private announcer: L2Announcer | undefined;
   private metricsServer: Server | undefined;
 
-  private constructor(
+  constructor(
     readonly backend: ProxyBackend,
     private readonly cfg: ProxyConfig,
+    private readonly side: SideEffects = {
+      health: new HealthCheckServers(cfg.log),
+      announcer: cfg.nodeIP ? new L2Announcer(cfg.nodeIP, cfg.netns, cfg.log) : undefined,
+    },
   ) {
-    this.health = new HealthCheckServers(cfg.log);
-    if (cfg.nodeIP) this.announcer = new L2Announcer(cfg.nodeIP, cfg.netns, cfg.log);
     this.runner = new ProxyRunner(this.tracker, backend, cfg.node, {
       minSyncIntervalMs: cfg.minSyncIntervalMs,
       fullSyncIntervalMs: cfg.fullSyncIntervalMs,
+      clock: cfg.clock,
       log: cfg.log,
       metrics: this.metrics,
-      afterSync: async (desired) => {
-        await this.health.sync(desired);
-        await this.announcer?.sync(ownedLoadBalancerIPs(desired, cfg.node.nodeName, this.readyNodes));
+      afterSync: () => this.sideEffects.run(),
+    });
+    this.sideEffects = new BoundedFrequencyRunner(() => this.applySideEffects(), {
+      name: 'proxy side effects',
+      minIntervalMs: 0,
+      maxIntervalMs: 0,
+      clock: cfg.clock,
+      onError: (err) => {
+        this.sideEffectErrors++;
+        cfg.log?.warn({ err: errorMessage(err) }, 'health-check servers / L2 announcement failed; retrying');
+        this.sideEffects.retryAfter(1000);
       },
     });
+  }
+
+  private async applySideEffects(): Promise<void> {
+    if (this.runner.syncCount === 0) return; // nothing programmed yet: announcing would attract traffic too early
+    const desired = this.runner.current();
+    await this.side.health.sync(desired);
+    await this.side.announcer?.sync(ownedLoadBalancerIPs(desired, this.cfg.node.nodeName, this.readyNodes));
   }
 
   static async create(cfg: ProxyConfig): Promise<ProxyServer> {
@@ -74,13 +106,13 @@ export class ProxyServer {
     const sorted = [...names].sort();
     if (sorted.join(',') === this.readyNodes.join(',')) return;
     this.readyNodes = sorted;
-    this.runner.requestFull();
+    this.sideEffects.run();
   }
 
   setNodeIP(ip: string): void {
-    if (this.announcer || !ip) return;
-    this.announcer = new L2Announcer(ip, this.cfg.netns, this.cfg.log);
-    this.runner.requestFull();
+    if (this.side.announcer || !ip) return;
+    this.side.announcer = new L2Announcer(ip, this.cfg.netns, this.cfg.log);
+    this.sideEffects.run();
   }
 
   changed(): void {
@@ -89,15 +121,23 @@ export class ProxyServer {
 
   start(): void {
     this.runner.start();
+    this.sideEffects.start();
+  }
+
+  /** Resolves once the datapath and its side effects have caught up. */
+  async idle(): Promise<void> {
+    await this.runner.idle();
+    await this.sideEffects.idle();
   }
 
   /** Stop syncing. With `cleanup`, also remove the datapath (tables, listeners, announced addresses). */
   async stop(cleanup: boolean): Promise<void> {
     await this.runner.stop();
-    this.health.close();
+    await this.sideEffects.stop();
+    this.side.health.close();
     this.metricsServer?.close();
     if (cleanup) {
-      await this.announcer?.cleanup();
+      await this.side.announcer?.cleanup();
       await this.backend.cleanup();
     } else await this.backend.shutdown?.();
   }

@@ -6,10 +6,11 @@
  *   4. publish its VTEP MAC + underlay IP (API mode);
  *   5. read the kernel's FDB / neighbour / route entries, diff them against the desired set (pure
  *      function), apply only the difference.
- * Syncs never overlap: a trigger during a sync schedules exactly one more.
+ * Syncs run through a BoundedFrequencyRunner: never overlapping, coalesced, rate-bounded, periodic, retried.
  */
 import type { Logger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
+import { BoundedFrequencyRunner, type Clock, type RunReason } from '../../util/runner.js';
 import {
   applyOverlayOps,
   ensureVxlanDevice,
@@ -49,6 +50,8 @@ export interface AgentOptions {
   resyncMs: number;
   /** For in-process use against a named netns; the CLI runs inside the node netns and leaves it unset. */
   netns?: string;
+  /** Tests: step time instead of waiting. */
+  clock?: Clock;
   log: Logger;
 }
 
@@ -62,74 +65,73 @@ export interface SyncReport {
 }
 
 export class VxlanAgent {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<SyncReport> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: BoundedFrequencyRunner;
   private lastPublished = '';
   private lastSkipped = '';
   private lastWaiting = '';
   private lastError = '';
+  /** The outcome of the last sync (status and tests). */
+  lastReport: SyncReport | undefined;
   syncs = 0;
 
   private readonly ns: NsRef;
 
   constructor(private readonly o: AgentOptions) {
     this.ns = nsOf(o.netns);
+    // A peer change syncs at once after a quiet period; a storm of them coalesces (2 back to back, then at
+    // most one per 200 ms); every resyncMs the peers are re-read and everything is re-checked.
+    this.loop = new BoundedFrequencyRunner((reasons) => this.runOnce(reasons), {
+      name: 'vxlan sync',
+      minIntervalMs: 200,
+      burst: 2,
+      maxIntervalMs: o.resyncMs,
+      clock: o.clock,
+    });
   }
 
+  /** Start the peer source and the loop; resolves after the first sync. */
   async start(): Promise<void> {
-    await this.o.source.start(() => void this.trigger());
-    this.timer = setInterval(() => {
-      void (async () => {
-        try {
-          await this.o.source.refresh?.();
-        } catch (err) {
-          this.o.log.warn({ err: errorMessage(err) }, 'refreshing peers failed');
-        }
-        await this.trigger();
-      })();
-    }, this.o.resyncMs);
-    await this.trigger();
+    await this.o.source.start(() => this.trigger());
+    this.loop.start();
+    await this.loop.idle();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    await this.loop.stop();
     await this.o.source.stop();
-    await this.running?.catch(() => undefined);
   }
 
-  /** Run a sync now, or once more after the running one. Never throws (errors are logged, retried on resync). */
-  trigger(): Promise<SyncReport | undefined> {
-    if (this.stopped) return Promise.resolve(undefined);
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    const loop = async (): Promise<SyncReport> => {
-      let report: SyncReport = { ready: false, applied: 0, peers: 0 };
-      // Bounded: at most a few back-to-back reruns; anything later waits for the next trigger/timer.
-      for (let i = 0; i < 5; i++) {
-        this.again = false;
-        try {
-          report = await this.syncOnce();
-        } catch (err) {
-          // The same failure every resync is logged once at error level, then at debug until it changes.
-          const msg = errorMessage(err);
-          const level = msg === this.lastError ? 'debug' : 'error';
-          this.o.log[level]({ err: msg }, 'vxlan sync failed; retrying on next resync');
-          this.lastError = msg;
-          report = { ready: false, waiting: msg, applied: 0, peers: 0 };
-        }
-        if (!this.again || this.stopped) break;
+  /** Ask for a sync (coalesced with others). */
+  trigger(): void {
+    this.loop.run();
+  }
+
+  /** Resolves once no sync is running or asked for. */
+  idle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  /** One loop run. Never throws: a failure is logged (once per distinct error) and retried soon. */
+  private async runOnce(reasons: ReadonlySet<RunReason>): Promise<void> {
+    if (reasons.has('periodic')) {
+      try {
+        await this.o.source.refresh?.();
+      } catch (err) {
+        this.o.log.warn({ err: errorMessage(err) }, 'refreshing peers failed');
       }
-      return report;
-    };
-    this.running = loop().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    }
+    try {
+      this.lastReport = await this.syncOnce();
+      this.lastError = '';
+    } catch (err) {
+      // The same failure every retry is logged once at error level, then at debug until it changes.
+      const msg = errorMessage(err);
+      const level = msg === this.lastError ? 'debug' : 'error';
+      this.o.log[level]({ err: msg }, 'vxlan sync failed; retrying');
+      this.lastError = msg;
+      this.lastReport = { ready: false, waiting: msg, applied: 0, peers: 0 };
+      this.loop.retryAfter(Math.min(this.o.resyncMs, 2000));
+    }
   }
 
   private waiting(why: string): SyncReport {

@@ -94,7 +94,7 @@ for await (const line of rl) {
         }
         const t0 = process.hrtime.bigint();
         const c0 = cpuMs();
-        await server.runner.idle();
+        await server.idle();
         out({
           id: m.id,
           ok: !server.runner.lastError,

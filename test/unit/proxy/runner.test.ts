@@ -40,7 +40,8 @@ describe('proxy runner', () => {
     const t = new ProxyTracker();
     const b = new RecordingBackend();
     const metrics = new ProxyMetrics();
-    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 50, fullSyncIntervalMs: 3_600_000, metrics });
+    // burst 1: the rate limit applies from the second sync on, so the two changes below must coalesce
+    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 50, fullSyncIntervalMs: 3_600_000, burst: 1, metrics });
     t.updateService(svc('a', { clusterIP: '10.96.0.1' }));
     r.notify(); // before start: nothing
     expect(b.calls).toHaveLength(0);
