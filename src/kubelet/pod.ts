@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
+import { BoundedFrequencyRunner } from '../util/runner.js';
 import { addNetns, delNetns, netnsExists, netnsPath } from '../os/netns.js';
 import { ApiClient, isStatus } from './api.js';
 import { type BackoffPolicy, resetsBackoff, restartDelay, shouldRestart } from './backoff.js';
@@ -46,6 +47,8 @@ export interface KubeletContext {
   backoff: BackoffPolicy;
   cgroups: CgroupMode;
   log: Logger;
+  /** Periodic pod sync (probes, restarts); default 1 s. */
+  syncIntervalMs?: number;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -79,15 +82,14 @@ export class PodWorker {
   private readonly probes = new Map<string, Probes>();
   private lastReported = '';
   private previousConditions: PodCondition[] | undefined;
-  private running = false;
-  private again = false;
   private terminated = false;
   private stopped = false;
   private confirmRetryAt = 0;
   private sandboxRetryAt = 0;
   private sandboxError: string | undefined;
   private readonly unsupported = new Map<string, { reason: string; message: string }>();
-  private timer: NodeJS.Timeout | undefined;
+  /** One sync at a time: on every update at once, and every second for probes and restarts. */
+  private readonly loop: BoundedFrequencyRunner;
   /** containers found running at adoption: their readiness starts from the last reported value, so a
    *  kubelet restart does not flap endpoints */
   private readonly adopted: Set<string>;
@@ -102,6 +104,12 @@ export class PodWorker {
         .filter(([, c]) => c.handle)
         .map(([n]) => n),
     );
+    this.loop = new BoundedFrequencyRunner(() => this.sync(), {
+      name: `pod ${state.namespace}/${state.name}`,
+      minIntervalMs: 0,
+      maxIntervalMs: ctx.syncIntervalMs ?? 1000,
+      onError: (err) => this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'pod sync failed'),
+    });
   }
 
   static fresh(ctx: KubeletContext, pod: Pod, onGone: (uid: string) => void): PodWorker {
@@ -124,15 +132,14 @@ export class PodWorker {
     return this.state.uid;
   }
 
-  /** Idempotent: one timer per worker. */
-  start(intervalMs = 1000): void {
-    if (!this.timer) this.timer = setInterval(() => this.kick(), intervalMs);
+  /** Idempotent. */
+  start(): void {
     this.kick();
   }
 
+  /** End the loop (kubelet shutdown, pod gone); a running sync finishes. */
   stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    void this.loop.stop();
   }
 
   /** New object from the API, or undefined when it no longer exists there. */
@@ -141,24 +148,10 @@ export class PodWorker {
     this.kick();
   }
 
+  /** Ask for a sync (coalesced: one runs at a time, requests meanwhile become one more). */
   kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
-    void (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.sync();
-        } while (this.again && !this.terminated);
-      } catch (err) {
-        this.ctx.log.warn({ pod: this.key(), err: errorMessage(err) }, 'pod sync failed');
-      } finally {
-        this.running = false;
-      }
-    })();
+    this.loop.start();
+    this.loop.run();
   }
 
   private key(): string {
