@@ -15,7 +15,7 @@ import {
 } from '../../src/os/net.js';
 import { CURRENT_NS, nsFromPath } from '../../src/os/ns.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
-import { ipamAdd, ipamCheck, ipamDel, ipamGc } from '../../src/cni/ipam/index.js';
+import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/cni/ipam/index.js';
 import { parseCidr } from '../../src/net/cidr.js';
 import { attach, detach, gcAttachments, type Layout } from '../../src/cni/nftattach.js';
 import { attachmentComment, attachmentHash, hostVethName, macFromSeed } from '../../src/cni/names.js';
@@ -372,4 +372,8 @@ export const bridgePlugin: CniPlugin<z.infer<typeof bridgeConfSchema>> = {
   del: bridgeDel,
   check: bridgeCheck,
   gc: bridgeGc,
+  // a bridge is made on demand by ADD; whether ADDs can be served is the IPAM's to say
+  status: async (args, conf) => {
+    if (conf.ipam) await ipamStatus(args, conf.name, conf.ipam);
+  },
 };

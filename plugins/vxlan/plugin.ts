@@ -19,6 +19,7 @@ import {
   delegateCheck,
   delegateDel,
   delegateGc,
+  delegateStatus,
   type DelegateCtx,
 } from '../../src/cni/invoke.js';
 import type { CniArgs, CniPlugin, PluginConf } from '../../src/cni/skel.js';
@@ -220,6 +221,17 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
       return;
     }
     for (const f of files) if (f.endsWith('.json') && !keep.has(f)) await rm(join(dir, f), { force: true });
+  },
+
+  /** Not ready (50) until the agent has written this node's subnet file; then the bridge (and IPAM) decide. */
+  async status(args: CniArgs, conf: PluginConf<VxlanConf>): Promise<void> {
+    let s: SubnetFile;
+    try {
+      s = await readSubnetFile(conf.subnetFile);
+    } catch (err) {
+      throw new CniError(CniCode.PluginNotAvailable, `vxlan: not ready: ${(err as Error).message}`);
+    }
+    await delegateStatus('bridge', bridgeConf(conf, s), { path: args.path }, callerExec(args.env));
   },
 
   async check(args: CniArgs, conf: PluginConf<VxlanConf>): Promise<void> {

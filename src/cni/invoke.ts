@@ -179,6 +179,16 @@ export async function delegateCheck(
   await delegate('CHECK', type, conf, ctx, exec);
 }
 
+/** STATUS of a delegate (1.1.0): resolves when it can serve ADDs, else its CniError (50/51). */
+export async function delegateStatus(
+  type: string,
+  conf: Record<string, unknown>,
+  ctx: Pick<DelegateCtx, 'path'>,
+  exec?: PluginExec,
+): Promise<void> {
+  await execPlugin(findInPath(type, ctx.path), conf, { command: 'STATUS', path: ctx.path }, exec);
+}
+
 export async function delegateGc(
   type: string,
   conf: Record<string, unknown>,

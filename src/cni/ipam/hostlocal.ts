@@ -101,3 +101,14 @@ export async function hostLocalGc(network: string, ipam: HostLocalIpamConf, vali
     return freed;
   });
 }
+
+/** STATUS: host-local can serve ADDs when its ranges parse and its data directory can be written. */
+export async function hostLocalStatus(network: string, ipam: HostLocalIpamConf): Promise<void> {
+  rangeSets(ipam);
+  const store = storeFor(network, ipam);
+  try {
+    await store.withLock(() => undefined);
+  } catch (err) {
+    throw new CniError(CniCode.PluginNotAvailable, `host-local: data directory not usable: ${(err as Error).message}`);
+  }
+}

@@ -1,11 +1,19 @@
 import { openSync, readSync, closeSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CniCode, CniError } from '../errors.js';
-import { callerExec, delegateAdd, delegateCheck, delegateDel, delegateGc, findInPath } from '../invoke.js';
+import {
+  callerExec,
+  delegateAdd,
+  delegateCheck,
+  delegateDel,
+  delegateGc,
+  delegateStatus,
+  findInPath,
+} from '../invoke.js';
 import type { CniArgs } from '../skel.js';
 import type { Attachment, Result } from '../spec/types.js';
 import { hostLocalIpamSchema } from './config.js';
-import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc } from './hostlocal.js';
+import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus } from './hostlocal.js';
 
 /**
  * IPAM for main plugins (bridge, vxlan): delegate to the `ipam.type` plugin on CNI_PATH, exactly as the
@@ -110,4 +118,10 @@ export async function ipamGc(args: CniArgs, network: string, ipam: IpamConf, val
     return;
   }
   await delegateGc(ipam.type, delegateConf(args), { path: args.path }, callerExec(args.env));
+}
+
+/** STATUS is the IPAM plugin's to answer (spec 1.1: a main plugin delegates it). */
+export async function ipamStatus(args: CniArgs, network: string, ipam: IpamConf): Promise<void> {
+  if (isOurHostLocal(ipam.type, args)) return hostLocalStatus(network, parseHostLocal(ipam));
+  await delegateStatus(ipam.type, delegateConf(args), { path: args.path }, callerExec(args.env));
 }
