@@ -16,8 +16,9 @@ const program = new Command('bench/ingress')
   .option('--concurrency <n>', 'parallel keep-alive connections', (v) => Number(v), 8)
   .option('--seconds <n>', 'length of one measured round per side', (v) => Number(v), 3)
   .option('--rounds <n>', 'rounds per side, alternating', (v) => Number(v), 3)
+  .option('--cpu-prof <dir>', "write the controller's V8 CPU profile into DIR")
   .parse();
-const o = program.opts<{ concurrency: number; seconds: number; rounds: number }>();
+const o = program.opts<{ concurrency: number; seconds: number; rounds: number; cpuProf?: string }>();
 if (!(o.concurrency >= 1 && o.concurrency <= 256)) throw new Error('--concurrency must be 1..256');
 if (!(o.seconds > 0 && o.seconds <= 60)) throw new Error('--seconds must be in (0, 60]');
 if (!(o.rounds >= 1 && o.rounds <= 20)) throw new Error('--rounds must be 1..20');
@@ -32,7 +33,10 @@ const fmt = (n: number | null, d = 2) => (n === null ? 'n/a' : n.toFixed(d));
 
 try {
   const L = new IngressLab(lab);
-  await L.up({ backends: 1 });
+  await L.up({
+    backends: 1,
+    controllerNodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`] : [],
+  });
   await L.kubectl(['apply', '-f', '-'], L.serviceYaml('bench', ['b1']));
   await L.kubectl(
     ['apply', '-f', '-'],
@@ -53,16 +57,20 @@ spec:
   // Warm both paths (JIT, connection pools), then measure in alternating rounds.
   await load(direct, 'bench.example', 1000);
   await load(via, 'bench.example', 1000);
-  const rows: { side: string; r: LoadResult }[] = [];
+  const rows: { side: string; r: LoadResult; cpu: { ctrl: number; backend: number } }[] = [];
   for (let i = 0; i < o.rounds; i++) {
     for (const [side, url] of [
       ['direct', direct],
       ['ingress', via],
     ] as const) {
+      const cpu0 = { ctrl: L.cpuMs('controller'), backend: L.cpuMs('b1') };
       const r = await load(url, 'bench.example', o.seconds * 1000);
-      rows.push({ side, r });
+      const cpu = { ctrl: L.cpuMs('controller') - cpu0.ctrl, backend: L.cpuMs('b1') - cpu0.backend };
+      rows.push({ side, r, cpu });
       process.stdout.write(
-        `round ${i + 1} ${side.padEnd(7)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  errors ${r.errors}\n`,
+        `round ${i + 1} ${side.padEnd(7)} ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  ` +
+          `errors ${r.errors}  CPU per request: controller ${fmt((cpu.ctrl * 1000) / Math.max(1, r.requests), 0)} µs, ` +
+          `backend ${fmt((cpu.backend * 1000) / Math.max(1, r.requests), 0)} µs\n`,
       );
     }
   }
@@ -79,6 +87,7 @@ spec:
       `ingress / direct: rate ${rate.toFixed(2)}x (target >= 0.5x: ${rate >= 0.5 ? 'met' : 'NOT met'}), ` +
       `p50 ${p50.toFixed(2)}x, p99 ${p99.toFixed(2)}x (target <= 2x: ${p99 <= 2 ? 'met' : 'NOT met'})\n`,
   );
+  if (o.cpuProf) await L.stop('controller');
 } finally {
   await lab.cleanup();
 }

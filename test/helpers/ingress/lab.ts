@@ -71,10 +71,10 @@ export class IngressLab {
 
   constructor(private readonly lab: Lab) {}
 
-  private start(name: string, ns: string, argv: string[]): ChildProcess {
+  private start(name: string, ns: string, argv: string[], env: Record<string, string> = {}): ChildProcess {
     const p = spawn('ip', ['netns', 'exec', ns, ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SKIFF_LOG_FORMAT: 'json', SKIFF_LOG_LEVEL: 'info' },
+      env: { ...process.env, SKIFF_LOG_FORMAT: 'json', SKIFF_LOG_LEVEL: 'info', ...env },
     });
     const l: string[] = [];
     this.logs.set(name, l);
@@ -84,12 +84,20 @@ export class IngressLab {
     return p;
   }
 
+  /** CPU time (user + system, ms) a lab process has used so far (`ip netns exec` execs in place: same pid). */
+  cpuMs(name: string): number {
+    const pid = this.procs.get(name)?.pid;
+    if (!pid) return NaN;
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 10 ms ticks (CLK_TCK 100)
+  }
+
   logOf(name: string): string {
     return (this.logs.get(name) ?? []).join('').slice(-3000);
   }
 
   /** Namespaces, bridge, backends (b1..bN at 10.250.0.11..), the API server and the controller. */
-  async up(opts: { backends: number; controllerArgs?: string[] }): Promise<void> {
+  async up(opts: { backends: number; controllerArgs?: string[]; controllerNodeFlags?: string[] }): Promise<void> {
     const lab = this.lab;
     this.srv = await lab.netns('srv');
     this.cli = await lab.netns('cli');
@@ -151,6 +159,7 @@ spec:
     ]);
     const ctrl = this.start('controller', this.srv, [
       process.execPath,
+      ...(opts.controllerNodeFlags ?? []),
       SKIFF,
       'ingress-controller',
       '--kubeconfig',
@@ -165,6 +174,15 @@ spec:
     }).catch((e: unknown) => {
       throw new Error(`${String(e)}\ncontroller log:\n${this.logOf('controller')}`);
     });
+  }
+
+  /** SIGTERM a lab process and wait (bounded) for it to exit (a profiled process writes its profile). */
+  async stop(name: string): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
   }
 
   kubectl(args: string[], input?: string): Promise<string> {
