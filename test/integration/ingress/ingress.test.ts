@@ -7,7 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { CTRL_IP, IngressLab, KUBECTL, SKIFF, until, type Res } from '../../helpers/ingress/lab.js';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { selfSignedServingCert } from '../../../src/apiserver/auth/pki.js';
 
 const lab = new Lab('ing');
 const L = new IngressLab(lab);
@@ -229,6 +231,31 @@ spec:
   it('proxies WebSocket upgrades to the backend', async () => {
     const r = await client<{ reply?: string; err?: string }>(['ws', `ws://${CTRL_IP}/chat`, 'hello', 'a.example']);
     expect(r).toEqual({ reply: 'b1:hello' });
+  });
+
+  it('terminates TLS with the certificate of a kubernetes.io/tls Secret (SNI)', async () => {
+    const { certPem, keyPem } = selfSignedServingCert('secure.example', ['secure.example']);
+    const crt = join(L.dir, 'secure.crt');
+    const key = join(L.dir, 'secure.key');
+    writeFileSync(crt, certPem);
+    writeFileSync(key, keyPem);
+    await kubectl(['create', 'secret', 'tls', 'secure-tls', '--cert', crt, '--key', key]);
+    await kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: secure, namespace: default}
+spec:
+  tls: [{hosts: [secure.example], secretName: secure-tls}]
+  rules: [{host: secure.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: svc-c, port: {number: 80}}}}]}}]
+`,
+    );
+    const r = await until('TLS with the secret', 20_000, async () => {
+      const x = await client<Res>(['tls', `https://${CTRL_IP}/tls`, 'secure.example', crt]);
+      return x.status === 200 ? x : undefined;
+    });
+    expect(r.subject).toBe('secure.example');
+    expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers['x-forwarded-proto']).toBe('https');
   });
 });
 
