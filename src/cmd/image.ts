@@ -11,7 +11,9 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(
       `Usage: skiff image <${Object.keys(builtinImages).join('|')}> [args]\n` +
         '  netexec  [--http-port 8080] [--udp-port 8081] [--delay-shutdown SECONDS]\n' +
-        '  hostname [--port 9376]\n',
+        '  hostname [--port 9376]\n' +
+        '  dns      [--port 53] [--domain cluster.local] [--ttl 5] [--kubeconfig FILE] [--upstream IP[:PORT]]\n' +
+        '           [--health-port 8080] [--ready-port 8181]\n',
     );
     return;
   }

@@ -4,7 +4,10 @@ import { UserError } from '../util/errors.js';
  * Images take agnhost-style flags (`--http-port=8080` or `--http-port 8080`); a leading subcommand word
  * equal to the image name (`netexec --http-port=8080`, as agnhost manifests pass it) is accepted and ignored.
  */
-export function parseImageFlags(argv: string[], known: string[]): { int(name: string, dflt: number): number } {
+export function parseImageFlags(
+  argv: string[],
+  known: string[],
+): { int(name: string, dflt: number): number; str(name: string): string | undefined } {
   const values = new Map<string, string>();
   const args = [...argv];
   if (args[0] && !args[0].startsWith('-')) args.shift();
@@ -21,6 +24,7 @@ export function parseImageFlags(argv: string[], known: string[]): { int(name: st
     values.set(m[1] as string, v);
   }
   return {
+    str: (name) => values.get(name),
     int(name, dflt) {
       const v = values.get(name);
       if (v === undefined) return dflt;

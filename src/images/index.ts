@@ -1,3 +1,4 @@
+import { parseDnsArgs, startDns } from './dns.js';
 import { startHostname, parseHostnameArgs } from './hostname.js';
 import { startNetexec, parseNetexecArgs, type Running } from './netexec.js';
 
@@ -21,6 +22,7 @@ export const builtinImages: Record<string, BuiltinImage> = {
       return { close: async () => r?.close() };
     },
   },
+  dns: { name: 'dns', start: (argv) => startDns(parseDnsArgs(argv)) },
 };
 
 /** "skiff/netexec:1.2" → "netexec"; undefined when the reference is not a built-in image. */

@@ -15,6 +15,7 @@ import {
   nodeName,
   nsName,
 } from './addressing.js';
+import { CLUSTER_DOMAIN, applyDns, clusterDnsIP, readyDnsEndpoints } from './dns.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
 import { attachMember, checkNoOverlap, createUnderlay, routeControlPlaneToPods } from './network.js';
 import { desiredPeerRoutes, type PeerRoute } from '../kubelet/routes.js';
@@ -310,6 +311,7 @@ export class LabBuilder {
     await p.step('routes from the control plane to the pod networks', async () => {
       await routeControlPlaneToPods(this.lab.prefix, await this.podRoutes());
     });
+    await p.step('cluster DNS (kube-system/coredns behind kube-dns)', () => this.startDns());
     this.lab.phase = 'ready';
     this.save();
     return this.lab;
@@ -331,6 +333,39 @@ export class LabBuilder {
       ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
     }));
     return desiredPeerRoutes('', nodes);
+  }
+
+  /** Credentials for skiff/dns, the Deployment, and one ready replica. */
+  private async startDns(): Promise<void> {
+    const api = new ApiClient(this.paths.adminKubeconfig);
+    const kubeconfig = join(this.paths.cp, 'dns.kubeconfig');
+    await this.issueKubeconfig('system:serviceaccount:kube-system:coredns', 'system:serviceaccounts', kubeconfig);
+    await applyDns(api, clusterDnsIP(SERVICE_CIDR), readFileSync(kubeconfig, 'utf8'));
+    await waitFor(
+      'a ready kube-dns endpoint',
+      this.o.readyTimeoutMs,
+      async () => ((await readyDnsEndpoints(api)) > 0 ? true : undefined),
+      () => this.assertAlive(),
+    );
+  }
+
+  private async issueKubeconfig(user: string, group: string, out: string): Promise<void> {
+    await run([
+      process.execPath,
+      skiffScript(),
+      'apiserver',
+      'issue-kubeconfig',
+      '--state-dir',
+      this.paths.cp,
+      '--user',
+      user,
+      '--group',
+      group,
+      '--server',
+      `https://${CP_IP}:${API_PORT}`,
+      '--out',
+      out,
+    ]);
   }
 
   private writeAdminKubeconfig(src: string, port: number): void {
@@ -394,22 +429,7 @@ export class LabBuilder {
     const dir = this.paths.node(name);
     mkdirSync(dir, { recursive: true });
     const kubeconfig = join(dir, 'kubelet.kubeconfig');
-    await run([
-      process.execPath,
-      skiffScript(),
-      'apiserver',
-      'issue-kubeconfig',
-      '--state-dir',
-      this.paths.cp,
-      '--user',
-      `system:node:${name}`,
-      '--group',
-      'system:nodes',
-      '--server',
-      `https://${CP_IP}:${API_PORT}`,
-      '--out',
-      kubeconfig,
-    ]);
+    await this.issueKubeconfig(`system:node:${name}`, 'system:nodes', kubeconfig);
     const env: Record<string, string> = {
       STATE_DIR: dir,
       NODE_NAME: name,
@@ -420,6 +440,8 @@ export class LabBuilder {
       CNI_VERSION: this.cniSetup.version,
       ...(this.o.cniConf ? { CNI_CONF_TEMPLATE: this.o.cniConf } : {}),
       CLUSTER_CIDR,
+      CLUSTER_DNS: clusterDnsIP(SERVICE_CIDR),
+      CLUSTER_DOMAIN,
       NETNS_PREFIX: ns,
       ...(this.cniSetup.daemon ? { CNI_SOCKET: this.paths.cniSocket(name) } : {}),
       PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'),

@@ -65,7 +65,8 @@ export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
   );
 }
 
-export function endpointFor(pod: V1Pod, ip: string): V1Endpoint {
+/** `service` is the Service's name: the endpoint carries the pod's hostname only when its subdomain names it. */
+export function endpointFor(pod: V1Pod, ip: string, service?: string): V1Endpoint {
   const terminating = isPodTerminating(pod);
   const serving = isPodReady(pod);
   const ep: V1Endpoint = {
@@ -74,7 +75,8 @@ export function endpointFor(pod: V1Pod, ip: string): V1Endpoint {
     targetRef: { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name, uid: pod.metadata?.uid },
   };
   if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
-  if (pod.spec?.hostname) ep.hostname = pod.spec.hostname;
+  // as the EndpointSlice controller: hostname only for the Service the pod's subdomain names (DNS spec)
+  if (pod.spec?.hostname && pod.spec.subdomain === service) ep.hostname = pod.spec.hostname;
   return ep;
 }
 
@@ -115,7 +117,7 @@ export function computeSlices(svc: V1Service, pods: V1Pod[], max = MAX_ENDPOINTS
         g = { addressType, ports, endpoints: [] };
         groups.set(key, g);
       }
-      const ep = endpointFor(pod, ip);
+      const ep = endpointFor(pod, ip, svc.metadata?.name);
       if (publishNotReady) ep.conditions = { ...ep.conditions, ready: true };
       g.endpoints.push(ep);
     }

@@ -50,6 +50,19 @@ function pod(
 }
 
 describe('computeSlices', () => {
+  it("carries a pod's hostname only for the Service its subdomain names (DNS spec)", () => {
+    const named = (subdomain: string | undefined): V1Pod => {
+      const p = pod('db-0', '10.244.0.9');
+      p.spec = { ...p.spec, hostname: 'db-0', ...(subdomain ? { subdomain } : {}) } as V1Pod['spec'];
+      return p;
+    };
+    const hostOf = (p: V1Pod): string | undefined =>
+      computeSlices(svc([{ port: 80 }]), [p])[0]?.endpoints[0]?.hostname ?? undefined;
+    expect(hostOf(named('web'))).toBe('db-0');
+    expect(hostOf(named('other'))).toBeUndefined();
+    expect(hostOf(named(undefined))).toBeUndefined();
+  });
+
   it('lists selected pods with IPs, conditions, node and targetRef', () => {
     const slices = computeSlices(svc([{ name: 'http', port: 80, targetPort: 8080 }]), [
       pod('b', '10.244.1.3', { ready: false }),

@@ -1,0 +1,94 @@
+import { ApiClient, isStatus } from '../kubelet/api.js';
+import { parseCidr } from '../net/cidr.js';
+import { addToIp, formatIp } from '../net/ip.js';
+import { DNS_KUBECONFIG_ENV } from '../images/dns.js';
+
+/**
+ * Cluster DNS as kubeadm deploys CoreDNS: Deployment `kube-system/coredns` (2 replicas of `skiff/dns`,
+ * label k8s-app=kube-dns) behind Service `kube-system/kube-dns` on the 10th address of the service CIDR,
+ * ports dns (53/UDP) and dns-tcp (53/TCP). Queries thus flow through the service proxy (UDP and TCP) and the CNI like any Service traffic.
+ */
+export const DNS_NAMESPACE = 'kube-system';
+export const CLUSTER_DOMAIN = 'cluster.local';
+const labels = { 'k8s-app': 'kube-dns' };
+
+/** The 10th address of the service CIDR (10.96.0.10 for 10.96.0.0/12), kubeadm's choice for kube-dns. */
+export function clusterDnsIP(serviceCIDR: string): string {
+  return formatIp(addToIp(parseCidr(serviceCIDR).network, 10));
+}
+
+/**
+ * `kubeconfig` is the DNS server's own credentials (list/watch services, endpointslices, pods, namespaces),
+ * handed over in the container's environment (SKIFF_DNS_KUBECONFIG): a pod's root view holds no host file.
+ */
+export function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Record<string, unknown> }[] {
+  return [
+    {
+      path: `/api/v1/namespaces/${DNS_NAMESPACE}/services`,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'kube-dns', labels: { ...labels, 'kubernetes.io/name': 'CoreDNS' } },
+        spec: {
+          selector: labels,
+          clusterIP: dnsIP,
+          ports: [
+            { name: 'dns', port: 53, targetPort: 53, protocol: 'UDP' },
+            { name: 'dns-tcp', port: 53, targetPort: 53, protocol: 'TCP' },
+          ],
+        },
+      },
+    },
+    {
+      path: `/apis/apps/v1/namespaces/${DNS_NAMESPACE}/deployments`,
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'coredns', labels },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              dnsPolicy: 'Default',
+              containers: [
+                {
+                  name: 'coredns',
+                  image: 'skiff/dns',
+                  args: ['--domain', CLUSTER_DOMAIN],
+                  env: [{ name: DNS_KUBECONFIG_ENV, value: kubeconfig }],
+                  ports: [
+                    { name: 'dns', containerPort: 53, protocol: 'UDP' },
+                    { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+                  ],
+                  readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
+                  livenessProbe: { httpGet: { path: '/health', port: 8080 }, periodSeconds: 10, failureThreshold: 5 },
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+  ];
+}
+
+export async function applyDns(api: ApiClient, dnsIP: string, kubeconfig: string): Promise<void> {
+  for (const o of dnsObjects(dnsIP, kubeconfig)) {
+    try {
+      await api.request('POST', o.path, o.body);
+    } catch (err) {
+      if (!isStatus(err, 409)) throw err;
+    }
+  }
+}
+
+/** Ready endpoints of kube-dns (the DNS answers once one replica has synced its caches). */
+export async function readyDnsEndpoints(api: ApiClient): Promise<number> {
+  const list = await api.request<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
+    'GET',
+    `/apis/discovery.k8s.io/v1/namespaces/${DNS_NAMESPACE}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkube-dns`,
+  );
+  return list.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).length;
+}

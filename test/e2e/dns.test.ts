@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRaw } from '../../src/os/exec.js';
+import { Lab, requireRootAndTools } from '../helpers/lab.js';
+import { type Cluster, isReady, listPods, until, upCluster } from './helpers.js';
+
+/**
+ * Cluster DNS end to end: `skiff up` deploys skiff/dns behind kube-dns (10.96.0.10), and the machine's own
+ * resolvers — dig (dnsutils) and glibc's getent — ask it from inside pods, through the service proxy and
+ * the CNI, for every record kind of the DNS spec.
+ */
+const DNS = '10.96.0.10';
+
+async function podExec(c: Cluster, pod: string, argv: string[]): Promise<{ code: number; out: string }> {
+  const r = await runRaw(
+    [process.execPath, process.env.SKIFF_JS as string, 'exec', '--state-dir', c.stateDir, `pod/${pod}`, '--', ...argv],
+    { timeoutMs: 20_000 },
+  );
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+async function dig(c: Cluster, args: string[]): Promise<string> {
+  const r = await podExec(c, 'dnsclient', ['dig', `@${DNS}`, '+time=2', '+tries=1', ...args]);
+  return r.out;
+}
+
+const short = async (c: Cluster, args: string[]): Promise<string[]> =>
+  (await dig(c, ['+short', ...args])).trim().split('\n').filter(Boolean).sort();
+
+function pod(name: string, labels: Record<string, string>, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels },
+    spec: {
+      ...extra,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'c',
+          image: 'skiff/netexec',
+          args: ['--http-port=8080'],
+          readinessProbe: { httpGet: { path: '/readyz', port: 8080 }, periodSeconds: 1 },
+        },
+      ],
+    },
+  };
+}
+
+function svc(name: string, spec: Record<string, unknown>) {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec };
+}
+
+function suite(cni: 'bridge' | 'vxlan', proxyMode: 'nftables' | 'userspace', full: boolean): void {
+  describe(`cluster DNS (${cni} CNI, ${proxyMode} proxy)`, () => {
+    const lab = new Lab(full ? 'edns' : 'edn2');
+    let c: Cluster;
+    let podIPs: Record<string, string> = {};
+    let webIP = '';
+
+    beforeAll(async () => {
+      requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft', 'dig', 'getent']);
+      c = await upCluster(lab, { cni, proxyMode, nodes: 2 });
+      const post = (path: string, body: unknown): Promise<unknown> => c.api.request('POST', path, body);
+      await post('/api/v1/namespaces/default/pods', pod('dnsclient', { app: 'client' }));
+      if (full) {
+        await post(
+          '/api/v1/namespaces/default/pods',
+          pod('db-0', { app: 'db' }, { hostname: 'db-0', subdomain: 'db' }),
+        );
+        await post('/api/v1/namespaces/default/pods', pod('db-1', { app: 'db' }));
+        await post(
+          '/api/v1/namespaces/default/services',
+          svc('web', { selector: { app: 'client' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+        );
+        await post(
+          '/api/v1/namespaces/default/services',
+          svc('db', { clusterIP: 'None', selector: { app: 'db' }, ports: [{ name: 'http', port: 8080 }] }),
+        );
+        // 12 named ports x 2 endpoints: an SRV answer too large for 512 bytes of UDP
+        const ports = Array.from({ length: 12 }, (_, i) => ({ name: `port-${i}`, port: 9000 + i }));
+        await post(
+          '/api/v1/namespaces/default/services',
+          svc('wide', { clusterIP: 'None', selector: { app: 'db' }, ports }),
+        );
+        await post(
+          '/api/v1/namespaces/default/services',
+          svc('ext', { type: 'ExternalName', externalName: 'web.default.svc.cluster.local' }),
+        );
+      }
+      const want = full ? 3 : 1;
+      const pods = await until('pods ready', 90_000, async () => {
+        const all = [...(await listPods(c.api, 'app=client')), ...(await listPods(c.api, 'app=db'))];
+        return all.filter(isReady).length === want ? all : undefined;
+      });
+      podIPs = Object.fromEntries(pods.map((p) => [p.metadata.name, p.status?.podIP ?? '']));
+      if (full) {
+        const s = await c.api.request<{ spec: { clusterIP: string } }>(
+          'GET',
+          '/api/v1/namespaces/default/services/web',
+        );
+        webIP = s.spec.clusterIP;
+        await until(
+          'db endpoints in DNS',
+          30_000,
+          async () => (await short(c, ['db.default.svc.cluster.local'])).length === 2,
+        );
+      }
+    }, 240_000);
+
+    afterAll(async () => {
+      await lab.cleanup();
+    }, 60_000);
+
+    it('runs two replicas behind kube-dns on 10.96.0.10 (UDP and TCP 53)', async () => {
+      const s = await c.api.request<{
+        spec: { clusterIP: string; ports: { name: string; protocol: string; port: number }[] };
+      }>('GET', '/api/v1/namespaces/kube-system/services/kube-dns');
+      expect(s.spec.clusterIP).toBe(DNS);
+      expect(s.spec.ports.map((p) => `${p.name}/${p.protocol}/${p.port}`).sort()).toEqual([
+        'dns-tcp/TCP/53',
+        'dns/UDP/53',
+      ]);
+      const d = await c.api.request<{ status: { readyReplicas?: number } }>(
+        'GET',
+        '/apis/apps/v1/namespaces/kube-system/deployments/coredns',
+      );
+      expect(d.status.readyReplicas).toBe(2);
+      expect(await short(c, ['kubernetes.default.svc.cluster.local'])).toEqual(['10.96.0.1']);
+      expect(await short(c, ['+tcp', 'kubernetes.default.svc.cluster.local'])).toEqual(['10.96.0.1']);
+      expect(await short(c, ['-x', DNS])).toEqual(['kube-dns.kube-system.svc.cluster.local.']);
+    });
+
+    it('refuses names outside the zone at once (no upstream configured)', async () => {
+      const t0 = Date.now();
+      expect(await dig(c, ['example.com'])).toMatch(/status: REFUSED/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    });
+
+    if (!full) return;
+
+    it('A, AAAA (NODATA), SRV, PTR, CNAME and pod records, as dig sees them', async () => {
+      expect(await short(c, ['web.default.svc.cluster.local'])).toEqual([webIP]);
+      const aaaa = await dig(c, ['AAAA', 'web.default.svc.cluster.local']);
+      expect(aaaa).toMatch(/status: NOERROR/);
+      expect(aaaa).toMatch(/ANSWER: 0,/);
+      expect(aaaa).toMatch(/AUTHORITY SECTION:\s+cluster\.local\.\s+5\s+IN\s+SOA/);
+      expect(await dig(c, ['nope.default.svc.cluster.local'])).toMatch(/status: NXDOMAIN/);
+      expect(await short(c, ['SRV', '_http._tcp.web.default.svc.cluster.local'])).toEqual([
+        '0 100 80 web.default.svc.cluster.local.',
+      ]);
+      expect(await short(c, ['db.default.svc.cluster.local'])).toEqual([podIPs['db-0'], podIPs['db-1']].sort());
+      expect(await short(c, ['db-0.db.default.svc.cluster.local'])).toEqual([podIPs['db-0']]);
+      const srv = await short(c, ['SRV', '_http._tcp.db.default.svc.cluster.local']);
+      expect(srv).toEqual(
+        [
+          '0 50 8080 db-0.db.default.svc.cluster.local.',
+          `0 50 8080 ${(podIPs['db-1'] as string).replace(/\./g, '-')}.db.default.svc.cluster.local.`,
+        ].sort(),
+      );
+      expect(await short(c, ['-x', webIP])).toEqual(['web.default.svc.cluster.local.']);
+      expect(await short(c, ['-x', podIPs['db-0'] as string])).toEqual(['db-0.db.default.svc.cluster.local.']);
+      const clientIP = podIPs.dnsclient as string;
+      expect(await short(c, ['-x', clientIP])).toEqual([`${clientIP.replace(/\./g, '-')}.default.pod.cluster.local.`]);
+      expect(await short(c, [`${clientIP.replace(/\./g, '-')}.default.pod.cluster.local`])).toEqual([clientIP]);
+      expect(await short(c, ['ext.default.svc.cluster.local'])).toEqual(
+        ['web.default.svc.cluster.local.', webIP].sort(),
+      );
+      expect(await short(c, ['TXT', 'dns-version.cluster.local'])).toEqual(['"1.1.0"']);
+    });
+
+    it('truncates a large UDP answer (TC) and serves it whole over TCP', async () => {
+      const udp = await dig(c, ['+noedns', '+ignore', 'SRV', 'wide.default.svc.cluster.local']);
+      expect(udp).toMatch(/flags: qr aa( rd)? tc|flags: qr tc aa|tc/);
+      expect(udp).toMatch(/ANSWER: 0,/);
+      // without +ignore dig retries over TCP on TC
+      const full = await short(c, ['+noedns', 'SRV', 'wide.default.svc.cluster.local']);
+      expect(full).toHaveLength(24);
+    });
+
+    it("glibc's resolver (getent) resolves short names through the pod's resolv.conf", async () => {
+      const conf = await podExec(c, 'dnsclient', ['cat', '/etc/resolv.conf']);
+      expect(conf.out).toContain(`nameserver ${DNS}`);
+      expect(conf.out).toMatch(/search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);
+      const getent = async (...args: string[]): Promise<string> => {
+        const r = await podExec(c, 'dnsclient', ['getent', ...args]);
+        expect(r.code, r.out).toBe(0);
+        return r.out;
+      };
+      expect(await getent('hosts', 'web')).toMatch(
+        new RegExp(`^${webIP.replace(/\./g, '\\.')}\\s+web\\.default\\.svc\\.cluster\\.local`),
+      );
+      expect(await getent('hosts', 'kubernetes.default')).toMatch(/^10\.96\.0\.1\s/);
+      const ahosts = await getent('ahosts', 'db');
+      for (const ip of [podIPs['db-0'], podIPs['db-1']]) expect(ahosts).toContain(ip);
+      expect(await getent('hosts', 'db-0.db')).toContain(podIPs['db-0']);
+      expect(await getent('hosts', webIP)).toMatch(/web\.default\.svc\.cluster\.local/);
+      expect((await podExec(c, 'dnsclient', ['getent', 'hosts', 'nope'])).code).toBe(2);
+    });
+
+    it('a new Service resolves within seconds; a deleted one stops', async () => {
+      await c.api.request(
+        'POST',
+        '/api/v1/namespaces/default/services',
+        svc('late', { selector: { app: 'client' }, ports: [{ port: 80, targetPort: 8080 }] }),
+      );
+      const ip = await until(
+        'late resolves',
+        15_000,
+        async () => (await short(c, ['late.default.svc.cluster.local']))[0],
+      );
+      expect(ip).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
+      await c.api.request('DELETE', '/api/v1/namespaces/default/services/late');
+      await until('late is gone', 15_000, async () =>
+        /status: NXDOMAIN/.test(await dig(c, ['late.default.svc.cluster.local'])),
+      );
+    });
+  });
+}
+
+suite('bridge', 'nftables', true);
+suite('vxlan', 'userspace', false);
