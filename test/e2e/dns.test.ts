@@ -131,42 +131,69 @@ function suite(cni: 'bridge' | 'vxlan', proxyMode: 'nftables' | 'userspace', ful
     });
 
     it('refuses names outside the zone at once (no upstream configured)', async () => {
-      const t0 = Date.now();
-      expect(await dig(c, ['example.com'])).toMatch(/status: REFUSED/);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      const out = await dig(c, ['example.com']);
+      expect(out).toMatch(/status: REFUSED/);
+      // dig's own measure of the server's answer time (the exec around it is slow under load)
+      expect(Number(/Query time: (\d+) msec/.exec(out)?.[1] ?? 'NaN')).toBeLessThan(1000);
     });
 
     if (!full) return;
 
     it('A, AAAA (NODATA), SRV, PTR, CNAME and pod records, as dig sees them', async () => {
-      expect(await short(c, ['web.default.svc.cluster.local'])).toEqual([webIP]);
-      const aaaa = await dig(c, ['AAAA', 'web.default.svc.cluster.local']);
+      const clientIP = podIPs.dnsclient as string;
+      const dashed = (ip: string): string => ip.replace(/\./g, '-');
+      // one dig, many questions: `+noall +answer` prints "name ttl IN type data" per record
+      const out = await dig(c, [
+        '+noall',
+        '+answer',
+        // dig reads "NAME TYPE" pairs; -x IP asks the PTR
+        ...['web.default.svc.cluster.local', 'A', '_http._tcp.web.default.svc.cluster.local', 'SRV'],
+        ...['db.default.svc.cluster.local', 'A', 'db-0.db.default.svc.cluster.local', 'A'],
+        ...['_http._tcp.db.default.svc.cluster.local', 'SRV'],
+        ...['-x', webIP, '-x', podIPs['db-0'] as string, '-x', clientIP],
+        ...[`${dashed(clientIP)}.default.pod.cluster.local`, 'A', 'ext.default.svc.cluster.local', 'A'],
+        ...['dns-version.cluster.local', 'TXT'],
+      ]);
+      const records = out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/))
+        .filter((f) => f.length >= 5)
+        .map(([name, ttl, , type, ...data]) => ({ name, ttl: Number(ttl), type, data: data.join(' ') }));
+      // unique: the CNAME chase of ext repeats web's A record
+      const of = (name: string, type: string): string[] =>
+        [...new Set(records.filter((r) => r.name === name && r.type === type).map((r) => r.data))].sort();
+      expect(records.every((r) => r.ttl === 5)).toBe(true);
+      expect(of('web.default.svc.cluster.local.', 'A')).toEqual([webIP]);
+      expect(of('_http._tcp.web.default.svc.cluster.local.', 'SRV')).toEqual([
+        '0 100 80 web.default.svc.cluster.local.',
+      ]);
+      expect(of('db.default.svc.cluster.local.', 'A')).toEqual([podIPs['db-0'], podIPs['db-1']].sort());
+      expect(of('db-0.db.default.svc.cluster.local.', 'A')).toEqual([podIPs['db-0']]);
+      expect(of('_http._tcp.db.default.svc.cluster.local.', 'SRV')).toEqual(
+        [
+          '0 50 8080 db-0.db.default.svc.cluster.local.',
+          `0 50 8080 ${dashed(podIPs['db-1'] as string)}.db.default.svc.cluster.local.`,
+        ].sort(),
+      );
+      const ptr = (ip: string): string[] => of(`${ip.split('.').reverse().join('.')}.in-addr.arpa.`, 'PTR');
+      expect(ptr(webIP)).toEqual(['web.default.svc.cluster.local.']);
+      // one PTR per headless Service the endpoint is in (db and wide), as CoreDNS answers
+      expect(ptr(podIPs['db-0'] as string)).toContain('db-0.db.default.svc.cluster.local.');
+      expect(ptr(clientIP)).toEqual([`${dashed(clientIP)}.default.pod.cluster.local.`]);
+      expect(of(`${dashed(clientIP)}.default.pod.cluster.local.`, 'A')).toEqual([clientIP]);
+      expect(of('ext.default.svc.cluster.local.', 'CNAME')).toEqual(['web.default.svc.cluster.local.']);
+      expect(of('web.default.svc.cluster.local.', 'A')).toEqual([webIP]);
+      expect(of('dns-version.cluster.local.', 'TXT')).toEqual(['"1.1.0"']);
+      // NODATA vs NXDOMAIN, both with the zone's SOA
+      const neg = await dig(c, ['web.default.svc.cluster.local', 'AAAA', 'nope.default.svc.cluster.local', 'A']);
+      const [, aaaa = '', nx = ''] = neg.split(';; ->>HEADER<<-');
       expect(aaaa).toMatch(/status: NOERROR/);
       expect(aaaa).toMatch(/ANSWER: 0,/);
       expect(aaaa).toMatch(/AUTHORITY SECTION:\s+cluster\.local\.\s+5\s+IN\s+SOA/);
-      expect(await dig(c, ['nope.default.svc.cluster.local'])).toMatch(/status: NXDOMAIN/);
-      expect(await short(c, ['SRV', '_http._tcp.web.default.svc.cluster.local'])).toEqual([
-        '0 100 80 web.default.svc.cluster.local.',
-      ]);
-      expect(await short(c, ['db.default.svc.cluster.local'])).toEqual([podIPs['db-0'], podIPs['db-1']].sort());
-      expect(await short(c, ['db-0.db.default.svc.cluster.local'])).toEqual([podIPs['db-0']]);
-      const srv = await short(c, ['SRV', '_http._tcp.db.default.svc.cluster.local']);
-      expect(srv).toEqual(
-        [
-          '0 50 8080 db-0.db.default.svc.cluster.local.',
-          `0 50 8080 ${(podIPs['db-1'] as string).replace(/\./g, '-')}.db.default.svc.cluster.local.`,
-        ].sort(),
-      );
-      expect(await short(c, ['-x', webIP])).toEqual(['web.default.svc.cluster.local.']);
-      expect(await short(c, ['-x', podIPs['db-0'] as string])).toEqual(['db-0.db.default.svc.cluster.local.']);
-      const clientIP = podIPs.dnsclient as string;
-      expect(await short(c, ['-x', clientIP])).toEqual([`${clientIP.replace(/\./g, '-')}.default.pod.cluster.local.`]);
-      expect(await short(c, [`${clientIP.replace(/\./g, '-')}.default.pod.cluster.local`])).toEqual([clientIP]);
-      expect(await short(c, ['ext.default.svc.cluster.local'])).toEqual(
-        ['web.default.svc.cluster.local.', webIP].sort(),
-      );
-      expect(await short(c, ['TXT', 'dns-version.cluster.local'])).toEqual(['"1.1.0"']);
-    });
+      expect(nx).toMatch(/status: NXDOMAIN/);
+      expect(nx).toMatch(/AUTHORITY SECTION:\s+cluster\.local\.\s+5\s+IN\s+SOA/);
+    }, 120_000);
 
     it('truncates a large UDP answer (TC) and serves it whole over TCP', async () => {
       const udp = await dig(c, ['+noedns', '+ignore', 'SRV', 'wide.default.svc.cluster.local']);
