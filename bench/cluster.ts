@@ -2,7 +2,9 @@
  * bench/cluster: on a fresh `skiff up` lab (3 nodes by default), the time from creating a 100-replica
  * Deployment (+ ClusterIP Service) until all its endpoints are ready, and from scaling it to 0 until the
  * endpoints are gone; per-pod p50/p99 (apply → that pod's endpoint ready / scale-down → its endpoint gone,
- * sampled by polling the EndpointSlices every 200 ms). Bounded: each phase gives up after --timeout.
+ * sampled by polling the EndpointSlices every 200 ms), and a per-stage breakdown of where a pod's time goes
+ * (scheduler, kubelet, CNI, process start, readiness probe, EndpointSlice). Bounded: each phase gives up after
+ * --timeout.
  *
  *   node dist/bench/cluster.mjs [--replicas 100] [--nodes 3] [--cni bridge|vxlan] [--proxy-mode nftables|userspace] [--timeout 600]
  * Root only; builds its own lab under a temp dir and removes it at the end (also on failure / Ctrl-C).
@@ -15,6 +17,85 @@ import { ApiClient } from '../src/kubelet/api.js';
 import { Progress } from '../src/lab/progress.js';
 import { LabBuilder } from '../src/lab/up.js';
 import { teardown } from '../src/lab/teardown.js';
+
+interface PodJson {
+  metadata: { name: string };
+  spec?: { nodeName?: string };
+  status?: {
+    startTime?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { state?: { running?: unknown } }[];
+  };
+}
+
+/** The stages of one pod on its way to a ready endpoint, in order, and how each is recognised. */
+const STAGES: { name: string; reached: (p: PodJson) => boolean }[] = [
+  { name: 'created', reached: () => true },
+  { name: 'scheduled', reached: (p) => Boolean(p.spec?.nodeName) },
+  { name: 'kubelet', reached: (p) => Boolean(p.status?.startTime) },
+  { name: 'network', reached: (p) => Boolean(p.status?.podIP) },
+  { name: 'running', reached: (p) => Boolean(p.status?.containerStatuses?.some((c) => c.state?.running)) },
+  {
+    name: 'ready',
+    reached: (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  },
+];
+
+/**
+ * Per-pod timeline, sampled alongside the EndpointSlice polling: the first time each pod was seen at each
+ * stage (ms after apply). Stage durations (stage n-1 → n) then say where the time goes: the scheduler
+ * (created → scheduled), the kubelet picking the pod up (→ kubelet), CNI ADD (→ network: the pod IP is
+ * reported), process start (→ running), the readiness probe (→ ready), the EndpointSlice controller (→ endpoint).
+ */
+class Timeline {
+  readonly seen = new Map<string, Map<string, number>>();
+
+  observe(pods: PodJson[], at: number): void {
+    for (const p of pods) {
+      let t = this.seen.get(p.metadata.name);
+      if (!t) this.seen.set(p.metadata.name, (t = new Map()));
+      for (const st of STAGES) if (!t.has(st.name) && st.reached(p)) t.set(st.name, at);
+    }
+  }
+
+  endpoint(pod: string, at: number): void {
+    const t = this.seen.get(pod);
+    if (t && !t.has('endpoint')) t.set('endpoint', at);
+  }
+
+  /** p50/p99 of each stage's duration and of the time each stage was reached, over pods that reached it. */
+  summary(): Record<string, { p50Ms: number; p99Ms: number; reachedP50Ms: number }> {
+    const names = [...STAGES.map((s) => s.name), 'endpoint'];
+    const out: Record<string, { p50Ms: number; p99Ms: number; reachedP50Ms: number }> = {};
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      const durations: number[] = [];
+      const reached: number[] = [];
+      for (const t of this.seen.values()) {
+        const at = t.get(name);
+        if (at === undefined) continue;
+        reached.push(at);
+        const prev = i === 0 ? 0 : t.get(names[i - 1] as string);
+        if (prev !== undefined) durations.push(at - prev);
+      }
+      out[i === 0 ? 'apply→created' : `${names[i - 1]}→${name}`] = {
+        p50Ms: pct(durations, 50),
+        p99Ms: pct(durations, 99),
+        reachedP50Ms: pct(reached, 50),
+      };
+    }
+    return out;
+  }
+}
+
+async function listPods(api: ApiClient): Promise<PodJson[]> {
+  const r = await api.request<{ items: PodJson[] }>(
+    'GET',
+    `/api/v1/namespaces/default/pods?labelSelector=${encodeURIComponent('app=bench')}`,
+  );
+  return r.items;
+}
 
 interface Slice {
   endpoints?: { addresses: string[]; conditions?: { ready?: boolean }; targetRef?: { name?: string } }[];
@@ -103,10 +184,17 @@ async function main(): Promise<void> {
       },
     });
     const readyAt = new Map<string, number>();
+    const timeline = new Timeline();
     while (readyAt.size < replicas) {
       if (Date.now() - t0 > timeoutMs)
         throw new Error(`only ${readyAt.size}/${replicas} endpoints ready after ${values.timeout}s`);
-      for (const p of await readyEndpointPods(api, 'bench')) if (!readyAt.has(p)) readyAt.set(p, Date.now() - t0);
+      const [pods, eps] = await Promise.all([listPods(api), readyEndpointPods(api, 'bench')]);
+      const at = Date.now() - t0;
+      timeline.observe(pods, at);
+      for (const p of eps) {
+        if (!readyAt.has(p)) readyAt.set(p, at);
+        timeline.endpoint(p, at);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
     const upMs = Date.now() - t0;
@@ -141,6 +229,9 @@ async function main(): Promise<void> {
       scaleDownToGoneMs: downMs,
       perPodGoneP50Ms: pct(down, 50),
       perPodGoneP99Ms: pct(down, 99),
+      targets: { applyToAllReadyMs: 10_000, perPodReadyP50Ms: 5_000, scaleDownToGoneMs: 3_000 },
+      /** where one pod's time goes, stage by stage (sampled every 200 ms with the endpoint polling) */
+      stages: timeline.summary(),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

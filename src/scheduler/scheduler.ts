@@ -16,10 +16,13 @@ export interface SchedulerOptions {
 
 class Unschedulable extends Error {}
 
+/** Bound on concurrent binding requests (the API server's share of a burst). */
+const MAX_BINDINGS_IN_FLIGHT = 16;
+
 /**
  * The scheduling loop: unbound pods of this scheduler are queued, each run filters and scores every
  * node against the cache (plus pods this scheduler bound but has not seen bound yet, so a burst of pods
- * spreads and respects capacity), and binds through POST pods/NAME/binding. An unschedulable pod gets
+ * spreads and respects capacity), and binds through POST pods/NAME/binding in the background. An unschedulable pod gets
  * PodScheduled=False/Unschedulable with the per-node reasons (and a FailedScheduling Event where the
  * API serves Events) and is retried with exponential backoff, and at once when nodes change.
  */
@@ -28,6 +31,9 @@ export class Scheduler {
   /** pod key → node, bound by us but not yet observed with spec.nodeName. */
   private readonly assumed = new Map<string, { pod: V1Pod; node: string }>();
   private eventsSupported = true;
+  /** Bindings in flight, and the scheduling attempts waiting for a free slot. */
+  private binding = 0;
+  private readonly bindSlots: (() => void)[] = [];
 
   constructor(
     private readonly clients: Clients,
@@ -112,7 +118,19 @@ export class Scheduler {
       await this.recordFailure(pod, result.message);
       throw new Unschedulable(result.message);
     }
+    // Assume, then bind in the background (kube-scheduler's binding cycle): the next pod is scheduled against
+    // the assumed placement at once instead of waiting for this pod's API round trip, so a burst of pods is
+    // placed at the scheduler's speed, not at one binding round trip per pod.
     this.assumed.set(key, { pod, node: result.node });
+    while (this.binding >= MAX_BINDINGS_IN_FLIGHT) await new Promise<void>((r) => this.bindSlots.push(r));
+    this.binding++;
+    void this.bind(key, ns, name, result.node).finally(() => {
+      this.binding--;
+      this.bindSlots.shift()?.();
+    });
+  }
+
+  private async bind(key: string, ns: string, name: string, node: string): Promise<void> {
     try {
       await this.clients.core.createNamespacedPodBinding({
         name,
@@ -121,19 +139,20 @@ export class Scheduler {
           apiVersion: 'v1',
           kind: 'Binding',
           metadata: { name, namespace: ns },
-          target: { apiVersion: 'v1', kind: 'Node', name: result.node },
+          target: { apiVersion: 'v1', kind: 'Node', name: node },
         },
       });
-      this.log.info({ pod: key, node: result.node }, 'bound');
+      this.log.info({ pod: key, node }, 'bound');
       // Forget the assumption if the informer never reports it (pod deleted in between, say).
       setTimeout(() => {
         const a = this.assumed.get(key);
-        if (a && a.node === result.node) this.assumed.delete(key);
+        if (a && a.node === node) this.assumed.delete(key);
       }, 30_000).unref();
     } catch (err) {
       this.assumed.delete(key);
       if (isNotFound(err) || isConflict(err)) return; // gone, or bound by someone else meanwhile
-      throw err;
+      this.log.warn({ pod: key, node, err: describeError(err) }, 'binding failed; rescheduling');
+      this.queue.addRateLimited(key);
     }
   }
 
