@@ -5,6 +5,7 @@ import { loadKubeConfig } from '../client/kubeconfig.js';
 import { isIPv4 } from '../net/ip.js';
 import { normalizeCIDR } from '../proxy/model/desired.js';
 import { backendNames } from '../proxy/backend.js';
+import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/nodeports.js';
 import { ProxyServer } from '../proxy/server.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
@@ -39,6 +40,14 @@ function bit(v: string): number {
   return n;
 }
 
+function nodePortAddresses(v: string): NodePortAddresses {
+  try {
+    return parseNodePortAddresses(v);
+  } catch (err) {
+    throw new InvalidArgumentError(`"${v}" is not "primary" or a list of CIDRs (${String(err)})`);
+  }
+}
+
 function mode(v: string): string {
   if (!backendNames().includes(v))
     throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
@@ -64,6 +73,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('--node-ip <ip>', "underlay address that announces LoadBalancer IPs (default: the Node's InternalIP)", ipv4)
     .option('--masquerade-bit <n>', 'packet-mark bit (0-31) that asks for masquerading, as kube-proxy', bit, 14)
     .option('--masquerade-all', 'masquerade all traffic to cluster IPs, not only from outside the cluster', false)
+    .option(
+      '--nodeport-addresses <primary|cidrs>',
+      'addresses NodePorts answer on: primary (the node IP) or comma-separated CIDRs',
+      nodePortAddresses,
+      'primary',
+    )
+    .option('--service-cidr <cidr>', 'the service CIDR: unallocated addresses in it are dropped', cidr, '10.96.0.0/12')
     .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
     .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
     .option('--cleanup', 'remove everything this mode installed, then exit', false);
@@ -79,6 +95,8 @@ export async function main(argv: string[]): Promise<void> {
     syncPeriod: number;
     masqueradeBit: number;
     masqueradeAll: boolean;
+    nodeportAddresses: NodePortAddresses;
+    serviceCidr: string;
     cleanup: boolean;
   }>();
   const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
@@ -90,7 +108,9 @@ export async function main(argv: string[]): Promise<void> {
       clusterCIDR: o.clusterCidr,
       masqueradeBit: o.masqueradeBit,
       masqueradeAll: o.masqueradeAll,
+      serviceCIDR: o.serviceCidr,
     },
+    nodePortAddresses: o.nodeportAddresses,
     nodeIP: o.nodeIp,
     metricsPort: o.cleanup ? 0 : o.metricsPort,
     minSyncIntervalMs: o.minSyncPeriod * 1000,

@@ -19,12 +19,28 @@ export const MAPS = {
   fwIps: 'fw_ips',
   fwAllow: 'fw_allow',
   hairpin: 'hairpin',
+  clusterIps: 'cluster_ips',
+  nodePortIps: 'nodeport_ips',
 } as const;
 
 export const CHAINS = {
   reject: 'reject-svc',
   noEndpoints: 'no-endpoints',
+  clusterIpsCheck: 'cluster-ips-check',
 } as const;
+
+/** The node-level choices that shape the shared rules. */
+export interface VocabOptions {
+  /** --service-cidr: traffic to an address in it that is no live ClusterIP is dropped. */
+  serviceCIDR?: string;
+  /** --nodeport-addresses resolved: NodePorts answer on these addresses only (undefined: every local one). */
+  nodePortIPs?: readonly string[];
+}
+
+/** The destination match of NodePort traffic. */
+export function nodePortDst(o: VocabOptions = {}): string {
+  return o.nodePortIPs ? `ip daddr @${MAPS.nodePortIps}` : LOCAL_DST;
+}
 
 /** kube-proxy's --masquerade-bit default: packet mark 0x4000 means "masquerade in postrouting". */
 export const DEFAULT_MASQUERADE_BIT = 14;
@@ -67,6 +83,8 @@ export function noEndpointVerdict(d: Exclude<Disposition, 'balance'>): string {
 /** The maps and sets the no-endpoint and firewall rules read: [kind, name, spec]. */
 export function sharedSets(): ['map' | 'set', string, string][] {
   return [
+    ['set', MAPS.clusterIps, 'type ipv4_addr;'],
+    ['set', MAPS.nodePortIps, 'type ipv4_addr;'],
     ['map', MAPS.noepIps, `type ${SVC_KEY_TYPE} : verdict;`],
     ['map', MAPS.noepNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
     ['set', MAPS.fwIps, `type ${SVC_KEY_TYPE};`],
@@ -89,23 +107,29 @@ const FILTER_PRIORITY = -110;
 const POST_DNAT_PRIORITY = -90;
 
 /** Reject chain, no-endpoints chain and the filter hooks that enforce them and the firewall. */
-export function sharedChains(): ChainDef[] {
+export function sharedChains(o: VocabOptions = {}): ChainDef[] {
   const noep = `ct state new jump ${CHAINS.noEndpoints}`;
+  const guard = `ct state new jump ${CHAINS.clusterIpsCheck}`;
+  // kube-proxy's cluster-ips-check, after DNAT: what is still addressed to a ClusterIP was not a served
+  // port (rejected at once); an unallocated address of the service CIDR is dropped, never sent on un-NATed.
+  const guardRules = [`ip daddr @${MAPS.clusterIps} goto ${CHAINS.reject}`];
+  if (o.serviceCIDR) guardRules.push(`ip daddr ${o.serviceCIDR} drop`);
   return [
     [
       CHAINS.noEndpoints,
       undefined,
-      [`${SVC_KEY_MATCH} vmap @${MAPS.noepIps}`, `${LOCAL_DST} ${NODEPORT_KEY_MATCH} vmap @${MAPS.noepNodePorts}`],
+      [`${SVC_KEY_MATCH} vmap @${MAPS.noepIps}`, `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.noepNodePorts}`],
     ],
     [CHAINS.reject, undefined, ['meta l4proto tcp reject with tcp reset', 'reject']],
+    [CHAINS.clusterIpsCheck, undefined, guardRules],
     [
       'filter-prerouting',
       hookSpec('filter', 'prerouting', FILTER_PRIORITY),
       [`ct state new ${SVC_KEY_MATCH} @${MAPS.fwIps} ${SVC_KEY_MATCH} . ip saddr != @${MAPS.fwAllow} drop`],
     ],
     ['filter-input', hookSpec('filter', 'input', FILTER_PRIORITY), [noep]],
-    ['filter-forward', hookSpec('filter', 'forward', FILTER_PRIORITY), [noep]],
-    ['filter-output-post-dnat', hookSpec('filter', 'output', POST_DNAT_PRIORITY), [noep]],
+    ['filter-forward', hookSpec('filter', 'forward', FILTER_PRIORITY), [noep, guard]],
+    ['filter-output-post-dnat', hookSpec('filter', 'output', POST_DNAT_PRIORITY), [noep, guard]],
   ];
 }
 
@@ -131,6 +155,16 @@ export function noEndpointElems(
   const out: Elem[] = ips.map((ip) => ({ map: MAPS.noepIps, key: svcKey(ip, sp.protocol, sp.port), value }));
   if (nodePort) out.push({ map: MAPS.noepNodePorts, key: nodePortKey(sp.protocol, nodePort), value });
   return out;
+}
+
+/** The ClusterIPs of a service port, for the cluster-ips-check guard. */
+export function clusterIpElems(sp: ServicePortState): Elem[] {
+  return sp.clusterIPs.map((ip) => ({ map: MAPS.clusterIps, key: ip, value: '' }));
+}
+
+/** The resolved NodePort addresses as elements (none when NodePorts answer on every local address). */
+export function nodePortIpElems(o: VocabOptions): Elem[] {
+  return (o.nodePortIPs ?? []).map((ip) => ({ map: MAPS.nodePortIps, key: ip, value: '' }));
 }
 
 /** loadBalancerSourceRanges of one service port as firewall elements (none without ranges). */

@@ -8,6 +8,7 @@ import { ownedLoadBalancerIPs } from './l2announce/owner.js';
 import { ProxyMetrics, serveMetrics } from './metrics.js';
 import { ProxyTracker } from './model/tracker.js';
 import type { NodeFacts } from './model/types.js';
+import { resolveNodePortIPs, type NodePortAddresses } from './nodeports.js';
 import { ProxyRunner } from './runner.js';
 import { BoundedFrequencyRunner, type Clock } from '../util/runner.js';
 import { errorMessage } from '../util/errors.js';
@@ -21,6 +22,8 @@ export interface ProxyConfig {
   metricsPort: number;
   minSyncIntervalMs: number;
   fullSyncIntervalMs: number;
+  /** --nodeport-addresses (default primary). */
+  nodePortAddresses?: NodePortAddresses;
   /** Tests/benchmarks only: run nft in this namespace. */
   netns?: string;
   log?: Logger;
@@ -95,6 +98,7 @@ export class ProxyServer {
     await cleanupOtherModes(cfg.mode, cfg.netns);
     await backend.init();
     const s = new ProxyServer(backend, cfg);
+    await s.resolveNodePorts(cfg.nodeIP);
     if (cfg.metricsPort) {
       s.metricsServer = await serveMetrics(s.metrics, () => s.runner.healthy(), cfg.metricsPort);
     }
@@ -113,6 +117,25 @@ export class ProxyServer {
     if (this.side.announcer || !ip) return;
     this.side.announcer = new L2Announcer(ip, this.cfg.netns, this.cfg.log);
     this.sideEffects.run();
+    // The node IP is the primary NodePort address: the datapath changes too.
+    void this.resolveNodePorts(ip).finally(() => this.runner.requestFull());
+  }
+
+  /** Resolve --nodeport-addresses into the node facts the backends read (a full sync applies it). */
+  private async resolveNodePorts(nodeIP: string | undefined): Promise<void> {
+    try {
+      this.cfg.node.nodePortIPs = await resolveNodePortIPs(
+        this.cfg.nodePortAddresses ?? 'primary',
+        nodeIP,
+        this.cfg.netns,
+      );
+    } catch (err) {
+      this.cfg.log?.warn(
+        { err: String(err) },
+        'cannot resolve --nodeport-addresses; NodePorts answer on every local address',
+      );
+      this.cfg.node.nodePortIPs = undefined;
+    }
   }
 
   changed(): void {

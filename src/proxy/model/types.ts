@@ -77,6 +77,10 @@ export interface NodeFacts {
   masqueradeBit?: number;
   /** Masquerade all traffic to cluster IPs, not only traffic from outside the cluster (--masquerade-all). */
   masqueradeAll?: boolean;
+  /** The service CIDR (--service-cidr): unallocated addresses in it are dropped. */
+  serviceCIDR?: string;
+  /** --nodeport-addresses, resolved to this node's addresses; undefined: NodePorts on every local address. */
+  nodePortIPs?: string[];
 }
 
 /** The whole desired state: one entry per Service that has something to program. */

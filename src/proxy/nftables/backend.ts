@@ -24,7 +24,7 @@ import {
   type OwnChain,
   type OwnSet,
 } from './layout.js';
-import { elemText, type Elem } from '../nftvocab.js';
+import { elementOps, elemText, nodePortIpElems, type Elem } from '../nftvocab.js';
 import { ElementMirror, splitId } from './mirror.js';
 
 const PRECREATE_MAX_ENDPOINTS = 8;
@@ -116,7 +116,6 @@ export class NftablesBackend implements ProxyBackend {
   private kernelExact = true;
   private staticRuleCount = 0;
   private adopted = false;
-  private readonly layout: LayoutOptions;
 
   private readonly nft: NftDriver;
 
@@ -125,8 +124,19 @@ export class NftablesBackend implements ProxyBackend {
     driver?: NftDriver,
   ) {
     this.nft = driver ?? kernelDriver(opts.netns);
-    const n = opts.node;
-    this.layout = { clusterCIDR: n.clusterCIDR, masqueradeBit: n.masqueradeBit, masqueradeAll: n.masqueradeAll };
+  }
+
+  /** Read at every use: the server updates node facts (the NodePort addresses) and then asks for a full
+   * sync. What per-service renders depend on (CIDR, masquerade flags) is fixed for the process. */
+  private get layout(): LayoutOptions {
+    const n = this.opts.node;
+    return {
+      clusterCIDR: n.clusterCIDR,
+      masqueradeBit: n.masqueradeBit,
+      masqueradeAll: n.masqueradeAll,
+      serviceCIDR: n.serviceCIDR,
+      nodePortIPs: n.nodePortIPs,
+    };
   }
 
   async init(): Promise<void> {
@@ -393,6 +403,7 @@ export class NftablesBackend implements ProxyBackend {
     }
     for (const [map, elements] of this.mirror.wantedTextByMap())
       tx.add({ verb: 'add', kind: 'element', table: t, name: map, elements });
+    for (const op of elementOps(t, nodePortIpElems(this.layout))) tx.add(op);
     for (const [name, spec, rules] of chains) {
       if (!spec) continue;
       tx.add({ verb: 'add', kind: 'chain', table: t, name, spec });

@@ -5,7 +5,6 @@ import {
   CHAINS,
   firewallElems,
   hookSpec,
-  LOCAL_DST,
   MAPS,
   masqueradeMark,
   nodePortKey,
@@ -20,6 +19,9 @@ import {
   svcKey,
   type ChainDef,
   type Elem,
+  type VocabOptions,
+  clusterIpElems,
+  nodePortDst,
 } from '../nftvocab.js';
 
 /**
@@ -53,7 +55,7 @@ export interface ClassSpec {
 }
 
 /** What shapes the rendering besides the service itself. */
-export interface LayoutOptions {
+export interface LayoutOptions extends VocabOptions {
   clusterCIDR?: string;
   masqueradeBit?: number;
   masqueradeAll?: boolean;
@@ -100,6 +102,7 @@ export const REGULAR_CHAINS = new Set([
   'services',
   CHAINS.noEndpoints,
   CHAINS.reject,
+  CHAINS.clusterIpsCheck,
   MARK_MASQ_CHAIN,
   MASQUERADING_CHAIN,
 ]);
@@ -111,9 +114,9 @@ export function staticChains(o: LayoutOptions = {}): ChainDef[] {
     [
       'services',
       undefined,
-      [`${SVC_KEY_MATCH} vmap @${MAPS.svcIps}`, `${LOCAL_DST} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`],
+      [`${SVC_KEY_MATCH} vmap @${MAPS.svcIps}`, `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`],
     ],
-    ...sharedChains(),
+    ...sharedChains(o),
     [MARK_MASQ_CHAIN, undefined, [`meta mark set meta mark | ${mark}`]],
     // As kube-proxy: only the masquerade bit is tested and cleared, every other mark bit passes untouched.
     [
@@ -320,7 +323,7 @@ export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceR
   const hairpins = new Set<string>();
   for (const sp of st.ports) {
     for (const e of [...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints]) hairpins.add(e.ip);
-    elems.push(...firewallElems(sp));
+    elems.push(...firewallElems(sp), ...clusterIpElems(sp));
     if (sp.affinitySeconds) {
       renderAffinityPort(sp, o, out);
       continue;

@@ -8,7 +8,10 @@ import {
   elementOps,
   firewallElems,
   hookSpec,
-  LOCAL_DST,
+  clusterIpElems,
+  nodePortDst,
+  nodePortIpElems,
+  type VocabOptions,
   noEndpointElems,
   NODEPORT_KEY_MATCH,
   NODEPORT_KEY_TYPE,
@@ -45,16 +48,16 @@ export interface UserspaceOptions {
 export function renderUserspaceTable(
   portals: readonly string[],
   elems: readonly Elem[],
-  clusterCIDR?: string,
+  o: VocabOptions & { clusterCIDR?: string } = {},
   shortCircuit: { ips: readonly string[]; nodePorts: readonly string[] } = { ips: [], nodePorts: [] },
 ): string {
   const t = USERSPACE_TABLE;
   const l4 = 'meta l4proto { tcp, udp }';
   const redirect = `${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS}`;
-  const inCluster = [...(clusterCIDR ? [`ip saddr ${clusterCIDR}`] : []), 'fib saddr type local'];
+  const inCluster = [...(o.clusterCIDR ? [`ip saddr ${o.clusterCIDR}`] : []), 'fib saddr type local'];
   const scRules = inCluster.flatMap((src) => [
     `${src} ${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS_SC}`,
-    `${src} ${LOCAL_DST} ${l4} redirect to : ${NODEPORT_KEY_MATCH} map @${PORTALS_SC_NP}`,
+    `${src} ${nodePortDst(o)} ${l4} redirect to : ${NODEPORT_KEY_MATCH} map @${PORTALS_SC_NP}`,
   ]);
   const tx = new Transaction()
     .add({ verb: 'add', kind: 'table', table: t })
@@ -67,7 +70,7 @@ export function renderUserspaceTable(
     ...sharedSets(),
   ];
   const chains: ChainDef[] = [
-    ...sharedChains(),
+    ...sharedChains(o),
     ['nat-prerouting', hookSpec('nat', 'prerouting', -100), [...scRules, redirect]],
     ['nat-output', hookSpec('nat', 'output', -100), [...scRules, redirect]],
   ];
@@ -75,7 +78,7 @@ export function renderUserspaceTable(
   tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS, elements: [...portals] });
   tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS_SC, elements: [...shortCircuit.ips] });
   tx.add({ verb: 'add', kind: 'element', table: t, name: PORTALS_SC_NP, elements: [...shortCircuit.nodePorts] });
-  for (const op of elementOps(t, elems)) tx.add(op);
+  for (const op of elementOps(t, [...elems, ...nodePortIpElems(o)])) tx.add(op);
   return tx.render();
 }
 
@@ -104,14 +107,15 @@ export class UserspaceBackend implements ProxyBackend {
     protocol: 'TCP' | 'UDP',
     port: number,
     affinity: AffinityTable,
+    host = '0.0.0.0',
   ): Promise<PortProxy | undefined> {
     const have = this.proxies.get(key);
     if (have) return have;
     try {
       const p =
         protocol === 'TCP'
-          ? await new TcpProxy(this.opts.log, affinity).listen(port)
-          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log, affinity).listen(port);
+          ? await new TcpProxy(this.opts.log, affinity).listen(port, host)
+          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log, affinity).listen(port, host);
       this.proxies.set(key, p);
       return p;
     } catch (err) {
@@ -133,6 +137,7 @@ export class UserspaceBackend implements ProxyBackend {
         this.affinity.set(sp.id, aff);
         wantedAffinity.add(sp.id);
         aff.prune(new Set([...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints].map(epKey)));
+        elems.push(...clusterIpElems(sp));
         const portal = (ip: string, listener: number): string => `${svcKey(ip, sp.protocol, sp.port)} : ${listener}`;
         // traffic to the cluster IPs
         if (sp.clusterIPs.length) {
@@ -162,12 +167,24 @@ export class UserspaceBackend implements ProxyBackend {
           }
         }
         if (sp.externalDisposition === 'balance') {
-          const key = `${sp.id}/${sp.protocol}/external/${sp.nodePort ?? 0}`;
-          const p = await this.ensureProxy(key, sp.protocol, sp.nodePort ?? 0, aff);
-          if (p) {
-            wanted.add(key);
-            p.update(sp.externalEndpoints, sp.affinitySeconds);
-            for (const ip of extIPs) portals.push(portal(ip, p.port));
+          // External IPs and LoadBalancer IPs: a listener on any address (redirect picks the address of the
+          // interface the packet came in on); NodePorts: their own port, on the --nodeport-addresses only.
+          if (extIPs.length) {
+            const key = `${sp.id}/${sp.protocol}/external`;
+            const p = await this.ensureProxy(key, sp.protocol, 0, aff);
+            if (p) {
+              wanted.add(key);
+              p.update(sp.externalEndpoints, sp.affinitySeconds);
+              for (const ip of extIPs) portals.push(portal(ip, p.port));
+            }
+          }
+          for (const host of sp.nodePort ? (this.opts.node.nodePortIPs ?? ['0.0.0.0']) : []) {
+            const key = `${sp.id}/${sp.protocol}/nodeport/${sp.nodePort}/${host}`;
+            const p = await this.ensureProxy(key, sp.protocol, sp.nodePort!, aff, host);
+            if (p) {
+              wanted.add(key);
+              p.update(sp.externalEndpoints, sp.affinitySeconds);
+            }
           }
         } else {
           elems.push(...noEndpointElems(sp, extIPs, sp.externalDisposition, sp.nodePort));
@@ -176,7 +193,13 @@ export class UserspaceBackend implements ProxyBackend {
       }
     }
     for (const id of this.affinity.keys()) if (!wantedAffinity.has(id)) this.affinity.delete(id);
-    const text = renderUserspaceTable(portals, elems, this.opts.node.clusterCIDR, sc);
+    const n = this.opts.node;
+    const text = renderUserspaceTable(
+      portals,
+      elems,
+      { clusterCIDR: n.clusterCIDR, serviceCIDR: n.serviceCIDR, nodePortIPs: n.nodePortIPs },
+      sc,
+    );
     // Redirects first (so no VIP points at a closed port), then close proxies nobody needs.
     if (changed === 'full' || text !== this.lastTable) {
       await nftApply(text, nsOf(this.opts.netns));

@@ -30,12 +30,12 @@ export class TcpProxy implements PortProxy {
     this.rr = new RoundRobin(affinity);
   }
 
-  async listen(port: number): Promise<this> {
+  async listen(port: number, host = '0.0.0.0'): Promise<this> {
     // Half-open allowed both ways: a client that finishes sending (FIN) must still get the reply.
     this.server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => this.accept(client));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '0.0.0.0', () => resolve());
+      this.server.listen(port, host, () => resolve());
     });
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : port;
@@ -137,13 +137,13 @@ export class UdpProxy implements PortProxy {
     this.rr = new RoundRobin(affinity);
   }
 
-  async listen(port: number): Promise<this> {
+  async listen(port: number, host = '0.0.0.0'): Promise<this> {
     this.sock = createSocket('udp4');
     this.sock.on('message', (msg, rinfo) => this.fromClient(msg, rinfo.address, rinfo.port));
     this.sock.on('error', (err) => this.log?.warn({ err: err.message }, 'udp proxy socket error'));
     await new Promise<void>((resolve, reject) => {
       this.sock.once('error', reject);
-      this.sock.bind(port, '0.0.0.0', () => resolve());
+      this.sock.bind(port, host, () => resolve());
     });
     this.port = this.sock.address().port;
     return this;

@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseNodePortAddresses } from '../../../src/proxy/nodeports.js';
 import { ProxyServer } from '../../../src/proxy/server.js';
 
 function arg(name: string, def?: string): string {
@@ -27,7 +28,9 @@ const server = await ProxyServer.create({
     clusterCIDR: arg('cluster-cidr', '10.244.0.0/16'),
     masqueradeBit: Number(arg('masquerade-bit', '14')),
     masqueradeAll: arg('masquerade-all', 'false') === 'true',
+    serviceCIDR: arg('service-cidr', '10.96.0.0/12'),
   },
+  nodePortAddresses: parseNodePortAddresses(arg('nodeport-addresses', 'primary')),
   nodeIP: arg('node-ip', '') || undefined,
   metricsPort: Number(arg('metrics-port', '0')),
   minSyncIntervalMs: 0,

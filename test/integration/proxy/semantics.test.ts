@@ -196,6 +196,32 @@ describe.each(['nftables', 'userspace'])('kube-proxy semantics (%s mode)', (mode
     expect(r.err).toBe('ECONNREFUSED');
   });
 
+  it('--nodeport-addresses primary: NodePorts answer on the node IP only, not on the pod-bridge gateway', async () => {
+    expect(names(await client(pod('p3').ns, 'tcp', node(0).ip, 30180, 2)).every((n) => n === 'p1' || n === 'p2')).toBe(
+      true,
+    );
+    const viaGateway = await one(pod('p3').ns, node(0).gw, 30180, 'tcp', 1500);
+    expect(viaGateway.ok).toBe(false);
+  });
+
+  it('service CIDR guard: an unserved port of a live ClusterIP is rejected; an unallocated one is dropped', async () => {
+    const n1 = node(0).ns;
+    const [unserved] = await client(pod('p1').ns, 'tcp', '10.96.1.10', 81, 1, 5000);
+    expect(unserved!.err).toBe('ECONNREFUSED');
+    const rules = [
+      'add table ip skiff-test-guard',
+      'add chain ip skiff-test-guard post { type filter hook postrouting priority 300; policy accept; }',
+      'add rule ip skiff-test-guard post ip daddr 10.96.1.99 counter',
+    ];
+    await run(['ip', 'netns', 'exec', n1, 'nft', '-f', '-'], { input: rules.join('\n') + '\n' });
+    const [unallocated] = await client(pod('p1').ns, 'tcp', '10.96.1.99', 80, 1, 1500);
+    expect(unallocated!.err).toBe('ETIMEDOUT');
+    // dropped on the node: nothing addressed to it left un-NATed
+    const listing = await run(['ip', 'netns', 'exec', n1, 'nft', 'list', 'table', 'ip', 'skiff-test-guard']);
+    expect(listing).toContain('counter packets 0 bytes 0');
+    await run(['ip', 'netns', 'exec', n1, 'nft', 'delete', 'table', 'ip', 'skiff-test-guard']);
+  });
+
   it('terminating endpoints take new connections only when nothing else is serving', async () => {
     expect(new Set(names(await client(pod('p3').ns, 'tcp', '10.96.1.80', 80, 8)))).toEqual(new Set(['p1']));
     await apply([slice('term', [ep('p2', { ready: false, serving: true, terminating: true })], http)]);

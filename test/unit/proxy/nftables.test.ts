@@ -39,6 +39,7 @@ describe('nftables layout', () => {
   it('renders a ClusterIP service as map elements and one shared class chain', () => {
     const r = renderService(state([web, webEps]).get('default/web')!, node);
     expect(r.elems.map((e) => `${e.map} ${e.key}${e.value ? ` : ${e.value}` : ''}`)).toEqual([
+      'cluster_ips 10.96.0.10',
       'svc_ips 10.96.0.10 . tcp . 80 : goto ip-n2-o',
       'eps_ip_0 10.96.0.10 . tcp . 80 : 10.244.1.2 . 8080',
       'eps_ip_1 10.96.0.10 . tcp . 80 : 10.244.1.3 . 8080',
@@ -113,6 +114,7 @@ describe('nftables layout', () => {
       ]).get('default/none')!,
     );
     expect(none.elems.map((e) => `${e.map} ${e.key} : ${e.value}`)).toEqual([
+      'cluster_ips 10.96.0.30 : ',
       'noep_ips 10.96.0.30 . tcp . 80 : goto reject-svc',
       'noep_nodeports tcp . 30081 : goto reject-svc',
     ]);
@@ -196,7 +198,8 @@ describe('nftables backend transactions', () => {
     d2.delete('default/web');
     await b.sync(d2, new Set(['default/web']));
     expect(rec.sent[2]).toBe(
-      'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
+      'delete element ip skiff cluster_ips { 10.96.0.10 }\n' +
+        'delete element ip skiff svc_ips { 10.96.0.10 . tcp . 80 }\n' +
         'delete element ip skiff eps_ip_0 { 10.96.0.10 . tcp . 80 }\n' +
         'delete element ip skiff hairpin { 10.244.1.2 . 10.244.1.2 }\n',
     );
