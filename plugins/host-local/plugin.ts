@@ -1,5 +1,6 @@
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc } from '../../src/cni/ipam/hostlocal.js';
 import { hostLocalConfSchema } from '../../src/cni/ipam/config.js';
+import { hostLocalInputs } from '../../src/cni/ipam/request.js';
 import type { z } from 'zod';
 import type { CniPlugin } from '../../src/cni/skel.js';
 
@@ -11,7 +12,7 @@ export const hostLocalPlugin: CniPlugin<z.infer<typeof hostLocalConfSchema>> = {
     hostLocalAdd({
       network: conf.name,
       cniVersion: conf.cniVersion,
-      ipam: conf.ipam,
+      ...hostLocalInputs(conf.ipam, args.stdin, args.args),
       containerId: args.containerId,
       ifname: args.ifname,
     }),

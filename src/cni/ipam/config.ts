@@ -29,6 +29,7 @@ export const hostLocalIpamSchema = z
     gateway: z.string().optional(),
     routes: z.array(routeSchema).optional(),
     dataDir: z.string().optional(),
+    resolvConf: z.string().optional(),
   })
   .passthrough();
 export type HostLocalIpamConf = z.infer<typeof hostLocalIpamSchema>;

@@ -1,6 +1,6 @@
 import { CniCode, CniError } from '../errors.js';
-import type { IpConfig, Result, Attachment } from '../spec/types.js';
-import { formatIp, parseIp, tryParseIp } from '../../net/ip.js';
+import type { Attachment, Dns, IpConfig, Result } from '../spec/types.js';
+import { formatIp, type Ip, ipEquals, parseIp, tryParseIp } from '../../net/ip.js';
 import { nextFree, rangeFor } from './allocator.js';
 import { DEFAULT_DATA_DIR, type HostLocalIpamConf, rangeSets, rangeSetText } from './config.js';
 import { DiskStore } from './store.js';
@@ -16,6 +16,10 @@ export interface HostLocalRequest {
   ipam: HostLocalIpamConf;
   containerId: string;
   ifname: string;
+  /** addresses asked for (CNI_ARGS IP, args.cni.ips, the ips capability): one per range set at most */
+  requested?: string[];
+  /** the result's dns (from ipam.resolvConf) */
+  dns?: Dns;
 }
 
 export function storeFor(network: string, ipam: HostLocalIpamConf): DiskStore {
@@ -30,11 +34,28 @@ export async function hostLocalAdd(req: HostLocalRequest): Promise<Result> {
     const inUse = store.inUse();
     const out: IpConfig[] = [];
     const taken: string[] = [];
+    const wanted = (req.requested ?? []).map((t) => parseIp(t));
+    const used = new Set<number>();
     try {
       sets.forEach((set, idx) => {
         // ADD retried for the same attachment returns what it already holds in this set.
         const existing = held.map((a) => tryParseIp(a.ip)).find((ip) => ip && rangeFor(set, ip));
         let pick = existing ? { ip: existing, range: rangeFor(set, existing)! } : undefined;
+        const w = wanted.findIndex((ip, i) => !used.has(i) && rangeFor(set, ip));
+        if (w >= 0) used.add(w);
+        if (!pick && w >= 0) {
+          const ip = wanted[w] as Ip;
+          const text = formatIp(ip);
+          const range = rangeFor(set, ip) as NonNullable<ReturnType<typeof rangeFor>>;
+          if (ipEquals(ip, range.gateway) || inUse.has(text) || !store.reserve(text, req.containerId, req.ifname, idx))
+            throw new CniError(
+              CniCode.PluginSpecific,
+              `requested IP address ${text} is not available in range set ${rangeSetText(set)}`,
+            );
+          inUse.add(text);
+          taken.push(text);
+          pick = { ip, range };
+        }
         if (!pick) {
           const lastText = store.lastReserved(idx);
           const last = lastText ? tryParseIp(lastText) : undefined;
@@ -54,6 +75,12 @@ export async function hostLocalAdd(req: HostLocalRequest): Promise<Result> {
           gateway: formatIp(pick.range.gateway),
         });
       });
+      const unplaced = wanted.filter((_ip, i) => !used.has(i)).map(formatIp);
+      if (unplaced.length)
+        throw new CniError(
+          CniCode.PluginSpecific,
+          `failed to allocate all requested IPs: ${unplaced.join(', ')} (in no range set, or two for one set)`,
+        );
     } catch (e) {
       for (const t of taken) store.release(t); // all range sets or none
       throw e;
@@ -62,6 +89,7 @@ export async function hostLocalAdd(req: HostLocalRequest): Promise<Result> {
   });
   const result: Result = { cniVersion: req.cniVersion, ips };
   if (req.ipam.routes?.length) result.routes = req.ipam.routes;
+  if (req.dns && Object.keys(req.dns).length) result.dns = req.dns;
   return result;
 }
 

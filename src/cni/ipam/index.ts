@@ -13,6 +13,7 @@ import {
 import type { CniArgs } from '../skel.js';
 import type { Attachment, Result } from '../spec/types.js';
 import { hostLocalIpamSchema } from './config.js';
+import { hostLocalInputs } from './request.js';
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus } from './hostlocal.js';
 
 /**
@@ -68,13 +69,8 @@ function delegateConf(args: CniArgs): Record<string, unknown> {
 
 export async function ipamAdd(args: CniArgs, network: string, cniVersion: string, ipam: IpamConf): Promise<Result> {
   if (isOurHostLocal(ipam.type, args)) {
-    return hostLocalAdd({
-      network,
-      cniVersion,
-      ipam: parseHostLocal(ipam),
-      containerId: args.containerId,
-      ifname: args.ifname,
-    });
+    const inputs = hostLocalInputs(parseHostLocal(ipam), args.stdin, args.args);
+    return hostLocalAdd({ network, cniVersion, ...inputs, containerId: args.containerId, ifname: args.ifname });
   }
   return delegateAdd(ipam.type, delegateConf(args), ctx(args), callerExec(args.env));
 }
