@@ -18,6 +18,9 @@ import {
 } from './compute.js';
 
 // canonical(): key order and empty values must not make an unchanged object look changed (update loops).
+/** When the change a slice's content reflects happened (kube-proxy's network programming latency starts here). */
+export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
+
 const subsetsSignature = (e: { subsets?: unknown } | undefined): string => canonical(e?.subsets ?? []);
 
 /**
@@ -35,6 +38,8 @@ export class EndpointSliceController implements Controller {
    * fail with 409).
    */
   private readonly written = new Map<string, { prevRv: string; sig: string }>();
+  /** Service key → when its earliest change not yet written to its slices was seen (ms). */
+  private readonly triggerAt = new Map<string, number>();
 
   private effectiveSig(id: string, rv: string | undefined, actual: string): string {
     const w = this.written.get(id);
@@ -51,12 +56,12 @@ export class EndpointSliceController implements Controller {
       { workers: 2 },
     );
     const services = ctx.informers.get('services');
-    services.on((_t, svc) => this.queue.add(keyOf(svc)));
+    services.on((_t, svc) => this.changed(keyOf(svc)));
     ctx.informers.get('pods').on((_t, pod, old) => {
       for (const svc of services.list(pod.metadata?.namespace)) {
         const sel = svc.spec?.selector;
         if (mapSelectorMatches(sel, pod.metadata?.labels) || (old && mapSelectorMatches(sel, old.metadata?.labels))) {
-          this.queue.add(keyOf(svc));
+          this.changed(keyOf(svc));
         }
       }
     });
@@ -69,6 +74,16 @@ export class EndpointSliceController implements Controller {
       this.queue.add(key);
     });
     ctx.informers.get('endpoints').on((_t, ep) => this.queue.add(keyOf(ep)));
+  }
+
+  /**
+   * A Service or one of its pods changed: remember when (the earliest change not yet written, as upstream's
+   * TriggerTimeTracker does), for the slices' endpoints.kubernetes.io/last-change-trigger-time annotation, from
+   * which kube-proxy measures network programming latency.
+   */
+  private changed(key: string): void {
+    if (!this.triggerAt.has(key)) this.triggerAt.set(key, Date.now());
+    this.queue.add(key);
   }
 
   start(): void {
@@ -117,7 +132,10 @@ export class EndpointSliceController implements Controller {
     }
     const pods = this.ctx.informers.get('pods').list(ns);
     const desired = computeSlices(svc, pods);
-    await this.reconcileSlices(key, svc, desired, existing);
+    const trigger = this.triggerAt.get(key);
+    await this.reconcileSlices(key, svc, desired, existing, trigger);
+    // Changes seen while this sync ran keep their own (later) time for the next sync.
+    if (this.triggerAt.get(key) === trigger) this.triggerAt.delete(key);
     await this.reconcileEndpoints(svc, desired, pods);
   }
 
@@ -126,6 +144,7 @@ export class EndpointSliceController implements Controller {
     svc: V1Service,
     desired: DesiredSlice[],
     existing: V1EndpointSlice[],
+    trigger: number | undefined,
   ): Promise<void> {
     const unused = new Set(existing);
     const plan: { want: DesiredSlice; have?: V1EndpointSlice }[] = [];
@@ -161,7 +180,7 @@ export class EndpointSliceController implements Controller {
     const { discovery } = this.ctx.clients;
     const ns = svc.metadata!.namespace!;
     for (const { want, have } of plan) {
-      const body = this.sliceBody(svc, want, have);
+      const body = this.sliceBody(svc, want, have, trigger);
       if (have) {
         await discovery.replaceNamespacedEndpointSlice({ name: have.metadata!.name!, namespace: ns, body });
         this.written.set(`slice/${ns}/${have.metadata!.name}`, {
@@ -181,8 +200,10 @@ export class EndpointSliceController implements Controller {
     await this.deleteSlices(key, [...unused]);
   }
 
-  private sliceBody(svc: V1Service, want: DesiredSlice, have?: V1EndpointSlice): V1EndpointSlice {
+  private sliceBody(svc: V1Service, want: DesiredSlice, have?: V1EndpointSlice, trigger?: number): V1EndpointSlice {
     const name = svc.metadata!.name!;
+    const kept = have?.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION];
+    const triggerTime = trigger !== undefined ? new Date(trigger).toISOString() : kept;
     return {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -191,6 +212,7 @@ export class EndpointSliceController implements Controller {
         namespace: svc.metadata!.namespace,
         ...(have?.metadata?.resourceVersion ? { resourceVersion: have.metadata.resourceVersion } : {}),
         labels: { ...(svc.metadata?.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY },
+        ...(triggerTime ? { annotations: { [TRIGGER_TIME_ANNOTATION]: triggerTime } } : {}),
         ownerReferences: [
           {
             apiVersion: 'v1',

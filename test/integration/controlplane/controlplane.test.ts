@@ -139,6 +139,7 @@ describe('control plane', () => {
   });
 
   it('runs a Deployment of 3 on 3 nodes with ready endpoints', async () => {
+    const applied = Date.now();
     await cp.clients.apps.createNamespacedDeployment({ namespace: NS, body: deployment('web', 3) });
     await waitFor('3 ready pods and endpoints', () => converged('web', 3));
     const pods = live(await deploymentPods('web'));
@@ -161,6 +162,10 @@ describe('control plane', () => {
     expect(slice!.metadata!.labels!['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
     expect(slice!.ports).toEqual([expect.objectContaining({ name: 'http', port: 9376, protocol: 'TCP' })]);
     expect(slice!.endpoints!.every((e) => e.nodeName && e.targetRef?.kind === 'Pod')).toBe(true);
+    // The controller records when the change it wrote happened (kube-proxy measures programming latency from it).
+    const trigger = Date.parse(slice!.metadata!.annotations!['endpoints.kubernetes.io/last-change-trigger-time']!);
+    expect(trigger).toBeGreaterThanOrEqual(applied - 1000);
+    expect(trigger).toBeLessThanOrEqual(Date.now());
     const ep = await cp.clients.core.readNamespacedEndpoints({ name: 'web', namespace: NS });
     expect(ep.subsets?.[0]?.addresses).toHaveLength(3);
     const d = await cp.clients.apps.readNamespacedDeployment({ name: 'web', namespace: NS });
