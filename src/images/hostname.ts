@@ -9,10 +9,14 @@ export function parseHostnameArgs(argv: string[]): { port: number } {
   return { port: f.int('port', 9376) };
 }
 
-export async function startHostname(opts: { port: number }): Promise<Running> {
+/**
+ * `plain`: agnhost serve-hostname / registry.k8s.io/serve_hostname, which answer the bare hostname;
+ * otherwise skiff/hostname's "Container Hostname: <name>" line.
+ */
+export async function startHostname(opts: { port: number; plain?: boolean }): Promise<Running> {
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`Container Hostname: ${hostname()}\n`);
+    res.end(opts.plain ? hostname() : `Container Hostname: ${hostname()}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,6 +14,10 @@ export interface BuiltinImage {
 export const builtinImages: Record<string, BuiltinImage> = {
   netexec: { name: 'netexec', start: (argv) => startNetexec(parseNetexecArgs(argv)) },
   hostname: { name: 'hostname', start: (argv) => startHostname(parseHostnameArgs(argv)) },
+  'serve-hostname': {
+    name: 'serve-hostname',
+    start: (argv) => startHostname({ ...parseHostnameArgs(argv), plain: true }),
+  },
   ingress: {
     name: 'ingress',
     start: async (argv) => {

@@ -1,4 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
+import { isIP } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { parseImageFlags } from './flags.js';
@@ -6,7 +7,9 @@ import { parseImageFlags } from './flags.js';
 /**
  * skiff/netexec: an HTTP + UDP test server in the manner of agnhost netexec.
  * HTTP: /hostname, /clientip ("ip:port" of the peer), /echo?msg=, /healthz, /readyz, /exit?code=N,
- * /fail-readiness and /fail-liveness (flip the health endpoints to 503, for probe tests).
+ * /fail-readiness and /fail-liveness (flip the health endpoints to 503, for probe tests), and agnhost's
+ * /dial?request=R&protocol=http|udp&host=H&port=P&tries=N (asks H:P for R, N times; answers
+ * `{"responses": [...]}` or `{"errors": [...]}` as agnhost does, which sig-network tests parse).
  * UDP: "hostname" → hostname, "echo X" → X, "clientip" → peer address.
  */
 export interface NetexecOptions {
@@ -27,6 +30,64 @@ export function parseNetexecArgs(argv: string[]): NetexecOptions {
 
 export interface Running {
   close(): Promise<void>;
+}
+
+const DIAL_TIMEOUT_MS = 5000;
+const MAX_TRIES = 100;
+
+/** One request to host:port over HTTP (GET /<request>) or UDP (the request as a datagram). */
+function dialOnce(protocol: string, host: string, port: number, request: string): Promise<string> {
+  if (protocol === 'http') {
+    return new Promise((resolve, reject) => {
+      const req = httpGet({ host, port, path: `/${request.replace(/^\//, '')}`, timeout: DIAL_TIMEOUT_MS }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(body));
+      });
+      req.on('timeout', () => req.destroy(new Error(`timeout after ${DIAL_TIMEOUT_MS} ms`)));
+      req.on('error', reject);
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const sock = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error(`reading from udp connection failed: timeout after ${DIAL_TIMEOUT_MS} ms`));
+    }, DIAL_TIMEOUT_MS);
+    sock.once('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(msg.toString('utf8'));
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      sock.close();
+      reject(e);
+    });
+    sock.send(request, port, host);
+  });
+}
+
+export async function dial(q: URLSearchParams): Promise<{ responses: string[] } | { errors: string[] }> {
+  const request = q.get('request') ?? '';
+  const protocol = (q.get('protocol') ?? 'http').toLowerCase();
+  const host = q.get('host') ?? '';
+  const port = Number(q.get('port'));
+  const tries = Number(q.get('tries') ?? '1');
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error('dial: host and port are required');
+  if (protocol !== 'http' && protocol !== 'udp')
+    throw new Error(`dial: unsupported protocol "${protocol}" (http, udp)`);
+  if (!Number.isInteger(tries) || tries < 1 || tries > MAX_TRIES) throw new Error(`dial: tries must be 1-${MAX_TRIES}`);
+  const responses: string[] = [];
+  const errors: string[] = [];
+  for (let i = 0; i < tries; i++) {
+    try {
+      responses.push(await dialOnce(protocol, host, port, request));
+    } catch (err) {
+      errors.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return errors.length ? { errors } : { responses };
 }
 
 export async function startNetexec(opts: NetexecOptions): Promise<Running> {
@@ -56,6 +117,12 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
       case '/fail-liveness':
         live = false;
         return send(200, 'liveness failing');
+      case '/dial':
+        void dial(url.searchParams).then(
+          (out) => send(200, JSON.stringify(out)),
+          (err: unknown) => send(400, err instanceof Error ? err.message : String(err)),
+        );
+        return;
       case '/exit': {
         const code = Number(url.searchParams.get('code') ?? '0');
         send(200, 'exiting');

@@ -14,6 +14,7 @@ import { PodWorker, type KubeletContext } from './pod.js';
 import { detectIsolation } from '../os/container.js';
 import { desiredPeerRoutes, syncPeerRoutes } from './routes.js';
 import { StateStore } from './state.js';
+import { ImageRunner } from './images.js';
 import type { DnsSettings } from './podfiles.js';
 import { installPaths } from './view.js';
 import { type Pod, podSchema } from './types.js';
@@ -76,6 +77,7 @@ export class Kubelet {
       nodeIP: opts.nodeIP,
       netnsPrefix: opts.netnsPrefix,
       imageEntry: opts.imageEntry,
+      images: new ImageRunner(opts.imageEntry, opts.rootDir),
       installPaths: installPaths(opts.imageEntry),
       dns: opts.dns,
       backoff: opts.backoff,
@@ -90,6 +92,9 @@ export class Kubelet {
       { isolation: iso, cgroups: this.ctx.cgroups, netnsPrefix: this.opts.netnsPrefix },
       'kubelet starting',
     );
+    await this.ctx.images
+      .prepare()
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'busybox applets'));
     for (const s of this.store.loadAll()) {
       this.workers.set(s.uid, new PodWorker(this.ctx, s, (uid) => this.workers.delete(uid)));
     }

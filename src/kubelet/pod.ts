@@ -9,17 +9,9 @@ import { type CgroupMode, removePodCgroups } from '../os/cgroups.js';
 import { setupContainerCgroups } from './cgroups.js';
 import type { PodNetwork } from './cni.js';
 import { capabilityArgs } from './hostports.js';
-import { builtinImageName } from '../images/index.js';
-import {
-  type ProcHandle,
-  initPid,
-  isAlive,
-  readExitCode,
-  resolveCommand,
-  signalContainer,
-  startContainerProcess,
-} from './process.js';
+import { type ProcHandle, initPid, isAlive, readExitCode, signalContainer, startContainerProcess } from './process.js';
 import { type DnsSettings, writePodFiles } from './podfiles.js';
+import type { ImageRunner } from './images.js';
 import { ProbeTracker, runProbe } from './probes.js';
 import type { ContainerState, PodState, StateStore, Terminated } from './state.js';
 import { computeStatus, type ContainerView } from './status.js';
@@ -41,6 +33,7 @@ export interface KubeletContext {
   netnsPrefix: string;
   /** argv prefix that runs a built-in image: [node, dist/skiff.mjs, 'image'] */
   imageEntry: string[];
+  images: ImageRunner;
   /** host paths of the skiff install that built-in images need, bound read-only into every view */
   installPaths: string[];
   dns: DnsSettings;
@@ -217,24 +210,6 @@ export class PodWorker {
     return { log: join(dir, 'output.log'), exit: join(dir, 'exit-code'), scratch: join(dir, 'rootview') };
   }
 
-  /** argv for a container, or a waiting reason when this node cannot run it */
-  private argvFor(c: Container, path: string, binds: ViewBind[]): string[] | { reason: string; message: string } {
-    const builtin = builtinImageName(c.image);
-    if (c.command && c.command.length > 0) {
-      const [cmd, ...rest] = c.command as [string, ...string[]];
-      // a command inside a volume (a script from a ConfigMap) exists only in the view
-      const inVolume = cmd.startsWith('/') && binds.some((b) => cmd.startsWith(`${b.target.replace(/\/$/, '')}/`));
-      if (!inVolume && !resolveCommand(cmd, path))
-        return { reason: 'RunContainerError', message: `command "${cmd}" not found on node` };
-      return [cmd, ...rest, ...(c.args ?? [])];
-    }
-    if (builtin) return [...this.ctx.imageEntry, builtin, ...(c.args ?? [])];
-    return {
-      reason: 'ImageNotSupported',
-      message: `image "${c.image}" is not a built-in skiff image; give the container an explicit command that exists on the node`,
-    };
-  }
-
   /**
    * What a container start needs from the API: its environment (envFrom, env valueFrom, Service variables)
    * and its volumes' binds. A missing ConfigMap/Secret/key is CreateContainerConfigError, as in Kubernetes.
@@ -272,11 +247,13 @@ export class PodWorker {
         return;
       }
       const { env, binds } = config;
-      const argv = this.argvFor(c, env.PATH ?? DEFAULT_PATH, binds);
-      if (!Array.isArray(argv)) {
-        this.unsupported.set(c.name, argv);
+      const launch = this.ctx.images.launch(c, env.PATH ?? DEFAULT_PATH, binds);
+      if (!('argv' in launch)) {
+        this.unsupported.set(c.name, launch);
         return;
       }
+      const argv = launch.argv;
+      if (launch.pathPrefix.length) env.PATH = [...launch.pathPrefix, env.PATH ?? DEFAULT_PATH].join(':');
       this.unsupported.delete(c.name);
       const f = this.files(c.name);
       if (cs.everStarted) cs.restartCount++;
@@ -302,7 +279,7 @@ export class PodWorker {
           logFile: f.log,
           exitFile: f.exit,
           cgroupProcs: setupContainerCgroups(this.ctx.cgroups, this.state.netns, c),
-          view: containerView(f.scratch, podFiles, this.ctx.installPaths, binds),
+          view: containerView(f.scratch, podFiles, this.ctx.installPaths, [...launch.binds, ...binds]),
           capabilities: containerCapabilities(c),
         });
         cs.everStarted = true;

@@ -69,11 +69,14 @@ export function initScript(s: ContainerSpawn): string {
   const caps = capabilityPrefix(s.capabilities).map(shq).join(' ');
   return [
     `exec 9>${shq(s.exitFile)} || exit 128`,
+    // the init's own tools come from the host's system directories, whatever the container's PATH says
+    'CONTAINER_PATH="$PATH"; PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'die() { echo "skiff-init: $*" >&2; echo 128 >&9; exit 128; }',
     ...s.cgroupProcs.map((p) => `echo 0 > ${shq(p)} 2>/dev/null`),
     `hostname ${shq(s.hostname)} 2>/dev/null`,
     rootViewScript(s.view),
     ...(wd ? [`cd ${shq(wd)} || die ${shq(`workingDir ${wd}: not found`)}`] : []),
+    'PATH="$CONTAINER_PATH"',
     `${caps} "$@" 9>&-`,
     'c=$?',
     'echo "$c" >&9',

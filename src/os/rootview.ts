@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 /**
  * A container's root view, like a container image's rootfs: the shell text that, run as PID 1 of fresh
  * mount + PID namespaces (propagation private, so nothing leaks to the host), builds a root of its own and
@@ -140,5 +142,10 @@ export const DEFAULT_CAPABILITIES = [
 export function capabilityPrefix(caps: readonly string[] | undefined): string[] {
   if (!caps) return [];
   const set = ['-all', ...caps.map((c) => `+${c.toLowerCase()}`)].join(',');
-  return ['setpriv', '--inh-caps', '-all', '--bounding-set', set, '--'];
+  return [setprivPath(), '--inh-caps', '-all', '--bounding-set', set, '--'];
+}
+
+/** util-linux's setpriv by absolute path: the container's PATH may put another one first (busybox's). */
+function setprivPath(): string {
+  return ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv'].find((p) => existsSync(p)) ?? 'setpriv';
 }
