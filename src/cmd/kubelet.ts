@@ -2,16 +2,19 @@ import { existsSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { isIPv4 } from '../net/ip.js';
+import { ipFamilyOf, isIp, normalizeIp } from '../net/ip.js';
 import { currentNetnsName } from '../os/netns.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 import { Kubelet, type KubeletOptions } from '../kubelet/kubelet.js';
 import { parseArgs } from './parse.js';
 
-function ipv4(v: string): string {
-  if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
-  return v;
+/** kubelet's --node-ip: one address, or two of different families for dual stack ("198.18.0.11,fd00::11"). */
+function nodeIps(v: string): string[] {
+  const ips = v.split(',').map((s) => s.trim());
+  if (ips.length > 2 || ips.some((ip) => !isIp(ip)) || (ips.length === 2 && ipFamilyOf(ips[0]) === ipFamilyOf(ips[1])))
+    throw new InvalidArgumentError(`"${v}" is not an IP address, or two of different families`);
+  return ips.map(normalizeIp);
 }
 
 function ipList(v: string): string[] {
@@ -34,7 +37,11 @@ export async function main(argv: string[]): Promise<void> {
     .description('run pods bound to this node: network namespaces through CNI, processes per container')
     .requiredOption('--kubeconfig <file>', "kubeconfig with this node's credentials")
     .requiredOption('--node-name <name>', 'Node name to register')
-    .requiredOption('--node-ip <ip>', 'InternalIP of this node (its underlay address)', ipv4)
+    .requiredOption(
+      '--node-ip <ips>',
+      'InternalIP(s) of this node (its underlay address; two families for dual stack)',
+      nodeIps,
+    )
     .option('--cni-conf-dir <dir>', 'CNI network configuration directory', '/etc/cni/net.d')
     .option('--cni-bin-dir <dirs>', 'CNI plugin directories, colon-separated', '/opt/cni/bin')
     .option(
@@ -80,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
   const o = cmd.opts<{
     kubeconfig: string;
     nodeName: string;
-    nodeIp: string;
+    nodeIp: string[];
     cniConfDir: string;
     cniBinDir: string;
     cniSocket?: string;
@@ -122,7 +129,8 @@ export async function main(argv: string[]): Promise<void> {
   const opts: KubeletOptions = {
     kubeconfig: o.kubeconfig,
     nodeName: o.nodeName,
-    nodeIP: o.nodeIp,
+    nodeIP: o.nodeIp[0]!,
+    nodeIPs: o.nodeIp,
     cniConfDir: o.cniConfDir,
     cniBinDirs: binDirs,
     cniSocket: o.cniSocket,

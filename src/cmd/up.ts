@@ -46,6 +46,12 @@ export async function main(argv: string[]): Promise<void> {
       'nftables',
     )
     .option(
+      '--ip-family <family>',
+      'pod and Service addresses: ipv4, dual (IPv4 primary + IPv6) or ipv6 (ULA ranges, docs/cluster.md)',
+      choice('--ip-family', ['ipv4', 'dual', 'ipv6'] as const),
+      'ipv4',
+    )
+    .option(
       '--cni-conf <file>',
       'run the nodes on this conflist template ({{podCIDR}}, {{nodeIP}}, {{mtu}}, ... per node; docs/cni.md)',
     )
@@ -64,6 +70,7 @@ export async function main(argv: string[]): Promise<void> {
     nodes: number;
     cni: 'bridge' | 'vxlan';
     proxyMode: 'nftables' | 'userspace';
+    ipFamily: 'ipv4' | 'dual' | 'ipv6';
     cniConf?: string;
     cniBin?: string[];
     store: 'sqlite' | 'etcd';
@@ -79,6 +86,7 @@ export async function main(argv: string[]): Promise<void> {
       nodes: o.nodes,
       cni: o.cni,
       proxyMode: o.proxyMode,
+      ipFamily: o.ipFamily,
       store: o.store,
       readyTimeoutMs: o.timeout * 1000,
       ...(o.cniConf ? { cniConf: resolve(o.cniConf) } : {}),

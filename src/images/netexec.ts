@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { parseImageFlags } from './flags.js';
+import { formatIp, tryParseIp, unmapV4 } from '../net/ip.js';
 
 /**
  * skiff/netexec: an HTTP + UDP test server in the manner of agnhost netexec.
@@ -104,7 +105,7 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
       case '/hostname':
         return send(200, hostname());
       case '/clientip':
-        return send(200, `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`);
+        return send(200, `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort ?? ''}`);
       case '/echo':
         return send(200, url.searchParams.get('msg') ?? '');
       case '/healthz':
@@ -133,23 +134,25 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
         return send(404, 'not found');
     }
   });
-  const udp: Socket = createSocket('udp4');
+  // One socket for both families, as agnhost's netexec (Go, ":port"); IPv4 only where IPv6 is off.
+  const dualStack = await ipv6Usable();
+  const udp: Socket = createSocket(dualStack ? 'udp6' : 'udp4');
   udp.on('message', (msg, rinfo) => {
     const text = msg.toString('utf8').trim();
     let reply: string;
     if (text === 'hostname') reply = hostname();
-    else if (text === 'clientip') reply = `${rinfo.address}:${rinfo.port}`;
+    else if (text === 'clientip') reply = `${peerAddress(rinfo.address)}:${rinfo.port}`;
     else if (text.startsWith('echo ')) reply = text.slice(5);
     else reply = 'unknown command';
     udp.send(reply, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(opts.httpPort, '0.0.0.0', () => resolve());
+    http.listen(opts.httpPort, dualStack ? '::' : '0.0.0.0', () => resolve());
   });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(opts.udpPort, '0.0.0.0', () => resolve());
+    udp.bind(opts.udpPort, dualStack ? '::' : '0.0.0.0', () => resolve());
   });
   return {
     close: async () => {
@@ -158,4 +161,18 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
       await new Promise<void>((r) => udp.close(() => r()));
     },
   };
+}
+
+/** An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; report it as IPv4, as Go's net does. */
+function peerAddress(address: string | undefined): string {
+  const ip = address ? tryParseIp(address) : undefined;
+  return ip ? formatIp(unmapV4(ip)) : (address ?? '');
+}
+
+async function ipv6Usable(): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::', () => probe.close(() => resolve(true)));
+  });
 }

@@ -6,9 +6,13 @@
  *    each other's real IPs; cross-node reachability comes from per-node routes (see routes.ts).
  *  - vxlan: the overlay plugin, which reads the node's subnet and peers itself.
  */
+import { parseCidr } from '../net/cidr.js';
+
 export interface ConfInput {
   mode: 'bridge' | 'vxlan';
   podCIDR: string;
+  /** dual stack: one pod CIDR per family (host-local gets one range set each, as the reference plugin takes them) */
+  podCIDRs?: string[];
   clusterCIDR: string;
   ipamDir: string;
   /** vxlan: the subnet file the vxlan agent writes for this node, and a per-node plugin cache dir */
@@ -22,10 +26,11 @@ export interface ConfInput {
 export const CONF_FILE = '10-skiff.conflist';
 
 export function renderConflist(i: ConfInput): Record<string, unknown> {
+  const cidrs = i.podCIDRs?.length ? i.podCIDRs : [i.podCIDR];
   const ipam = {
     type: 'host-local',
-    ranges: [[{ subnet: i.podCIDR }]],
-    routes: [{ dst: '0.0.0.0/0' }],
+    ranges: cidrs.map((subnet) => [{ subnet }]),
+    routes: cidrs.map((c) => ({ dst: parseCidr(c).family === 6 ? '::/0' : '0.0.0.0/0' })),
     dataDir: i.ipamDir,
   };
   if (i.mode === 'bridge') {

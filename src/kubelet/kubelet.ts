@@ -23,6 +23,8 @@ export interface KubeletOptions {
   kubeconfig: string;
   nodeName: string;
   nodeIP: string;
+  /** every InternalIP (dual stack: one per family, nodeIP first) */
+  nodeIPs?: string[];
   cniConfDir: string;
   cniBinDirs: string[];
   /** the node's skiff-cnid socket, handed to plugins as SKIFF_CNI_SOCKET (skiff's plugins only use it) */
@@ -116,7 +118,7 @@ export class Kubelet {
   }
 
   private facts() {
-    return { name: this.opts.nodeName, ip: this.opts.nodeIP, maxPods: this.opts.maxPods };
+    return { name: this.opts.nodeName, ip: this.opts.nodeIP, ips: this.opts.nodeIPs, maxPods: this.opts.maxPods };
   }
 
   private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -161,7 +163,7 @@ export class Kubelet {
         const cidr = node.spec?.podCIDR ?? node.spec?.podCIDRs?.[0];
         if (cidr) {
           this.podCIDR = cidr;
-          this.writeCniConf(cidr);
+          this.writeCniConf(cidr, node.spec?.podCIDRs?.length ? node.spec.podCIDRs : [cidr]);
           this.ready = true;
           this.readySince = new Date().toISOString();
           this.log.info({ podCIDR: cidr }, 'node network ready');
@@ -175,7 +177,7 @@ export class Kubelet {
     }
   }
 
-  private writeCniConf(podCIDR: string): void {
+  private writeCniConf(podCIDR: string, podCIDRs: string[]): void {
     if (this.opts.cniConfTemplate) {
       const o = this.opts;
       const values = {
@@ -192,6 +194,7 @@ export class Kubelet {
     const conf = renderConflist({
       mode: this.opts.cniConfMode,
       podCIDR,
+      podCIDRs,
       clusterCIDR: this.opts.clusterCIDR,
       ipamDir: join(this.opts.rootDir, 'ipam'),
       subnetFile: this.opts.subnetFile,
@@ -209,7 +212,8 @@ export class Kubelet {
       const nodes = list.items.map((n) => ({
         name: n.metadata.name,
         podCIDR: n.spec?.podCIDR,
-        ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
+        podCIDRs: n.spec?.podCIDRs,
+        ips: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
       }));
       await syncPeerRoutes(desiredPeerRoutes(this.opts.nodeName, nodes));
     } catch (err) {

@@ -11,6 +11,8 @@ export const KUBELET_VERSION = 'v1.32.0-skiff';
 export interface NodeFacts {
   name: string;
   ip: string;
+  /** every InternalIP (dual stack); `ip` alone when unset */
+  ips?: string[];
   maxPods: number;
 }
 
@@ -28,7 +30,7 @@ export function nodeStatus(f: NodeFacts, r: NodeReadiness, since: string, now: s
   };
   return {
     addresses: [
-      { type: 'InternalIP', address: f.ip },
+      ...(f.ips?.length ? f.ips : [f.ip]).map((address) => ({ type: 'InternalIP', address })),
       { type: 'Hostname', address: f.name },
     ],
     capacity,

@@ -1,4 +1,6 @@
 import { deleteRoute, getRoutes, replaceRoute } from '../os/net.js';
+import { normalizeCidr, tryParseCidr } from '../net/cidr.js';
+import { ipFamilyOf, normalizeIp } from '../net/ip.js';
 import { CURRENT_NS } from '../os/ns.js';
 
 /**
@@ -13,16 +15,37 @@ export interface PeerRoute {
   via: string;
 }
 
-/** Pure: routes to install for the other nodes. */
-export function desiredPeerRoutes(self: string, nodes: { name: string; podCIDR?: string; ip?: string }[]): PeerRoute[] {
-  return nodes
-    .filter((n) => n.name !== self && n.podCIDR && n.ip)
-    .map((n) => ({ cidr: n.podCIDR as string, via: n.ip as string }))
-    .sort((a, b) => a.cidr.localeCompare(b.cidr));
+export interface PeerNode {
+  name: string;
+  podCIDR?: string;
+  /** dual stack: one pod CIDR per family */
+  podCIDRs?: string[];
+  /** the node's InternalIP(s) */
+  ip?: string;
+  ips?: string[];
+}
+
+/** Pure: routes to install for the other nodes, per family (a v6 pod CIDR goes via the node's v6 InternalIP). */
+export function desiredPeerRoutes(self: string, nodes: PeerNode[]): PeerRoute[] {
+  const out: PeerRoute[] = [];
+  for (const n of nodes) {
+    if (n.name === self) continue;
+    const cidrs = n.podCIDRs?.length ? n.podCIDRs : n.podCIDR ? [n.podCIDR] : [];
+    const ips = n.ips?.length ? n.ips : n.ip ? [n.ip] : [];
+    for (const cidr of cidrs) {
+      const family = tryParseCidr(cidr)?.family;
+      const via = ips.find((ip) => ipFamilyOf(ip) === family);
+      if (family && via) out.push({ cidr: normalizeCidr(cidr), via: normalizeIp(via) });
+    }
+  }
+  return out.sort((a, b) => a.cidr.localeCompare(b.cidr));
 }
 
 export async function currentPeerRoutes(): Promise<PeerRoute[]> {
-  const rows = await getRoutes(CURRENT_NS, 4, { proto: ROUTE_PROTO });
+  const rows = [
+    ...(await getRoutes(CURRENT_NS, 4, { proto: ROUTE_PROTO })),
+    ...(await getRoutes(CURRENT_NS, 6, { proto: ROUTE_PROTO })),
+  ];
   return rows.filter((r) => r.gateway).map((r) => ({ cidr: r.dst, via: r.gateway as string }));
 }
 

@@ -50,3 +50,38 @@ export function overlappingRoutes(dsts: string[], underlay = UNDERLAY_CIDR): str
   const net = parseCidr(underlay);
   return dsts.filter((d) => !!tryParseCidr(d, { allowBareAddress: true })?.overlaps(net));
 }
+
+/**
+ * `skiff up --ip-family`: ipv4 (the default), dual (IPv4 primary plus IPv6) or ipv6 (pods and Services IPv6
+ * only). The IPv6 plan is a ULA mirror of the IPv4 one (RFC 4193, never a public range): underlay
+ * fd00:198:18::/64 with the same host numbers (node1 fd00:198:18::11), pods fd00:10:244::/56 (a /64 per
+ * node), services fd00:10:96::/112. The underlay keeps its IPv4 addresses in every mode: the components
+ * reach the API server over it.
+ */
+export type IpFamilyMode = 'ipv4' | 'ipv6' | 'dual';
+export const IP_FAMILY_MODES: readonly IpFamilyMode[] = ['ipv4', 'ipv6', 'dual'];
+export const UNDERLAY_CIDR6 = 'fd00:198:18::/64';
+export const UNDERLAY6_PREFIX_LEN = 64;
+export const CLUSTER_CIDR6 = 'fd00:10:244::/56';
+export const SERVICE_CIDR6 = 'fd00:10:96::/112';
+
+/** The underlay IPv6 address matching an underlay IPv4 one (198.18.0.11 → fd00:198:18::11). */
+export function underlayIPv6(ipv4: string): string {
+  const last = ipv4.split('.')[3];
+  return `fd00:198:18::${last}`;
+}
+
+/** Comma-separated, primary family first: what --cluster-cidr / --service-cluster-ip-range take. */
+export function clusterCidrs(mode: IpFamilyMode): string {
+  return { ipv4: CLUSTER_CIDR, ipv6: CLUSTER_CIDR6, dual: `${CLUSTER_CIDR},${CLUSTER_CIDR6}` }[mode];
+}
+
+export function serviceCidrs(mode: IpFamilyMode): string {
+  return { ipv4: SERVICE_CIDR, ipv6: SERVICE_CIDR6, dual: `${SERVICE_CIDR},${SERVICE_CIDR6}` }[mode];
+}
+
+/** A node's --node-ip: its InternalIP(s), primary family first. */
+export function nodeIPs(i: number, mode: IpFamilyMode): string {
+  const v4 = nodeIP(i);
+  return { ipv4: v4, ipv6: underlayIPv6(v4), dual: `${v4},${underlayIPv6(v4)}` }[mode];
+}

@@ -2,7 +2,17 @@ import { applyNetOps, ensureBridge, getLink, getRoutes, replaceRoute, setSysctl 
 import { CURRENT_NS, namedNs } from '../os/ns.js';
 import { addNetns, delNetns, listNetns, netnsPids } from '../os/netns.js';
 import { ROUTE_PROTO, type PeerRoute } from '../kubelet/routes.js';
-import { type Member, SERVICE_CIDR, UNDERLAY_PREFIX_LEN, nsName, overlappingRoutes } from './addressing.js';
+import {
+  type IpFamilyMode,
+  type Member,
+  SERVICE_CIDR,
+  SERVICE_CIDR6,
+  UNDERLAY6_PREFIX_LEN,
+  UNDERLAY_PREFIX_LEN,
+  nsName,
+  overlappingRoutes,
+  underlayIPv6,
+} from './addressing.js';
 
 /**
  * The lab's namespaces: `<prefix>-underlay` holds a bridge `br0`; every member (cp, nodeN, client) gets
@@ -24,7 +34,7 @@ export async function createUnderlay(prefix: string): Promise<string> {
   return name;
 }
 
-export async function attachMember(prefix: string, m: Member): Promise<string> {
+export async function attachMember(prefix: string, m: Member, ipFamily: IpFamilyMode = 'ipv4'): Promise<string> {
   const underlay = namedNs(nsName(prefix, 'underlay'));
   const name = nsName(prefix, m.role);
   await addNetns(name);
@@ -34,8 +44,12 @@ export async function attachMember(prefix: string, m: Member): Promise<string> {
     await applyNetOps(underlay, [{ op: 'veth-add', name: peer, peer: 'eth0', peerNs: name }]);
   }
   await applyNetOps(underlay, [{ op: 'link-set', name: peer, master: 'br0', up: true }]);
+  const v6 = ipFamily !== 'ipv4';
   await applyNetOps(ns, [
     { op: 'addr-add', dev: 'eth0', cidr: `${m.ip}/${UNDERLAY_PREFIX_LEN}`, replace: true },
+    ...(v6
+      ? [{ op: 'addr-add' as const, dev: 'eth0', cidr: `${underlayIPv6(m.ip)}/${UNDERLAY6_PREFIX_LEN}`, replace: true }]
+      : []),
     { op: 'link-set', name: 'eth0', up: true },
   ]);
   if (m.role.startsWith('node')) {
@@ -45,6 +59,10 @@ export async function attachMember(prefix: string, m: Member): Promise<string> {
     // Nodes have no default route (nothing leads out of the lab), so connections the node itself opens
     // to a ClusterIP need a route for the service range to reach the proxy's output-hook DNAT.
     await replaceRoute(ns, { dst: SERVICE_CIDR, dev: 'eth0' });
+    if (v6) {
+      await setSysctl(ns, 'net.ipv6.conf.all.forwarding', '1');
+      await replaceRoute(ns, { dst: SERVICE_CIDR6, dev: 'eth0' });
+    }
   }
   return name;
 }

@@ -20,6 +20,8 @@ export const labSchema = z.object({
   nodes: z.number().int().min(1),
   cni: z.enum(['bridge', 'vxlan']),
   proxyMode: z.enum(['nftables', 'userspace']),
+  /** `skiff up --ip-family` (absent in labs made before it: ipv4) */
+  ipFamily: z.enum(['ipv4', 'ipv6', 'dual']).optional(),
   /** `skiff up --cni-conf`: the conflist template the nodes run on (and --cni-bin's plugin path) */
   cniConf: z.string().optional(),
   cniBin: z.string().optional(),

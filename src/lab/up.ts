@@ -9,11 +9,14 @@ import {
   CLUSTER_CIDR,
   CP_IP,
   LB_POOL,
-  SERVICE_CIDR,
+  type IpFamilyMode,
+  clusterCidrs,
   members,
   nodeIP,
+  nodeIPs,
   nodeName,
   nsName,
+  serviceCidrs,
 } from './addressing.js';
 import { CLUSTER_DOMAIN, applyDns, clusterDnsIP, readyDnsEndpoints } from './dns.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
@@ -42,6 +45,8 @@ export interface UpOptions {
   nodes: number;
   cni: 'bridge' | 'vxlan';
   proxyMode: 'nftables' | 'userspace';
+  /** pod and Service address families (default ipv4) */
+  ipFamily?: IpFamilyMode;
   /** a conflist template (src/cni/template.ts) every node runs on instead of the generated conflist */
   cniConf?: string;
   /** plugin directories for it (default: skiff's plugins, then /usr/lib/cni) */
@@ -136,6 +141,10 @@ export class LabBuilder {
   }
 
   /** Start a component and fail fast (with its log) if it dies. */
+  private get ipFamily(): IpFamilyMode {
+    return this.o.ipFamily ?? 'ipv4';
+  }
+
   private start(name: string, script: string, netns: string | undefined, env: Record<string, string>): void {
     const p = startProcess(name, ['bash', provisionScript(script)], {
       netns,
@@ -204,6 +213,7 @@ export class LabBuilder {
       nodes: o.nodes,
       cni: o.cni,
       proxyMode: o.proxyMode,
+      ...(o.ipFamily && o.ipFamily !== 'ipv4' ? { ipFamily: o.ipFamily } : {}),
       ...(o.cniConf ? { cniConf: o.cniConf } : {}),
       ...(o.cniBin ? { cniBin: o.cniBin.join(':') } : {}),
       store: o.store,
@@ -216,7 +226,7 @@ export class LabBuilder {
     const prefix = this.lab.prefix;
     await p.step(`network namespaces (prefix ${prefix}, ${o.nodes} nodes)`, async () => {
       this.lab.namespaces.push(await createUnderlay(prefix));
-      for (const m of members(o.nodes)) this.lab.namespaces.push(await attachMember(prefix, m));
+      for (const m of members(o.nodes)) this.lab.namespaces.push(await attachMember(prefix, m, this.ipFamily));
       this.save();
     });
     const cpNs = nsName(prefix, 'cp');
@@ -251,7 +261,7 @@ export class LabBuilder {
         ADVERTISE_ADDRESS: CP_IP,
         API_PORT: String(API_PORT),
         STORE: o.store,
-        SERVICE_CIDR,
+        SERVICE_CIDR: serviceCidrs(this.ipFamily),
       });
       for (const f of startForwarder(prefix, this.paths, port)) this.lab.processes.push(f);
       this.save();
@@ -277,7 +287,7 @@ export class LabBuilder {
     await p.step('controller-manager and scheduler', async () => {
       this.start('controller-manager', 'controller-manager', cpNs, {
         STATE_DIR: this.paths.cp,
-        CLUSTER_CIDR,
+        CLUSTER_CIDR: clusterCidrs(this.ipFamily),
         LB_POOL,
         ...(o.nodeGraceMs ? { NODE_MONITOR_GRACE_MS: String(o.nodeGraceMs) } : {}),
         ...(o.evictionMs ? { POD_EVICTION_TIMEOUT_MS: String(o.evictionMs) } : {}),
@@ -434,6 +444,7 @@ export class LabBuilder {
       STATE_DIR: dir,
       NODE_NAME: name,
       NODE_IP: ip,
+      NODE_IPS: nodeIPs(i, this.ipFamily),
       KUBECONFIG_FILE: kubeconfig,
       CNI: this.o.cni,
       CNI_BIN_DIR: this.cniSetup.binDir,

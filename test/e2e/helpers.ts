@@ -89,7 +89,12 @@ export async function until<T>(what: string, timeoutMs: number, fn: () => Promis
 export interface PodJson {
   metadata: { name: string; uid: string; labels?: Record<string, string>; deletionTimestamp?: string };
   spec: { nodeName?: string };
-  status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+  status?: {
+    phase?: string;
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    conditions?: { type: string; status: string }[];
+  };
 }
 
 export async function listPods(api: ApiClient, selector: string): Promise<PodJson[]> {

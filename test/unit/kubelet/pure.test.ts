@@ -157,6 +157,34 @@ describe('peer routes (bridge CNI)', () => {
       { cidr: '10.244.2.0/24', via: '198.18.0.13' },
     ]);
   });
+
+  it('dual stack: each pod CIDR goes via the InternalIP of its own family', () => {
+    expect(
+      desiredPeerRoutes('node1', [
+        {
+          name: 'node2',
+          podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'],
+          ips: ['198.18.0.12', 'fd00:198:18::12'],
+        },
+        { name: 'node3', podCIDRs: ['10.244.2.0/24', 'fd00:10:244:2::/64'], ips: ['198.18.0.13'] },
+      ]),
+    ).toEqual([
+      { cidr: '10.244.1.0/24', via: '198.18.0.12' },
+      { cidr: '10.244.2.0/24', via: '198.18.0.13' },
+      { cidr: 'fd00:10:244:1::/64', via: 'fd00:198:18::12' }, // node3 has no IPv6 InternalIP: no v6 route
+    ]);
+  });
+  it('dual stack: host-local gets one range set and one default route per family', () => {
+    const c = renderConflist({
+      mode: 'bridge',
+      podCIDR: '10.244.1.0/24',
+      podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'],
+      clusterCIDR: '10.244.0.0/16',
+      ipamDir: '/x',
+    }) as { plugins: { ipam: { ranges: unknown; routes: unknown } }[] };
+    expect(c.plugins[0]!.ipam.ranges).toEqual([[{ subnet: '10.244.1.0/24' }], [{ subnet: 'fd00:10:244:1::/64' }]]);
+    expect(c.plugins[0]!.ipam.routes).toEqual([{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+  });
 });
 
 describe('probes', () => {

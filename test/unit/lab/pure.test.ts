@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cidrOverlap, members, nodeIP, overlappingRoutes } from '../../../src/lab/addressing.js';
+import {
+  cidrOverlap,
+  clusterCidrs,
+  members,
+  nodeIP,
+  nodeIPs,
+  overlappingRoutes,
+  serviceCidrs,
+} from '../../../src/lab/addressing.js';
+import { parseCidr } from '../../../src/net/cidr.js';
 import { servedHostname } from '../../../src/lab/http.js';
 import { labSchema } from '../../../src/lab/state.js';
 
@@ -75,5 +84,20 @@ describe('progress display (non-TTY)', () => {
     const text = out.join('');
     expect(text).toMatch(/^==> first\n {4}ok first \(\d+\.\ds\)\n==> second\n {4}FAILED second/);
     expect(text).not.toContain('\x1b');
+  });
+});
+
+describe('lab addressing, --ip-family', () => {
+  it('mirrors the IPv4 plan in ULA space, primary family first', () => {
+    expect(nodeIPs(1, 'ipv4')).toBe('198.18.0.11');
+    expect(nodeIPs(1, 'dual')).toBe('198.18.0.11,fd00:198:18::11');
+    expect(nodeIPs(2, 'ipv6')).toBe('fd00:198:18::12');
+    expect(clusterCidrs('dual')).toBe('10.244.0.0/16,fd00:10:244::/56');
+    expect(serviceCidrs('ipv6')).toBe('fd00:10:96::/112');
+    // Unique local addresses only (RFC 4193 fc00::/7): nothing the lab sends can leave for a public range.
+    const ula = parseCidr('fc00::/7');
+    for (const c of [...clusterCidrs('dual').split(','), ...serviceCidrs('dual').split(',')])
+      if (c.includes(':')) expect(ula.containsCidr(parseCidr(c))).toBe(true);
+    expect(ula.contains(nodeIPs(3, 'ipv6'))).toBe(true);
   });
 });
