@@ -9,6 +9,7 @@ import {
   CLUSTER_CIDR,
   CP_IP,
   LB_POOL,
+  SERVICE_CIDR,
   type IpFamilyMode,
   clusterCidrs,
   members,
