@@ -37,6 +37,13 @@ export class ProxyMetrics {
     help: 'Failed syncs',
     registers: [this.registry],
   });
+  /** kube-proxy's SLI: from the change time the EndpointSlice controller recorded to the rule programmed. */
+  readonly networkProgramming = new Histogram({
+    name: 'kubeproxy_network_programming_duration_seconds',
+    help: 'In Cluster Network Programming Latency in seconds',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
 
   record(stats: SyncStats, seconds: number, services: number): void {
     this.syncDuration.observe({ kind: stats.full ? 'full' : 'partial' }, seconds);

@@ -5,6 +5,7 @@ import type { ProxyMetrics } from './metrics.js';
 import { buildDesired } from './model/desired.js';
 import type { ProxyTracker } from './model/tracker.js';
 import type { DesiredState, NodeFacts } from './model/types.js';
+import { TRIGGER_TIME_ANNOTATION } from '../api/well-known.js';
 import { BoundedFrequencyRunner, type Clock, type RunReason } from '../util/runner.js';
 
 export interface RunnerOptions {
@@ -33,6 +34,8 @@ export class ProxyRunner {
   private desired: DesiredState = new Map();
   private readonly loop: BoundedFrequencyRunner;
   private needFull = true;
+  /** Slice → the trigger time already measured for it. */
+  private readonly programmedTriggers = new Map<string, string>();
   lastSuccess = 0;
   lastError: string | undefined;
   syncCount = 0;
@@ -104,6 +107,7 @@ export class ProxyRunner {
       this.lastError = undefined;
       this.syncCount++;
       this.opts.log?.debug({ changed: changed.size, ms: Math.round(seconds * 1000), ...stats }, 'synced');
+      this.recordProgrammingLatency(changed);
       this.opts.afterSync?.(this.desired, stats);
     } catch (err) {
       this.lastError = errorMessage(err);
@@ -112,6 +116,26 @@ export class ProxyRunner {
       this.needFull = true;
       this.loop.retryAfter(this.opts.retryMs ?? 1000);
     }
+  }
+
+  /**
+   * Network programming latency (kube-proxy's kubeproxy_network_programming_duration_seconds): for each slice
+   * of a service this sync programmed, now minus its endpoints.kubernetes.io/last-change-trigger-time, once
+   * per trigger time (a later full resync of the same content is not a new change).
+   */
+  private recordProgrammingLatency(changed: ReadonlySet<string>): void {
+    const now = Date.now();
+    for (const key of changed) {
+      for (const slice of this.tracker.slicesOf(key)) {
+        const name = `${slice.metadata?.namespace}/${slice.metadata?.name}`;
+        const at = slice.metadata?.annotations?.[TRIGGER_TIME_ANNOTATION];
+        if (!at || this.programmedTriggers.get(name) === at) continue;
+        this.programmedTriggers.set(name, at);
+        const t = Date.parse(at);
+        if (Number.isFinite(t)) this.opts.metrics?.networkProgramming.observe(Math.max(0, now - t) / 1000);
+      }
+    }
+    if (this.programmedTriggers.size > 4 * Math.max(1024, this.desired.size)) this.programmedTriggers.clear();
   }
 
   async stop(): Promise<void> {

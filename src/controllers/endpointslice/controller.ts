@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
+import { TRIGGER_TIME_ANNOTATION } from '../../api/well-known.js';
 import { isAlreadyExists, isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
@@ -18,9 +19,6 @@ import {
 } from './compute.js';
 
 // canonical(): key order and empty values must not make an unchanged object look changed (update loops).
-/** When the change a slice's content reflects happened (kube-proxy's network programming latency starts here). */
-export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
-
 const subsetsSignature = (e: { subsets?: unknown } | undefined): string => canonical(e?.subsets ?? []);
 
 /**

@@ -82,6 +82,40 @@ describe('proxy runner', () => {
     await r2.stop();
   });
 
+  it('measures network programming latency from the slice trigger time, once per change', async () => {
+    const t = new ProxyTracker();
+    const b = new RecordingBackend();
+    const metrics = new ProxyMetrics();
+    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 0, fullSyncIntervalMs: 3_600_000, metrics });
+    const withTrigger = (ms: number, ip = '10.244.1.2') => {
+      const s = slice('a', [{ ip }]);
+      s.metadata!.annotations = { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(ms).toISOString() };
+      return s;
+    };
+    t.updateService(svc('a', { clusterIP: '10.96.0.1' }));
+    t.updateSlice(withTrigger(Date.now() - 2500)); // changed 2.5 s ago
+    r.start();
+    await r.idle();
+    const count = async () =>
+      (await metrics.networkProgramming.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value;
+    const sum = async () =>
+      (await metrics.networkProgramming.get()).values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+    expect(await count()).toBe(1);
+    expect(await sum()).toBeGreaterThanOrEqual(2.5);
+    expect(await sum()).toBeLessThan(10);
+    r.requestFull(); // the same content again: not a new change
+    await r.idle();
+    expect(await count()).toBe(1);
+    t.updateSlice(withTrigger(Date.now(), '10.244.1.3')); // a new change
+    r.notify();
+    await r.idle();
+    expect(await count()).toBe(2);
+    expect(await metrics.registry.getSingleMetricAsString('kubeproxy_network_programming_duration_seconds')).toContain(
+      'le="1"',
+    );
+    await r.stop();
+  });
+
   it('serves /metrics and /healthz', async () => {
     const metrics = new ProxyMetrics();
     metrics.record({ full: true, rules: 7, elements: 42, bytes: 1 }, 0.01, 3);
