@@ -45,6 +45,30 @@ export const bridgeConfSchema = netConfSchema.extend({
 });
 export type BridgeConf = PluginConf<z.infer<typeof bridgeConfSchema>>;
 
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/**
+ * The pod interface's MAC when the runtime asks for one, with the reference's precedence: the `mac`
+ * capability (runtimeConfig.mac) over `args.cni.mac` over `CNI_ARGS` `MAC=`.
+ */
+export function requestedMac(
+  args: Pick<CniArgs, 'args'>,
+  conf: Pick<BridgeConf, 'runtimeConfig' | 'args'>,
+): string | undefined {
+  const cni = (conf.args as { cni?: { mac?: unknown } } | undefined)?.cni;
+  const sources: [unknown, string, number][] = [
+    [conf.runtimeConfig?.mac, 'runtimeConfig.mac', CniCode.InvalidNetworkConfig],
+    [cni?.mac, 'args.cni.mac', CniCode.InvalidNetworkConfig],
+    [args.args.MAC, 'CNI_ARGS MAC', CniCode.InvalidEnvironment],
+  ];
+  for (const [v, where, code] of sources) {
+    if (v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !MAC.test(v)) throw new CniError(code, `invalid MAC ${JSON.stringify(v)} in ${where}`);
+    return v.toLowerCase();
+  }
+  return undefined;
+}
+
 export const MASQ_LAYOUT: Layout = {
   table: { family: 'inet', name: 'skiff_cni_masq' },
   maps: [
@@ -137,7 +161,7 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
   const br = conf.bridge;
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
   const hostMac = macFromSeed(`host:${hostVeth}`);
-  const podMac = macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
+  const podMac = requestedMac(args, conf) ?? macFromSeed(`pod:${conf.name}:${args.containerId}:${args.ifname}`);
 
   const res: Result = conf.ipam
     ? await ipamAdd(args, conf.name, conf.cniVersion, conf.ipam)

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { conntrackDeleteUdp } from '../../src/os/conntrack.js';
 import { hasLocalSysctl, setLocalSysctl } from '../../src/os/net.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
 import { attach, detach, gcAttachments, listAttachments, type Layout } from '../../src/cni/nftattach.js';
@@ -159,7 +160,22 @@ export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Resu
     }
     throw e;
   }
+  await flushUdpFlows(maps);
   return prev;
+}
+
+/**
+ * UDP has no handshake: a client that sent to the hostPort before the mapping existed (statsd, DNS) keeps
+ * its conntrack entry, unmapped, for as long as it keeps sending, and never reaches the pod. Drop the
+ * node's UDP flows to each new mapping so the next packet is DNATed (the reference keeps them: the
+ * black-hole its users hit). Best effort: a missing conntrack tool must not fail the ADD.
+ */
+async function flushUdpFlows(maps: PortMapping[]): Promise<void> {
+  for (const m of maps) {
+    if (m.protocol !== 'udp') continue;
+    const origDst = m.hostIP && !/^(0\.0\.0\.0|::)$/.test(m.hostIP) ? m.hostIP : undefined;
+    await conntrackDeleteUdp({ origPortDst: m.hostPort, ...(origDst ? { origDst } : {}) }).catch(() => 0);
+  }
 }
 
 export async function portmapDel(args: CniArgs, conf: PortmapConf): Promise<void> {

@@ -11,15 +11,15 @@ export interface UdpFlowFilter {
   origDst?: string;
   /** Original destination port (the service port or NodePort). */
   origPortDst?: number;
-  /** The endpoint address the flow was DNATed to. */
-  dstNat: string;
+  /** The endpoint address the flow was DNATed to; omit for every flow to that destination (portmap ADD). */
+  dstNat?: string;
 }
 
 export function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
   const argv = ['conntrack', '-D', '-p', 'udp'];
   if (f.origDst) argv.push('--orig-dst', f.origDst);
   if (f.origPortDst) argv.push('--orig-port-dst', String(f.origPortDst));
-  argv.push('--dst-nat', f.dstNat);
+  if (f.dstNat) argv.push('--dst-nat', f.dstNat);
   return argv;
 }
 
