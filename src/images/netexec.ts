@@ -3,7 +3,6 @@ import { isIP } from 'node:net';
 import { createSocket, type Socket } from 'node:dgram';
 import { hostname } from 'node:os';
 import { parseImageFlags } from './flags.js';
-import { formatIp, tryParseIp, unmapV4 } from '../net/ip.js';
 
 /**
  * skiff/netexec: an HTTP + UDP test server in the manner of agnhost netexec.
@@ -105,7 +104,7 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
       case '/hostname':
         return send(200, hostname());
       case '/clientip':
-        return send(200, `${peerAddress(req.socket.remoteAddress)}:${req.socket.remotePort ?? ''}`);
+        return send(200, `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`);
       case '/echo':
         return send(200, url.searchParams.get('msg') ?? '');
       case '/healthz':
@@ -134,45 +133,40 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
         return send(404, 'not found');
     }
   });
-  // One socket for both families, as agnhost's netexec (Go, ":port"); IPv4 only where IPv6 is off.
-  const dualStack = await ipv6Usable();
-  const udp: Socket = createSocket(dualStack ? 'udp6' : 'udp4');
+  const udp: Socket = createSocket('udp4');
   udp.on('message', (msg, rinfo) => {
     const text = msg.toString('utf8').trim();
     let reply: string;
     if (text === 'hostname') reply = hostname();
-    else if (text === 'clientip') reply = `${peerAddress(rinfo.address)}:${rinfo.port}`;
+    else if (text === 'clientip') reply = `${rinfo.address}:${rinfo.port}`;
     else if (text.startsWith('echo ')) reply = text.slice(5);
     else reply = 'unknown command';
     udp.send(reply, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(opts.httpPort, dualStack ? '::' : '0.0.0.0', () => resolve());
+    http.listen(opts.httpPort, '0.0.0.0', () => resolve());
   });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(opts.udpPort, dualStack ? '::' : '0.0.0.0', () => resolve());
+    udp.bind(opts.udpPort, '0.0.0.0', () => resolve());
+  });
+  // The same HTTP handlers on IPv6 (dual-stack pods), on a socket of its own so IPv4 peers stay IPv4;
+  // a pod without IPv6 simply has no such listener.
+  const http6: Server = createServer((req, res) => http.emit('request', req, res));
+  const v6 = await new Promise<boolean>((resolve) => {
+    http6.once('error', () => resolve(false));
+    http6.listen({ port: opts.httpPort, host: '::', ipv6Only: true }, () => resolve(true));
   });
   return {
     close: async () => {
       http.closeAllConnections();
+      if (v6) {
+        http6.closeAllConnections();
+        await new Promise<void>((r) => http6.close(() => r()));
+      }
       await new Promise<void>((r) => http.close(() => r()));
       await new Promise<void>((r) => udp.close(() => r()));
     },
   };
-}
-
-/** An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; report it as IPv4, as Go's net does. */
-function peerAddress(address: string | undefined): string {
-  const ip = address ? tryParseIp(address) : undefined;
-  return ip ? formatIp(unmapV4(ip)) : (address ?? '');
-}
-
-async function ipv6Usable(): Promise<boolean> {
-  const probe = createServer();
-  return new Promise((resolve) => {
-    probe.once('error', () => resolve(false));
-    probe.listen(0, '::', () => probe.close(() => resolve(true)));
-  });
 }
