@@ -217,5 +217,7 @@ describe('config into pods', () => {
       'jsonpath={.status.containerStatuses[0].state.waiting.message}',
     ]);
     expect(msg).toBe('configmap "missing-cm" not found');
+    const described = await kubectl(['describe', 'pod', 'broken']);
+    expect(described).toMatch(/State:\s+Waiting\n\s+Reason:\s+CreateContainerConfigError/);
   });
 });

@@ -1,5 +1,6 @@
 /** Pod spec defaults and validation shared by Pods and the pod templates of Deployments and ReplicaSets. */
 import type { FieldErrors } from '../errors.js';
+import { refuseUnimplemented } from './unimplemented.js';
 import {
   dns1123Label,
   dns1123Subdomain,
@@ -138,4 +139,5 @@ export function validatePodSpec(
     if (volNames.has(v.name)) errs.duplicate(`${path}.volumes[${i}].name`, v.name);
     volNames.add(v.name);
   });
+  refuseUnimplemented(errs, path, spec);
 }
