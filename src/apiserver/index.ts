@@ -18,6 +18,7 @@ import { Registry } from './rest.js';
 import { reconcileKubernetesService } from './kubernetes-service.js';
 import { Authorizer } from './auth/authz.js';
 import { RbacAuthorizer } from './auth/rbac.js';
+import { ServiceAccountTokens } from './auth/sa-tokens.js';
 import { reconcileBootstrapPolicy } from './auth/reconcile.js';
 import { buildServer } from './server.js';
 import { ObjectStore } from './storage.js';
@@ -110,6 +111,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       registry,
       auth,
       authorizer: new Authorizer(rbac),
+      saTokens: new ServiceAccountTokens(opts.stateDir),
       limits: { ...defaultLimits, ...(opts.limits ?? {}) },
       log,
       serverAddress: `${advertise}:${opts.port}`,

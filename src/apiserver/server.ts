@@ -10,6 +10,8 @@ import { DeleteOptionsSchema, type KObject } from '../api/meta.js';
 import type { Logger } from '../util/log.js';
 import { parseFieldValidation } from './admission.js';
 import type { Attributes, Authorizer, Guard } from './auth/authz.js';
+import type { ServiceAccountTokens } from './auth/sa-tokens.js';
+import { authenticateServiceAccountToken, createToken } from './tokenrequest.js';
 import { findVirtual, selfSubjectAccessReview, selfSubjectRulesReview } from './reviews.js';
 import type { TokenAuthenticator, UserInfo } from './auth/tokens.js';
 import { apiGroup, apiGroupList, apiVersions, resourceList, versionInfo } from './discovery.js';
@@ -35,6 +37,8 @@ export interface ServerOptions {
   registry: Registry;
   auth: TokenAuthenticator;
   authorizer: Authorizer;
+  /** ServiceAccount token signer/verifier (TokenRequest and bearer JWTs) */
+  saTokens: ServiceAccountTokens;
   limits: LimitOptions;
   log: Logger;
   /** host:port clients should use (for /api serverAddressByClientCIDRs) */
@@ -218,7 +222,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
     if (open.has(path)) return;
-    const user = o.auth.authenticate(req.headers.authorization);
+    const user =
+      o.auth.authenticate(req.headers.authorization) ??
+      (await authenticateServiceAccountToken(o.registry, o.saTokens, req.headers.authorization));
     if (!user) return sendStatus(reply, unauthorized());
     req.user = user;
     // Like Kubernetes' "exempt" priority level: cluster admins are never throttled.
@@ -297,7 +303,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       !(
         (sub === 'status' && def.statusSubresource) ||
         (sub === 'scale' && def.scale) ||
-        (sub === 'binding' && def.kind === 'Pod')
+        (sub === 'binding' && def.kind === 'Pod') ||
+        (sub === 'token' && def.kind === 'ServiceAccount')
       )
     ) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -407,6 +414,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       }
       case 'create': {
         const { body } = parseBody(req, false);
+        if (sub === 'token')
+          return reply.code(201).send(await createToken(reg, o.saTokens, user, t.namespace!, t.name!, body));
         if (sub === 'binding' || (t.subresource === 'binding' && !t.name)) {
           const name = t.name ?? (body as KObject | undefined)?.metadata?.name;
           if (!name) throw badRequest('binding needs metadata.name or a pod name in the URL');

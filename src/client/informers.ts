@@ -4,10 +4,12 @@ import type {
   V1EndpointSlice,
   V1Endpoints,
   V1Lease,
+  V1Namespace,
   V1Node,
   V1Pod,
   V1ReplicaSet,
   V1Service,
+  V1ServiceAccount,
 } from '@kubernetes/client-node';
 import type { Logger } from '../util/log.js';
 import { Informer } from './informer.js';
@@ -22,6 +24,8 @@ export const PATHS = {
   replicaSets: '/apis/apps/v1/replicasets',
   endpointSlices: '/apis/discovery.k8s.io/v1/endpointslices',
   nodeLeases: '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases',
+  namespaces: '/api/v1/namespaces',
+  serviceAccounts: '/api/v1/serviceaccounts',
 } as const;
 
 interface Kinds {
@@ -33,6 +37,8 @@ interface Kinds {
   replicaSets: V1ReplicaSet;
   endpointSlices: V1EndpointSlice;
   nodeLeases: V1Lease;
+  namespaces: V1Namespace;
+  serviceAccounts: V1ServiceAccount;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { makeClients } from '../client/apis.js';
 import { InformerFactory } from '../client/informers.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -10,6 +11,8 @@ import { AddressPool } from './loadbalancer/pool.js';
 import { NodeIpamController } from './nodeipam/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { ReplicaSetController } from './replicaset/controller.js';
+import { ServiceAccountController } from './serviceaccount/controller.js';
+import { RootCaPublisher } from './rootca/controller.js';
 import type { Controller, ControllerContext } from './types.js';
 
 export const ALL_CONTROLLERS = [
@@ -20,8 +23,18 @@ export const ALL_CONTROLLERS = [
   'nodeipam',
   'nodelifecycle',
   'loadbalancer',
+  'serviceaccount',
+  'root-ca-cert-publisher',
 ] as const;
 export type ControllerName = (typeof ALL_CONTROLLERS)[number];
+
+/** The CA the controller-manager trusts for the API server: the one pods must trust too. */
+function clusterCaPem(kc: KubeConfig): string | undefined {
+  const c = kc.getCurrentCluster();
+  if (c?.caData) return Buffer.from(c.caData, 'base64').toString('utf8');
+  if (c?.caFile) return readFileSync(c.caFile, 'utf8');
+  return undefined;
+}
 
 export interface ControllerManagerOptions {
   controllers: ControllerName[];
@@ -73,6 +86,9 @@ export class ControllerManager {
     if (enabled.has('replicaset')) this.controllers.push(new ReplicaSetController(ctx));
     if (enabled.has('garbagecollector')) this.controllers.push(new GarbageCollector(ctx, o.gcPeriodMs));
     if (enabled.has('endpointslice')) this.controllers.push(new EndpointSliceController(ctx));
+    if (enabled.has('serviceaccount')) this.controllers.push(new ServiceAccountController(ctx));
+    const caPem = clusterCaPem(kc);
+    if (enabled.has('root-ca-cert-publisher') && caPem) this.controllers.push(new RootCaPublisher(ctx, caPem));
     if (enabled.has('nodeipam'))
       this.controllers.push(new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize, o.nodeCidrMaskSizeIPv6));
     if (enabled.has('nodelifecycle')) {

@@ -30,6 +30,28 @@ export class ConfigSources {
     return this.get('Secret', 'secrets', name);
   }
 
+  /** A token for the pod's ServiceAccount, bound to the pod (TokenRequest, as the kubelet's token manager). */
+  async serviceAccountToken(
+    pod: { name: string; uid: string; serviceAccountName: string },
+    o: { audience?: string; expirationSeconds: number },
+  ): Promise<string> {
+    const res = await this.api.request<{ status?: { token?: string } }>(
+      'POST',
+      `/api/v1/namespaces/${this.namespace}/serviceaccounts/${encodeURIComponent(pod.serviceAccountName)}/token`,
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          ...(o.audience ? { audiences: [o.audience] } : {}),
+          expirationSeconds: o.expirationSeconds,
+          boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.name, uid: pod.uid },
+        },
+      },
+    );
+    if (!res.status?.token) throw new Error(`no token in the TokenRequest answer for ${pod.serviceAccountName}`);
+    return res.status.token;
+  }
+
   private get(kind: KeyedData['kind'], plural: string, name: string): Promise<KeyedData | undefined> {
     const key = `${plural}/${name}`;
     let p = this.cache.get(key);

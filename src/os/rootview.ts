@@ -102,7 +102,9 @@ export function rootViewScript(view: RootView): string {
     `mkdir ${R}/dev/pts ${R}/dev/shm && mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts ${R}/dev/pts || die 'cannot mount /dev/pts'`,
     `mount -t tmpfs -o mode=1777,nosuid,nodev,size=64m skiff-shm ${R}/dev/shm || die 'cannot mount /dev/shm'`,
     `ln -s pts/ptmx ${R}/dev/ptmx && ln -s /proc/self/fd ${R}/dev/fd && ln -s /proc/self/fd/0 ${R}/dev/stdin && ln -s /proc/self/fd/1 ${R}/dev/stdout && ln -s /proc/self/fd/2 ${R}/dev/stderr`,
-    `ln -s /run ${R}/var/run`,
+    // relative, so that bind targets under /var/run resolve inside the view (an absolute link would lead to the
+    // host's /run before the pivot)
+    `ln -s ../run ${R}/var/run`,
   ];
   for (const b of view.binds) {
     checkAbsolute(b.source, 'bind source');

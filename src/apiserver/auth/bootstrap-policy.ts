@@ -320,6 +320,10 @@ export const clusterRoles: BootstrapRole[] = [
     ],
   },
   {
+    name: 'system:controller:root-ca-cert-publisher',
+    rules: [r(['create', 'update'], [''], ['configmaps']), EVENTS],
+  },
+  {
     name: 'system:controller:service-account-controller',
     rules: [r(['create'], [''], ['serviceaccounts']), EVENTS],
   },

@@ -284,6 +284,7 @@ const PACKAGES: Record<string, string> = {
   'networking.k8s.io/v1': 'networking',
   'rbac.authorization.k8s.io/v1': 'rbac',
   'authorization.k8s.io/v1': 'authorization',
+  'authentication.k8s.io/v1': 'authentication',
   'meta.k8s.io/v1': 'meta',
 };
 

@@ -23,6 +23,10 @@ export const messages: Record<string, string> = {
   'apps.ReplicaSetStatus':
     '1:replicas:int32;2:fullyLabeledReplicas:int32;4:readyReplicas:int32;5:availableReplicas:int32;7:terminatingReplicas:int32;3:observedGeneration:int64;6:conditions:*apps.ReplicaSetCondition',
   'apps.RollingUpdateDeployment': '1:maxUnavailable:intstr.IntOrString;2:maxSurge:intstr.IntOrString',
+  'authentication.BoundObjectReference': '1:kind:string;2:apiVersion:string;3:name:string;4:uid:string',
+  'authentication.TokenRequest': '1:metadata:meta.ObjectMeta;2:spec:authentication.TokenRequestSpec',
+  'authentication.TokenRequestSpec':
+    '1:audiences:*string;4:expirationSeconds:int64;3:boundObjectRef:authentication.BoundObjectReference',
   'authorization.NonResourceAttributes': '1:path:string;2:verb:string',
   'authorization.ResourceAttributes':
     '1:namespace:string;2:verb:string;3:group:string;4:version:string;5:resource:string;6:subresource:string;7:name:string',
@@ -233,6 +237,8 @@ export const messages: Record<string, string> = {
     '1:secretName:string;2:items:*core.KeyToPath;3:defaultMode:int32;4:optional:bool;5:defaultUser:int64',
   'core.SecurityContext':
     '1:capabilities:core.Capabilities;2:privileged:bool;3:seLinuxOptions:core.SELinuxOptions;10:windowsOptions:core.WindowsSecurityContextOptions;4:runAsUser:int64;8:runAsGroup:int64;5:runAsNonRoot:bool;6:readOnlyRootFilesystem:bool;7:allowPrivilegeEscalation:bool;9:procMount:string;11:seccompProfile:core.SeccompProfile;12:appArmorProfile:core.AppArmorProfile',
+  'core.ServiceAccount':
+    '1:metadata:meta.ObjectMeta;2:secrets:*core.ObjectReference;3:imagePullSecrets:*core.LocalObjectReference;4:automountServiceAccountToken:bool',
   'core.Service': '1:metadata:meta.ObjectMeta;2:spec:core.ServiceSpec;3:status:core.ServiceStatus',
   'core.ServiceAccountTokenProjection': '1:audience:string;2:expirationSeconds:int64;3:path:string;4:user:int64',
   'core.ServicePort':

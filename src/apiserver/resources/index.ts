@@ -6,6 +6,7 @@ import '../../api/coordination-v1.js';
 import '../../api/networking-v1.js';
 import '../../api/gateway-v1.js';
 import '../../api/rbac-v1.js';
+import '../../api/serviceaccount-v1.js';
 import { deployments, replicasets } from './apps.js';
 import { configmaps, endpoints, namespaces, nodes } from './core.js';
 import { endpointslices, leases } from './other.js';
@@ -15,6 +16,7 @@ import { pods } from './pods.js';
 import { secrets } from './secrets.js';
 import { clusterrolebindings, clusterroles, rolebindings, roles } from './rbac.js';
 import { services } from './services.js';
+import { serviceaccounts } from './serviceaccounts.js';
 import type { ResourceDef } from './types.js';
 
 export const resources: ResourceDef[] = [
@@ -34,6 +36,7 @@ export const resources: ResourceDef[] = [
   gatewayclasses,
   gateways,
   httproutes,
+  serviceaccounts,
   roles,
   clusterroles,
   rolebindings,

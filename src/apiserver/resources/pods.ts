@@ -1,4 +1,5 @@
 /** core/v1 Pod: defaults like Kubernetes, spec mostly immutable, status via /status, binding via /binding. */
+import { admitPodServiceAccount } from './pod-serviceaccount.js';
 import type { KObject } from '../../api/meta.js';
 import { T } from '../../api/core-v1.js';
 import { deepEqual } from '../patch/strategic.js';
@@ -115,6 +116,7 @@ export const pods: ResourceDef = {
     o.status.phase ??= 'Pending';
     o.status.qosClass ??= qosClass(o.spec);
   },
+  prepareCreate: (o) => admitPodServiceAccount(o),
   validate(o, errs, old) {
     validatePodSpec(errs, 'spec', o.spec);
     if (old && !deepEqual(mutableView(o.spec), mutableView(old.spec))) {

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import type { ViewBind } from '../../os/rootview.js';
 import type { Container, Pod } from '../types.js';
 import { configMap, downwardAPI, emptyDir, hostPath, projected, secret } from './builtin.js';
-import { configMapProjection, downwardAPIProjection, secretProjection } from './projections.js';
+import {
+  configMapProjection,
+  downwardAPIProjection,
+  secretProjection,
+  serviceAccountTokenProjection,
+} from './projections.js';
 import { type ProjectionSource, type Volume, type VolumeContext, VolumeError, type VolumePlugin } from './types.js';
 
 export { VolumeError } from './types.js';
@@ -11,7 +16,10 @@ export type { ProjectionSource, VolumePlugin, VolumeContext } from './types.js';
 
 /** Projection sources of `projected` volumes, by field. Another engineer's source is one registerProjectionSource. */
 export const projectionSources = new Map<string, ProjectionSource>(
-  [configMapProjection, secretProjection, downwardAPIProjection].map((s) => [s.field, s]),
+  [configMapProjection, secretProjection, downwardAPIProjection, serviceAccountTokenProjection].map((s) => [
+    s.field,
+    s,
+  ]),
 );
 
 export function registerProjectionSource(s: ProjectionSource): void {

@@ -61,3 +61,29 @@ async function downward(src: Record<string, unknown>, defaultMode: number, ctx: 
 export const configMapProjection: ProjectionSource = { field: 'configMap', project: keyed('ConfigMap') };
 export const secretProjection: ProjectionSource = { field: 'secret', project: keyed('Secret') };
 export const downwardAPIProjection: ProjectionSource = { field: 'downwardAPI', project: downward };
+
+/** serviceAccountToken: a token bound to this pod, requested from the API server when the volume is set up. */
+async function serviceAccountToken(
+  src: Record<string, unknown>,
+  defaultMode: number,
+  ctx: VolumeContext,
+): Promise<Payload> {
+  const path = String(src.path ?? '');
+  if (!path) throw new VolumeError('serviceAccountToken projection needs a path');
+  const token = await ctx.sources.serviceAccountToken(
+    {
+      name: ctx.pod.metadata.name,
+      uid: ctx.pod.metadata.uid ?? '',
+      serviceAccountName: (ctx.pod.spec as { serviceAccountName?: string }).serviceAccountName || 'default',
+    },
+    {
+      audience: typeof src.audience === 'string' && src.audience ? src.audience : undefined,
+      expirationSeconds: Number(src.expirationSeconds ?? 3600),
+    },
+  );
+  return new Map([[path, { data: Buffer.from(token, 'utf8'), mode: defaultMode }]]);
+}
+export const serviceAccountTokenProjection: ProjectionSource = {
+  field: 'serviceAccountToken',
+  project: serviceAccountToken,
+};

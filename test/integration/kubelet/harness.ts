@@ -120,6 +120,31 @@ export class Harness {
       },
       [apiserver],
     );
+    // Pods run as their namespace's `default` ServiceAccount with the cluster CA mounted (the ServiceAccount
+    // admission): start the two controllers that provide both, as every cluster runs them.
+    const kcm = this.start(
+      'controller-manager',
+      [
+        process.execPath,
+        SKIFF,
+        'controller-manager',
+        '--kubeconfig',
+        join(cpDir, 'controller-manager.kubeconfig'),
+        '--controllers',
+        'serviceaccount,root-ca-cert-publisher',
+      ],
+      this.cpNs,
+    );
+    await waitUntil(
+      'the default ServiceAccount and kube-root-ca.crt',
+      60_000,
+      async () => {
+        await this.api.request('GET', '/api/v1/namespaces/default/serviceaccounts/default');
+        await this.api.request('GET', '/api/v1/namespaces/default/configmaps/kube-root-ca.crt');
+        return true;
+      },
+      [apiserver, kcm],
+    );
   }
 
   async attach(role: string, ip: string): Promise<string> {
