@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--node-name <name>', "this Node's name (local endpoints, LoadBalancer IP ownership)")
     .option('--mode <mode>', `proxy mode: ${backendNames().join(' | ')}`, mode, 'nftables')
     .option('--metrics-port <port>', '/metrics and /healthz port (0 disables)', port, 10249)
+    .option('--healthz-port <port>', "kube-proxy's /healthz and /livez port (0 disables)", port, 10256)
     .option('--cluster-cidr <cidr>', 'pod network; other sources to cluster IPs are masqueraded', cidr, '10.244.0.0/16')
     .option('--node-ip <ip>', "underlay address that announces LoadBalancer IPs (default: the Node's InternalIP)", ipv4)
     .option('--masquerade-bit <n>', 'packet-mark bit (0-31) that asks for masquerading, as kube-proxy', bit, 14)
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
     nodeName: string;
     mode: string;
     metricsPort: number;
+    healthzPort: number;
     clusterCidr: string;
     nodeIp?: string;
     minSyncPeriod: number;
@@ -113,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
     nodePortAddresses: o.nodeportAddresses,
     nodeIP: o.nodeIp,
     metricsPort: o.cleanup ? 0 : o.metricsPort,
+    healthzPort: o.cleanup ? 0 : o.healthzPort,
     minSyncIntervalMs: o.minSyncPeriod * 1000,
     fullSyncIntervalMs: o.syncPeriod * 1000,
     log,

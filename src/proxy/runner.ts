@@ -102,7 +102,7 @@ export class ProxyRunner {
       else buildDesired(this.tracker, this.node, this.desired, changed);
       const stats = await this.backend.sync(this.desired, full ? 'full' : changed);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      this.opts.metrics?.record(stats, seconds, this.desired.size);
+      this.opts.metrics?.record(stats, seconds, this.desired.size, this.desired);
       this.lastSuccess = Date.now();
       this.lastError = undefined;
       this.syncCount++;

@@ -20,6 +20,8 @@ export interface ProxyConfig {
   nodeIP?: string;
   /** 0 disables the /metrics + /healthz server. */
   metricsPort: number;
+  /** kube-proxy's --healthz-bind-address port (10256): /healthz and /livez; 0 or unset disables. */
+  healthzPort?: number;
   minSyncIntervalMs: number;
   fullSyncIntervalMs: number;
   /** --nodeport-addresses (default primary). */
@@ -54,6 +56,7 @@ export class ProxyServer {
   sideEffectErrors = 0;
   private readyNodes: string[] = [];
   private metricsServer: Server | undefined;
+  private healthzServer: Server | undefined;
 
   constructor(
     readonly backend: ProxyBackend,
@@ -63,6 +66,7 @@ export class ProxyServer {
       announcer: cfg.nodeIP ? new L2Announcer(cfg.nodeIP, cfg.netns, cfg.log) : undefined,
     },
   ) {
+    this.metrics.attach(this.tracker);
     this.runner = new ProxyRunner(this.tracker, backend, cfg.node, {
       minSyncIntervalMs: cfg.minSyncIntervalMs,
       fullSyncIntervalMs: cfg.fullSyncIntervalMs,
@@ -102,6 +106,9 @@ export class ProxyServer {
     if (cfg.metricsPort) {
       s.metricsServer = await serveMetrics(s.metrics, () => s.runner.healthy(), cfg.metricsPort);
     }
+    if (cfg.healthzPort) {
+      s.healthzServer = await serveMetrics(s.metrics, () => s.runner.healthy(), cfg.healthzPort);
+    }
     return s;
   }
 
@@ -139,6 +146,7 @@ export class ProxyServer {
   }
 
   changed(): void {
+    this.metrics.queued();
     this.runner.notify();
   }
 
@@ -159,6 +167,7 @@ export class ProxyServer {
     await this.sideEffects.stop();
     this.side.health.close();
     this.metricsServer?.close();
+    this.healthzServer?.close();
     if (cleanup) {
       await this.side.announcer?.cleanup();
       await this.backend.cleanup();

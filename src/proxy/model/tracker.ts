@@ -29,6 +29,25 @@ export class ProxyTracker {
   /** slice "ns/name" → service key, so a slice relabelled to another service dirties both. */
   private readonly sliceOwner = new Map<string, string>();
   private dirty = new Set<string>();
+  /** For kube-proxy's change metrics: services dirtied by a Service / by an EndpointSlice change. */
+  private dirtyBy = { services: new Set<string>(), endpoints: new Set<string>() };
+  readonly changesTotal = { services: 0, endpoints: 0 };
+
+  get pendingBy(): { services: number; endpoints: number } {
+    return { services: this.dirtyBy.services.size, endpoints: this.dirtyBy.endpoints.size };
+  }
+
+  private markService(key: string): void {
+    this.dirty.add(key);
+    this.dirtyBy.services.add(key);
+    this.changesTotal.services++;
+  }
+
+  private markEndpoints(key: string): void {
+    this.dirty.add(key);
+    this.dirtyBy.endpoints.add(key);
+    this.changesTotal.endpoints++;
+  }
 
   updateService(svc: V1Service): void {
     const key = serviceKey(svc);
@@ -39,13 +58,13 @@ export class ProxyTracker {
       JSON.stringify(old.spec) !== JSON.stringify(svc.spec) ||
       JSON.stringify(old.status) !== JSON.stringify(svc.status)
     ) {
-      this.dirty.add(key);
+      this.markService(key);
     }
   }
 
   deleteService(svc: V1Service): void {
     const key = serviceKey(svc);
-    if (this.services.delete(key)) this.dirty.add(key);
+    if (this.services.delete(key)) this.markService(key);
   }
 
   updateSlice(slice: V1EndpointSlice): void {
@@ -64,7 +83,7 @@ export class ProxyTracker {
       JSON.stringify(old.endpoints) !== JSON.stringify(slice.endpoints) ||
       JSON.stringify(old.ports) !== JSON.stringify(slice.ports)
     ) {
-      this.dirty.add(owner);
+      this.markEndpoints(owner);
     }
   }
 
@@ -76,7 +95,7 @@ export class ProxyTracker {
 
   private removeSlice(sliceKey: string, owner: string): void {
     const bySvc = this.slices.get(owner);
-    if (bySvc?.delete(sliceKey)) this.dirty.add(owner);
+    if (bySvc?.delete(sliceKey)) this.markEndpoints(owner);
     if (bySvc && bySvc.size === 0) this.slices.delete(owner);
     this.sliceOwner.delete(sliceKey);
   }
@@ -93,6 +112,7 @@ export class ProxyTracker {
   takeChanges(): Set<string> {
     const d = this.dirty;
     this.dirty = new Set();
+    this.dirtyBy = { services: new Set(), endpoints: new Set() };
     return d;
   }
 

@@ -54,8 +54,12 @@ describe('proxy runner', () => {
     r.notify();
     await r.idle();
     expect(b.calls.slice(1)).toEqual([{ changed: ['default/a', 'default/b'], services: ['default/a', 'default/b'] }]);
-    expect(await metrics.registry.getSingleMetricAsString('skiff_proxy_sync_duration_seconds')).toContain(
-      'kind="partial"',
+    // kube-proxy's names: every sync in the combined histogram, this one also in the partial one
+    expect(
+      await metrics.registry.getSingleMetricAsString('kubeproxy_sync_partial_proxy_rules_duration_seconds'),
+    ).toMatch(/_count 1$/m);
+    expect(await metrics.registry.getSingleMetricAsString('kubeproxy_sync_proxy_rules_duration_seconds')).toMatch(
+      /_count 2$/m,
     );
     await r.stop();
   });
@@ -127,9 +131,22 @@ describe('proxy runner', () => {
       const m = await (await fetch(`${base}/metrics`)).text();
       expect(m).toContain('skiff_proxy_map_elements 42');
       expect(m).toContain('skiff_proxy_rules 7');
+      expect(m).toMatch(/^kubeproxy_sync_proxy_rules_last_timestamp_seconds \d/m);
       expect((await fetch(`${base}/healthz`)).status).toBe(503);
       ok = true;
-      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      const h = await fetch(`${base}/healthz`);
+      expect(h.status).toBe(200);
+      // kube-proxy's body, Go time layout included
+      const goTime = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} \+0000 UTC$/;
+      const body = (await h.json()) as { lastUpdated: string; currentTime: string; nodeEligible: boolean };
+      expect(body.nodeEligible).toBe(true);
+      expect(body.lastUpdated).toMatch(goTime);
+      expect(body.currentTime).toMatch(goTime);
+      const l = (await (await fetch(`${base}/livez`)).json()) as Record<string, unknown>;
+      expect(Object.keys(l)).toEqual(['lastUpdated', 'currentTime']);
+      expect(await metrics.registry.getSingleMetricAsString('kubeproxy_proxy_healthz_total')).toContain(
+        'kubeproxy_proxy_healthz_total{code="503"} 1',
+      );
     } finally {
       server.close();
     }

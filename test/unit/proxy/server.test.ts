@@ -86,7 +86,9 @@ describe('proxy server: datapath and side effects run in separate loops', () => 
     expect(server.sideEffectErrors).toBeGreaterThanOrEqual(1);
     expect(server.runner.lastError).toBeUndefined();
     expect(server.runner.healthy().ok).toBe(true);
-    expect(await server.metrics.registry.getSingleMetricAsString('skiff_proxy_sync_errors_total')).toMatch(/ 0$/m);
+    expect(
+      await server.metrics.registry.getSingleMetricAsString('kubeproxy_sync_proxy_rules_nftables_sync_failures_total'),
+    ).toMatch(/ 0$/m);
     expect(backend.calls).toEqual(['full']);
 
     failAnnounce(false); // the retry (within a second) succeeds without another datapath sync
