@@ -4,6 +4,7 @@ import {
   applyNetOps,
   applyNetOpsAndShow,
   bridgeVlanAdd,
+  deleteAddr,
   deleteLink,
   ensureBridge,
   getAddrs,
@@ -202,11 +203,11 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     }
     const nodeOps: NetOp[] = [{ op: 'link-set', name: br, up: true, ...(conf.promiscMode ? { promisc: true } : {}) }];
     if (isGateway) {
-      for (const ip of res.ips ?? []) {
-        if (!ip.gateway) continue;
-        const prefix = ip.address.split('/')[1];
-        nodeOps.push({ op: 'addr-add', dev: br, cidr: `${ip.gateway}/${prefix}`, replace: true });
-      }
+      const gateways = (res.ips ?? []).flatMap((ip) =>
+        ip.gateway ? [`${ip.gateway}/${ip.address.split('/')[1] as string}`] : [],
+      );
+      await clearConflictingAddrs(br, gateways, conf.forceAddress);
+      for (const cidr of gateways) nodeOps.push({ op: 'addr-add', dev: br, cidr, replace: true });
     }
     const pathNs = pod.kind === 'path';
     if (!pathNs) {
@@ -285,6 +286,26 @@ export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result
     if (conf.macspoofchk) await detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), []).catch(() => undefined);
     if (conf.ipam) await ipamDel(args, conf.name, conf.cniVersion, conf.ipam).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The reference's rule for the gateway address: another IPv4 address on the bridge (or an IPv6 one whose
+ * subnet overlaps the gateway's) is an error, unless `forceAddress`, which replaces it.
+ */
+async function clearConflictingAddrs(br: string, gateways: string[], force: boolean): Promise<void> {
+  if (!gateways.length) return;
+  const have = (await getAddrs(CURRENT_NS, br)).flatMap((l) => l.addr_info ?? []);
+  for (const gw of gateways) {
+    const want = parseCidr(gw);
+    const [wantIp] = gw.split('/');
+    for (const a of have) {
+      if (a.local === wantIp || a.local.startsWith('fe80:') || (a.family === 'inet6') !== isV6(gw)) continue;
+      const other = parseCidr(`${a.local}/${a.prefixlen}`);
+      if (isV6(gw) && !other.contains(wantIp as string) && !want.contains(a.local)) continue;
+      if (!force) throw new CniError(CniCode.PluginSpecific, `"${br}" already has an IP address different from ${gw}`);
+      await deleteAddr(CURRENT_NS, br, `${a.local}/${a.prefixlen}`);
+    }
   }
 }
 
