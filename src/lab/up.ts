@@ -20,6 +20,7 @@ import {
   serviceCidrs,
 } from './addressing.js';
 import { CLUSTER_DOMAIN, applyDns, clusterDnsIP, readyDnsEndpoints } from './dns.js';
+import { applyIngressAddon, readyIngressEndpoints } from './addons/ingress.js';
 import { freeLoopbackPort, startForwarder } from './forwarder.js';
 import { attachMember, checkNoOverlap, createUnderlay, routeControlPlaneToPods } from './network.js';
 import { desiredPeerRoutes, type PeerRoute } from '../kubelet/routes.js';
@@ -323,6 +324,7 @@ export class LabBuilder {
       await routeControlPlaneToPods(this.lab.prefix, await this.podRoutes());
     });
     await p.step('cluster DNS (kube-system/coredns behind kube-dns)', () => this.startDns());
+    await p.step('ingress controller (skiff-ingress; IngressClass and GatewayClass skiff)', () => this.startIngress());
     this.lab.phase = 'ready';
     this.save();
     return this.lab;
@@ -344,6 +346,18 @@ export class LabBuilder {
       ip: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
     }));
     return desiredPeerRoutes('', nodes);
+  }
+
+  /** The ingress add-on (it runs on its ServiceAccount's token) and one ready replica. */
+  private async startIngress(): Promise<void> {
+    const api = new ApiClient(this.paths.adminKubeconfig);
+    await applyIngressAddon(api);
+    await waitFor(
+      'a ready ingress controller',
+      this.o.readyTimeoutMs,
+      async () => ((await readyIngressEndpoints(api)) > 0 ? true : undefined),
+      () => this.assertAlive(),
+    );
   }
 
   /** Credentials for skiff/dns, the Deployment, and one ready replica. */
