@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../../src/os/exec.js';
 import type { Lab } from '../lab.js';
+import { until } from '../until.js';
 
 function findRoot(from: string): string {
   for (let d = from; d !== dirname(d); d = dirname(d)) {
@@ -44,20 +45,6 @@ export interface LoadResult {
   p99: number | null;
 }
 
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 export { until };
 
 export class IngressLab {

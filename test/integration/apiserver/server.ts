@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'node:https';
 import { parse } from 'yaml';
+import { until } from '../../helpers/until.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SKIFF = join(ROOT, 'dist/skiff.mjs');
@@ -28,20 +29,6 @@ export interface ServerProc {
   stop(): Promise<void>;
 }
 
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 export { until };
 
 export async function startServer(dir: string, extra: string[] = []): Promise<ServerProc> {
