@@ -247,7 +247,8 @@ async function main(): Promise<void> {
       }
       results[n] = { full: full.ms!, fullCpu: full.cpuMs!, partial: median(partial), partialCpu: median(partialCpu) };
       say(
-        `${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
+        `${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ` +
+          `${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
           `${median(partial).toFixed(1).padStart(8)}ms (cpu ${median(partialCpu).toFixed(0).padStart(3)})`,
       );
     }
@@ -278,23 +279,30 @@ async function main(): Promise<void> {
     say(`## throughput, ${MIB} MiB pod -> pod (MiB/s)`);
     say(`direct ${tpDirect.toFixed(0)}  nftables ${tpNft.toFixed(0)}  userspace ${tpUser.toFixed(0)}`);
     say(
-      `userspace/nftables ${(tpUser / tpNft).toFixed(3)}  userspace/direct ${(tpUser / tpDirect).toFixed(3)}  nftables/direct ${(tpNft / tpDirect).toFixed(3)}`,
+      `userspace/nftables ${(tpUser / tpNft).toFixed(3)}  userspace/direct ` +
+        `${(tpUser / tpDirect).toFixed(3)}  nftables/direct ${(tpNft / tpDirect).toFixed(3)}`,
     );
     say(
-      `userspace ClusterIP latency p50/p99: ${userLat.p50.toFixed(3)} / ${userLat.p99.toFixed(3)} ms (ratio to direct ${(userLat.p50 / lat10.direct.p50).toFixed(3)}, not interleaved)`,
+      `userspace ClusterIP latency p50/p99: ${userLat.p50.toFixed(3)} / ` +
+        `${userLat.p99.toFixed(3)} ms (ratio to direct ` +
+        `${(userLat.p50 / lat10.direct.p50).toFixed(3)}, not interleaved)`,
     );
 
     const r10k = results[10000]!;
     say('');
     say('## targets');
     say(
-      `partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`,
+      `partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ` +
+        `${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`,
     );
     say(
-      `full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`,
+      `full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ` +
+        `ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`,
     );
     const within = Math.max(lat10.ratio, lat10k.ratio);
-    const spread = `block ratios ${Math.min(lat10.blocks.min, lat10k.blocks.min).toFixed(3)}..${Math.max(lat10.blocks.max, lat10k.blocks.max).toFixed(3)}`;
+    const lowest = Math.min(lat10.blocks.min, lat10k.blocks.min).toFixed(3);
+    const highest = Math.max(lat10.blocks.max, lat10k.blocks.max).toFixed(3);
+    const spread = `block ratios ${lowest}..${highest}`;
     say(
       `ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)} (${spread})  ${within <= 1.05 ? 'MET' : 'MISSED'}`,
     );

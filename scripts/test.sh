@@ -7,4 +7,6 @@ bash scripts/setup.sh
 npx tsc -p tsconfig.json
 node scripts/check-kernel-boundary.mjs
 npx prettier --check --log-level warn .
+npx eslint --max-warnings 0 .
+npx knip --no-progress
 npx vitest run "$@"

@@ -44,7 +44,7 @@ export const bridgeConfSchema = netConfSchema.extend({
   macspoofchk: z.boolean().default(false),
   ipam: ipamConfSchema.optional(),
 });
-export type BridgeConf = PluginConf<z.infer<typeof bridgeConfSchema>>;
+type BridgeConf = PluginConf<z.infer<typeof bridgeConfSchema>>;
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -52,7 +52,7 @@ const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
  * The pod interface's MAC when the runtime asks for one, with the reference's precedence: the `mac`
  * capability (runtimeConfig.mac) over `args.cni.mac` over `CNI_ARGS` `MAC=`.
  */
-export function requestedMac(
+function requestedMac(
   args: Pick<CniArgs, 'args'>,
   conf: Pick<BridgeConf, 'runtimeConfig' | 'args'>,
 ): string | undefined {
@@ -70,7 +70,7 @@ export function requestedMac(
   return undefined;
 }
 
-export const MASQ_LAYOUT: Layout = {
+const MASQ_LAYOUT: Layout = {
   table: { family: 'inet', name: 'skiff_cni_masq' },
   maps: [
     { name: 'masq4', spec: 'type ipv4_addr : verdict;' },
@@ -85,7 +85,7 @@ export const MASQ_LAYOUT: Layout = {
   ],
 };
 
-export const MACSPOOF_LAYOUT: Layout = {
+const MACSPOOF_LAYOUT: Layout = {
   table: { family: 'bridge', name: 'skiff_cni_macspoof' },
   maps: [{ name: 'ports', spec: 'type ifname : verdict;' }],
   baseChains: [
@@ -154,7 +154,7 @@ function podRoutes(conf: BridgeConf, res: Result): Route[] {
   return routes;
 }
 
-export async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result> {
+async function bridgeAdd(args: CniArgs, conf: BridgeConf): Promise<Result> {
   requireNetns(args.netns);
   const isGateway = conf.isGateway || conf.isDefaultGateway;
   const node = CURRENT_NS;
@@ -338,7 +338,7 @@ async function nodeBatch(conf: BridgeConf, ops: NetOp[]): Promise<IpLink> {
 }
 
 /** DEL: succeeds when the netns, the veth or the allocation are already gone. */
-export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
+async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
   const nft = (addresses: string[]): Promise<void>[] => [
     ...(conf.ipMasq ? [detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements(addresses))] : []),
@@ -361,7 +361,7 @@ export async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> 
 }
 
 /** CHECK: the pod interface, its addresses and routes (from prevResult) are still in place. */
-export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void> {
+async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void> {
   const prev = conf.prevResult;
   if (!prev) throw new CniError(CniCode.InvalidNetworkConfig, 'required prevResult missing');
   requireNetns(args.netns);
@@ -402,7 +402,7 @@ export async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void
   }
 }
 
-export async function bridgeGc(args: CniArgs, conf: BridgeConf, valid: Attachment[]): Promise<void> {
+async function bridgeGc(args: CniArgs, conf: BridgeConf, valid: Attachment[]): Promise<void> {
   const keep = new Set(valid.map((v) => `${v.containerID}\n${v.ifname}`));
   const keepFn = (c: string, i: string) => keep.has(`${c}\n${i}`);
   if (conf.ipam) await ipamGc(args, conf.name, conf.ipam, valid);

@@ -11,7 +11,7 @@ function requireNetns(path: string): void {
     throw new CniError(CniCode.UnknownContainer, `failed to open netns "${path}": no such file or directory`);
 }
 
-export async function loopbackAdd(args: CniArgs, cniVersion: string): Promise<Result> {
+async function loopbackAdd(args: CniArgs, cniVersion: string): Promise<Result> {
   requireNetns(args.netns);
   await applyNetOps(nsFromPath(args.netns), [{ op: 'link-set', name: 'lo', up: true }]);
   return {
@@ -24,12 +24,12 @@ export async function loopbackAdd(args: CniArgs, cniVersion: string): Promise<Re
   };
 }
 
-export async function loopbackDel(args: CniArgs): Promise<void> {
+async function loopbackDel(args: CniArgs): Promise<void> {
   if (!args.netns || !existsSync(args.netns)) return;
   await applyNetOps(nsFromPath(args.netns), [{ op: 'link-set', name: 'lo', up: false }]);
 }
 
-export async function loopbackCheck(args: CniArgs): Promise<void> {
+async function loopbackCheck(args: CniArgs): Promise<void> {
   requireNetns(args.netns);
   const lo = await getLink(nsFromPath(args.netns), 'lo');
   if (!lo?.flags?.includes('UP')) throw new CniError(CniCode.PluginSpecific, 'loopback interface is down');

@@ -24,7 +24,7 @@ const portMappingSchema = z.object({
     .default('tcp'),
   hostIP: z.string().optional(),
 });
-export type PortMapping = z.infer<typeof portMappingSchema>;
+type PortMapping = z.infer<typeof portMappingSchema>;
 
 export const portmapConfSchema = netConfSchema.extend({
   snat: z.boolean().default(true),
@@ -33,9 +33,9 @@ export const portmapConfSchema = netConfSchema.extend({
     .passthrough()
     .optional(),
 });
-export type PortmapConf = PluginConf<z.infer<typeof portmapConfSchema>>;
+type PortmapConf = PluginConf<z.infer<typeof portmapConfSchema>>;
 
-export const PORTMAP_LAYOUT: Layout = {
+const PORTMAP_LAYOUT: Layout = {
   table: { family: 'inet', name: 'skiff_cni_portmap' },
   maps: [
     { name: 'hostports', spec: 'type inet_proto . inet_service : verdict;' },
@@ -106,7 +106,7 @@ function elementsFor(
   return { dnat, snat };
 }
 
-export async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Result> {
+async function portmapAdd(args: CniArgs, conf: PortmapConf): Promise<Result> {
   const prev = conf.prevResult;
   if (!prev)
     throw new CniError(CniCode.InvalidNetworkConfig, 'portmap must be called as a chained plugin (prevResult missing)');
@@ -178,13 +178,13 @@ async function flushUdpFlows(maps: PortMapping[]): Promise<void> {
   }
 }
 
-export async function portmapDel(args: CniArgs, conf: PortmapConf): Promise<void> {
+async function portmapDel(args: CniArgs, conf: PortmapConf): Promise<void> {
   const known =
     conf.prevResult && mappings(conf).length ? elementsFor(conf, podIps(conf.prevResult)) : { dnat: [], snat: [] };
   await detach(PORTMAP_LAYOUT, chains(conf.name, args), [...known.dnat, ...known.snat]);
 }
 
-export async function portmapCheck(args: CniArgs, conf: PortmapConf): Promise<void> {
+async function portmapCheck(args: CniArgs, conf: PortmapConf): Promise<void> {
   if (!conf.prevResult) throw new CniError(CniCode.InvalidNetworkConfig, 'required prevResult missing');
   if (!mappings(conf).length) return;
   const [dnatChain] = chains(conf.name, args);
@@ -193,7 +193,7 @@ export async function portmapCheck(args: CniArgs, conf: PortmapConf): Promise<vo
     throw new CniError(CniCode.PluginSpecific, `portmap: rules for ${args.containerId}/${args.ifname} are missing`);
 }
 
-export async function portmapGc(_args: CniArgs, conf: PortmapConf, valid: Attachment[]): Promise<void> {
+async function portmapGc(_args: CniArgs, conf: PortmapConf, valid: Attachment[]): Promise<void> {
   const keep = new Set(valid.map((v) => `${v.containerID}\n${v.ifname}`));
   const keepFn = (c: string, i: string) => keep.has(`${c}\n${i}`);
   await gcAttachments(PORTMAP_LAYOUT.table, DNAT_PREFIX, conf.name, keepFn);

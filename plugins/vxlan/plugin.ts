@@ -37,8 +37,8 @@ import {
 } from '../../src/os/vxlan.js';
 import { readSubnetFile, type SubnetFile } from '../../src/overlay/vxlan/subnetfile.js';
 
-export const DEFAULT_SUBNET_FILE = '/run/skiff/subnet.env';
-export const DEFAULT_CACHE_DIR = '/var/lib/cni/skiff-vxlan';
+const DEFAULT_SUBNET_FILE = '/run/skiff/subnet.env';
+const DEFAULT_CACHE_DIR = '/var/lib/cni/skiff-vxlan';
 
 export const vxlanConfSchema = netConfSchema.extend({
   type: z.literal('vxlan'),
@@ -214,7 +214,7 @@ export const vxlanPlugin: CniPlugin<VxlanConf> = {
       );
     const keep = new Set(valid.map((a) => cacheName(a.containerID, a.ifname)));
     const dir = join(conf.cacheDir, conf.name);
-    let files: string[] = [];
+    let files: string[];
     try {
       files = await readdir(dir);
     } catch {

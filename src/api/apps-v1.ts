@@ -52,7 +52,8 @@ defineType({
       desc: 'The deployment strategy to use to replace existing pods with new ones.',
     },
     minReadySeconds: int(
-      'Minimum number of seconds for which a newly created pod should be ready without any of its container crashing, for it to be considered available.',
+      'Minimum number of seconds for which a newly created pod should be ready without any of its ' +
+        'container crashing, for it to be considered available.',
     ),
     revisionHistoryLimit: int('The number of old ReplicaSets to retain to allow rollback. Defaults to 10.'),
     paused: bool('Indicates that the deployment is paused.'),
@@ -102,7 +103,8 @@ defineType({
   props: {
     replicas: int('Replicas is the number of desired pods. Defaults to 1.'),
     minReadySeconds: int(
-      'Minimum number of seconds for which a newly created pod should be ready without any of its container crashing, for it to be considered available.',
+      'Minimum number of seconds for which a newly created pod should be ready without any of its ' +
+        'container crashing, for it to be considered available.',
     ),
     selector: ref(T_LABEL_SELECTOR, 'Selector is a label query over pods that should match the replica count.'),
     template: ref(

@@ -19,7 +19,7 @@ import {
   strMap,
   time,
 } from './schema.js';
-import { T_CONDITION, T_LABEL_SELECTOR, T_LIST_META, T_OBJECT_META } from './meta.js';
+import { T_LIST_META, T_OBJECT_META } from './meta.js';
 
 const V1 = 'io.k8s.api.core.v1';
 export const T = {
@@ -55,7 +55,8 @@ defineType({
     apiVersion: str('API version of the referent.'),
     resourceVersion: str('Specific resourceVersion to which this reference is made, if any.'),
     fieldPath: str(
-      'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.',
+      'If referring to a piece of an object instead of an entire object, ' +
+        'this string should contain a valid JSON/Go field access statement.',
     ),
   },
 });
@@ -280,7 +281,10 @@ defineType({
 });
 defineType({
   name: `${V1}.Volume`,
-  desc: 'Volume represents a named volume in a pod that may be accessed by any container in the pod. The volume source (emptyDir, hostPath, configMap, ...) is one more field named after its type.',
+  desc:
+    'Volume represents a named volume in a pod that may be accessed by any container in the ' +
+    'pod. The volume source (emptyDir, hostPath, configMap, ' +
+    '...) is one more field named after its type.',
   props: { name: str('name of the volume. Must be a DNS_LABEL and unique within the pod.') },
   required: ['name'],
   open: true,
@@ -473,7 +477,8 @@ defineType({
       "Number or name of the port to access on the pods targeted by the service. Defaults to the value of the 'port' field.",
     ),
     nodePort: int(
-      'The port on each node on which this service is exposed when type is NodePort or LoadBalancer. Allocated by the system when not given.',
+      'The port on each node on which this service is exposed when type is NodePort or ' +
+        'LoadBalancer. Allocated by the system when not given.',
     ),
   },
   required: ['port'],
@@ -487,7 +492,8 @@ defineType({
     ]),
     selector: strMap('Route service traffic to pods with label keys and values matching this selector.'),
     clusterIP: str(
-      'clusterIP is the IP address of the service and is usually assigned randomly. "None" makes a headless service. Cannot be changed once set.',
+      'clusterIP is the IP address of the service and is usually assigned randomly. "None" makes ' +
+        'a headless service. Cannot be changed once set.',
     ),
     clusterIPs: strList(
       'ClusterIPs is a list of IP addresses assigned to this service, and are usually assigned randomly.',
@@ -509,14 +515,16 @@ defineType({
       'externalName is the external reference that discovery mechanisms will return as an alias for this service.',
     ),
     externalTrafficPolicy: str(
-      'externalTrafficPolicy describes how nodes distribute service traffic they receive on one of the Service\'s "externally-facing" addresses.',
+      'externalTrafficPolicy describes how nodes distribute service traffic they receive on one ' +
+        'of the Service\'s "externally-facing" addresses.',
       { enum: ['Cluster', 'Local'] },
     ),
     healthCheckNodePort: int(
       'healthCheckNodePort specifies the healthcheck nodePort for the service (LoadBalancer with externalTrafficPolicy=Local).',
     ),
     publishNotReadyAddresses: bool(
-      'publishNotReadyAddresses indicates that any agent which deals with endpoints for this Service should disregard any indications of ready/not-ready.',
+      'publishNotReadyAddresses indicates that any agent which deals with endpoints for this ' +
+        'Service should disregard any indications of ready/not-ready.',
     ),
     sessionAffinityConfig: anyObj('sessionAffinityConfig contains the configurations of session affinity.'),
     ipFamilies: strList('IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service.'),
@@ -524,7 +532,8 @@ defineType({
       enum: ['PreferDualStack', 'RequireDualStack', 'SingleStack'],
     }),
     allocateLoadBalancerNodePorts: bool(
-      'allocateLoadBalancerNodePorts defines if NodePorts will be automatically allocated for services with type LoadBalancer. Default is true.',
+      'allocateLoadBalancerNodePorts defines if NodePorts will be automatically allocated for ' +
+        'services with type LoadBalancer. Default is true.',
     ),
     loadBalancerClass: str(
       'loadBalancerClass is the class of the load balancer implementation this Service belongs to.',
@@ -560,7 +569,10 @@ defineType({
 });
 defineType({
   name: T.Service,
-  desc: 'Service is a named abstraction of software service (for example, mysql) consisting of local port (for example 3306) that the proxy listens on, and the selector that determines which pods will answer requests sent through the proxy.',
+  desc:
+    'Service is a named abstraction of software service (for example, ' +
+    'mysql) consisting of local port (for example 3306) that the proxy listens on, ' +
+    'and the selector that determines which pods will answer requests sent through the proxy.',
   gvk: gvk('Service'),
   props: {
     apiVersion: apiVersion(),
@@ -645,7 +657,9 @@ defineType({
 // ---------------- Secret ----------------
 defineType({
   name: T.Secret,
-  desc: 'Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less than MaxSecretSize bytes.',
+  desc:
+    'Secret holds secret data of a certain type. The total bytes of the values in the Data ' +
+    'field must be less than MaxSecretSize bytes.',
   gvk: gvk('Secret'),
   props: {
     apiVersion: apiVersion(),
@@ -653,7 +667,8 @@ defineType({
     metadata: meta(),
     data: strMap('Data contains the secret data (base64-encoded values).'),
     stringData: strMap(
-      'stringData allows specifying non-binary secret data in string form. It is provided as a write-only input field for convenience: merged into data on write, never output.',
+      'stringData allows specifying non-binary secret data in string form. It is provided as a ' +
+        'write-only input field for convenience: merged into data on write, never output.',
     ),
     type: str('Used to facilitate programmatic handling of secret data.'),
     immutable: bool('Immutable, if set to true, ensures that data stored in the Secret cannot be updated.'),
@@ -675,5 +690,3 @@ for (const k of ['Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'ConfigMap'
     required: ['items'],
   });
 }
-
-export { T_LABEL_SELECTOR, T_CONDITION };

@@ -418,7 +418,9 @@ defineType({
 });
 defineType({
   name: `${GW}.HTTPRouteRule`,
-  desc: 'HTTPRouteRule defines semantics for matching an HTTP request based on conditions (matches), processing it (filters), and forwarding the request to an API object (backendRefs).',
+  desc:
+    'HTTPRouteRule defines semantics for matching an HTTP request based on conditions (matches), ' +
+    'processing it (filters), and forwarding the request to an API object (backendRefs).',
   props: {
     name: str('Name is the name of the route rule.'),
     matches: list(

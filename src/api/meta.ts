@@ -10,7 +10,7 @@ const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 export const T_OBJECT_META = `${META}.ObjectMeta`;
 export const T_LIST_META = `${META}.ListMeta`;
 export const T_LABEL_SELECTOR = `${META}.LabelSelector`;
-export const T_OWNER_REF = `${META}.OwnerReference`;
+const T_OWNER_REF = `${META}.OwnerReference`;
 export const T_CONDITION = `${META}.Condition`;
 
 defineType({
@@ -114,7 +114,7 @@ defineType({
 
 // ---- TypeScript shapes (loose: objects are JSON; only what the server reads is typed) ----
 
-export interface OwnerReference {
+interface OwnerReference {
   apiVersion: string;
   kind: string;
   name: string;
@@ -123,7 +123,7 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-export interface ObjectMeta {
+interface ObjectMeta {
   name?: string;
   generateName?: string;
   namespace?: string;
@@ -153,7 +153,7 @@ export interface KObject {
   [k: string]: unknown;
 }
 
-export interface LabelSelectorRequirement {
+interface LabelSelectorRequirement {
   key: string;
   operator: string;
   values?: string[];

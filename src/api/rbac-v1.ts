@@ -32,7 +32,10 @@ export interface RoleRef {
 
 defineType({
   name: `${R}.PolicyRule`,
-  desc: 'PolicyRule holds information that describes a policy rule, but does not contain information about who the rule applies to or which namespace the rule applies to.',
+  desc:
+    'PolicyRule holds information that describes a policy rule, ' +
+    'but does not contain information about who the rule applies to or which namespace the rule ' +
+    'applies to.',
   props: {
     verbs: strList(
       "Verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' represents all verbs.",
@@ -82,7 +85,8 @@ for (const [kind, desc, extra] of [
   ],
   [
     'ClusterRole',
-    'ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding or ClusterRoleBinding.',
+    'ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as ' +
+      'a unit by a RoleBinding or ClusterRoleBinding.',
     {
       rules,
       aggregationRule: anyObj(
@@ -92,7 +96,8 @@ for (const [kind, desc, extra] of [
   ],
   [
     'RoleBinding',
-    'RoleBinding references a role, but does not contain it. It adds who information via Subjects and namespace information by which namespace it exists in.',
+    'RoleBinding references a role, but does not contain it. It adds who information via ' +
+      'Subjects and namespace information by which namespace it exists in.',
     {
       subjects,
       roleRef: ref(
@@ -103,7 +108,9 @@ for (const [kind, desc, extra] of [
   ],
   [
     'ClusterRoleBinding',
-    'ClusterRoleBinding references a ClusterRole, but not contain it. It can reference a ClusterRole in the global namespace, and adds who information via Subject.',
+    'ClusterRoleBinding references a ClusterRole, ' +
+      'but not contain it. It can reference a ClusterRole in the global namespace, ' +
+      'and adds who information via Subject.',
     { subjects, roleRef: ref(`${R}.RoleRef`, 'RoleRef can only reference a ClusterRole in the global namespace.') },
   ],
 ] as const) {

@@ -30,7 +30,7 @@ export type Schema =
   | { t: 'map'; values: Schema; desc?: string }
   | { t: 'ref'; ref: string; desc?: string };
 
-export interface Gvk {
+interface Gvk {
   group: string;
   version: string;
   kind: string;
@@ -60,10 +60,6 @@ export function getType(name: string): ObjectType {
   return t;
 }
 
-export function allTypes(): ObjectType[] {
-  return [...types.values()];
-}
-
 // Builders, so the tables in the group files read like Kubernetes' own type docs.
 export const str = (desc?: string, extra: { enum?: string[]; format?: string } = {}): Schema => ({
   t: 'string',
@@ -72,7 +68,6 @@ export const str = (desc?: string, extra: { enum?: string[]; format?: string } =
 });
 export const int = (desc?: string, format: 'int32' | 'int64' = 'int32'): Schema => ({ t: 'integer', desc, format });
 export const bool = (desc?: string): Schema => ({ t: 'boolean', desc });
-export const num = (desc?: string): Schema => ({ t: 'number', desc });
 export const intOrStr = (desc?: string): Schema => ({ t: 'intOrString', desc });
 export const quantity = (desc?: string): Schema => ({ t: 'quantity', desc });
 export const anyObj = (desc?: string): Schema => ({ t: 'any', desc });
@@ -99,14 +94,4 @@ export function keyedList(items: Schema, key: string, desc?: string, extraKeys: 
     listType: 'map',
     listMapKeys: [key, ...extraKeys],
   };
-}
-
-/** Follow refs until a non-ref schema or an object type. */
-export function resolve(s: Schema): Schema | ObjectType {
-  if (s.t === 'ref') return getType(s.ref);
-  return s;
-}
-
-export function isObjectType(s: Schema | ObjectType): s is ObjectType {
-  return (s as ObjectType).props !== undefined;
 }

@@ -14,7 +14,10 @@ defineType({
 });
 defineType({
   name: T.ServiceAccount,
-  desc: 'ServiceAccount binds together: a name, understood by users, and perhaps by peripheral systems, for an identity; a principal that can be authenticated and authorized; a set of secrets.',
+  desc:
+    'ServiceAccount binds together: a name, understood by users, ' +
+    'and perhaps by peripheral systems, for an identity;' +
+    ' a principal that can be authenticated and authorized; a set of secrets.',
   gvk: [{ group: '', version: 'v1', kind: 'ServiceAccount' }],
   props: {
     apiVersion: str(),
@@ -27,7 +30,8 @@ defineType({
     ),
     imagePullSecrets: list(
       ref(`${V1}.LocalObjectReference`),
-      'ImagePullSecrets is a list of references to secrets in the same namespace to use for pulling any images in pods that reference this ServiceAccount.',
+      'ImagePullSecrets is a list of references to secrets in the same namespace to use for ' +
+        'pulling any images in pods that reference this ServiceAccount.',
     ),
     automountServiceAccountToken: bool(
       'AutomountServiceAccountToken indicates whether pods running as this service account should have an API token automatically mounted.',

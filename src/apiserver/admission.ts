@@ -39,7 +39,8 @@ export function decodeObject(def: ResourceDef, body: unknown, fv: FieldValidatio
   }
   if (b.kind !== undefined && b.kind !== def.kind) {
     throw badRequest(
-      `${String(b.kind)} in version "${def.version}" cannot be handled as a ${def.kind}: the kind in the data (${String(b.kind)}) does not match the expected kind (${def.kind})`,
+      `${String(b.kind)} in version "${def.version}" cannot be handled as a ${def.kind}: the ` +
+        `kind in the data (${String(b.kind)}) does not match the expected kind (${def.kind})`,
     );
   }
   const { value, issues } = checkAgainstSchema(b, def.typeName);
@@ -75,7 +76,7 @@ function validateName(def: ResourceDef, name: string): string | undefined {
   return dns1123Subdomain(name);
 }
 
-export function validateMeta(def: ResourceDef, obj: KObject, errs: FieldErrors): void {
+function validateMeta(def: ResourceDef, obj: KObject, errs: FieldErrors): void {
   const m = obj.metadata;
   if (!m.name)
     errs.causes.push({
@@ -109,7 +110,7 @@ function specView(obj: KObject): Record<string, unknown> {
   return rest;
 }
 
-export function specChanged(a: KObject, b: KObject): boolean {
+function specChanged(a: KObject, b: KObject): boolean {
   return !deepEqual(specView(a), specView(b));
 }
 

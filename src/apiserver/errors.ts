@@ -39,7 +39,7 @@ export class ApiError extends Error {
 }
 
 /** "pods", "deployments.apps": how Kubernetes names a resource in messages. */
-export function qualified(resource: string, group: string): string {
+function qualified(resource: string, group: string): string {
   return group ? `${resource}.${group}` : resource;
 }
 
@@ -97,7 +97,10 @@ export const unsupportedMediaType = (type: string) =>
   new ApiError(
     415,
     'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/merge-patch+json, application/json-patch+json, application/strategic-merge-patch+json (got "${type}")`,
+    `the body of the request was in an unknown format - accepted media types include: ` +
+      `application/json, application/yaml, application/vnd.kubernetes.protobuf, ` +
+      `application/merge-patch+json, application/json-patch+json, ` +
+      `application/strategic-merge-patch+json (got "${type}")`,
   );
 
 export const gone = (message: string) => new ApiError(410, 'Expired', message);

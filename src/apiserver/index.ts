@@ -40,7 +40,7 @@ export interface ApiServerOptions {
 }
 
 /** The component identities whose kubeconfigs are written at start: file, user, groups. */
-export const componentIdentities = [
+const componentIdentities = [
   { file: 'admin.kubeconfig', user: 'admin', groups: ['system:masters'] },
   // Each component holds only its own identity; RBAC (auth/bootstrap-policy.ts) grants its role.
   { file: 'controller-manager.kubeconfig', user: 'system:kube-controller-manager', groups: [] },

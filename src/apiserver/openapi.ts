@@ -90,7 +90,8 @@ const writeParams = [
   qp('fieldManager', 'fieldManager is a name associated with the actor or entity that is making these changes.'),
   qp(
     'fieldValidation',
-    'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.',
+    'fieldValidation instructs the server on how to handle objects in the request containing ' +
+      'unknown or duplicate fields. Valid values are: Ignore, Warn (default), Strict.',
   ),
 ];
 const listParams = [
@@ -276,7 +277,7 @@ const builtins: Record<string, Doc> = {
   },
 };
 
-export function groupVersionDoc(group: string, version: string): Doc | undefined {
+function groupVersionDoc(group: string, version: string): Doc | undefined {
   const defs = resources.filter((r) => r.group === group && r.version === version);
   if (!defs.length) return undefined;
   const used = new Set<string>();

@@ -132,7 +132,8 @@ export class Registry {
         if (e instanceof InvalidArgumentError) throw badRequest(e.message);
         if (e instanceof CompactedError)
           throw gone(
-            `The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.`,
+            `The provided continue parameter is too old to display a consistent list result. You can ` +
+              `start a new list without the continue parameter.`,
           );
         throw e;
       }
@@ -364,7 +365,8 @@ export class Registry {
           def.plural,
           def.group,
           name,
-          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ` +
+            `ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
         );
       }
       if (wopts.dryRun) return obj;
@@ -516,7 +518,8 @@ export class Registry {
     const parsed = ScaleSchema.safeParse(body);
     if (!parsed.success)
       throw badRequest(
-        `Scale in version "v1" cannot be handled as a Scale: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        `Scale in version "v1" cannot be handled as a Scale: ` +
+          `${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       );
     const cur = await this.store.get(def, ns, name);
     if (!cur) throw notFound(def.plural, def.group, name);

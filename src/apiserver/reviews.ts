@@ -62,7 +62,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, kind: string): T {
   const r = schema.safeParse(body);
   if (!r.success)
     throw badRequest(
-      `${kind} in version "v1" cannot be handled as a ${kind}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `${kind} in version "v1" cannot be handled as a ${kind}: ` +
+        `${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return r.data;
 }

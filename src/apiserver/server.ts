@@ -93,7 +93,8 @@ function parseBody(req: FastifyRequest, allowPatch: boolean): { body: unknown; p
       throw new ApiError(
         415,
         'UnsupportedMediaType',
-        'server-side apply (application/apply-patch+yaml) is not supported by skiff; use client-side apply (kubectl apply --server-side=false)',
+        'server-side apply (application/apply-patch+yaml) is not supported by skiff;' +
+          ' use client-side apply (kubectl apply --server-side=false)',
       );
     }
     const pt = PATCH_TYPES[type];
@@ -489,7 +490,8 @@ function deleteOptions(req: FastifyRequest, q: RequestOptions) {
   const r = DeleteOptionsSchema.safeParse(merged);
   if (!r.success)
     throw badRequest(
-      `DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `DeleteOptions in version "v1" cannot be handled as a DeleteOptions: ` +
+        `${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return r.data;
 }

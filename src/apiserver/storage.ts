@@ -13,7 +13,7 @@ export function resourcePrefix(def: ResourceDef, namespace?: string): string {
   return def.namespaced && namespace ? `${base}${namespace}/` : base;
 }
 
-export function objectKey(def: ResourceDef, namespace: string | undefined, name: string): string {
+function objectKey(def: ResourceDef, namespace: string | undefined, name: string): string {
   return `${resourcePrefix(def, def.namespaced ? namespace : undefined)}${name}`;
 }
 
@@ -26,7 +26,7 @@ export function decode(def: ResourceDef, kv: KV): KObject {
 }
 
 /** The stored form: no resourceVersion (it is the key's revision), stable field order. */
-export function encode(def: ResourceDef, obj: KObject): string {
+function encode(def: ResourceDef, obj: KObject): string {
   const { resourceVersion: _rv, ...meta } = obj.metadata;
   return JSON.stringify({ ...obj, apiVersion: apiVersionOf(def), kind: def.kind, metadata: meta });
 }

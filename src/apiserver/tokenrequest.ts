@@ -60,7 +60,8 @@ export async function createToken(
   const parsed = TokenRequestSchema.safeParse(body ?? {});
   if (!parsed.success)
     throw badRequest(
-      `TokenRequest in version "v1" cannot be handled as a TokenRequest: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `TokenRequest in version "v1" cannot be handled as a TokenRequest: ` +
+        `${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   const spec = parsed.data.spec;
   const seconds = spec.expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS;
@@ -68,7 +69,8 @@ export async function createToken(
     throw new ApiError(
       422,
       'Invalid',
-      `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid value: ${seconds}: may not specify a duration less than 10 minutes`,
+      `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.expirationSeconds: Invalid ` +
+        `value: ${seconds}: may not specify a duration less than 10 minutes`,
     );
   const sa = await reg.get(serviceaccounts, namespace, name);
   let pod: { name: string; uid: string } | undefined;
@@ -78,7 +80,8 @@ export async function createToken(
       throw new ApiError(
         422,
         'Invalid',
-        `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.boundObjectRef.kind: Unsupported value: "${ref.kind ?? ''}": supported values: "Pod"`,
+        `TokenRequest.authentication.k8s.io "${name}" is invalid: spec.boundObjectRef.kind: ` +
+          `Unsupported value: "${ref.kind ?? ''}": supported values: "Pod"`,
       );
     const p = await getOrUndefined(reg.get(pods, namespace, ref.name ?? ''));
     if (!p) throw notFound('pods', '', ref.name ?? '');

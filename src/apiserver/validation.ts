@@ -11,21 +11,33 @@ const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])*$/;
 export function dns1123Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
   if (!DNS1123_LABEL.test(v))
-    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+    return (
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and " +
+      "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex " +
+      "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+    );
   return undefined;
 }
 
 export function dns1123Subdomain(v: string): string | undefined {
   if (v.length > 253) return 'must be no more than 253 characters';
   if (!DNS1123_SUBDOMAIN.test(v))
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    return (
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or " +
+      "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex " +
+      "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    );
   return undefined;
 }
 
 export function dns1035Label(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
   if (!DNS1035_LABEL.test(v))
-    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+    return (
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an " +
+      "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or " +
+      "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+    );
   return undefined;
 }
 
@@ -40,19 +52,32 @@ export function qualifiedName(v: string): string | undefined {
     if (p) return `prefix part ${p}`;
     name = n;
   } else if (parts.length > 2) {
-    return "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')";
+    return (
+      "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start " +
+      "and end with an alphanumeric character, with an optional DNS subdomain prefix and '/' " +
+      "(e.g. 'example.com/MyName')"
+    );
   }
   if (!name) return 'name part must be non-empty';
   if (name.length > 63) return 'name part must be no more than 63 characters';
   if (!QUALIFIED_NAME.test(name))
-    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    return (
+      "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and " +
+      "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex " +
+      "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+    );
   return undefined;
 }
 
 export function labelValue(v: string): string | undefined {
   if (v.length > 63) return 'must be no more than 63 characters';
   if (!LABEL_VALUE.test(v))
-    return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+    return (
+      "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or " +
+      "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or " +
+      "'my_value',  or '12345', regex used for validation is " +
+      "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+    );
   return undefined;
 }
 

@@ -33,4 +33,3 @@ export function makeClients(kc: KubeConfig): Clients {
  * Merge patch replaces lists wholesale, which is what controllers want when they own a list.
  */
 export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);

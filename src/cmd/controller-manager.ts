@@ -12,7 +12,8 @@ import { parseArgs } from './parse.js';
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('skiff controller-manager')
     .description(
-      'run the controllers: deployments, replica sets, garbage collection, endpoint slices, node IPAM, node lifecycle, load-balancer addresses',
+      'run the controllers: deployments, replica sets, garbage collection, endpoint slices, ' +
+        'node IPAM, node lifecycle, load-balancer addresses',
     )
     .requiredOption(
       '--kubeconfig <file>',

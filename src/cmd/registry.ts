@@ -2,7 +2,7 @@
  * Every `skiff` subcommand, loaded lazily so `skiff --help` and the CNI-adjacent commands start fast.
  * A new subcommand is one file in src/cmd exporting `main(argv)` plus one line here.
  */
-export interface CommandModule {
+interface CommandModule {
   main(argv: string[]): Promise<void>;
 }
 

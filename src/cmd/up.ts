@@ -134,8 +134,9 @@ export async function main(argv: string[]): Promise<void> {
       progress.info(`  ${t.label}: ${who || 'no answer'}${failures ? ` (${failures} failed)` : ''}`);
     }
   }
+  const cniLabel = lab.cniConf ? `CNI from ${lab.cniConf}` : `${lab.cni} CNI`;
   progress.info(`
-skiff lab ${lab.prefix} is up: ${lab.nodes} nodes, ${lab.cniConf ? `CNI from ${lab.cniConf}` : `${lab.cni} CNI`}, ${lab.proxyMode} proxy, ${lab.store} store.
+skiff lab ${lab.prefix} is up: ${lab.nodes} nodes, ${cniLabel}, ${lab.proxyMode} proxy, ${lab.store} store.
   kubectl --kubeconfig ${builder.paths.adminKubeconfig} get nodes -o wide
   skiff exec${sd} node1 -- ip route            # a shell command inside a node
   skiff exec${sd} client -- ...                # from outside the cluster

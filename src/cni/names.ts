@@ -2,7 +2,7 @@
  * FNV-1a, 64 bit: enough spread for names that only need to differ between attachments on one node, and it
  * keeps node:crypto (a few ms of start-up per plugin process) out of the plugins.
  */
-export function fnv1a64(text: string): bigint {
+function fnv1a64(text: string): bigint {
   let h = 0xcbf29ce484222325n;
   for (const b of Buffer.from(text, 'utf8')) {
     h ^= BigInt(b);

@@ -1,4 +1,4 @@
-import { nftApply, nftComment, nftListJson, type TableRef, Transaction } from '../os/nft.js';
+import { nftApply, nftListJson, type TableRef, Transaction } from '../os/nft.js';
 import { parseAttachmentComment } from './names.js';
 
 /**
@@ -8,7 +8,7 @@ import { parseAttachmentComment } from './names.js';
  * map elements that jump to it; DEL deletes those elements and the chain; GC finds chains by their comment.
  * Base chains are flushed and rewritten on every ADD inside the same transaction, which keeps ADD idempotent.
  */
-export interface BaseChain {
+interface BaseChain {
   name: string;
   /** e.g. "type nat hook postrouting priority 100; policy accept;" */
   spec: string;
@@ -93,7 +93,8 @@ async function readTable(table: TableRef): Promise<TableState | undefined> {
     if (map && typeof map.name === 'string' && Array.isArray(map.elem)) {
       for (const el of map.elem as unknown[]) {
         if (!Array.isArray(el)) continue;
-        let [k, v] = el as [unknown, unknown];
+        let k = el[0] as unknown;
+        const v = el[1] as unknown;
         if (k && typeof k === 'object' && 'elem' in k) k = (k as { elem: { val: unknown } }).elem.val;
         const key = keyText(k);
         const target = (v as { jump?: { target?: string } } | undefined)?.jump?.target;
@@ -177,5 +178,3 @@ export async function gcAttachments(
   if (tx.ops.length) await nftApply(tx);
   return removed;
 }
-
-export { nftComment };

@@ -10,7 +10,7 @@ import { CURRENT_VERSION, SUPPORTED_VERSIONS, versionAtLeast } from './spec/vers
  * version negotiation, prevResult parsing, dispatch, result conversion back to the config's version, and
  * the mapping of failures to the spec's error JSON and exit code. A plugin only supplies its networking logic.
  */
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'GC' | 'STATUS';
+type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'GC' | 'STATUS';
 const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'];
 
 export interface CniArgs {
@@ -81,7 +81,7 @@ const REQUIRED: Record<string, CniCommand[]> = {
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Interface-name rules from the spec (and the kernel): 1-15 bytes, not . or .., no / : or whitespace. */
-export function validateIfName(name: string): string | undefined {
+function validateIfName(name: string): string | undefined {
   if (name === '') return 'interface name is empty';
   if (Buffer.byteLength(name) > 15) return 'interface name is too long';
   if (name === '.' || name === '..') return 'interface name is . or ..';

@@ -21,7 +21,7 @@ export interface TemplateValues {
   stateDir: string;
 }
 
-export const TEMPLATE_NAMES: readonly (keyof TemplateValues)[] = [
+const TEMPLATE_NAMES: readonly (keyof TemplateValues)[] = [
   'podCIDR',
   'clusterCIDR',
   'nodeIP',

@@ -87,19 +87,6 @@ export function mapSelectorMatches(
   return Object.entries(sel).every(([k, v]) => l[k] === v);
 }
 
-/** Selector as the `labelSelector` query string. */
-export function selectorString(sel: LabelSelector): string {
-  const parts = Object.entries(sel.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions ?? []) {
-    const vals = (e.values ?? []).join(',');
-    if (e.operator === 'In') parts.push(`${e.key} in (${vals})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${vals})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-  }
-  return parts.join(',');
-}
-
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Like Kubernetes' rand.String: the alphabet that avoids vowels and look-alike characters. */

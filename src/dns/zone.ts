@@ -15,9 +15,8 @@ import { reverseName } from '../net/reverse.js';
  * - `dns-version.<zone>` TXT "1.1.0"; SOA and NS at the apex.
  * A name that exists with no record of the asked type answers NODATA; a name that does not exist NXDOMAIN.
  */
-export type RecordType = 'A' | 'AAAA' | 'SRV' | 'PTR' | 'CNAME' | 'TXT' | 'SOA' | 'NS';
 
-export interface SrvData {
+interface SrvData {
   priority: number;
   weight: number;
   port: number;

@@ -16,7 +16,7 @@ interface ContainerCmd {
   args?: string[];
 }
 
-export interface CatalogueEntry {
+interface CatalogueEntry {
   /** repositories without registry default, tag or digest (`busybox`, `registry.k8s.io/e2e-test-images/agnhost`) */
   repos: string[];
   /** one line for the docs */
@@ -53,7 +53,7 @@ function agnhost(c: ContainerCmd): ImageRun {
   };
 }
 
-export const catalogue: CatalogueEntry[] = [
+const catalogue: CatalogueEntry[] = [
   ...Object.keys(builtinImages)
     .filter((n) => n !== 'serve-hostname')
     .map((n) => ({ repos: [`skiff/${n}`], about: `built-in skiff/${n}`, resolve: builtin(n) })),

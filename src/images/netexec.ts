@@ -68,7 +68,7 @@ function dialOnce(protocol: string, host: string, port: number, request: string)
   });
 }
 
-export async function dial(q: URLSearchParams): Promise<{ responses: string[] } | { errors: string[] }> {
+async function dial(q: URLSearchParams): Promise<{ responses: string[] } | { errors: string[] }> {
   const request = q.get('request') ?? '';
   const protocol = (q.get('protocol') ?? 'http').toLowerCase();
   const host = q.get('host') ?? '';

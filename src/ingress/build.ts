@@ -46,26 +46,26 @@ export interface Condition {
   observedGeneration?: number;
 }
 
-export interface ListenerStatus {
+interface ListenerStatus {
   name: string;
   supportedKinds: { group: string; kind: string }[];
   attachedRoutes: number;
   conditions: Condition[];
 }
 
-export interface GatewayResult {
+interface GatewayResult {
   key: string;
   conditions: Condition[];
   listeners: ListenerStatus[];
 }
 
-export interface RouteParentResult {
+interface RouteParentResult {
   parentRef: Json;
   conditions: Condition[];
 }
 
 /** A certificate source: the Secret that holds it, for the hosts it serves (empty = default certificate). */
-export interface CertRef {
+interface CertRef {
   namespace: string;
   secret: string;
   hosts: string[];

@@ -44,7 +44,7 @@ const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
 /** Certificates by host (exact or "*.suffix"), with a self-signed default like ingress-nginx's fake one. */
-export class CertStore {
+class CertStore {
   private contexts = new Map<string, SecureContext>();
   private fallback: SecureContext | undefined;
   readonly defaultCert = selfSignedServingCert('skiff ingress default certificate', ['ingress.local']);
@@ -315,7 +315,8 @@ export class DataPlane {
     const { route, action } = decide(state, rreq);
     const fail = (status: number, message: string) => {
       socket.end(
-        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n${errorBody(status, message)}`,
+        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\nconnection: ` +
+          `close\r\ncontent-type: text/plain\r\n\r\n${errorBody(status, message)}`,
       );
     };
     if (!action || action.kind !== 'forward') return fail(404, 'no route for this upgrade');

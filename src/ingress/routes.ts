@@ -7,7 +7,7 @@
  * less specific host group: a host with rules but no matching path gets the default backend or a 404.
  */
 
-export type PathType = 'Exact' | 'Prefix' | 'RegularExpression';
+type PathType = 'Exact' | 'Prefix' | 'RegularExpression';
 
 export interface PathMatch {
   type: PathType;
@@ -15,7 +15,7 @@ export interface PathMatch {
   value: string;
 }
 
-export interface ValueMatch {
+interface ValueMatch {
   name: string;
   type: 'Exact' | 'RegularExpression';
   value: string;
@@ -29,7 +29,7 @@ export interface HeaderChange {
 
 export type PathModifier = { type: 'ReplaceFullPath'; value: string } | { type: 'ReplacePrefixMatch'; value: string };
 
-export interface Redirect {
+interface Redirect {
   scheme?: 'http' | 'https';
   hostname?: string;
   port?: number;
@@ -130,7 +130,7 @@ function headerValue(headers: RouteRequest['headers'], name: string): string | u
 }
 
 /** Does `route` (already in the request's host group) match the request? */
-export function routeMatches(route: Route, req: RouteRequest): boolean {
+function routeMatches(route: Route, req: RouteRequest): boolean {
   if (!route.schemes.has(req.scheme)) return false;
   if (!pathMatches(route.path, req.path)) return false;
   if (route.method && route.method !== req.method) return false;
@@ -144,7 +144,7 @@ export function routeMatches(route: Route, req: RouteRequest): boolean {
  * Exact, longest prefix, method, most header matches, most query matches, oldest, namespace/name, order).
  * An exact match is never shorter than a prefix match of the same request, so one static order serves both.
  */
-export function comparePrecedence(a: Route, b: Route): number {
+function comparePrecedence(a: Route, b: Route): number {
   const rank = (t: PathType) => (t === 'Exact' ? 0 : t === 'Prefix' ? 1 : 2);
   if (a.path.type === 'RegularExpression' || b.path.type === 'RegularExpression') {
     if (rank(a.path.type) !== rank(b.path.type)) return rank(a.path.type) - rank(b.path.type);

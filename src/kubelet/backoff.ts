@@ -7,7 +7,7 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
-export const defaultBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
+const defaultBackoff: BackoffPolicy = { baseMs: 10_000, maxMs: 300_000 };
 
 /** Delay before restart number `restartCount + 1` (restartCount = restarts so far). */
 export function restartDelay(restartCount: number, policy: BackoffPolicy = defaultBackoff): number {

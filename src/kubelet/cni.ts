@@ -34,7 +34,7 @@ export const CNI_SOCKET_ENV = 'SKIFF_CNI_SOCKET';
  * Plugin exec that also hands every plugin the node's skiff-cnid socket. Harmless for other plugins (an
  * unknown variable); skiff's plugins relay to the daemon when it serves this netns, else run themselves.
  */
-export function socketExec(socket: string, base: PluginExec = spawnExec): PluginExec {
+function socketExec(socket: string, base: PluginExec = spawnExec): PluginExec {
   return { exec: (path, env, stdin) => base.exec(path, { ...env, [CNI_SOCKET_ENV]: socket }, stdin) };
 }
 

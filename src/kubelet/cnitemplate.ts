@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { renderConflistTemplate, type TemplateValues } from '../cni/template.js';
 
 /** Pod interfaces' MTU in a rendered template: the lab's underlay is a plain veth (no encapsulation). */
-export const TEMPLATE_MTU = 1500;
+const TEMPLATE_MTU = 1500;
 
 /**
  * `--cni-conf-template`: render the conflist template (src/cni/template.ts) with this node's values, check

@@ -47,7 +47,9 @@ export class ImageRunner {
         ? { kind: 'exec', argv: [...c.command, ...(c.args ?? [])] }
         : {
             kind: 'unsupported',
-            message: `image "${c.image}" is not in skiff's image catalogue (docs/cluster.md); give the container an explicit command that exists on the node`,
+            message:
+              `image "${c.image}" is not in skiff's image catalogue (docs/cluster.md); give the ` +
+              `container an explicit command that exists on the node`,
           });
     if (run.kind === 'unsupported') return { reason: 'ImageNotSupported', message: run.message };
     if (run.kind === 'builtin') return { argv: [...this.imageEntry, run.name, ...run.args], binds: [], pathPrefix: [] };

@@ -6,7 +6,7 @@ import { ApiClient, isStatus } from './api.js';
  * object), status (addresses, capacity/allocatable, Ready condition, nodeInfo) and the heartbeat Lease in
  * kube-node-lease that node lifecycle watches.
  */
-export const KUBELET_VERSION = 'v1.32.0-skiff';
+const KUBELET_VERSION = 'v1.32.0-skiff';
 
 export interface NodeFacts {
   name: string;

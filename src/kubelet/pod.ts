@@ -55,7 +55,7 @@ export function podNetnsName(prefix: string, uid: string): string {
     .toLowerCase()}`;
 }
 
-export function podHostname(pod: Pod): string {
+function podHostname(pod: Pod): string {
   return (pod.spec.hostname ?? pod.metadata.name).slice(0, 63);
 }
 

@@ -41,7 +41,7 @@ export function desiredPeerRoutes(self: string, nodes: PeerNode[]): PeerRoute[] 
   return out.sort((a, b) => a.cidr.localeCompare(b.cidr));
 }
 
-export async function currentPeerRoutes(): Promise<PeerRoute[]> {
+async function currentPeerRoutes(): Promise<PeerRoute[]> {
   const rows = [
     ...(await getRoutes(CURRENT_NS, 4, { proto: ROUTE_PROTO })),
     ...(await getRoutes(CURRENT_NS, 6, { proto: ROUTE_PROTO })),

@@ -4,7 +4,7 @@
  */
 import { parseCidr, tryParseCidr } from '../net/cidr.js';
 
-export const UNDERLAY_CIDR = '198.18.0.0/24';
+const UNDERLAY_CIDR = '198.18.0.0/24';
 export const UNDERLAY_PREFIX_LEN = 24;
 export const CP_IP = '198.18.0.1';
 export const CLIENT_IP = '198.18.0.100';
@@ -59,10 +59,8 @@ export function overlappingRoutes(dsts: string[], underlay = UNDERLAY_CIDR): str
  * reach the API server over it.
  */
 export type IpFamilyMode = 'ipv4' | 'ipv6' | 'dual';
-export const IP_FAMILY_MODES: readonly IpFamilyMode[] = ['ipv4', 'ipv6', 'dual'];
-export const UNDERLAY_CIDR6 = 'fd00:198:18::/64';
 export const UNDERLAY6_PREFIX_LEN = 64;
-export const CLUSTER_CIDR6 = 'fd00:10:244::/56';
+const CLUSTER_CIDR6 = 'fd00:10:244::/56';
 export const SERVICE_CIDR6 = 'fd00:10:96::/112';
 
 /** The underlay IPv6 address matching an underlay IPv4 one (198.18.0.11 → fd00:198:18::11). */

@@ -7,11 +7,11 @@ import type { LabState } from './state.js';
  * The demo app: a `skiff/hostname` Deployment (3 replicas) behind a ClusterIP, a NodePort and a
  * LoadBalancer Service. `showDemo` asks each of them several times and reports which pods answered.
  */
-export const DEMO_NS = 'default';
+const DEMO_NS = 'default';
 const labels = { app: 'hostname-demo' };
 const DEMO_REPLICAS = 3;
 
-export function demoObjects(): { path: string; body: Record<string, unknown> }[] {
+function demoObjects(): { path: string; body: Record<string, unknown> }[] {
   const svc = (name: string, type: string): { path: string; body: Record<string, unknown> } => ({
     path: `/api/v1/namespaces/${DEMO_NS}/services`,
     body: {

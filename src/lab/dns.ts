@@ -8,7 +8,7 @@ import { DNS_KUBECONFIG_ENV } from '../images/dns.js';
  * label k8s-app=kube-dns) behind Service `kube-system/kube-dns` on the 10th address of the service CIDR,
  * ports dns (53/UDP) and dns-tcp (53/TCP). Queries thus flow through the service proxy (UDP and TCP) and the CNI like any Service traffic.
  */
-export const DNS_NAMESPACE = 'kube-system';
+const DNS_NAMESPACE = 'kube-system';
 export const CLUSTER_DOMAIN = 'cluster.local';
 const labels = { 'k8s-app': 'kube-dns' };
 
@@ -21,7 +21,7 @@ export function clusterDnsIP(serviceCIDR: string): string {
  * `kubeconfig` is the DNS server's own credentials (list/watch services, endpointslices, pods, namespaces),
  * handed over in the container's environment (SKIFF_DNS_KUBECONFIG): a pod's root view holds no host file.
  */
-export function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Record<string, unknown> }[] {
+function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Record<string, unknown> }[] {
   return [
     {
       path: `/api/v1/namespaces/${DNS_NAMESPACE}/services`,

@@ -9,7 +9,7 @@ export function skiffScript(): string {
   return resolve(s);
 }
 
-export function repoRoot(): string {
+function repoRoot(): string {
   return dirname(dirname(skiffScript()));
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * silently turn the fast path off (and mix builds on CNI_PATH), so `skiff up` takes a private copy of one
  * consistent build and points both CNI_PATH and the daemons at it.
  */
-export const DAEMON = 'skiff-cnid';
+const DAEMON = 'skiff-cnid';
 
 const BUILD_RE = /skiff-cni-shim ([0-9a-f]+)/;
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 
 /** DIR/lab.json: everything `skiff down` needs to remove a lab, even after `skiff up` crashed midway. */
-export const processSchema = z.object({
+const processSchema = z.object({
   name: z.string(),
   pid: z.number().int(),
   startTicks: z.number(),

@@ -26,6 +26,7 @@ export async function teardown(dir: string): Promise<TeardownReport> {
   } catch (err) {
     throw new Error(
       `${labFile(dir)} is unreadable (${(err as Error).message}); remove the lab by hand or fix the file`,
+      { cause: err },
     );
   }
   if (!lab) return { processes: 0, namespaces: [] };

@@ -65,7 +65,7 @@ export interface UpOptions {
   prefix?: string;
 }
 
-export class LabUpError extends Error {}
+class LabUpError extends Error {}
 
 /** What the node components get for CNI: CNI_PATH, the conflist's cniVersion, and whether skiff-cnid runs. */
 interface CniSetup {

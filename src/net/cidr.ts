@@ -6,7 +6,7 @@
  */
 import { addToIp, compareIp, familyBits, formatIp, ipFromValue, tryParseIp, type Ip, type IpFamily } from './ip.js';
 
-export class InvalidCidrError extends Error {}
+class InvalidCidrError extends Error {}
 
 export interface ParseCidrOptions {
   /** Reject host bits ("10.0.0.1/24"): the error names the network meant (10.0.0.0/24). */

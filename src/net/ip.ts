@@ -20,7 +20,7 @@ export interface Ip {
   readonly value: bigint;
 }
 
-export class InvalidIpError extends Error {}
+class InvalidIpError extends Error {}
 
 const V4_MAPPED_PREFIX = 0xffffn << 32n;
 
@@ -37,7 +37,7 @@ export function familyFromName(name: string): IpFamily | undefined {
 }
 
 /** The largest value an address of this family can hold. */
-export function maxValue(family: IpFamily): bigint {
+function maxValue(family: IpFamily): bigint {
   return (1n << BigInt(familyBits(family))) - 1n;
 }
 

@@ -5,7 +5,7 @@
 import { parseCidr } from './cidr.js';
 import { compareIp, formatIp, ipFromValue, tryParseIp, type Ip, type IpFamily } from './ip.js';
 
-export class InvalidRangeError extends Error {}
+class InvalidRangeError extends Error {}
 
 export class IpRange {
   constructor(

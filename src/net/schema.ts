@@ -1,9 +1,8 @@
 /** zod schemas for addresses and CIDRs at a boundary (files, env, flags): one rule set, clear messages. */
 import { z } from 'zod';
 import { tryParseCidr, type ParseCidrOptions } from './cidr.js';
-import { isIPv4, isIp } from './ip.js';
+import { isIPv4 } from './ip.js';
 
-export const ipString = z.string().refine((s) => isIp(s), { message: 'expected an IP address' });
 export const ipv4String = z.string().refine((s) => isIPv4(s), { message: 'expected an IPv4 address' });
 
 export function cidrString(options: ParseCidrOptions & { family?: 4 | 6 } = {}) {

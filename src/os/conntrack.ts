@@ -15,7 +15,7 @@ export interface UdpFlowFilter {
   dstNat?: string;
 }
 
-export function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
+function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
   const argv = ['conntrack', '-D', '-p', 'udp'];
   if (f.origDst) argv.push('--orig-dst', f.origDst);
   if (f.origPortDst) argv.push('--orig-port-dst', String(f.origPortDst));

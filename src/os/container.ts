@@ -64,7 +64,7 @@ export interface ContainerSpawn {
 }
 
 /** The init's sh text for one container (values quoted in; the command arrives as "$@"). */
-export function initScript(s: ContainerSpawn): string {
+function initScript(s: ContainerSpawn): string {
   const wd = s.workingDir ?? '';
   const caps = capabilityPrefix(s.capabilities).map(shq).join(' ');
   return [
@@ -157,7 +157,7 @@ export function spawnInContainer(
 }
 
 /** The environment a container's processes run with (its init's, from /proc). */
-export function containerEnvironment(initPid: number): Record<string, string> {
+function containerEnvironment(initPid: number): Record<string, string> {
   const env: Record<string, string> = {};
   for (const kv of readFileSync(`/proc/${initPid}/environ`, 'utf8').split('\0')) {
     const i = kv.indexOf('=');

@@ -8,11 +8,11 @@ import { closeSync, openSync } from 'node:fs';
  * it (or when this process dies, so a crash never leaves a stale lock). Because it is the kernel's flock, it
  * excludes the reference host-local plugin too, which flocks the same `lock` file.
  */
-export interface FileLock {
+interface FileLock {
   release(): void;
 }
 
-export async function lockFile(path: string, timeoutMs = 30_000): Promise<FileLock> {
+async function lockFile(path: string, timeoutMs = 30_000): Promise<FileLock> {
   const fd = openSync(path, 'a');
   try {
     const code = await new Promise<number>((resolve, reject) => {

@@ -253,20 +253,6 @@ export async function deleteLink(ns: NsRef, name: string): Promise<boolean> {
   throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
 }
 
-/**
- * Link names in *this process's* namespace, read from /proc/self/net/dev: no process start. (/sys would show
- * the namespace /sys was mounted for, which is not ours after a plain setns.)
- */
-export function localLinkNames(): Set<string> {
-  const text = readFileSync('/proc/self/net/dev', 'utf8');
-  const out = new Set<string>();
-  for (const line of text.split('\n').slice(2)) {
-    const i = line.indexOf(':');
-    if (i > 0) out.add(line.slice(0, i).trim());
-  }
-  return out;
-}
-
 /** Write a sysctl of this process's own namespace (e.g. net.ipv4.ip_forward), via /proc/sys. */
 export function setLocalSysctl(key: string, value: string): void {
   const path = sysctlPath(key);
@@ -281,10 +267,6 @@ export function setLocalSysctl(key: string, value: string): void {
 /** Whether this namespace has the sysctl (e.g. net.ipv4.conf.eth0.route_localnet exists only while eth0 does). */
 export function hasLocalSysctl(key: string): boolean {
   return existsSync(sysctlPath(key));
-}
-
-export function getLocalSysctl(key: string): string {
-  return readFileSync(sysctlPath(key), 'utf8').trim();
 }
 
 function sysctlPath(key: string): string {

@@ -6,7 +6,7 @@ import { CURRENT_NS, type NsRef } from './ns.js';
  * nothing). A Transaction collects typed operations and renders them; callers never build shell strings.
  * Shape after kubernetes-sigs/knftables: objects are data, the transaction is the unit of change.
  */
-export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
+type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 
 export interface TableRef {
   family: Family;
@@ -46,7 +46,7 @@ function tableName(t: TableRef): string {
   return `${t.family} ${t.name}`;
 }
 
-export function renderOp(op: NftOp): string {
+function renderOp(op: NftOp): string {
   const t = tableName(op.table);
   switch (op.kind) {
     case 'table':
@@ -131,11 +131,6 @@ export async function nftListJson(
     throw new Error(`${argv.join(' ')}: ${res.stderr.trim()}`);
   }
   return JSON.parse(res.stdout || '{"nftables":[]}') as { nftables: Record<string, unknown>[] };
-}
-
-export async function nftTableExists(table: TableRef, ns: NsRef = CURRENT_NS): Promise<boolean> {
-  const res = await runRaw(['nft', 'list', 'table', table.family, table.name], { ns });
-  return res.code === 0;
 }
 
 /** Delete a table if it exists (idempotent): `add` then `delete` in one transaction never fails on absence. */

@@ -31,7 +31,7 @@ export function nsFromPath(path: string): NsRef {
 }
 
 /** The namespace file (undefined for the current namespace). */
-export function nsFile(ns: NsRef): string | undefined {
+function nsFile(ns: NsRef): string | undefined {
   switch (ns.kind) {
     case 'current':
       return undefined;

@@ -88,9 +88,12 @@ export function rootViewScript(view: RootView): string {
     `  if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" ${R}/"$d"`,
     `  elif [ -d "/$d" ]; then mkdir ${R}/"$d" && mount -o bind,ro "/$d" ${R}/"$d" || die "cannot bind /$d"; fi`,
     'done',
-    `mkdir ${R}/etc && mount -t overlay -o lowerdir=/etc,upperdir=${S}/etc-upper,workdir=${S}/etc-work skiff-etc ${R}/etc || die 'cannot mount /etc'`,
+    `mkdir ${R}/etc && mount -t overlay -o ` +
+      `lowerdir=/etc,upperdir=${S}/etc-upper,workdir=${S}/etc-work skiff-etc ${R}/etc || die ` +
+      `'cannot mount /etc'`,
     `(cd ${R}/etc && rm -rf ${ETC_DENYLIST.join(' ')}) || die 'cannot hide the secrets of /etc'`,
-    `mkdir -p ${R}/proc ${R}/sys ${R}/dev ${R}/tmp ${R}/run ${R}/root ${R}/var/tmp ${R}/var/log && chmod 700 ${R}/root && chmod 1777 ${R}/var/tmp`,
+    `mkdir -p ${R}/proc ${R}/sys ${R}/dev ${R}/tmp ${R}/run ${R}/root ${R}/var/tmp ` +
+      `${R}/var/log && chmod 700 ${R}/root && chmod 1777 ${R}/var/tmp`,
     `mount -t proc -o nosuid,nodev,noexec proc ${R}/proc || die 'cannot mount /proc'`,
     `mount -o bind,ro ${R}/proc/sys ${R}/proc/sys || die 'cannot make /proc/sys read-only'`,
     `for f in ${PROC_MASKED.join(' ')}; do [ -e ${R}/proc/"$f" ] && mount --bind /dev/null ${R}/proc/"$f"; done`,
@@ -99,9 +102,12 @@ export function rootViewScript(view: RootView): string {
     `mount -t tmpfs -o mode=755,nosuid,nodev,size=64m skiff-run ${R}/run || die 'cannot mount /run'`,
     `mount -t tmpfs -o mode=755,nosuid,nodev,noexec,size=64k skiff-dev ${R}/dev || die 'cannot mount /dev'`,
     `for n in ${DEVICES.join(' ')}; do touch ${R}/dev/"$n" && mount --bind /dev/"$n" ${R}/dev/"$n" || die "cannot bind /dev/$n"; done`,
-    `mkdir ${R}/dev/pts ${R}/dev/shm && mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts ${R}/dev/pts || die 'cannot mount /dev/pts'`,
+    `mkdir ${R}/dev/pts ${R}/dev/shm && mount -t devpts -o newinstance,ptmxmode=0666,mode=620 ` +
+      `devpts ${R}/dev/pts || die 'cannot mount /dev/pts'`,
     `mount -t tmpfs -o mode=1777,nosuid,nodev,size=64m skiff-shm ${R}/dev/shm || die 'cannot mount /dev/shm'`,
-    `ln -s pts/ptmx ${R}/dev/ptmx && ln -s /proc/self/fd ${R}/dev/fd && ln -s /proc/self/fd/0 ${R}/dev/stdin && ln -s /proc/self/fd/1 ${R}/dev/stdout && ln -s /proc/self/fd/2 ${R}/dev/stderr`,
+    `ln -s pts/ptmx ${R}/dev/ptmx && ln -s /proc/self/fd ${R}/dev/fd && ln -s /proc/self/fd/0 ` +
+      `${R}/dev/stdin && ln -s /proc/self/fd/1 ${R}/dev/stdout && ln -s /proc/self/fd/2 ` +
+      `${R}/dev/stderr`,
     // relative, so that bind targets under /var/run resolve inside the view (an absolute link would lead to the
     // host's /run before the pivot)
     `ln -s ../run ${R}/var/run`,

@@ -331,7 +331,7 @@ export async function applyOverlayOps(ops: readonly OverlayOp[], dev: string, ns
 // ---------------------------------------------------------------------------------------------------
 // Masquerade for pod traffic leaving the cluster network (pod-to-pod keeps its source address).
 
-export const VXLAN_NAT_TABLE = { family: 'ip', name: 'skiff-vxlan' } as const;
+const VXLAN_NAT_TABLE = { family: 'ip', name: 'skiff-vxlan' } as const;
 
 /** The whole table, rebuilt atomically each time: idempotent and self-healing. */
 export function masqueradeTransaction(clusterCIDR: string, podSubnet: string): Transaction {

@@ -50,7 +50,7 @@ export const backends: Record<string, BackendFactory> = {
  * removes the other modes' leftovers (kube-proxy's CleanupLeftovers), or deleted endpoints would keep
  * answering through a table nobody maintains.
  */
-export const leftovers: Record<string, (netns?: string) => Promise<void>> = {
+const leftovers: Record<string, (netns?: string) => Promise<void>> = {
   nftables: async (netns) => nftDeleteTable((await import('./nftables/layout.js')).TABLE, nsOf(netns)),
   userspace: async (netns) => nftDeleteTable((await import('./userspace/backend.js')).USERSPACE_TABLE, nsOf(netns)),
 };

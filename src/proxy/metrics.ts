@@ -88,6 +88,8 @@ export class ProxyMetrics {
   });
 
   constructor() {
+    // prom-client calls `collect` with the metric as `this`; the proxy's metrics object is needed beside it.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     const fromTracker = (name: string, help: string, read: (t: ProxyTracker) => number, counter: boolean) => {
       const collect = function (this: Gauge | Counter) {
@@ -156,7 +158,7 @@ export class ProxyMetrics {
 }
 
 /** Go's time.Time String() layout, which kube-proxy's /healthz and /livez print. */
-export function goTime(d: Date): string {
+function goTime(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return (
     `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +

@@ -43,7 +43,7 @@ export function nodePortDst(o: VocabOptions = {}): string {
 }
 
 /** kube-proxy's --masquerade-bit default: packet mark 0x4000 means "masquerade in postrouting". */
-export const DEFAULT_MASQUERADE_BIT = 14;
+const DEFAULT_MASQUERADE_BIT = 14;
 
 /** The masquerade mark for a bit number, as nft hex. */
 export function masqueradeMark(bit = DEFAULT_MASQUERADE_BIT): string {
@@ -58,7 +58,7 @@ export const SVC_KEY_MATCH = 'ip daddr . meta l4proto . th dport';
 export const NODEPORT_KEY_MATCH = 'meta l4proto . th dport';
 
 /** Destined to this node (NodePorts answer on local addresses only), loopback excluded. */
-export const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
+const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
 
 const PROTO: Record<Protocol, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 

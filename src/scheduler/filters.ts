@@ -18,13 +18,13 @@ export interface NodeInfo {
 /** A filter returns the reasons the pod cannot go on the node (empty: it fits). */
 export type Filter = (pod: V1Pod, info: NodeInfo) => string[];
 
-export function isNodeReady(node: V1Node): boolean {
+function isNodeReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-export const nodeReady: Filter = (_pod, { node }) => (isNodeReady(node) ? [] : ['node(s) were not ready']);
+const nodeReady: Filter = (_pod, { node }) => (isNodeReady(node) ? [] : ['node(s) were not ready']);
 
-export const nodeUnschedulable: Filter = (pod, { node }) => {
+const nodeUnschedulable: Filter = (pod, { node }) => {
   if (!node.spec?.unschedulable) return [];
   const tolerated = (pod.spec?.tolerations ?? []).some((t) =>
     tolerates(t, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }),
@@ -34,7 +34,7 @@ export const nodeUnschedulable: Filter = (pod, { node }) => {
 
 /** A pod created with spec.nodeName set by the user can only run there (the scheduler skips such pods, but
  * the check keeps the filter set complete for callers that evaluate a node for a pod). */
-export const nodeName: Filter = (pod, { node }) =>
+const nodeName: Filter = (pod, { node }) =>
   pod.spec?.nodeName && pod.spec.nodeName !== node.metadata?.name
     ? ["node(s) didn't match the requested node name"]
     : [];
@@ -75,7 +75,7 @@ export function termMatches(term: V1NodeSelectorTerm, node: V1Node): boolean {
   return exprs.every((r) => requirementMatches(r, labels)) && fields.every((r) => requirementMatches(r, nodeFields));
 }
 
-export const nodeAffinity: Filter = (pod, { node }) => {
+const nodeAffinity: Filter = (pod, { node }) => {
   const labels = node.metadata?.labels ?? {};
   const sel = pod.spec?.nodeSelector ?? {};
   const selOk = Object.entries(sel).every(([k, v]) => labels[k] === v);
@@ -93,7 +93,7 @@ export function tolerates(t: V1Toleration, taint: Pick<V1Taint, 'key' | 'value' 
   return (t.value ?? '') === (taint.value ?? '');
 }
 
-export const taintToleration: Filter = (pod, { node }) => {
+const taintToleration: Filter = (pod, { node }) => {
   const tolerations = pod.spec?.tolerations ?? [];
   const bad = (node.spec?.taints ?? []).find(
     (taint) =>
@@ -102,7 +102,7 @@ export const taintToleration: Filter = (pod, { node }) => {
   return bad ? [`node(s) had untolerated taint {${bad.key}: ${bad.value ?? ''}}`] : [];
 };
 
-export const resourcesFit: Filter = (pod, { node, requested }) => {
+const resourcesFit: Filter = (pod, { node, requested }) => {
   const want = podRequests(pod);
   const alloc = nodeAllocatable(node);
   const reasons: string[] = [];

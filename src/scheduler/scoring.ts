@@ -4,7 +4,7 @@ import type { NodeInfo } from './filters.js';
 import { nodeAllocatable, podRequests } from './resources.js';
 
 /** Pods on the node with the same controller (ReplicaSet) as `pod`: fewer is better (spreading). */
-export function sameOwnerCount(pod: V1Pod, info: NodeInfo): number {
+function sameOwnerCount(pod: V1Pod, info: NodeInfo): number {
   const owner = controllerRef(pod)?.uid;
   if (!owner) return 0;
   return info.pods.filter((p) => controllerRef(p)?.uid === owner).length;
@@ -15,7 +15,7 @@ export function sameOwnerCount(pod: V1Pod, info: NodeInfo): number {
  * the pod. Resources the node does not declare count as fully free. Pods without requests count as the
  * scheduler's defaults (100m CPU, 200Mi memory) so empty pods still spread by load.
  */
-export function leastAllocated(pod: V1Pod, info: NodeInfo): number {
+function leastAllocated(pod: V1Pod, info: NodeInfo): number {
   const want = podRequests(pod);
   const alloc = nodeAllocatable(info.node);
   const cpuWant = want.milliCpu || 100;

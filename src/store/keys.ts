@@ -17,10 +17,6 @@ export function prefixEnd(prefix: string): string | undefined {
   return undefined;
 }
 
-export function inPrefix(key: string, prefix: string): boolean {
-  return key.startsWith(prefix);
-}
-
 /** Keys are absolute paths ("/registry/..."): that keeps every key inside a backend's own key space. */
 export function checkKey(key: string): void {
   if (typeof key !== 'string' || !key.startsWith('/') || key.length < 2) {

@@ -257,7 +257,8 @@ export class SqliteBackend extends LogBackend implements StoreBackend {
       this.stmt('DELETE FROM objects WHERE key = ?').run(key);
     }
     this.stmt(
-      'INSERT INTO events (rev, key, deleted, value, create_rev, prev_value, prev_mod_rev, prev_create_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (rev, key, deleted, value, create_rev, prev_value, prev_mod_rev, ' +
+        'prev_create_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(
       rev,
       key,

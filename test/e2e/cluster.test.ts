@@ -127,7 +127,8 @@ describe.each(matrix)('skiff up: $cni CNI, $proxyMode proxy$label', ({ cni, prox
     // An HTTPS GET from the pod's network namespace, verifying the serving certificate against the cluster CA
     // for the name 10.96.0.1 (a client in the pod would do the same with its ServiceAccount's ca.crt).
     const script = `const https=require('node:https');
-https.get({host:'10.96.0.1',port:443,path:'/api',ca:Buffer.from(process.env.CA,'base64'),headers:{Authorization:'Bearer '+process.env.TOKEN},timeout:3000},
+https.get({host:'10.96.0.1',port:443,path:'/api',ca:Buffer.from(process.env.CA,'base64'),
+  headers:{Authorization:'Bearer '+process.env.TOKEN},timeout:3000},
 r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b);});}).on('error',e=>{console.log('ERR '+e.message);});`;
     for (const pod of pods) {
       const netns = podNetnsName(c.ns(pod.spec.nodeName as string), pod.metadata.uid as string);
@@ -147,45 +148,51 @@ r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>{console.log(r.statusCode+' '+b
     }
   });
 
-  it('gives each pod its ServiceAccount token, which reaches the API through the kubernetes Service and gets only what RBAC grants', async () => {
-    // What an in-cluster client does (client-go's rest.InClusterConfig): the mounted token, CA and namespace.
-    const script = `const fs=require('node:fs'),https=require('node:https');const d='/var/run/secrets/kubernetes.io/serviceaccount/';
+  it(
+    'gives each pod its ServiceAccount token, ' +
+      'which reaches the API through the kubernetes Service and gets only what RBAC grants',
+    async () => {
+      // What an in-cluster client does (client-go's rest.InClusterConfig): the mounted token, CA and namespace.
+      const script = `const fs=require('node:fs'),https=require('node:https');const d='/var/run/secrets/kubernetes.io/serviceaccount/';
 const ns=fs.readFileSync(d+'namespace','utf8');
-https.get({host:process.env.KUBERNETES_SERVICE_HOST||'10.96.0.1',port:443,path:'/api/v1/namespaces/'+ns+'/'+process.argv[1],ca:fs.readFileSync(d+'ca.crt'),headers:{Authorization:'Bearer '+fs.readFileSync(d+'token','utf8')},timeout:3000},
+https.get({host:process.env.KUBERNETES_SERVICE_HOST||'10.96.0.1',port:443,
+  path:'/api/v1/namespaces/'+ns+'/'+process.argv[1],ca:fs.readFileSync(d+'ca.crt'),
+  headers:{Authorization:'Bearer '+fs.readFileSync(d+'token','utf8')},timeout:3000},
 r=>{r.resume();r.on('end',()=>console.log(ns+' '+r.statusCode));}).on('error',e=>console.log('ERR '+e.message));`;
-    const inPod = async (pod: PodJson, what: string) => {
-      const r = await runRaw(
-        [
-          process.execPath,
-          process.env.SKIFF_JS!,
-          'exec',
-          '--state-dir',
-          c.stateDir,
-          `pod/${pod.metadata.name}`,
-          '--',
-          process.execPath,
-          '-e',
-          script,
-          what,
-        ],
-        { timeoutMs: 20_000 },
-      );
-      return r.stdout.trim() || r.stderr.trim();
-    };
-    const pod = pods[0]!;
-    expect(
-      await until('the default ServiceAccount denied', 30_000, async () =>
-        (await inPod(pod, 'pods')) === 'default 403' ? true : undefined,
-      ),
-    ).toBe(true);
-    await c.api.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
-      metadata: { name: 'default-view' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-      subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'default' }],
-    });
-    for (const p of pods) expect(await inPod(p, 'pods')).toBe('default 200');
-    expect(await inPod(pod, 'secrets')).toBe('default 403');
-  });
+      const inPod = async (pod: PodJson, what: string) => {
+        const r = await runRaw(
+          [
+            process.execPath,
+            process.env.SKIFF_JS!,
+            'exec',
+            '--state-dir',
+            c.stateDir,
+            `pod/${pod.metadata.name}`,
+            '--',
+            process.execPath,
+            '-e',
+            script,
+            what,
+          ],
+          { timeoutMs: 20_000 },
+        );
+        return r.stdout.trim() || r.stderr.trim();
+      };
+      const pod = pods[0]!;
+      expect(
+        await until('the default ServiceAccount denied', 30_000, async () =>
+          (await inPod(pod, 'pods')) === 'default 403' ? true : undefined,
+        ),
+      ).toBe(true);
+      await c.api.request('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
+        metadata: { name: 'default-view' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+        subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'default' }],
+      });
+      for (const p of pods) expect(await inPod(p, 'pods')).toBe('default 200');
+      expect(await inPod(pod, 'secrets')).toBe('default 403');
+    },
+  );
 
   it('spreads ClusterIP traffic over every backend', async () => {
     const svc = await c.api.request<SvcJson>(

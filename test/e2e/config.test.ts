@@ -198,7 +198,9 @@ describe('config into pods', () => {
   it('mounts secret (items, mode), downwardAPI and a shared emptyDir read-only/read-write as declared', async () => {
     const out = await inPod(
       'checker',
-      'cat /etc/creds/db/password; echo; stat -L -c %a /etc/creds/db/password; ls /etc/creds; cat /etc/podinfo/name; echo; cat /etc/podinfo/labels; echo; touch /etc/creds/x 2>&1; cat /shared/hello',
+      'cat /etc/creds/db/password; echo; stat -L -c %a /etc/creds/db/password; ls /etc/creds;' +
+        ' cat /etc/podinfo/name; echo; cat /etc/podinfo/labels; echo; touch /etc/creds/x 2>&1;' +
+        ' cat /shared/hello',
     );
     expect(out).toMatch(/^s3cret\n400\ndb\nchecker\ntier="test"\n.*Read-only file system\nfrom-writer\n$/s);
   });

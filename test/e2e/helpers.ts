@@ -67,7 +67,7 @@ export async function upCluster(
       progressLog: lines,
     };
   } catch (err) {
-    throw new Error(`skiff up failed: ${(err as Error).message}\n${lines.join('')}`);
+    throw new Error(`skiff up failed: ${(err as Error).message}\n${lines.join('')}`, { cause: err });
   }
 }
 
@@ -112,7 +112,8 @@ export const isReady = (p: PodJson): boolean =>
 export async function readyEndpoints(api: ApiClient, service: string): Promise<string[]> {
   const r = await api.request<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>(
     'GET',
-    `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`,
+    `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=` +
+      encodeURIComponent(`kubernetes.io/service-name=${service}`),
   );
   return r.items
     .flatMap((s) => s.endpoints ?? [])

@@ -26,7 +26,7 @@ export function requireRootAndTools(tools: string[] = ['ip', 'nft']): void {
   }
 }
 
-export function runPrefix(): string {
+function runPrefix(): string {
   return process.env.SKIFF_TEST_PREFIX ?? `skt${randomBytes(2).toString('hex')}`;
 }
 

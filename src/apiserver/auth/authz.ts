@@ -25,7 +25,7 @@ export function nodeNameOf(user: UserInfo): string | undefined {
 const NODE_RULES: PolicyRule[] = clusterRoles.find((r) => r.name === 'system:node')!.rules;
 const READ = new Set(['get', 'list', 'watch']);
 
-export class Denied extends Error {}
+class Denied extends Error {}
 
 /**
  * The Node authorizer's decision: undefined = no opinion (RBAC decides), or a guard (allowed, subject to the

@@ -46,7 +46,7 @@ export function ruleAllows(a: Attributes, r: PolicyRule): boolean {
 }
 
 /** Does this binding subject name the user? (rbac.appliesToUser) */
-export function subjectMatches(s: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
+function subjectMatches(s: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
   switch (s.kind) {
     case 'User':
       return s.name === user.name;

@@ -18,13 +18,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../util/errors.js';
 
-export const TokenEntrySchema = z.object({
+const TokenEntrySchema = z.object({
   token: z.string().min(16),
   user: z.string().min(1),
   groups: z.array(z.string()).default([]),
   uid: z.string().optional(),
 });
-export const TokensFileSchema = z.object({ tokens: z.array(TokenEntrySchema) });
+const TokensFileSchema = z.object({ tokens: z.array(TokenEntrySchema) });
 export type TokenEntry = z.infer<typeof TokenEntrySchema>;
 
 export interface UserInfo {
@@ -36,7 +36,7 @@ export function tokensPath(stateDir: string): string {
   return join(stateDir, 'tokens.json');
 }
 
-export function readTokens(stateDir: string): TokenEntry[] {
+function readTokens(stateDir: string): TokenEntry[] {
   const p = tokensPath(stateDir);
   if (!existsSync(p)) return [];
   let raw: unknown;

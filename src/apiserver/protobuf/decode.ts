@@ -227,7 +227,7 @@ function isZero(v: unknown): boolean {
   return v === '' || v === 0 || v === false || v === undefined;
 }
 
-export function decodeMessage(type: string, buf: Buffer): Record<string, unknown> {
+function decodeMessage(type: string, buf: Buffer): Record<string, unknown> {
   const fields = fieldsOf(type);
   const r = new Reader(buf);
   const out: Record<string, unknown> = {};

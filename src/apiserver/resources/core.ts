@@ -132,13 +132,15 @@ export const nodes: ResourceDef = {
 
 export const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 export const CONFIG_KEY_MESSAGE =
-  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. " +
+  "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is " +
+  "'[-._a-zA-Z0-9]+')";
 
 /** Kubernetes' MaxSecretSize: the data of a ConfigMap or a Secret together may not exceed 1 MiB. */
 export const MAX_CONFIG_DATA_BYTES = 1024 * 1024;
 
 /** The size kube-apiserver counts: the bytes of every data value plus the decoded bytes of binaryData. */
-export function configDataBytes(o: KObject): number {
+function configDataBytes(o: KObject): number {
   let total = 0;
   for (const v of Object.values((o.data as Record<string, unknown> | undefined) ?? {}))
     if (typeof v === 'string') total += Buffer.byteLength(v, 'utf8');

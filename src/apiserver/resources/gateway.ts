@@ -11,7 +11,7 @@ import { ageColumn, humanAge, nameColumn, type ResourceDef } from './types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const PATH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'];
 const MATCH_TYPES = ['Exact', 'RegularExpression'];

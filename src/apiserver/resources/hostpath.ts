@@ -15,7 +15,10 @@ export function validateHost(errs: FieldErrors, path: string, host: string): voi
       errs.invalid(
         path,
         host,
-        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character (e.g. '*.example.com', regex used for validation is '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, " +
+          "which must consist of lower case alphanumeric characters, '-' or '.' and end with an " +
+          "alphanumeric character (e.g. '*.example.com', regex used for validation is " +
+          "'\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
       );
     return;
   }

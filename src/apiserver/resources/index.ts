@@ -47,6 +47,6 @@ export function findResource(group: string, version: string, plural: string): Re
   return resources.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
-export { pods, services, namespaces, nodes, deployments, replicasets };
+export { pods, services, namespaces, nodes, deployments };
 export { endpoints } from './core.js';
 export type { ResourceDef };

@@ -11,7 +11,7 @@ import { ageColumn, humanAge, nameColumn, type ResourceDef } from './types.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-export const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
 const PATH_TYPES = ['Exact', 'ImplementationSpecific', 'Prefix'];
 
 function validateBackend(errs: FieldErrors, path: string, b: Json): void {

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KObject } from '../../api/meta.js';
 
-export const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
-export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+const SERVICE_ACCOUNT_MOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 /** what kube-apiserver asks the kubelet to request: 1 h + 7 s, extended to a year for legacy clients */
 const TOKEN_SECONDS = 3607;
 

@@ -26,7 +26,7 @@ function qosClass(spec: Json): string {
 }
 
 /** kubectl's pod STATUS column (printPod), for the cases a skiff kubelet produces. */
-export function podStatusReason(pod: KObject): string {
+function podStatusReason(pod: KObject): string {
   const st: Json = pod.status ?? {};
   let reason: string = st.reason || st.phase || 'Pending';
   const initStatuses: Json[] = st.initContainerStatuses ?? [];
@@ -122,7 +122,11 @@ export const pods: ResourceDef = {
     if (old && !deepEqual(mutableView(o.spec), mutableView(old.spec))) {
       errs.forbidden(
         'spec',
-        'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+        'pod updates may not change fields other than ' +
+          '`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`sp' +
+          'ec.tolerations` (only additions to existing ' +
+          'tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was ' +
+          'previously negative)',
       );
     }
   },
@@ -179,7 +183,7 @@ export const pods: ResourceDef = {
       const ready = ((o.status?.containerStatuses ?? []) as Json[]).filter((c) => c?.ready).length;
       const gates = (o.spec?.readinessGates ?? []) as Json[];
       const gateCell = gates.length
-        ? `${gates.filter((g) => (o.status?.conditions ?? []).some((c: Json) => c?.type === g?.conditionType && c?.status === 'True')).length}/${gates.length}`
+        ? `${gates.filter((g) => conditionTrue(o, g?.conditionType)).length}/${gates.length}`
         : '<none>';
       return [
         o.metadata.name,
@@ -195,3 +199,8 @@ export const pods: ResourceDef = {
     },
   },
 };
+
+/** Whether the pod's status has condition `type` set to True (a readiness gate is met). */
+function conditionTrue(pod: Json, type: unknown): boolean {
+  return (pod.status?.conditions ?? []).some((c: Json) => c?.type === type && c?.status === 'True');
+}

@@ -118,7 +118,7 @@ function allocateHealthCheck(obj: KObject, ctx: StrategyContext, old?: KObject):
 }
 
 /** Every node port and cluster IP an object holds. */
-export function serviceAllocations(o: KObject): { ips: string[]; ports: number[] } {
+function serviceAllocations(o: KObject): { ips: string[]; ports: number[] } {
   const spec = o.spec ?? {};
   const ports: number[] = [];
   if (wantsNodePorts(spec))

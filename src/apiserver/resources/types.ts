@@ -15,12 +15,12 @@ export interface Column {
   priority: number;
 }
 
-export interface TableSpec {
+interface TableSpec {
   columns: Column[];
   cells(obj: KObject, now: number): unknown[];
 }
 
-export interface ScaleSpec {
+interface ScaleSpec {
   /** replicas in spec (default when unset) */
   defaultReplicas: number;
 }
@@ -34,7 +34,7 @@ export interface StrategyContext {
 }
 
 /** What a mutating admission step may read (the DefaultIngressClass plugin lists IngressClasses). */
-export interface AdmissionContext {
+interface AdmissionContext {
   list(def: ResourceDef, ns?: string): Promise<KObject[]>;
 }
 

@@ -10,7 +10,7 @@ import { CniCode, CniError } from '../errors.js';
  * test. Every host-local IPAM without a `dataDir` gets one inside the run's temporary directory, so a run
  * never touches /var/lib/cni.
  */
-export const CONFORMANCE_CIDR = '10.244.250.0/24';
+const CONFORMANCE_CIDR = '10.244.250.0/24';
 
 export function builtinNetwork(path: string[]): (ipamDir: string) => LoadedList {
   const has = (t: string) => path.some((d) => existsSync(join(d, t)));

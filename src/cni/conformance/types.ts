@@ -6,7 +6,7 @@ import type { LoadedList } from '../runtime/config.js';
  * registry.ts. A case runs against a Harness (throwaway namespaces, the plugin directory under test, the
  * network under test) and returns an outcome; a thrown CaseFailure (or anything else) is a failure.
  */
-export type CaseStatus = 'pass' | 'fail' | 'n/a';
+type CaseStatus = 'pass' | 'fail' | 'n/a';
 
 export interface CaseOutcome {
   status: CaseStatus;

@@ -22,7 +22,7 @@ export interface HostLocalRequest {
   dns?: Dns;
 }
 
-export function storeFor(network: string, ipam: HostLocalIpamConf): DiskStore {
+function storeFor(network: string, ipam: HostLocalIpamConf): DiskStore {
   return new DiskStore(ipam.dataDir ?? DEFAULT_DATA_DIR, network);
 }
 

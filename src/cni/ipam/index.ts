@@ -28,7 +28,7 @@ export interface IpamConf {
 }
 
 /** Our bundles start with the relay prelude (scripts/build.mjs, src/cni/shim.sh); the reference is ELF. */
-export const SHIM_MARKER = '#!/bin/sh\n":" //; # skiff-cni-shim';
+const SHIM_MARKER = '#!/bin/sh\n":" //; # skiff-cni-shim';
 
 function isOurHostLocal(type: string, args: CniArgs): boolean {
   const env = args.env ?? process.env;

@@ -51,7 +51,7 @@ export function hostLocalInputs(
   stdin: string,
   cniArgs: Record<string, string>,
 ): HostLocalInputs {
-  let raw: unknown = {};
+  let raw: unknown;
   try {
     raw = JSON.parse(stdin);
   } catch {
@@ -74,7 +74,7 @@ export function hostLocalInputs(
   return out;
 }
 
-export function parseResolvConf(file: string): Dns {
+function parseResolvConf(file: string): Dns {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -9,7 +9,7 @@ import { CniCode, CniError } from '../errors.js';
  * last_reserved_ip.<rangeSetIndex> containing the last address handed out, and a `lock` file flocked around
  * every read-modify-write.
  */
-export const LINE_BREAK = '\r\n';
+const LINE_BREAK = '\r\n';
 const LOCK = 'lock';
 const LAST_PREFIX = 'last_reserved_ip.';
 

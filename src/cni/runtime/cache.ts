@@ -9,7 +9,7 @@ import { z } from 'zod';
  */
 export const DEFAULT_CACHE_DIR = '/var/lib/cni/results';
 
-export const cacheEntrySchema = z
+const cacheEntrySchema = z
   .object({
     kind: z.literal('cniCacheV1'),
     containerId: z.string(),

@@ -36,7 +36,7 @@ export function parseConfList(text: string, source = '<bytes>'): LoadedList {
  * Spec 1.1 version selection: with a `cniVersions` list the runtime uses the highest version in it that it
  * supports, ignoring `cniVersion` (which older runtimes read instead).
  */
-export function withSelectedVersion(raw: unknown, source: string): unknown {
+function withSelectedVersion(raw: unknown, source: string): unknown {
   if (typeof raw !== 'object' || raw === null || !('cniVersions' in raw)) return raw;
   const listed = (raw as { cniVersions: unknown }).cniVersions;
   if (!Array.isArray(listed) || listed.some((v) => typeof v !== 'string'))
@@ -75,7 +75,7 @@ export function loadConfFile(path: string): LoadedList {
 }
 
 /** All valid network configs in dir, in file-name order. */
-export function loadConfDir(dir: string): LoadedList[] {
+function loadConfDir(dir: string): LoadedList[] {
   let files: string[];
   try {
     files = readdirSync(dir)

@@ -7,10 +7,10 @@ import { cidrString as anyCidrString } from '../../net/schema.js';
  */
 
 /** "10.244.1.5/24" or "fd00::5/64": an address with its prefix length. */
-export const cidrString = anyCidrString();
-export const ipString = z.string().regex(/^[0-9a-fA-F.:]+$/, 'expected an IP address');
+const cidrString = anyCidrString();
+const ipString = z.string().regex(/^[0-9a-fA-F.:]+$/, 'expected an IP address');
 
-export const dnsSchema = z
+const dnsSchema = z
   .object({
     nameservers: z.array(z.string()).optional(),
     domain: z.string().optional(),
@@ -34,7 +34,7 @@ export const routeSchema = z
   .passthrough();
 export type Route = z.infer<typeof routeSchema>;
 
-export const interfaceSchema = z
+const interfaceSchema = z
   .object({
     name: z.string(),
     mac: z.string().optional(),
@@ -44,10 +44,9 @@ export const interfaceSchema = z
     pciID: z.string().optional(),
   })
   .passthrough();
-export type Interface = z.infer<typeof interfaceSchema>;
 
 /** An IP in a 1.x result. 0.4.0 adds `version: "4" | "6"` (see convert.ts). */
-export const ipConfigSchema = z
+const ipConfigSchema = z
   .object({
     address: cidrString,
     gateway: ipString.optional(),
@@ -68,9 +67,8 @@ export const resultSchema = z
   .passthrough();
 export type Result = z.infer<typeof resultSchema>;
 
-export const ipam040Schema = ipConfigSchema.extend({ version: z.enum(['4', '6']) });
+const ipam040Schema = ipConfigSchema.extend({ version: z.enum(['4', '6']) });
 export const result040Schema = resultSchema.extend({ ips: z.array(ipam040Schema).optional() });
-export type Result040 = z.infer<typeof result040Schema>;
 
 export const ipamConfSchema = z.object({ type: z.string().min(1) }).passthrough();
 
@@ -91,7 +89,7 @@ export const netConfSchema = z
 export type NetConf = z.infer<typeof netConfSchema>;
 
 /** The plugin entries inside a conflist: name/cniVersion come from the list. */
-export const pluginEntrySchema = z
+const pluginEntrySchema = z
   .object({ type: z.string().min(1), capabilities: z.record(z.boolean()).optional() })
   .passthrough();
 export type PluginEntry = z.infer<typeof pluginEntrySchema>;
@@ -117,7 +115,6 @@ export const versionResultSchema = z.object({
   cniVersion: z.string(),
   supportedVersions: z.array(z.string()),
 });
-export type VersionResult = z.infer<typeof versionResultSchema>;
 
 export const errorResultSchema = z
   .object({

@@ -9,7 +9,7 @@ import { netnsPath } from '../../os/netns.js';
  * What `skiff cni add|check|del|...` takes from its flags, validated once: the attachment (netns, ifname,
  * container ID), CNI_ARGS pairs and capability args, and where plugins and the result cache live.
  */
-export const DEFAULT_CNI_BIN = '/opt/cni/bin';
+const DEFAULT_CNI_BIN = '/opt/cni/bin';
 
 /** `--netns pod1` means /run/netns/pod1; a path is taken as is. */
 export function netnsArg(v: string): string {

@@ -8,11 +8,11 @@ import { logSyncError, type Controller, type ControllerContext } from '../types.
 import { equalIgnoreHash, POD_TEMPLATE_HASH, templateHash } from './hash.js';
 import { initialNewReplicas, planRecreateStep, planRollingStep, resolveFenceposts, type RsState } from './rollout.js';
 
-export const REVISION = 'deployment.kubernetes.io/revision';
+const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';
 const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 
-export function revisionOf(obj: { metadata?: { annotations?: Record<string, string> } }): number {
+function revisionOf(obj: { metadata?: { annotations?: Record<string, string> } }): number {
   const n = Number(obj.metadata?.annotations?.[REVISION] ?? '0');
   return Number.isFinite(n) ? n : 0;
 }

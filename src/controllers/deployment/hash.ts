@@ -40,7 +40,7 @@ export function fnv32a(s: string): number {
 }
 
 /** The template without the pod-template-hash label and without creationTimestamp noise. */
-export function stripHash(t: V1PodTemplateSpec | undefined): unknown {
+function stripHash(t: V1PodTemplateSpec | undefined): unknown {
   const copy = JSON.parse(JSON.stringify(t ?? {})) as {
     metadata?: { labels?: Record<string, string>; creationTimestamp?: unknown };
   };

@@ -11,7 +11,7 @@ import { isPodReady, isPodTerminating, mapSelectorMatches } from '../objects.js'
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const MANAGED_BY = 'endpointslice-controller.k8s.io';
-export const MAX_ENDPOINTS_PER_SLICE = 100;
+const MAX_ENDPOINTS_PER_SLICE = 100;
 
 /** One desired EndpointSlice's content (names are assigned when reconciling against existing slices). */
 export interface DesiredSlice {
@@ -28,7 +28,7 @@ function containerPortByName(pod: V1Pod, name: string, protocol: string): number
 }
 
 /** The Service's ports as this pod serves them; a named targetPort the pod lacks drops that port. */
-export function endpointPortsFor(svc: V1Service, pod: V1Pod): V1EndpointPort[] {
+function endpointPortsFor(svc: V1Service, pod: V1Pod): V1EndpointPort[] {
   const out: V1EndpointPort[] = [];
   for (const sp of svc.spec?.ports ?? []) {
     const protocol = sp.protocol ?? 'TCP';
@@ -54,7 +54,7 @@ const portsKey = (ports: V1EndpointPort[]): string =>
   );
 
 /** Pods a Service selects that can be endpoints: selected, has an IP, not finished. */
-export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
+function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
   return pods.filter(
     (p) =>
       p.metadata?.namespace === svc.metadata?.namespace &&
@@ -66,7 +66,7 @@ export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
 }
 
 /** `service` is the Service's name: the endpoint carries the pod's hostname only when its subdomain names it. */
-export function endpointFor(pod: V1Pod, ip: string, service?: string): V1Endpoint {
+function endpointFor(pod: V1Pod, ip: string, service?: string): V1Endpoint {
   const terminating = isPodTerminating(pod);
   const serving = isPodReady(pod);
   const ep: V1Endpoint = {

@@ -12,7 +12,7 @@ export class AddressPool {
     try {
       this.range = parseIpRange(spec);
     } catch (e) {
-      throw new Error((e as Error).message.replace(/^invalid address range/, 'invalid address pool'));
+      throw new Error((e as Error).message.replace(/^invalid address range/, 'invalid address pool'), { cause: e });
     }
   }
 

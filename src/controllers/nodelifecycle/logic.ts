@@ -1,8 +1,8 @@
 import type { V1Node, V1NodeCondition, V1Pod, V1Taint } from '@kubernetes/client-node';
 import { tolerates } from '../../scheduler/filters.js';
 
-export const UNREACHABLE_TAINT_KEY = 'node.kubernetes.io/unreachable';
-export const STATUS_UNKNOWN_REASON = 'NodeStatusUnknown';
+const UNREACHABLE_TAINT_KEY = 'node.kubernetes.io/unreachable';
+const STATUS_UNKNOWN_REASON = 'NodeStatusUnknown';
 
 /**
  * Per-node heartbeat tracking on the controller's own clock (like Kubernetes' "probe timestamp"): the
@@ -40,7 +40,7 @@ export function heartbeatSignature(node: V1Node, leaseRenewTime: unknown): strin
   ]);
 }
 
-export const UNREACHABLE_TAINTS: V1Taint[] = [
+const UNREACHABLE_TAINTS: V1Taint[] = [
   { key: UNREACHABLE_TAINT_KEY, effect: 'NoSchedule' },
   { key: UNREACHABLE_TAINT_KEY, effect: 'NoExecute' },
 ];

@@ -3,7 +3,7 @@ import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 
-export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 
 /**
  * kube-controller-manager's root-ca-cert-publisher: a `kube-root-ca.crt` ConfigMap with the cluster CA

@@ -14,24 +14,20 @@ import { type ProjectionSource, type Volume, type VolumeContext, VolumeError, ty
 export { VolumeError } from './types.js';
 export type { ProjectionSource, VolumePlugin, VolumeContext } from './types.js';
 
-/** Projection sources of `projected` volumes, by field. Another engineer's source is one registerProjectionSource. */
-export const projectionSources = new Map<string, ProjectionSource>(
+/** Projection sources of `projected` volumes, by field: a new source is a module in projections/ added here. */
+const projectionSources = new Map<string, ProjectionSource>(
   [configMapProjection, secretProjection, downwardAPIProjection, serviceAccountTokenProjection].map((s) => [
     s.field,
     s,
   ]),
 );
 
-export function registerProjectionSource(s: ProjectionSource): void {
-  projectionSources.set(s.field, s);
-}
-
 /** Volume plugins by the Volume field they handle. */
 export const volumePlugins = new Map<string, VolumePlugin>(
   [emptyDir, hostPath, configMap, secret, downwardAPI, projected(projectionSources)].map((p) => [p.field, p]),
 );
 
-export function volumeSourceField(v: Volume): string | undefined {
+function volumeSourceField(v: Volume): string | undefined {
   return Object.keys(v).find((k) => k !== 'name' && v[k] !== undefined && v[k] !== null);
 }
 

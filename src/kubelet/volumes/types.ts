@@ -21,7 +21,7 @@ export interface VolumeContext {
   dir: string;
 }
 
-export interface PreparedVolume {
+interface PreparedVolume {
   /** host path to bind into the views */
   path: string;
   /** always mounted read-only (configMap, secret, downwardAPI, projected), whatever the volumeMount says */
@@ -35,7 +35,7 @@ export interface VolumePlugin {
 }
 
 /** One file of a projected payload: path relative to the volume root. */
-export interface ProjectedFile {
+interface ProjectedFile {
   data: Buffer;
   mode: number;
 }

@@ -13,7 +13,7 @@ const labels = { 'app.kubernetes.io/name': INGRESS_NAME, 'app.kubernetes.io/comp
 
 type Obj = { path: string; body: Record<string, unknown> };
 
-export function ingressAddonObjects(replicas = 1): Obj[] {
+function ingressAddonObjects(replicas = 1): Obj[] {
   const read = ['get', 'list', 'watch'];
   return [
     {

@@ -18,7 +18,7 @@ export function parsePeersFile(text: string, source = 'peers file'): Peer[] {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${source}: not JSON: ${errorMessage(err)}`);
+    throw new Error(`${source}: not JSON: ${errorMessage(err)}`, { cause: err });
   }
   const r = peersFileSchema.safeParse(json);
   if (!r.success) {

@@ -5,8 +5,8 @@
  */
 import type { Peer } from './peers.js';
 
-export const VTEP_MAC_ANNOTATION = 'skiff.io/vtep-mac';
-export const PUBLIC_IP_ANNOTATION = 'skiff.io/public-ip';
+const VTEP_MAC_ANNOTATION = 'skiff.io/vtep-mac';
+const PUBLIC_IP_ANNOTATION = 'skiff.io/public-ip';
 
 /** The subset of a v1 Node this module reads (structural, so tests need no client library). */
 export interface NodeLike {

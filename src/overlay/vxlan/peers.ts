@@ -13,11 +13,11 @@ import { type Cidr, parseCidr } from '../../net/cidr.js';
 import { formatIp, isIPv4 } from '../../net/ip.js';
 import type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry } from '../../os/vxlan.js';
 
-export type { FdbEntry, NeighEntry, OverlayEntries, OverlayOp, RouteEntry };
+export type { OverlayEntries, OverlayOp };
 
 const MAC = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/;
 
-export const peerSchema = z.object({
+const peerSchema = z.object({
   name: z.string().min(1),
   podCIDR: z.string().optional(),
   publicIP: z.string().optional(),
@@ -33,7 +33,7 @@ export interface SelfInfo {
   publicIP?: string;
 }
 
-export interface SkippedPeer {
+interface SkippedPeer {
   name: string;
   reason: string;
 }

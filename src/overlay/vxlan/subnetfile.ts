@@ -83,7 +83,9 @@ export async function readSubnetFile(path: string): Promise<SubnetFile> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read subnet file ${path}: ${code ?? String(err)} (is the vxlan agent running?)`);
+    throw new Error(`cannot read subnet file ${path}: ${code ?? String(err)} (is the vxlan agent running?)`, {
+      cause: err,
+    });
   }
   return parseSubnetFile(text, path);
 }

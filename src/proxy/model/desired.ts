@@ -14,7 +14,7 @@ import type {
 } from './types.js';
 
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
-export const DEFAULT_AFFINITY_SECONDS = 10_800;
+const DEFAULT_AFFINITY_SECONDS = 10_800;
 
 /** "a.b.c.d/n" or a bare address (→ /32); undefined for anything else (IPv6 ranges are not programmed). */
 export function normalizeCIDR(s: string): string | undefined {
@@ -28,7 +28,7 @@ function protocolOf(p: string | undefined): Protocol | undefined {
 }
 
 /** All endpoints of one service port, resolved per slice (a named targetPort can differ between slices). */
-export function endpointsForPort(
+function endpointsForPort(
   slices: readonly V1EndpointSlice[],
   portName: string,
   protocol: Protocol,

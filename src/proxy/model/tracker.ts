@@ -1,7 +1,7 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 
 /** The label an EndpointSlice carries to name its Service (discovery.k8s.io). */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function objKey(ns: string | undefined, name: string | undefined): string {
   return `${ns ?? 'default'}/${name ?? ''}`;
@@ -12,7 +12,7 @@ export function serviceKey(svc: V1Service): string {
 }
 
 /** The Service an EndpointSlice belongs to, or undefined if it carries no service-name label. */
-export function sliceServiceKey(slice: V1EndpointSlice): string | undefined {
+function sliceServiceKey(slice: V1EndpointSlice): string | undefined {
   const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   return name ? objKey(slice.metadata?.namespace, name) : undefined;
 }

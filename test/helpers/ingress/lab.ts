@@ -24,7 +24,7 @@ const HERE = join(ROOT, 'test/helpers/ingress');
 export const SKIFF = join(ROOT, 'dist/skiff.mjs');
 export const KUBECTL = '/usr/bin/kubectl';
 export const CTRL_IP = '10.250.0.1';
-export const CLIENT_IP = '10.250.0.100';
+const CLIENT_IP = '10.250.0.100';
 
 export interface Res {
   status?: number;

@@ -23,8 +23,8 @@ function findRoot(from: string): string {
 }
 const root = findRoot(dirname(fileURLToPath(import.meta.url)));
 const here = join(root, 'test/helpers/proxy');
-export const SERVER = join(here, 'server.mjs');
-export const CLIENT = join(here, 'client.mjs');
+const SERVER = join(here, 'server.mjs');
+const CLIENT = join(here, 'client.mjs');
 
 /** Bundle the driver next to node_modules (so its packages resolve); removed with the lab. */
 export async function buildDriver(lab: Lab): Promise<string> {

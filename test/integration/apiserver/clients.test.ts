@@ -186,7 +186,8 @@ describe('object size limits', () => {
 
 describe('default/kubernetes', () => {
   it('is reconciled to the current port on every start', async () => {
-    const get = async (path: string) => JSON.parse((await req('GET', path)).body) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const get = async (path: string) => JSON.parse((await req('GET', path)).body) as Record<string, any>;
     const before = await get('/api/v1/namespaces/default/endpoints/kubernetes');
     expect(before.subsets[0].ports[0].port).toBe(api.port);
     const oldPort = api.port;

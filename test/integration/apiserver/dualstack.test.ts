@@ -70,7 +70,8 @@ describe('dual-stack Services with kubectl', () => {
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+      'spec.ipFamilyPolicy: Invalid value: "SingleStack": must be \'RequireDualStack\' or ' +
+        "'PreferDualStack' when multiple IP families are specified",
     );
     const out = await kubectl(s, ['apply', '-f', '-'], svcYaml('out', '  clusterIP: fd00:10:97::1'));
     expect(out.code).not.toBe(0);

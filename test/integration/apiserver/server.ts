@@ -9,7 +9,7 @@ import { Agent, request } from 'node:https';
 import { parse } from 'yaml';
 import { until } from '../../helpers/until.js';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../../..');
 export const SKIFF = join(ROOT, 'dist/skiff.mjs');
 export const KUBECTL = '/usr/bin/kubectl';
 

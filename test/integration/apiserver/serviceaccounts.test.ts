@@ -14,7 +14,8 @@ const lab = new Lab();
 let s: ServerProc;
 
 const claimsOf = (token: string) =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
 const get = (token: string, path: string) => rawRequest(s, 'GET', path, { token });
 
 beforeAll(async () => {

@@ -83,7 +83,8 @@ for (const impl of IMPLS) {
       const file = join(tmp, 'resolv.conf');
       writeFileSync(
         file,
-        'nameserver 10.96.0.10\nnameserver 10.96.0.11\nsearch default.svc.cluster.local svc.cluster.local\noptions ndots:5\ndomain cluster.local\n',
+        'nameserver 10.96.0.10\nnameserver 10.96.0.11\nsearch default.svc.cluster.local ' +
+          'svc.cluster.local\noptions ndots:5\ndomain cluster.local\n',
       );
       const r = await add('r7', {}, '', { resolvConf: file });
       expect(r.json.dns).toEqual({

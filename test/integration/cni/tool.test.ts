@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRaw } from '../../../src/os/exec.js';
 import { namedNs } from '../../../src/os/ns.js';
@@ -9,7 +7,6 @@ import { netnsExists } from '../../../src/os/netns.js';
 import { Lab, requireRootAndTools } from '../../helpers/lab.js';
 import { OUR_BIN, REF_BIN, requirePlugins } from './cnilab.js';
 
-const execFileP = promisify(execFile);
 const SKIFF = resolve(import.meta.dirname, '../../../dist/skiff.mjs');
 
 /**

@@ -14,10 +14,10 @@ import { isNotFound } from '../../../src/client/errors.js';
 import { loadKubeConfig } from '../../../src/client/kubeconfig.js';
 import { rawGet } from '../../../src/client/raw.js';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
-export const SKIFF = join(ROOT, 'dist/skiff.mjs');
+const ROOT = resolve(import.meta.dirname, '../../..');
+const SKIFF = join(ROOT, 'dist/skiff.mjs');
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -52,7 +52,7 @@ export async function waitFor<T>(
   );
 }
 
-export class Proc {
+class Proc {
   child: ChildProcess | undefined;
   constructor(
     readonly name: string,

@@ -146,7 +146,8 @@ ${spec}`;
       await kubectlFails(
         ['apply', '-f', '-'],
         bad(
-          '  rules: [{host: "*.*.example", http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: a, port: {number: 80}}}}]}}]\n',
+          '  rules: [{host: "*.*.example", http: {paths: [{path: /, pathType: Prefix, ' +
+            'backend: {service: {name: a, port: {number: 80}}}}]}}]\n',
         ),
       ),
     ).toMatch(/wildcard DNS-1123 subdomain/);

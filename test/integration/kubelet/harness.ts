@@ -13,9 +13,9 @@ import { type LabProcess } from '../../../src/lab/state.js';
 import { alive, startProcess, stopProcess } from '../../../src/lab/supervisor.js';
 import type { Lab } from '../../helpers/lab.js';
 
-export const ROOT = resolve(import.meta.dirname, '../../..');
-export const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
-export const CP_IP = '198.18.0.1';
+const ROOT = resolve(import.meta.dirname, '../../..');
+const SKIFF = join(ROOT, 'dist', 'skiff.mjs');
+const CP_IP = '198.18.0.1';
 
 export async function waitUntil<T>(
   what: string,

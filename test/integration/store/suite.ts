@@ -23,7 +23,7 @@ export interface SuiteTarget {
 }
 
 /** Next event, failing after `ms` instead of hanging the test. */
-export async function nextEvent(w: Watch, ms = 10_000): Promise<WatchEvent | undefined> {
+async function nextEvent(w: Watch, ms = 10_000): Promise<WatchEvent | undefined> {
   const it = w[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -52,7 +52,7 @@ export function rev(e: WatchEvent): number {
 }
 
 /** Resolves when `cond` holds, polling for at most `ms`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

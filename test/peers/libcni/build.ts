@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRaw } from '../../../src/os/exec.js';
 
-export const GOCODE = '/usr/share/gocode';
+const GOCODE = '/usr/share/gocode';
 const SRC_DIR = dirname(fileURLToPath(import.meta.url));
 
 export async function buildLibcniDriver(outDir: string): Promise<string> {

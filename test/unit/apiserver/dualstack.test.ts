@@ -147,7 +147,8 @@ describe('Service ipFamilies / ipFamilyPolicy / clusterIPs (kube-apiserver seman
     expect(
       await bad({ clusterIP: '10.96.0.9', clusterIPs: ['10.96.0.9', 'fd00:10:96::9'], ipFamilyPolicy: 'SingleStack' }),
     ).toEqual([
-      "spec.ipFamilyPolicy: Invalid value: \"SingleStack\": must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+      'spec.ipFamilyPolicy: Invalid value: "SingleStack": must be \'RequireDualStack\' or ' +
+        "'PreferDualStack' when multiple cluster IPs are specified",
     ]);
     expect(
       (await bad({ type: 'ExternalName', externalName: 'example.com', ports: [], ipFamilyPolicy: 'SingleStack' }))[0],

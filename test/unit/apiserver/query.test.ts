@@ -34,7 +34,7 @@ describe('query parameters as kube-apiserver decodes them', () => {
     ['+7', 7],
     ['0', 0],
     ['-1', -1],
-    ['9223372036854775807', 9223372036854775807],
+    ['9223372036854775807', Number('9223372036854775807')],
   ])('integer %j → %d', (v, want) => {
     expect(parseQueryInt('limit', v)).toBe(want);
   });

@@ -13,7 +13,7 @@ import { RateLimiter, WatchCounter } from '../../../src/apiserver/limits.js';
 
 /** The HTTP response side of a watch, collecting the JSON lines it is sent. */
 class Sink extends EventEmitter {
-  lines: { type: string; object: Record<string, any> }[] = [];
+  lines: { type: string; object: Record<string, any> }[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
   writableEnded = false;
   status = 0;
   writeHead(code: number): this {
@@ -32,7 +32,7 @@ class Sink extends EventEmitter {
 }
 
 const w = (): WriteOptions => ({ fieldValidation: 'Strict', dryRun: false, warnings: [] });
-let cleanup: (() => Promise<void>)[] = [];
+const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });

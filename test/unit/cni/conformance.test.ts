@@ -24,7 +24,9 @@ describe('conformance pieces', () => {
     const f = join(dir, 't.conflist');
     writeFileSync(
       f,
-      '{"cniVersion":"1.0.0","name":"t","plugins":[{"type":"bridge","mtu":{{mtu}},"ipam":{"type":"host-local","subnet":"{{podCIDR}}"}},{"type":"x","delegate":{"ipam":{"type":"host-local","dataDir":"/keep"}}}]}',
+      '{"cniVersion":"1.0.0","name":"t","plugins":[{"type":"bridge","mtu":{{mtu}},"ipam":{"type":' +
+        '"host-local","subnet":"{{podCIDR}}"}},{"type":"x","delegate":{"ipam":{"type":"host-local",' +
+        '"dataDir":"/keep"}}}]}',
     );
     const { list } = templateNetwork(f)('/run/dir');
     expect(list.plugins[0]).toMatchObject({ mtu: 1500, ipam: { subnet: '10.244.250.0/24', dataDir: '/run/dir' } });

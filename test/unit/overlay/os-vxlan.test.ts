@@ -12,7 +12,14 @@ import {
 } from '../../../src/os/vxlan.js';
 
 // Captured from iproute2 6.1 on Debian 12 (ip -json -d link show dev skiff.1, etc.).
-const LINK = `[{"ifindex":3,"ifname":"skiff.1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450,"qdisc":"noqueue","operstate":"UNKNOWN","linkmode":"DEFAULT","group":"default","txqlen":1000,"link_type":"ether","address":"02:11:22:33:44:55","broadcast":"ff:ff:ff:ff:ff:ff","promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"198.18.0.11","link":"u0","port_range":{"low":0,"high":0},"port":8472,"learning":false,"ttl":0,"df":"unset","ageing":300,"udp_csum":true}},"num_tx_queues":1}]`;
+const LINK =
+  `[{"ifindex":3,"ifname":"skiff.1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450` +
+  `,"qdisc":"noqueue","operstate":"UNKNOWN","linkmode":"DEFAULT","group":"default","txqlen":1000` +
+  `,"link_type":"ether","address":"02:11:22:33:44:55","broadcast":"ff:ff:ff:ff:ff:ff"` +
+  `,"promiscuity":0,"allmulti":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"vxlan"` +
+  `,"info_data":{"id":1,"local":"198.18.0.11","link":"u0","port_range":{"low":0,"high":0}` +
+  `,"port":8472,"learning":false,"ttl":0,"df":"unset","ageing":300,"udp_csum":true}}` +
+  `,"num_tx_queues":1}]`;
 
 const spec: VxlanDeviceSpec = {
   name: 'skiff.1',
@@ -41,7 +48,9 @@ describe('device JSON', () => {
   });
 
   it('refuses a non-vxlan device of the same name', () => {
-    const veth = `[{"ifindex":4,"ifname":"skiff.1","flags":["UP"],"mtu":1500,"address":"aa:bb:cc:dd:ee:ff","linkinfo":{"info_kind":"veth"}}]`;
+    const veth =
+      `[{"ifindex":4,"ifname":"skiff.1","flags":["UP"],"mtu":1500,"address":"aa:bb:cc:dd:ee:ff"` +
+      `,"linkinfo":{"info_kind":"veth"}}]`;
     expect(() => parseVxlanLink(veth)).toThrow(/not a vxlan device/);
   });
 
@@ -54,7 +63,10 @@ describe('device JSON', () => {
   });
 
   it('finds the underlay interface by address', () => {
-    const addrs = `[{"ifindex":1,"ifname":"lo","mtu":65536,"addr_info":[{"family":"inet","local":"127.0.0.1","prefixlen":8}]},{"ifindex":2,"ifname":"u0","mtu":1500,"addr_info":[{"family":"inet","local":"198.18.0.11","prefixlen":24},{"family":"inet6","local":"fe80::1","prefixlen":64}]}]`;
+    const addrs =
+      `[{"ifindex":1,"ifname":"lo","mtu":65536,"addr_info":[{"family":"inet","local":"127.0.0.1"` +
+      `,"prefixlen":8}]},{"ifindex":2,"ifname":"u0","mtu":1500,"addr_info":[{"family":"inet"` +
+      `,"local":"198.18.0.11","prefixlen":24},{"family":"inet6","local":"fe80::1","prefixlen":64}]}]`;
     expect(findInterfaceByAddress(addrs, '198.18.0.11')).toEqual({ name: 'u0', mtu: 1500 });
     expect(findInterfaceByAddress(addrs, '198.18.0.99')).toBeUndefined();
   });
@@ -64,7 +76,8 @@ describe('entry JSON', () => {
   it('keeps only remote fdb entries, permanent neighbours and gatewayed routes', () => {
     expect(
       parseFdb(
-        `[{"mac":"0E:AA:BB:CC:DD:EE","dst":"198.18.0.12","flags":["self"],"state":"permanent"},{"mac":"33:33:00:00:00:01","flags":["self"],"state":"permanent"}]`,
+        `[{"mac":"0E:AA:BB:CC:DD:EE","dst":"198.18.0.12","flags":["self"],"state":"permanent"}` +
+          `,{"mac":"33:33:00:00:00:01","flags":["self"],"state":"permanent"}]`,
       ),
     ).toEqual([{ mac: '0e:aa:bb:cc:dd:ee', dst: '198.18.0.12' }]);
     expect(

@@ -1,4 +1,4 @@
-import { convertResult, parseResult } from '../../spec/convert.js';
+import { parseResult } from '../../spec/convert.js';
 import { result040Schema, resultSchema, type Result } from '../../spec/types.js';
 import { compareVersions } from '../../spec/version.js';
 import { type Harness, type RawOutcome, ensure } from '../types.js';
@@ -43,10 +43,6 @@ export function validResult(raw: unknown, version: string): Result {
   for (const ip of result.ips ?? [])
     ensure(ip.interface === undefined || ip.interface < n, `ip ${ip.address} names interface ${ip.interface} of ${n}`);
   return result;
-}
-
-export function wire(result: Result, version: string): Record<string, unknown> {
-  return convertResult(result, version);
 }
 
 /** The address the chain gave the pod on eth0 is really there. */

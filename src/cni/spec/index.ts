@@ -1,3 +1,0 @@
-export * from './types.js';
-export * from './version.js';
-export * from './convert.js';
