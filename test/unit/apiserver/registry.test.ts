@@ -354,15 +354,13 @@ describe('node authorization', () => {
       ),
     ).toBeUndefined();
   });
-  it('has node status writes of any node name rejected by guards', () => {
-    const g = authz.authorize(kubelet, {
-      verb: 'patch',
-      group: '',
-      resource: 'nodes',
-      subresource: 'status',
-      name: 'n1',
-    })!;
+  it("lets a kubelet write its own node status and no other node's", () => {
+    const status = (name: string) => ({ verb: 'patch', group: '', resource: 'nodes', subresource: 'status', name });
+    const g = authz.authorize(kubelet, status('n1'))!;
     expect(() => g({ metadata: { name: 'n1' } })).not.toThrow();
+    // the object written must be the node named in the request: a body naming another node is refused
+    expect(() => g({ metadata: { name: 'n2' } })).toThrow(ApiError);
+    expect(() => authz.authorize(kubelet, status('n2'))).toThrow(/forbidden/);
     expect(nodes.statusSubresource).toBe(true);
   });
 });
