@@ -5,32 +5,41 @@
  *  - connection latency through a ClusterIP at 10 and 10k services vs direct pod IP (p50/p90/p99), the two
  *    interleaved in random order per round so drift in machine load hits both alike, with the ratio's
  *    spread over consecutive blocks of rounds;
- *  - userspace-mode throughput vs nftables mode vs direct (a bounded 64 MiB transfer each).
+ *  - throughput (iperf3 on both ends, bounded transfers) of direct, nftables and userspace, each mode's
+ *    ClusterIP runs interleaved with direct runs so the ratios compare like with like;
+ *  - each sync against one bare `nft -f` of the very transaction the proxy sent, replayed in the same run;
+ *  - the proxy process's RSS at 10k services, in both modes.
  * Everything happens inside namespaces this run creates (lab rule); all loops are bounded.
  * Run: node scripts/build.mjs && node dist/bench/proxy.mjs   (root)
  */
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { Lab, requireRootAndTools } from '../test/helpers/lab.js';
 import {
   buildDriver,
   buildTopology,
-  client,
   clientMix,
   Driver,
+  IPERF_PORT,
+  iperf,
+  startIperfServer,
+  startRelay,
   startServers,
   type Topology,
 } from '../test/helpers/proxy/netlab.js';
 import { slice, svc } from '../test/helpers/proxy/objects.js';
 
-const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 300);
 /** Interleaved latency: rounds (one direct + one ClusterIP connect each), a time cap, warm-up rounds dropped,
  * and how many consecutive blocks the rounds are cut into for the ratio's spread. */
 const LAT_ROUNDS = Number(process.env.BENCH_LAT_ROUNDS ?? 2000);
 const LAT_MAX_MS = 20_000;
 const LAT_WARMUP = 20;
 const LAT_BLOCKS = 10;
-const MIB = Number(process.env.BENCH_MIB ?? 64);
+const MIB = Number(process.env.BENCH_MIB ?? 256);
+/** Throughput rounds per mode, each one direct and one ClusterIP transfer in a random order. */
+const TP_ROUNDS = Number(process.env.BENCH_TP_ROUNDS ?? 3);
+const RELAY_PORT = 15201;
 const SCALES = [1000, 5000, 10000];
 const PARTIAL_RUNS = 5;
 const FULL_RUNS = 3;
@@ -49,26 +58,35 @@ function median(xs: number[]): number {
   return pct(xs, 50);
 }
 
-async function latency(topo: Topology, host: string, port: number): Promise<{ p50: number; p99: number }> {
+/** Throughput rounds: one direct and one ClusterIP transfer per round, in a random order, so load drift
+ * hits both; per round the ratio ClusterIP/direct. Reports medians (MiB/s) and the median ratio. */
+async function pairedThroughput(
+  topo: Topology,
+  podIP: string,
+  vipAddr: string,
+  vipPort = IPERF_PORT,
+): Promise<{ direct: number; vip: number; ratio: number; ratios: number[] }> {
   const src = topo.pods.find((p) => p.name === 'p2')!;
-  const rs = await client(src.ns, 'tcp', host, port, CONNECTS, 2000);
-  const bad = rs.filter((r) => !r.ok);
-  if (bad.length) throw new Error(`${bad.length}/${rs.length} connects to ${host}:${port} failed (${bad[0]!.err})`);
-  const ms = rs.slice(10).map((r) => r.ms); // drop warm-up
-  return { p50: pct(ms, 50), p99: pct(ms, 99) };
+  const d: number[] = [];
+  const v: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < TP_ROUNDS; i++) {
+    const order = Math.random() < 0.5 ? ['d', 'v'] : ['v', 'd'];
+    const round: Record<string, number> = {};
+    for (const k of order)
+      round[k] = k === 'd' ? await iperf(src.ns, podIP, IPERF_PORT, MIB) : await iperf(src.ns, vipAddr, vipPort, MIB);
+    d.push(round.d!);
+    v.push(round.v!);
+    ratios.push(round.v! / round.d!);
+  }
+  return { direct: median(d), vip: median(v), ratio: median(ratios), ratios };
 }
 
-/** Best of 3 bounded transfers (MiB/s): the best run is the least disturbed by other load on the machine. */
-async function throughput(topo: Topology, host: string, port: number): Promise<number> {
-  const src = topo.pods.find((p) => p.name === 'p2')!;
-  let best = 0;
-  for (let i = 0; i < 3; i++) {
-    const [r] = await client(src.ns, 'sink', host, port, MIB, 60_000);
-    if (!r?.ok || Number(r.text) < MIB * 1024 * 1024)
-      throw new Error(`transfer to ${host}:${port} failed: ${JSON.stringify(r)}`);
-    best = Math.max(best, MIB / (r.ms / 1000));
-  }
-  return best;
+/** RSS of the driver process (the proxy), MiB, read from /proc. */
+function rssMiB(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 interface Series {
@@ -172,29 +190,31 @@ function services(from: number, to: number, p1: string, p3: string): (V1Service 
 }
 
 async function main(): Promise<void> {
-  requireRootAndTools(['ip', 'nft']);
+  requireRootAndTools(['ip', 'nft', 'iperf3']);
   const t0 = Date.now();
   const lab = new Lab('pxbench');
   const onSignal = (): void => void lab.cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const lines: string[] = [];
-  const say = (s: string): void => {
-    lines.push(s);
-    process.stdout.write(`${s}\n`);
-  };
+  const say = (s: string): void => void process.stdout.write(`${s}\n`);
   try {
     const topo = await buildTopology(lab, { n1: ['p1', 'p2', 'p3'] });
     await startServers(lab, topo);
     const node = topo.nodes[0]!;
     const [p1, , p3] = topo.pods.map((p) => p.ip) as [string, string, string];
+    await startIperfServer(lab, topo.pods[0]!.ns);
     const driverPath = await buildDriver(lab);
-    let drv = new Driver(driverPath, node.ns, ['--mode', 'nftables', '--node-name', 'n1']);
+    let drv = new Driver(driverPath, node.ns, ['--mode', 'nftables', '--node-name', 'n1', '--record-nft', 'true']);
     lab.onCleanup(() => drv.kill());
-    // the latency target: one endpoint (p1), so ClusterIP and direct reach the same server
+    // the latency and throughput targets: one endpoint (p1), so ClusterIP and direct reach the same server
     const probe = [
       svc('probe', { clusterIP: '10.96.0.10' }),
       slice('probe', [{ ip: p1, node: 'n1' }], [{ name: 'http', port: 8080 }]),
+      svc('iperf', {
+        clusterIP: '10.96.0.11',
+        ports: [{ name: 'iperf', port: IPERF_PORT, protocol: 'TCP', targetPort: IPERF_PORT }],
+      }),
+      slice('iperf', [{ ip: p1, node: 'n1' }], [{ name: 'iperf', port: IPERF_PORT }]),
     ];
     const send = (objs: (V1Service | V1EndpointSlice)[]): void => {
       for (let i = 0; i < objs.length; i += 2000) drv.send({ op: 'bulk', items: objs.slice(i, i + 2000) });
@@ -204,35 +224,44 @@ async function main(): Promise<void> {
 
     say(
       `# skiff proxy bench (latency: up to ${LAT_ROUNDS} interleaved rounds or ${LAT_MAX_MS / 1000} s per scale; ` +
-        `userspace latency ${CONNECTS} connects; best of 3 x ${MIB} MiB per transfer)`,
+        `throughput: ${TP_ROUNDS} interleaved rounds of ${MIB} MiB iperf3 transfers per mode)`,
     );
     // Transfers first: after hundreds of short connections, a reused client port can collide in conntrack
     // with a direct flow still in TIME_WAIT to the same pod (a kernel NAT clash unrelated to the proxy).
-    const tpDirect = await throughput(topo, p1, 8080);
-    const tpNft = await throughput(topo, '10.96.0.10', 80);
+    const tpNft = await pairedThroughput(topo, p1, '10.96.0.11');
     const lat10 = await pairedLatency(topo, p1);
 
     say('');
     say("## nftables sync (2 endpoints per service; partial = one service's endpoints change)");
-    say('wall ms (cpu ms = proxy process + nft, independent of machine load)');
-    say('services  initial-load      full-sync(median of 3) partial(median of 5)   targets: full<1000ms partial<50ms');
+    say('wall ms; cpu ms = proxy process + nft (hardly affected by load); bare = the same transaction replayed');
+    say('through one bare `nft -f` in this run (the floor the proxy is measured against)');
+    say('services  initial-load   full-sync (median of 3)         partial (median of 5)');
     let have = 10;
-    const results: Record<number, { full: number; fullCpu: number; partial: number; partialCpu: number }> = {};
+    const results: Record<
+      number,
+      { full: number; fullCpu: number; fullBare: number; partial: number; partialBare: number }
+    > = {};
     for (const n of SCALES) {
       send(services(have, n, p1, p3));
       have = n;
       const load = await drv.sync();
       // Median of a few periodic full syncs: one sample swings with whatever else the machine is doing.
-      const fulls: { ms: number; cpu: number }[] = [];
+      const fulls: { ms: number; cpu: number; bare: number }[] = [];
       for (let k = 0; k < FULL_RUNS; k++) {
         drv.send({ op: 'full' });
         const r = await drv.sync();
-        fulls.push({ ms: r.ms!, cpu: r.cpuMs! });
+        const bare = await drv.request({ op: 'bare', count: 1 }, 60_000);
+        fulls.push({ ms: r.ms!, cpu: r.cpuMs!, bare: bare.ms! });
       }
-      const full = { ms: median(fulls.map((f) => f.ms)), cpuMs: median(fulls.map((f) => f.cpu)) };
+      const full = {
+        ms: median(fulls.map((f) => f.ms)),
+        cpu: median(fulls.map((f) => f.cpu)),
+        bare: median(fulls.map((f) => f.bare)),
+      };
       const partial: number[] = [];
       const partialCpu: number[] = [];
-      for (let k = 0; k < PARTIAL_RUNS; k++) {
+      const partialBare: number[] = [];
+      for (let k = 0; k < PARTIAL_RUNS * 2; k++) {
         const eps =
           k % 2
             ? [
@@ -244,14 +273,24 @@ async function main(): Promise<void> {
         const r = await drv.sync();
         partial.push(r.ms!);
         partialCpu.push(r.cpuMs!);
+        // after each pair (one state and back), replay both transactions bare
+        if (k % 2) partialBare.push(...(await drv.request({ op: 'bare', count: 2 })).each!);
       }
-      results[n] = { full: full.ms!, fullCpu: full.cpuMs!, partial: median(partial), partialCpu: median(partialCpu) };
+      results[n] = {
+        full: full.ms,
+        fullCpu: full.cpu,
+        fullBare: full.bare,
+        partial: median(partial),
+        partialBare: median(partialBare),
+      };
       say(
-        `${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(10)}ms  ` +
-          `${full.ms!.toFixed(0).padStart(6)}ms (cpu ${full.cpuMs!.toFixed(0).padStart(4)})  ` +
-          `${median(partial).toFixed(1).padStart(8)}ms (cpu ${median(partialCpu).toFixed(0).padStart(3)})`,
+        `${String(n).padStart(8)}  ${load.ms!.toFixed(0).padStart(8)}ms   ` +
+          `${full.ms.toFixed(0).padStart(4)}ms (cpu ${full.cpu.toFixed(0).padStart(3)}, bare ${full.bare.toFixed(0)})   ` +
+          `${median(partial).toFixed(1).padStart(5)}ms (cpu ${median(partialCpu).toFixed(0)}, bare ` +
+          `${median(partialBare).toFixed(1)})`,
       );
     }
+    const rssNft = rssMiB(drv.pid);
 
     const lat10k = await pairedLatency(topo, p1);
     say('');
@@ -266,46 +305,68 @@ async function main(): Promise<void> {
         `raw ClusterIP p50 10k/10 ${(lat10k.vip.p50 / lat10.vip.p50).toFixed(3)}`,
     );
 
-    // userspace mode: replace the nftables proxy with a userspace one on the same node
+    // userspace mode: replace the nftables proxy with a userspace one on the same node, 10k services too
     await drv.stop(true);
     drv = new Driver(driverPath, node.ns, ['--mode', 'userspace', '--node-name', 'n1']);
-    drv.send({ op: 'bulk', items: probe });
+    send([...probe, ...services(0, 10000, p1, p3)]);
     await drv.sync();
-    const tpUser = await throughput(topo, '10.96.0.10', 80);
-    const userLat = await latency(topo, '10.96.0.10', 80);
+    const rssUser = rssMiB(drv.pid);
+    const tpUser = await pairedThroughput(topo, p1, '10.96.0.11');
+    // the floor: a bare Node relay (accept, connect, pipe) on the same node, measured the same way
+    await startRelay(lab, node.ns, RELAY_PORT, p1, IPERF_PORT);
+    const tpRelay = await pairedThroughput(topo, p1, node.gw, RELAY_PORT);
+    const userLat = await pairedLatency(topo, p1);
     await drv.stop(true);
 
     say('');
-    say(`## throughput, ${MIB} MiB pod -> pod (MiB/s)`);
-    say(`direct ${tpDirect.toFixed(0)}  nftables ${tpNft.toFixed(0)}  userspace ${tpUser.toFixed(0)}`);
+    say(`## throughput, ${MIB} MiB iperf3 pod -> pod (MiB/s, medians of ${TP_ROUNDS} interleaved rounds)`);
     say(
-      `userspace/nftables ${(tpUser / tpNft).toFixed(3)}  userspace/direct ` +
-        `${(tpUser / tpDirect).toFixed(3)}  nftables/direct ${(tpNft / tpDirect).toFixed(3)}`,
+      `nftables mode:  direct ${tpNft.direct.toFixed(0)}  ClusterIP ${tpNft.vip.toFixed(0)}  ratio ` +
+        `${tpNft.ratio.toFixed(3)} (rounds ${tpNft.ratios.map((r) => r.toFixed(2)).join(' ')})`,
     );
     say(
-      `userspace ClusterIP latency p50/p99: ${userLat.p50.toFixed(3)} / ` +
-        `${userLat.p99.toFixed(3)} ms (ratio to direct ` +
-        `${(userLat.p50 / lat10.direct.p50).toFixed(3)}, not interleaved)`,
+      `userspace mode: direct ${tpUser.direct.toFixed(0)}  ClusterIP ${tpUser.vip.toFixed(0)}  ratio ` +
+        `${tpUser.ratio.toFixed(3)} (rounds ${tpUser.ratios.map((r) => r.toFixed(2)).join(' ')})`,
+    );
+    say(
+      `bare Node relay: direct ${tpRelay.direct.toFixed(0)}  relayed ${tpRelay.vip.toFixed(0)}  ratio ` +
+        `${tpRelay.ratio.toFixed(3)} (the floor of any proxy on Node's socket layer on this machine)`,
+    );
+    const userVsNft = tpUser.ratio / tpNft.ratio;
+    say('');
+    say('## userspace ClusterIP latency, interleaved with direct (10k services programmed)');
+    for (const l of latencyLines('userspace', userLat)) say(l);
+    say('');
+    say(
+      `## memory: proxy RSS with 10k services: nftables ${rssNft.toFixed(0)} MiB, userspace ${rssUser.toFixed(0)} MiB`,
     );
 
     const r10k = results[10000]!;
-    say('');
-    say('## targets');
-    say(
-      `partial sync @10k < 50 ms : ${r10k.partial.toFixed(1)} ms wall, ` +
-        `${r10k.partialCpu.toFixed(0)} ms cpu  ${r10k.partial < 50 ? 'MET' : 'MISSED'}`,
-    );
-    say(
-      `full sync @10k < 1 s      : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ` +
-        `ms cpu  ${r10k.full < 1000 ? 'MET' : r10k.fullCpu < 1000 ? 'MISSED on wall clock (cpu within target)' : 'MISSED'}`,
-    );
+    const mark = (ok: boolean): string => (ok ? 'MET' : 'MISSED');
     const within = Math.max(lat10.ratio, lat10k.ratio);
     const lowest = Math.min(lat10.blocks.min, lat10k.blocks.min).toFixed(3);
     const highest = Math.max(lat10.blocks.max, lat10k.blocks.max).toFixed(3);
-    const spread = `block ratios ${lowest}..${highest}`;
+    const partialRatio = r10k.partial / r10k.partialBare;
+    say('');
+    say('## targets');
     say(
-      `ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)} (${spread})  ${within <= 1.05 ? 'MET' : 'MISSED'}`,
+      `full sync @10k < 300 ms          : ${r10k.full.toFixed(0)} ms wall, ${r10k.fullCpu.toFixed(0)} ms cpu; ` +
+        `bare nft of the same transaction ${r10k.fullBare.toFixed(0)} ms (ratio ${(r10k.full / r10k.fullBare).toFixed(2)})` +
+        `  ${mark(r10k.full < 300)}`,
     );
+    say(
+      `partial sync @10k < 10 ms or <= 1.5x bare nft: ${r10k.partial.toFixed(1)} ms, bare ` +
+        `${r10k.partialBare.toFixed(1)} ms, ratio ${partialRatio.toFixed(2)}  ${mark(r10k.partial < 10 || partialRatio <= 1.5)}`,
+    );
+    say(
+      `ClusterIP within 5% of direct (p50): worst ratio ${within.toFixed(3)} (block ratios ${lowest}..${highest})` +
+        `  ${mark(within <= 1.05)}`,
+    );
+    say(
+      `userspace throughput >= 0.6x nftables: ${userVsNft.toFixed(3)} (each mode's ClusterIP/direct ratio)` +
+        `  ${mark(userVsNft >= 0.6)}; a bare Node relay reaches ${(tpRelay.ratio / tpNft.ratio).toFixed(3)}`,
+    );
+    say(`userspace ClusterIP latency p50 <= 2x direct: ${userLat.ratio.toFixed(3)}  ${mark(userLat.ratio <= 2)}`);
     say(
       `load average during the run: ${loadavg()
         .map((x) => x.toFixed(1))

@@ -2,6 +2,7 @@ import { nftDeleteTable } from '../os/nft.js';
 import { nsOf } from '../os/ns.js';
 import type { Logger } from '../util/log.js';
 import type { DesiredState, NodeFacts } from './model/types.js';
+import type { NftDriver } from './nftables/backend.js';
 
 /** What one sync did, for logs and metrics. */
 export interface SyncStats {
@@ -35,13 +36,16 @@ export interface BackendOptions {
   /** Run kernel tools inside this named netns (tests, benchmarks); unset when already inside the node. */
   netns?: string;
   log?: Logger;
+  /** nftables mode's kernel seam (default: the real nft). The proxy bench wraps it to replay the exact
+   * transactions the proxy sent through a bare `nft -f`, its baseline for sync times. */
+  nftDriver?: NftDriver;
 }
 
 export type BackendFactory = (opts: BackendOptions) => Promise<ProxyBackend>;
 
 /** The proxy modes: a new mode is a new folder plus one line here (loaded lazily). */
 export const backends: Record<string, BackendFactory> = {
-  nftables: async (o) => new (await import('./nftables/backend.js')).NftablesBackend(o),
+  nftables: async (o) => new (await import('./nftables/backend.js')).NftablesBackend(o, o.nftDriver),
   userspace: async (o) => new (await import('./userspace/backend.js')).UserspaceBackend(o),
 };
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
-import { backendNames, backends, cleanupOtherModes, type ProxyBackend } from './backend.js';
+import { backendNames, backends, cleanupOtherModes, type BackendOptions, type ProxyBackend } from './backend.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { L2Announcer } from './l2announce/announcer.js';
 import { ownedLoadBalancerIPs } from './l2announce/owner.js';
@@ -31,6 +31,8 @@ export interface ProxyConfig {
   log?: Logger;
   /** Tests: step time instead of waiting. */
   clock?: Clock;
+  /** Benchmarks: nftables mode's kernel seam (see BackendOptions.nftDriver). */
+  nftDriver?: BackendOptions['nftDriver'];
 }
 
 /** The side effects of a sync that are not the datapath: health-check node ports and L2 announcement. */
@@ -98,7 +100,7 @@ export class ProxyServer {
   static async create(cfg: ProxyConfig): Promise<ProxyServer> {
     const factory = backends[cfg.mode];
     if (!factory) throw new UserError(`unknown proxy mode "${cfg.mode}" (one of: ${backendNames().join(', ')})`);
-    const backend = await factory({ node: cfg.node, netns: cfg.netns, log: cfg.log });
+    const backend = await factory({ node: cfg.node, netns: cfg.netns, log: cfg.log, nftDriver: cfg.nftDriver });
     await cleanupOtherModes(cfg.mode, cfg.netns);
     await backend.init();
     const s = new ProxyServer(backend, cfg);

@@ -1,5 +1,5 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Logger } from '../../util/log.js';
 import type { Endpoint } from '../model/types.js';
@@ -15,6 +15,10 @@ export interface PortProxy {
 }
 
 const CONNECT_TIMEOUT_MS = 3000;
+/** Stream buffer per direction. With Node's default 16 KiB, every 64 KiB read overfills the writer, so the
+ * pipe pauses and resumes the reader (readStop/readStart) on nearly every chunk; 1 MiB lets a bulk
+ * transfer flow without that churn, and is still bounded by backpressure. */
+const STREAM_BUFFER = 1 << 20;
 
 /** TCP: accept, pick an endpoint (trying the next one if connecting fails), pipe both ways. */
 export class TcpProxy implements PortProxy {
@@ -32,7 +36,9 @@ export class TcpProxy implements PortProxy {
 
   async listen(port: number, host = '0.0.0.0'): Promise<this> {
     // Half-open allowed both ways: a client that finishes sending (FIN) must still get the reply.
-    this.server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => this.accept(client));
+    this.server = createServer({ pauseOnConnect: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER }, (client) =>
+      this.accept(client),
+    );
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
@@ -76,7 +82,9 @@ export class TcpProxy implements PortProxy {
       return;
     }
     const key = epKey(ep);
-    const upstream = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true });
+    // net.Socket hands these options on to stream.Duplex; @types/node's NetConnectOpts does not list them.
+    const buffers = { readableHighWaterMark: STREAM_BUFFER, writableHighWaterMark: STREAM_BUFFER };
+    const upstream = connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, ...buffers } as NetConnectOpts);
     upstream.setTimeout(CONNECT_TIMEOUT_MS, () => upstream.destroy(new Error('connect timeout')));
     upstream.once('error', (err) => {
       if (!upstream.connecting && upstream.bytesRead + upstream.bytesWritten > 0) return;

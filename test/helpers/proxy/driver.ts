@@ -11,6 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { nftApply } from '../../../src/os/nft.js';
+import { kernelDriver, type NftDriver } from '../../../src/proxy/nftables/backend.js';
 import { parseNodePortAddresses } from '../../../src/proxy/nodeports.js';
 import { ProxyServer } from '../../../src/proxy/server.js';
 
@@ -21,7 +23,21 @@ function arg(name: string, def?: string): string {
   return v;
 }
 
+// --record-nft: keep the last transactions the proxy sent, so the bench can replay them through a bare
+// `nft -f` (op "bare") as the baseline its sync times are compared with.
+const sent: string[] = [];
+const real = kernelDriver();
+const recording: NftDriver = {
+  ...real,
+  apply: async (text) => {
+    await real.apply(text);
+    sent.push(text);
+    if (sent.length > 2) sent.shift();
+  },
+};
+
 const server = await ProxyServer.create({
+  nftDriver: arg('record-nft', 'false') === 'true' ? recording : undefined,
   mode: arg('mode'),
   node: {
     nodeName: arg('node-name'),
@@ -58,6 +74,7 @@ for await (const line of rl) {
     id?: number;
     cleanup?: boolean;
     items?: never[];
+    count?: number;
   };
   try {
     switch (m.op) {
@@ -106,6 +123,20 @@ for await (const line of rl) {
           cpuMs: cpuMs() - c0,
           syncs: server.runner.syncCount,
         });
+        break;
+      }
+      case 'bare': {
+        // Replay the last `count` transactions in their order. One full sync is idempotent (flush and
+        // refill); two partial syncs that alternate a service between two states undo each other, so
+        // replaying both, from the state the second left, is valid and ends where it started.
+        const texts = sent.slice(-(m.count ?? 1));
+        const ms: number[] = [];
+        for (const text of texts) {
+          const t0 = process.hrtime.bigint();
+          await nftApply(text);
+          ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        out({ id: m.id, ok: true, ms: ms.reduce((a, b) => a + b, 0) / Math.max(1, ms.length), each: ms });
         break;
       }
       case 'stop':

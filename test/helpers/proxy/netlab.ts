@@ -56,6 +56,8 @@ export interface Reply {
   syncs?: number;
   /** Whether the runner has started, i.e. the initial state was delivered ("ping" replies). */
   started?: boolean;
+  /** "bare" replies: each replayed transaction's time, ms. */
+  each?: number[];
 }
 
 /** A proxy driver process in a node namespace. */
@@ -124,6 +126,11 @@ export class Driver {
 
   kill(): void {
     if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+
+  /** The proxy's pid (`ip netns exec` execs it in place), for RSS readings. */
+  get pid(): number | undefined {
+    return this.proc.pid;
   }
 }
 
@@ -262,4 +269,67 @@ export async function startServers(lab: Lab, topo: Topology): Promise<void> {
         }),
     ),
   );
+}
+
+/** The port iperf3 servers listen on in the pods (`startIperfServer`). */
+export const IPERF_PORT = 5201;
+
+/**
+ * An iperf3 server in a pod: a C sender and receiver on both ends, so a throughput figure measures the path
+ * (kernel forwarding or the userspace proxy) rather than the Node test scripts' own copying. `-1` is not
+ * used: the server keeps serving the bench's repeated runs; it is killed with the lab.
+ */
+export async function startIperfServer(lab: Lab, podNs: string): Promise<void> {
+  const proc = spawn('ip', ['netns', 'exec', podNs, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  lab.onCleanup(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error('iperf3 server did not start')), 10_000);
+    proc.stdout!.on('data', (b: Buffer) => {
+      if (b.toString().includes('Server listening')) {
+        clearTimeout(timer);
+        resolvePromise();
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`iperf3 server exited (${code})`)));
+  });
+}
+
+/** One bounded iperf3 transfer of `mib` MiB from a namespace: the receiver's MiB/s. */
+export async function iperf(netns: string, host: string, port: number, mib: number): Promise<number> {
+  const argv = ['ip', 'netns', 'exec', netns, 'iperf3', '-c', host, '-p', String(port), '-n', `${mib}M`, '-J'];
+  const out = JSON.parse(await run(argv, { timeoutMs: 60_000 })) as {
+    error?: string;
+    end?: { sum_received?: { bits_per_second?: number } };
+  };
+  const bps = out.end?.sum_received?.bits_per_second;
+  if (out.error || !bps) throw new Error(`iperf3 to ${host}:${port}: ${out.error ?? 'no result'}`);
+  return bps / 8 / 1024 / 1024;
+}
+
+/** A bare Node TCP relay (relay.mjs) in a namespace, listening on `listenPort` and piping to host:port. */
+export async function startRelay(
+  lab: Lab,
+  netns: string,
+  listenPort: number,
+  host: string,
+  port: number,
+): Promise<void> {
+  const relay = join(here, 'relay.mjs');
+  const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, relay, String(listenPort), host, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  lab.onCleanup(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error('relay did not start')), 10_000);
+    proc.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+  });
 }
