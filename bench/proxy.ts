@@ -12,9 +12,9 @@
  * Everything happens inside namespaces this run creates (lab rule); all loops are bounded.
  * Run: node scripts/build.mjs && node dist/bench/proxy.mjs   (root)
  */
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { procRssBytes } from '../src/os/proc.js';
 import { Lab, requireRootAndTools } from '../test/helpers/lab.js';
 import {
   buildDriver,
@@ -82,11 +82,10 @@ async function pairedThroughput(
   return { direct: median(d), vip: median(v), ratio: median(ratios), ratios };
 }
 
-/** RSS of the driver process (the proxy), MiB, read from /proc. */
+/** RSS of the driver process (the proxy), MiB. */
 function rssMiB(pid: number | undefined): number {
-  if (!pid) return NaN;
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  const bytes = pid ? procRssBytes(pid) : undefined;
+  return bytes === undefined ? NaN : bytes / 1024 / 1024;
 }
 
 interface Series {
@@ -234,7 +233,7 @@ async function main(): Promise<void> {
     say('');
     say("## nftables sync (2 endpoints per service; partial = one service's endpoints change)");
     say('wall ms; cpu ms = proxy process + nft (hardly affected by load); bare = the same transaction replayed');
-    say('through one bare `nft -f` in this run (the floor the proxy is measured against)');
+    say('through a bare nft process in this run (the floor the proxy is measured against)');
     say('services  initial-load   full-sync (median of 3)         partial (median of 5)');
     let have = 10;
     const results: Record<

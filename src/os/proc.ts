@@ -20,6 +20,16 @@ export function procStartTicks(pid: number): number | undefined {
   }
 }
 
+/** Resident set size of a process in bytes (VmRSS), undefined when it is gone. */
+export function procRssBytes(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function procExists(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
 }
