@@ -13,13 +13,20 @@ export interface UdpFlowFilter {
   origPortDst?: number;
   /** The endpoint address the flow was DNATed to; omit for every flow to that destination (portmap ADD). */
   dstNat?: string;
+  /** The reply direction's source (the endpoint that answers, NATed or not: kube-proxy's filter). */
+  replySrc?: string;
+  /** The reply direction's source port (a userspace proxy's listener after a redirect). */
+  replyPortSrc?: number;
+  family?: 'ipv4' | 'ipv6';
 }
 
-function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
-  const argv = ['conntrack', '-D', '-p', 'udp'];
+export function conntrackDeleteArgv(f: UdpFlowFilter): string[] {
+  const argv = ['conntrack', '-D', '-f', f.family ?? 'ipv4', '-p', 'udp'];
   if (f.origDst) argv.push('--orig-dst', f.origDst);
   if (f.origPortDst) argv.push('--orig-port-dst', String(f.origPortDst));
   if (f.dstNat) argv.push('--dst-nat', f.dstNat);
+  if (f.replySrc) argv.push('--reply-src', f.replySrc);
+  if (f.replyPortSrc) argv.push('--reply-port-src', String(f.replyPortSrc));
   return argv;
 }
 
@@ -30,4 +37,55 @@ export async function conntrackDeleteUdp(f: UdpFlowFilter, ns: NsRef = CURRENT_N
   const m = /(\d+) flow entries have been deleted/.exec(res.stderr + res.stdout);
   if (res.code !== 0 && !m) throw new Error(`${argv.join(' ')}: exit ${res.code}: ${res.stderr.trim()}`);
   return m ? Number(m[1]) : 0;
+}
+
+/** One UDP conntrack entry: the original tuple and the reply tuple (after NAT, who answers). */
+export interface UdpFlow {
+  origSrc: string;
+  origDst: string;
+  origSport: number;
+  origDport: number;
+  replySrc: string;
+  replySport: number;
+}
+
+/**
+ * Parse `conntrack -L -p udp` output ("udp 17 29 src=A dst=B sport=P dport=Q [UNREPLIED] src=C dst=D
+ * sport=R dport=S mark=0 use=1"): the first src/dst/sport/dport are the original direction, the second
+ * the reply. Lines that do not have both tuples are skipped. Pure.
+ */
+export function parseConntrackUdp(text: string): UdpFlow[] {
+  const out: UdpFlow[] = [];
+  for (const line of text.split('\n')) {
+    if (!/^\s*udp\s/.test(line)) continue;
+    const src: string[] = [];
+    const dst: string[] = [];
+    const sport: number[] = [];
+    const dport: number[] = [];
+    for (const m of line.matchAll(/\b(src|dst|sport|dport)=(\S+)/g)) {
+      const [, k, v] = m as unknown as [string, string, string];
+      if (k === 'src') src.push(v);
+      else if (k === 'dst') dst.push(v);
+      else if (k === 'sport') sport.push(Number(v));
+      else dport.push(Number(v));
+    }
+    if (src.length < 2 || dst.length < 2 || sport.length < 2 || dport.length < 2) continue;
+    out.push({
+      origSrc: src[0]!,
+      origDst: dst[0]!,
+      origSport: sport[0]!,
+      origDport: dport[0]!,
+      replySrc: src[1]!,
+      replySport: sport[1]!,
+    });
+  }
+  return out;
+}
+
+/** Every UDP conntrack entry of one family in the namespace. */
+export async function conntrackListUdp(family: 'ipv4' | 'ipv6', ns: NsRef = CURRENT_NS): Promise<UdpFlow[]> {
+  const argv = ['conntrack', '-L', '-f', family, '-p', 'udp'];
+  const res = await runRaw(argv, { ns, timeoutMs: 10_000 });
+  if (res.code !== 0) throw new Error(`${argv.join(' ')}: exit ${res.code}: ${res.stderr.trim()}`);
+  return parseConntrackUdp(res.stdout);
 }

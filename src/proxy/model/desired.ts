@@ -136,6 +136,7 @@ export function buildServiceState(
       clusterDisposition: disposition(clusterEndpoints, all),
       externalEndpoints,
       externalDisposition: disposition(externalEndpoints, all),
+      servingIPs: [...new Set(all.filter((e) => e.serving).map((e) => e.ip))],
       externalMasquerade: !externalLocal,
     });
   }

@@ -50,6 +50,9 @@ export interface ServicePortState {
   /** Endpoints for NodePort / externalIPs / LoadBalancer traffic (externalTrafficPolicy applied). */
   externalEndpoints: Endpoint[];
   externalDisposition: Disposition;
+  /** Addresses of every serving endpoint (ready or terminating), whatever the policies: the UDP conntrack
+   * reconciler keeps flows to these and removes the others (kube-proxy's CleanStaleEntries). */
+  servingIPs: string[];
   /** Masquerade external traffic (Cluster policy); Local keeps the client's source address. */
   externalMasquerade: boolean;
 }

@@ -1,8 +1,8 @@
-import { conntrackDeleteUdp } from '../../os/conntrack.js';
 import { nftApply, nftListTableObjects, Transaction, type NftOp } from '../../os/nft.js';
 import { nsOf } from '../../os/ns.js';
 import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
+import { kernelConntrack, reconcileUdpConntrack, servingFrontends, type ConntrackOps } from '../conntrack.js';
 import type { DesiredState, ServiceState } from '../model/types.js';
 import {
   bucketChain,
@@ -36,29 +36,6 @@ const PRECREATE_KINDS: [ClassSpec['kind'], ClassSpec['masq']][] = [
   ['np', 'n'],
 ];
 
-/** A UDP (address, port) → endpoint IPs, to clear conntrack entries of endpoints that went away. */
-interface UdpTarget {
-  origDst?: string;
-  port: number;
-  eps: Set<string>;
-}
-
-function udpTargets(st: ServiceState | undefined): Map<string, UdpTarget> {
-  const out = new Map<string, UdpTarget>();
-  for (const sp of st?.ports ?? []) {
-    if (sp.protocol !== 'UDP') continue;
-    const add = (origDst: string | undefined, port: number, eps: readonly { ip: string }[]): void => {
-      out.set(`${origDst ?? ''}:${port}`, { origDst, port, eps: new Set(eps.map((e) => e.ip)) });
-    };
-    for (const ip of sp.clusterIPs) add(ip, sp.port, sp.clusterEndpoints);
-    // External destinations of a Local service also reach the cluster-wide endpoints (short-circuit).
-    const ext = sp.externalLocal ? [...sp.externalEndpoints, ...sp.clusterWideEndpoints] : sp.externalEndpoints;
-    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) add(ip, sp.port, ext);
-    if (sp.nodePort) add(undefined, sp.nodePort, ext);
-  }
-  return out;
-}
-
 /**
  * nftables mode: one table `ip skiff`, never touching any other. Every sync is one `nft -f -`
  * transaction; a partial sync sends only element deletes/adds (and any class chain not yet present) for
@@ -70,7 +47,7 @@ function udpTargets(st: ServiceState | undefined): Map<string, UdpTarget> {
 export interface NftDriver {
   apply(text: string): Promise<void>;
   listObjects(): Promise<{ chains: string[]; maps: string[]; sets: string[] } | undefined>;
-  conntrackDeleteUdp(f: Parameters<typeof conntrackDeleteUdp>[0]): Promise<number>;
+  conntrack: ConntrackOps;
 }
 
 export function kernelDriver(netns?: string): NftDriver {
@@ -78,7 +55,7 @@ export function kernelDriver(netns?: string): NftDriver {
   return {
     apply: (text) => nftApply(text, ns),
     listObjects: () => nftListTableObjects(TABLE, ns),
-    conntrackDeleteUdp: (f) => conntrackDeleteUdp(f, ns),
+    conntrack: kernelConntrack(netns),
   };
 }
 
@@ -107,9 +84,6 @@ export class NftablesBackend implements ProxyBackend {
   /** Bucket maps and chains that exist: [kind][short-circuit?] → count. */
   private buckets = { ip: [0, 0], np: [0, 0] };
   private readonly owned = new Map<string, Owned>();
-  private udp = new Map<string, Map<string, UdpTarget>>();
-  /** The state each service's UDP targets were computed from (skip unchanged services on a full sync). */
-  private udpFrom = new Map<string, ServiceState>();
   private readonly renders = new WeakMap<ServiceState, CachedRender>();
   /** False after a failed apply: the mirror's idea of the kernel may then be wrong anywhere, and the next
    * full sync rebuilds it whole (and lists the kernel again) instead of only what it touched. */
@@ -158,33 +132,10 @@ export class NftablesBackend implements ProxyBackend {
   }
 
   async sync(desired: DesiredState, changed: ReadonlySet<string> | 'full'): Promise<SyncStats> {
-    const oldUdp = this.udp;
     const stats = changed === 'full' ? await this.fullSync(desired) : await this.partialSync(desired, changed);
-    // Only after the kernel accepted the change: forget UDP flows to endpoints that are gone.
-    const keys = changed === 'full' ? new Set([...oldUdp.keys(), ...desired.keys()]) : changed;
-    const next = new Map(oldUdp);
-    for (const key of keys) {
-      const st = desired.get(key);
-      // Unchanged state object (a periodic full sync): same targets, nothing to clear.
-      if (st && this.udpFrom.get(key) === st) continue;
-      if (st) this.udpFrom.set(key, st);
-      else this.udpFrom.delete(key);
-      const now = udpTargets(st);
-      if (now.size) next.set(key, now);
-      else next.delete(key);
-      for (const [tk, before] of oldUdp.get(key) ?? []) {
-        const after = now.get(tk)?.eps ?? new Set<string>();
-        for (const ip of before.eps) {
-          if (after.has(ip)) continue;
-          try {
-            await this.nft.conntrackDeleteUdp({ origDst: before.origDst, origPortDst: before.port, dstNat: ip });
-          } catch (err) {
-            this.opts.log?.warn({ err: errorMessage(err) }, 'conntrack cleanup failed');
-          }
-        }
-      }
-    }
-    this.udp = next;
+    // Only after the kernel accepted the change: UDP flows whose DNAT target is not a serving endpoint any
+    // more are removed, after every sync (the first one after a restart included), as kube-proxy.
+    await reconcileUdpConntrack(this.nft.conntrack, servingFrontends(desired), 'source-ip', this.opts.log);
     return stats;
   }
 
@@ -497,8 +448,6 @@ export class NftablesBackend implements ProxyBackend {
     this.classes.clear();
     this.owned.clear();
     this.buckets = { ip: [0, 0], np: [0, 0] };
-    this.udp.clear();
-    this.udpFrom.clear();
     this.kernelExact = true;
     this.adopted = false;
   }

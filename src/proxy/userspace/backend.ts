@@ -2,6 +2,14 @@ import { nftApply, nftDeleteTable, Transaction, type TableRef } from '../../os/n
 import { nsOf } from '../../os/ns.js';
 import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
+import {
+  allowIp,
+  declareIp,
+  emptyFrontends,
+  kernelConntrack,
+  reconcileUdpConntrack,
+  type ConntrackOps,
+} from '../conntrack.js';
 import type { DesiredState } from '../model/types.js';
 import {
   declareOps,
@@ -36,6 +44,8 @@ const PORTALS_SC_NP = 'portals_sc_np';
 export interface UserspaceOptions {
   /** Idle timeout of a UDP client flow (default 30 s). */
   udpIdleMs?: number;
+  /** The conntrack seam (unit tests); the conntrack tool in the node's namespace by default. */
+  conntrack?: ConntrackOps;
 }
 
 /**
@@ -94,11 +104,14 @@ export class UserspaceBackend implements ProxyBackend {
   /** ClientIP affinity per service port, shared by all of its listeners. */
   private readonly affinity = new Map<string, AffinityTable>();
   private lastTable = '';
+  private readonly conntrack: ConntrackOps;
 
   constructor(
     private readonly opts: BackendOptions,
     private readonly us: UserspaceOptions = {},
-  ) {}
+  ) {
+    this.conntrack = us.conntrack ?? kernelConntrack(opts.netns);
+  }
 
   async init(): Promise<void> {}
 
@@ -130,6 +143,8 @@ export class UserspaceBackend implements ProxyBackend {
     const sc = { ips: [] as string[], nodePorts: [] as string[] };
     const wanted = new Set<string>();
     const wantedAffinity = new Set<string>();
+    // UDP frontends → the listener ports they are redirected to now (conntrack reconciliation).
+    const udp = emptyFrontends();
     for (const st of desired.values()) {
       for (const sp of st.ports) {
         if (sp.protocol === 'SCTP') continue;
@@ -138,7 +153,15 @@ export class UserspaceBackend implements ProxyBackend {
         wantedAffinity.add(sp.id);
         aff.prune(new Set([...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints].map(epKey)));
         elems.push(...clusterIpElems(sp));
-        const portal = (ip: string, listener: number): string => `${svcKey(ip, sp.protocol, sp.port)} : ${listener}`;
+        const reconciled = sp.protocol === 'UDP' && sp.servingIPs.length > 0;
+        const portal = (ip: string, listener: number): string => {
+          if (reconciled) allowIp(udp, ip, sp.port, String(listener));
+          return `${svcKey(ip, sp.protocol, sp.port)} : ${listener}`;
+        };
+        // Every frontend is reconciled, even one with no listener now (a policy drops it): then every
+        // redirected flow to it is stale.
+        if (reconciled)
+          for (const ip of [...sp.clusterIPs, ...sp.externalIPs, ...sp.loadBalancerIPs]) declareIp(udp, ip, sp.port);
         // traffic to the cluster IPs
         if (sp.clusterIPs.length) {
           if (sp.clusterDisposition === 'balance') {
@@ -164,6 +187,9 @@ export class UserspaceBackend implements ProxyBackend {
             p.update(sp.clusterWideEndpoints, sp.affinitySeconds);
             for (const ip of extIPs) sc.ips.push(portal(ip, p.port));
             if (sp.nodePort) sc.nodePorts.push(`${nodePortKey(sp.protocol, sp.nodePort)} : ${p.port}`);
+            // Pods and the node reach the NodePort through this listener; others reach the NodePort's own.
+            if (sp.nodePort && reconciled)
+              udp.nodePorts.set(sp.nodePort, new Set([String(p.port), String(sp.nodePort)]));
           }
         }
         if (sp.externalDisposition === 'balance') {
@@ -210,6 +236,10 @@ export class UserspaceBackend implements ProxyBackend {
       this.proxies.delete(key);
       await p.close();
     }
+    // A redirect's conntrack entry names the listener port it was sent to: after a restart (new listener
+    // ports) or a listener closed, flows still following an old entry are removed, as kube-proxy's
+    // reconciler removes flows to endpoints that are gone.
+    await reconcileUdpConntrack(this.conntrack, udp, 'source-port', this.opts.log);
     let flows = 0;
     for (const p of this.proxies.values()) flows += p.active;
     return { full: changed === 'full', rules: this.proxies.size, elements: flows, bytes: text.length };

@@ -4,18 +4,24 @@ import type { DesiredState } from '../../../src/proxy/model/types.js';
 import { NftablesBackend, type NftDriver } from '../../../src/proxy/nftables/backend.js';
 import { classRules, renderService, staticChains } from '../../../src/proxy/nftables/layout.js';
 import { slice, svc } from '../../helpers/proxy/objects.js';
+import type { UdpFlow } from '../../../src/os/conntrack.js';
 
 const node = { nodeName: 'n1', clusterCIDR: '10.244.0.0/16' };
 
 function recorder(existing?: { chains: string[]; maps: string[]; sets: string[] }) {
   const sent: string[] = [];
   const conntrack: unknown[] = [];
+  const flows: UdpFlow[] = [];
   const drv: NftDriver = {
     apply: async (t) => void sent.push(t),
     listObjects: async () => existing,
-    conntrackDeleteUdp: async (f) => (conntrack.push(f), 1),
+    conntrack: {
+      // The kernel's table: one flow to each of the two endpoints, as if both had answered.
+      list: async () => flows,
+      delete: async (f) => (conntrack.push(f), 1),
+    },
   };
-  return { sent, conntrack, drv };
+  return { sent, conntrack, flows, drv };
 }
 
 function state(...pairs: [ReturnType<typeof svc>, ReturnType<typeof slice>[]][]): DesiredState {
@@ -214,7 +220,7 @@ describe('nftables backend transactions', () => {
         sent.push(t);
       },
       listObjects: async () => undefined,
-      conntrackDeleteUdp: async () => 0,
+      conntrack: { list: async () => [], delete: async () => 0 },
     };
     const elements = (t: string) =>
       t
@@ -289,8 +295,18 @@ describe('nftables backend transactions', () => {
       [{ name: 'dns', port: 53, protocol: 'UDP' }],
     );
     const one = slice('dns', [{ ip: '10.244.1.2' }], [{ name: 'dns', port: 53, protocol: 'UDP' }]);
+    const flow = (ep: string, sport: number): UdpFlow => ({
+      origSrc: '10.244.2.5',
+      origDst: '10.96.0.53',
+      origSport: sport,
+      origDport: 53,
+      replySrc: ep,
+      replySport: 53,
+    });
+    rec.flows.push(flow('10.244.1.2', 40000), flow('10.244.1.3', 40001));
     await b.sync(state([dns, [two]]), 'full');
+    expect(rec.conntrack).toEqual([]); // both endpoints serve
     await b.sync(state([dns, [one]]), new Set(['default/dns']));
-    expect(rec.conntrack).toEqual([{ origDst: '10.96.0.53', origPortDst: 53, dstNat: '10.244.1.3' }]);
+    expect(rec.conntrack).toEqual([{ family: 'ipv4', origDst: '10.96.0.53', origPortDst: 53, replySrc: '10.244.1.3' }]);
   });
 });
