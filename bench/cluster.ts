@@ -4,7 +4,8 @@
  * endpoints are gone; per-pod p50/p99 (apply → that pod's endpoint ready / scale-down → its endpoint gone,
  * sampled by polling the EndpointSlices every 200 ms), and a per-stage breakdown of where a pod's time goes
  * (scheduler, kubelet, CNI, process start, readiness probe, EndpointSlice). Bounded: each phase gives up after
- * --timeout.
+ * --timeout. Then, with the Deployment back at full size and --services Services (default 10000, selecting no
+ * pods) programmed, the RSS of every component, of the pods, and of the lab in all (target: 1.5 GiB).
  *
  *   node dist/bench/cluster.mjs [--replicas 100] [--nodes 3] [--cni bridge|vxlan] [--proxy-mode nftables|userspace] [--timeout 600]
  * Root only; builds its own lab under a temp dir and removes it at the end (also on failure / Ctrl-C).
@@ -14,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../src/kubelet/api.js';
+import { procChildren, procRssBytes } from '../src/os/proc.js';
+import { readLab } from '../src/lab/state.js';
 import { Progress } from '../src/lab/progress.js';
 import { LabBuilder } from '../src/lab/up.js';
 import { teardown } from '../src/lab/teardown.js';
@@ -119,6 +122,48 @@ async function readyEndpointPods(api: ApiClient, svc: string): Promise<Set<strin
   return out;
 }
 
+const MiB = 1024 * 1024;
+
+/** RSS of a process and all its descendants, bytes. */
+function treeRss(pid: number): number {
+  let total = procRssBytes(pid) ?? 0;
+  for (const c of procChildren(pid)) total += treeRss(c);
+  return total;
+}
+
+/** Every component's RSS (MiB), the pods' (the kubelets' descendants) and the sum, from the lab's state. */
+function labMemory(dir: string): { components: Record<string, number>; podsMiB: number; totalMiB: number } {
+  const components: Record<string, number> = {};
+  let pods = 0;
+  for (const p of readLab(dir)?.processes ?? []) {
+    const own = procRssBytes(p.pid) ?? 0;
+    const tree = treeRss(p.pid);
+    components[p.name] = Math.round(own / MiB);
+    // a kubelet's descendants are its pods' processes; any other component's children are its own
+    if (p.name.startsWith('kubelet')) pods += tree - own;
+    else components[p.name] = Math.round(tree / MiB);
+  }
+  const componentSum = Object.values(components).reduce((a, b) => a + b, 0);
+  return { components, podsMiB: Math.round(pods / MiB), totalMiB: Math.round(componentSum + pods / MiB) };
+}
+
+/** Create `n` ClusterIP Services selecting no pods, `concurrency` requests at a time. */
+async function createServices(api: ApiClient, n: number, concurrency = 16): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      await api.request('POST', '/api/v1/namespaces/default/services', {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: `scale-${i}` },
+        spec: { selector: { app: 'nothing' }, ports: [{ port: 80, targetPort: 8080 }] },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -127,6 +172,7 @@ async function main(): Promise<void> {
       cni: { type: 'string', default: 'bridge' },
       'proxy-mode': { type: 'string', default: 'nftables' },
       timeout: { type: 'string', default: '600' },
+      services: { type: 'string', default: '10000' },
     },
   });
   const replicas = Number(values.replicas);
@@ -136,13 +182,12 @@ async function main(): Promise<void> {
   // built as dist/bench/cluster.mjs: the CLI the lab starts components with is dist/skiff.mjs
   process.env.SKIFF_JS ??= resolve(dirname(process.argv[1] ?? '.'), '..', 'skiff.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-cluster-'));
-  let stopping = false;
-  const cleanup = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await teardown(dir).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  // One teardown, shared: a Ctrl-C while main() is failing must not let main's exit cut the teardown short.
+  let stopping: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (stopping ??= teardown(dir)
+      .catch(() => undefined)
+      .then(() => rmSync(dir, { recursive: true, force: true })));
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     const b = new LabBuilder(
@@ -216,6 +261,27 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const downMs = Date.now() - t1;
+
+    // Memory at scale: the Deployment back at full size, plus the Services, then every process's RSS.
+    const services = Number(values.services);
+    let memory: ReturnType<typeof labMemory> | undefined;
+    if (services > 0) {
+      await api.request(
+        'PATCH',
+        '/apis/apps/v1/namespaces/default/deployments/bench',
+        { spec: { replicas } },
+        'application/merge-patch+json',
+      );
+      const t2 = Date.now();
+      await createServices(api, services);
+      while ((await readyEndpointPods(api, 'bench')).size < replicas) {
+        if (Date.now() - t2 > timeoutMs) throw new Error(`the Deployment did not come back in ${values.timeout}s`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // the proxies program the Services within their sync period; give them a few
+      await new Promise((r) => setTimeout(r, 10_000));
+      memory = labMemory(dir);
+    }
     const up = [...readyAt.values()];
     const down = [...goneAt.values()];
     const report = {
@@ -232,6 +298,8 @@ async function main(): Promise<void> {
       targets: { applyToAllReadyMs: 10_000, perPodReadyP50Ms: 5_000, scaleDownToGoneMs: 3_000 },
       /** where one pod's time goes, stage by stage (sampled every 200 ms with the endpoint polling) */
       stages: timeline.summary(),
+      /** RSS (MiB) with `replicas` pods and `services` Services; target: the whole lab within 1.5 GiB */
+      memory: memory && { services, ...memory, targetTotalMiB: 1536 },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
