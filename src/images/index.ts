@@ -1,6 +1,4 @@
-import { parseDnsArgs, startDns } from './dns.js';
-import { startHostname, parseHostnameArgs } from './hostname.js';
-import { startNetexec, parseNetexecArgs, type Running } from './netexec.js';
+import type { Running } from './netexec.js';
 
 /**
  * The built-in image catalogue: an image reference maps to a server implemented in skiff itself, run as
@@ -11,12 +9,29 @@ export interface BuiltinImage {
   start(argv: string[]): Promise<Running>;
 }
 
+// Each image loads only its own module when it starts: a pod is one process per container, so what a
+// server imports is paid for by every pod (the DNS image's Kubernetes client alone is ~70 MiB of RSS).
 export const builtinImages: Record<string, BuiltinImage> = {
-  netexec: { name: 'netexec', start: (argv) => startNetexec(parseNetexecArgs(argv)) },
-  hostname: { name: 'hostname', start: (argv) => startHostname(parseHostnameArgs(argv)) },
+  netexec: {
+    name: 'netexec',
+    start: async (argv) => {
+      const { startNetexec, parseNetexecArgs } = await import('./netexec.js');
+      return startNetexec(parseNetexecArgs(argv));
+    },
+  },
+  hostname: {
+    name: 'hostname',
+    start: async (argv) => {
+      const { startHostname, parseHostnameArgs } = await import('./hostname.js');
+      return startHostname(parseHostnameArgs(argv));
+    },
+  },
   'serve-hostname': {
     name: 'serve-hostname',
-    start: (argv) => startHostname({ ...parseHostnameArgs(argv), plain: true }),
+    start: async (argv) => {
+      const { startHostname, parseHostnameArgs } = await import('./hostname.js');
+      return startHostname({ ...parseHostnameArgs(argv), plain: true });
+    },
   },
   ingress: {
     name: 'ingress',
@@ -26,7 +41,13 @@ export const builtinImages: Record<string, BuiltinImage> = {
       return { close: async () => r?.close() };
     },
   },
-  dns: { name: 'dns', start: (argv) => startDns(parseDnsArgs(argv)) },
+  dns: {
+    name: 'dns',
+    start: async (argv) => {
+      const { startDns, parseDnsArgs } = await import('./dns.js');
+      return startDns(parseDnsArgs(argv));
+    },
+  },
 };
 
 /** "skiff/netexec:1.2" → "netexec"; undefined when the reference is not a built-in image. */
