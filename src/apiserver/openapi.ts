@@ -220,6 +220,19 @@ function pathsFor(r: ResourceDef, used: Set<string>): Doc {
       },
     },
   };
+  // kube-apiserver also lists a namespaced kind across all namespaces (/api/v1/pods); kubectl 1.27's
+  // explain finds a kind's schema only through that cluster-wide path.
+  if (r.namespaced)
+    paths[`${base}/${r.plural}`] = {
+      get: {
+        description: `list or watch objects of kind ${r.kind}`,
+        operationId: `list${r.kind}ForAllNamespaces`,
+        parameters: listParams,
+        responses: { '200': { description: 'OK', content: json(listType) } },
+        'x-kubernetes-action': 'list',
+        'x-kubernetes-group-version-kind': gvk,
+      },
+    };
   if (r.statusSubresource)
     paths[`${item}/status`] = {
       parameters: [...nameParam, ...nsParam],
@@ -277,7 +290,7 @@ const builtins: Record<string, Doc> = {
   },
 };
 
-function groupVersionDoc(group: string, version: string): Doc | undefined {
+export function groupVersionDoc(group: string, version: string): Doc | undefined {
   const defs = resources.filter((r) => r.group === group && r.version === version);
   if (!defs.length) return undefined;
   const used = new Set<string>();

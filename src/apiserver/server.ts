@@ -26,6 +26,7 @@ import {
 } from './errors.js';
 import { RateLimiter, WatchCounter, type LimitOptions } from './limits.js';
 import { OpenApiV3 } from './openapi.js';
+import { OpenApiV2 } from './openapi-v2.js';
 import { findResource } from './resources/index.js';
 import type { ResourceDef } from './resources/types.js';
 import type { PatchType, Registry, WriteOptions } from './rest.js';
@@ -186,6 +187,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   } as never) as unknown as FastifyInstance;
   const reg = o.registry;
   const openapi = new OpenApiV3();
+  const openapiV2 = new OpenApiV2();
   const limiter = new RateLimiter(o.limits.rate, o.limits.burst);
   const watches = new WatchCounter(o.limits.maxWatches, o.limits.maxWatchesPerClient);
 
@@ -219,6 +221,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const checkPath = (req: FastifyRequest) =>
     authorize(req.user!, { verb: 'get', resourceRequest: false, path: req.url.split('?')[0]! });
 
+  // kube-apiserver answers `application/json` without a charset, and client-go 1.27's discovery accepts
+  // nothing else ("Unknown discovery response content-type").
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8')
+      void reply.header('content-type', 'application/json');
+    return payload;
+  });
   const open = new Set(['/healthz', '/livez', '/readyz']);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
@@ -247,6 +256,15 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.get('/version', async (req) => (checkPath(req), versionInfo()));
   app.get('/api', async (req) => (checkPath(req), apiVersions(o.serverAddress)));
   app.get('/apis', async (req) => (checkPath(req), apiGroupList()));
+  app.get('/openapi/v2', async (req, reply) => {
+    checkPath(req);
+    const served = openapiV2.negotiate(req.headers.accept);
+    void reply.header('Vary', 'Accept');
+    if (!served) return reply.code(406).send();
+    void reply.header('ETag', served.etag);
+    if (req.headers['if-none-match'] === served.etag) return reply.code(304).send();
+    return reply.header('content-type', served.contentType).send(served.body);
+  });
   app.get('/openapi/v3', async (req) => (checkPath(req), openapi.index()));
   app.get('/openapi/v3/*', async (req, reply) => {
     checkPath(req);
