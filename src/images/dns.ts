@@ -13,11 +13,9 @@ import type { Running } from './netexec.js';
  * on UDP and TCP `--port` (53) from Services, EndpointSlices, Pods and Namespaces it watches, forwards
  * other names to `--upstream HOST[:PORT]` or refuses them, and answers `/health` on `--health-port` (8080)
  * and `/ready` on `--ready-port` (8181) once its caches are synced, as CoreDNS's health and ready plugins.
- * API credentials: `--kubeconfig FILE`, else a kubeconfig's text in $SKIFF_DNS_KUBECONFIG (how `skiff up`
- * hands them over), else the in-cluster ServiceAccount (KUBERNETES_SERVICE_HOST/PORT and
- * /var/run/secrets/kubernetes.io/serviceaccount).
+ * API credentials: `--kubeconfig FILE`, else the in-cluster ServiceAccount (KUBERNETES_SERVICE_HOST/PORT and
+ * /var/run/secrets/kubernetes.io/serviceaccount: how `skiff up` runs it).
  */
-export const DNS_KUBECONFIG_ENV = 'SKIFF_DNS_KUBECONFIG';
 
 export interface DnsImageOptions {
   port: number;
@@ -56,18 +54,8 @@ export function parseDnsArgs(argv: string[]): DnsImageOptions {
 
 function clusterConfig(file: string | undefined): KubeConfig {
   if (file) return loadKubeConfig(file);
-  const text = process.env[DNS_KUBECONFIG_ENV];
-  if (text) {
-    const kc = new KubeConfig();
-    kc.loadFromString(text);
-    if (!kc.getCurrentCluster()) throw new UserError(`skiff/dns: $${DNS_KUBECONFIG_ENV} has no current cluster`, 2);
-    return kc;
-  }
   if (!process.env.KUBERNETES_SERVICE_HOST)
-    throw new UserError(
-      `skiff/dns: no --kubeconfig, no $${DNS_KUBECONFIG_ENV}, and not in a cluster (KUBERNETES_SERVICE_HOST is unset)`,
-      2,
-    );
+    throw new UserError('skiff/dns: no --kubeconfig and not in a pod (KUBERNETES_SERVICE_HOST is unset)', 2);
   const kc = new KubeConfig();
   kc.loadFromCluster();
   return kc;

@@ -1,7 +1,6 @@
 import { ApiClient, isStatus } from '../kubelet/api.js';
 import { parseCidr } from '../net/cidr.js';
 import { addToIp, formatIp } from '../net/ip.js';
-import { DNS_KUBECONFIG_ENV } from '../images/dns.js';
 
 /**
  * Cluster DNS as kubeadm deploys CoreDNS: Deployment `kube-system/coredns` (2 replicas of `skiff/dns`,
@@ -17,12 +16,21 @@ export function clusterDnsIP(serviceCIDR: string): string {
   return formatIp(addToIp(parseCidr(serviceCIDR).network, 10));
 }
 
+/** The ServiceAccount the DNS pods run as. */
+const DNS_ACCOUNT = 'coredns';
+
 /**
- * `kubeconfig` is the DNS server's own credentials (list/watch services, endpointslices, pods, namespaces),
- * handed over in the container's environment (SKIFF_DNS_KUBECONFIG): a pod's root view holds no host file.
+ * The DNS pods run on their ServiceAccount's projected token (the kubelet mounts it; skiff/dns reads it as
+ * the in-cluster config). The API server's bootstrap policy binds that account to ClusterRole
+ * `system:coredns` (CoreDNS's role, cut to exactly what skiff/dns's informers read: list and watch on
+ * services, endpointslices, pods and namespaces), as CoreDNS's manifest does.
  */
-function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Record<string, unknown> }[] {
+function dnsObjects(dnsIP: string): { path: string; body: Record<string, unknown> }[] {
   return [
+    {
+      path: `/api/v1/namespaces/${DNS_NAMESPACE}/serviceaccounts`,
+      body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: DNS_ACCOUNT } },
+    },
     {
       path: `/api/v1/namespaces/${DNS_NAMESPACE}/services`,
       body: {
@@ -52,12 +60,12 @@ function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Re
             metadata: { labels },
             spec: {
               dnsPolicy: 'Default',
+              serviceAccountName: DNS_ACCOUNT,
               containers: [
                 {
                   name: 'coredns',
                   image: 'skiff/dns',
                   args: ['--domain', CLUSTER_DOMAIN],
-                  env: [{ name: DNS_KUBECONFIG_ENV, value: kubeconfig }],
                   ports: [
                     { name: 'dns', containerPort: 53, protocol: 'UDP' },
                     { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
@@ -74,8 +82,8 @@ function dnsObjects(dnsIP: string, kubeconfig: string): { path: string; body: Re
   ];
 }
 
-export async function applyDns(api: ApiClient, dnsIP: string, kubeconfig: string): Promise<void> {
-  for (const o of dnsObjects(dnsIP, kubeconfig)) {
+export async function applyDns(api: ApiClient, dnsIP: string): Promise<void> {
+  for (const o of dnsObjects(dnsIP)) {
     try {
       await api.request('POST', o.path, o.body);
     } catch (err) {

@@ -360,12 +360,10 @@ export class LabBuilder {
     );
   }
 
-  /** Credentials for skiff/dns, the Deployment, and one ready replica. */
+  /** The DNS add-on (it runs on its ServiceAccount's token) and one ready replica. */
   private async startDns(): Promise<void> {
     const api = new ApiClient(this.paths.adminKubeconfig);
-    const kubeconfig = join(this.paths.cp, 'dns.kubeconfig');
-    await this.issueKubeconfig('system:serviceaccount:kube-system:coredns', 'system:serviceaccounts', kubeconfig);
-    await applyDns(api, clusterDnsIP(SERVICE_CIDR), readFileSync(kubeconfig, 'utf8'));
+    await applyDns(api, clusterDnsIP(SERVICE_CIDR));
     await waitFor(
       'a ready kube-dns endpoint',
       this.o.readyTimeoutMs,

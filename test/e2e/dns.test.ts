@@ -125,6 +125,29 @@ function suite(cni: 'bridge' | 'vxlan', proxyMode: 'nftables' | 'userspace', ful
         '/apis/apps/v1/namespaces/kube-system/deployments/coredns',
       );
       expect(d.status.readyReplicas).toBe(2);
+      // on their ServiceAccount's projected token, with a role of exactly what the informers read
+      const dnsPods = await c.api.request<{
+        items: {
+          spec: { serviceAccountName?: string; containers: { env?: unknown[] }[]; volumes?: { projected?: unknown }[] };
+        }[];
+      }>('GET', '/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns');
+      expect(dnsPods.items.length).toBeGreaterThanOrEqual(2);
+      for (const p of dnsPods.items) {
+        expect(p.spec.serviceAccountName).toBe('coredns');
+        expect(p.spec.containers[0]?.env ?? []).toEqual([]);
+        expect(p.spec.volumes?.some((v) => v.projected)).toBe(true);
+      }
+      const role = await c.api.request<{ rules: { resources: string[]; verbs: string[] }[] }>(
+        'GET',
+        '/apis/rbac.authorization.k8s.io/v1/clusterroles/system:coredns',
+      );
+      expect(role.rules.flatMap((r) => r.resources).sort()).toEqual([
+        'endpointslices',
+        'namespaces',
+        'pods',
+        'services',
+      ]);
+      expect([...new Set(role.rules.flatMap((r) => r.verbs))].sort()).toEqual(['list', 'watch']);
       expect(await short(c, ['kubernetes.default.svc.cluster.local'])).toEqual(['10.96.0.1']);
       expect(await short(c, ['+tcp', 'kubernetes.default.svc.cluster.local'])).toEqual(['10.96.0.1']);
       expect(await short(c, ['-x', DNS])).toEqual(['kube-dns.kube-system.svc.cluster.local.']);

@@ -328,10 +328,11 @@ export const clusterRoles: BootstrapRole[] = [
     rules: [r(['create'], [''], ['serviceaccounts']), EVENTS],
   },
   {
-    // CoreDNS's own ClusterRole (its deployment manifest), for skiff up's cluster DNS.
+    // CoreDNS's own ClusterRole (its deployment manifest), for skiff up's cluster DNS (src/lab/dns.ts), cut
+    // to exactly what skiff/dns's informers read: no Endpoints (it reads EndpointSlices).
     name: 'system:coredns',
     rules: [
-      r(['list', 'watch'], [''], ['endpoints', 'services', 'pods', 'namespaces']),
+      r(['list', 'watch'], [''], ['services', 'pods', 'namespaces']),
       r(['list', 'watch'], ['discovery.k8s.io'], ['endpointslices']),
     ],
   },
