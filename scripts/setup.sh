@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything skiff needs on a fresh Debian machine (idempotent), then builds.
 # System: iproute2, nftables, conntrack, ping, socat, the reference CNI plugins (compared against in tests),
-# etcd (the second store backend), and the peers tests compare against: dig (dnsutils), busybox (images),
+# perl and python3 (the kubelet's CRI log filter and its pty helper for exec -t), etcd (the second store
+# backend), and the peers tests compare against: dig (dnsutils), busybox (images),
 # the official Python client (python3-kubernetes), Go + the upstream libcni source (golang-go,
 # golang-github-appc-cni-dev), vagrant + its libvirt provider (`vagrant validate` needs a provider), tcpdump, iperf3,
 # gnostic's OpenAPIv2.proto (golang-github-googleapis-gnostic-dev: scripts/gen-api.mjs and the /openapi/v2 tests), and
 # kubectl 1.27 at /opt/kubectl-1.27/kubectl (the last kubectl that needs /openapi/v2; npm's aws-cdk Lambda layer
-# package carries the upstream binary in a zip, hence unzip), ipv6toolkit (na6: the unsolicited Neighbor
-# Advertisement of an IPv6 LoadBalancer IP taken over).
+# package carries the upstream binary in a zip, hence unzip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 sys_pkgs=(iproute2 nftables conntrack iputils-ping socat containernetworking-plugins etcd-server procps util-linux kmod
-  dnsutils busybox-static python3-kubernetes golang-go golang-github-appc-cni-dev vagrant vagrant-libvirt tcpdump iperf3
-  golang-github-googleapis-gnostic-dev unzip ipv6toolkit)
+  dnsutils busybox-static perl python3 python3-kubernetes golang-go golang-github-appc-cni-dev vagrant vagrant-libvirt
+  tcpdump iperf3 golang-github-googleapis-gnostic-dev unzip)
 for p in "${sys_pkgs[@]}"; do
   have "$p" || need_pkgs+=("$p")
 done

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 install_deps() {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends ca-certificates curl gnupg iproute2 nftables conntrack socat \
-    containernetworking-plugins util-linux procps >/dev/null
+    containernetworking-plugins util-linux procps perl python3 >/dev/null
   if [ "${STORE:-sqlite}" = etcd ] && [ "$role" = control-plane ]; then apt-get install -y -qq etcd-server >/dev/null; fi
   if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
     # Debian 12 ships Node 18; skiff needs 20 (NodeSource's apt repository)

@@ -21,8 +21,8 @@ import { RbacAuthorizer } from './auth/rbac.js';
 import { ServiceAccountTokens } from './auth/sa-tokens.js';
 import { reconcileBootstrapPolicy } from './auth/reconcile.js';
 import { buildServer } from './server.js';
+import { KubeletProxy } from './proxy/kubelet-proxy.js';
 import { ObjectStore } from './storage.js';
-import { ExpirySweeper } from './expiry.js';
 
 export interface ApiServerOptions {
   stateDir: string;
@@ -35,8 +35,6 @@ export interface ApiServerOptions {
   serviceClusterIPRange: string;
   serviceNodePortRange: { min: number; max: number };
   limits?: Partial<LimitOptions>;
-  /** how long an Event lives after its last write (kube-apiserver --event-ttl; default 1 h) */
-  eventTtlMs?: number;
   /** watch bookmark period (tests shorten it) */
   bookmarkIntervalMs?: number;
   logger?: Logger;
@@ -102,8 +100,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     etcdEndpoints: opts.etcdEndpoints,
     prefix: opts.etcdPrefix,
   });
-  const registry = new Registry(new ObjectStore(backend, { ttlMs: opts.eventTtlMs }), alloc, log);
-  const expiry = new ExpirySweeper(registry.store, log);
+  const registry = new Registry(new ObjectStore(backend), alloc, log);
   let ready = false;
   let app: FastifyInstance | undefined;
   const rbac = new RbacAuthorizer(registry.store, log);
@@ -111,7 +108,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     await registry.bootstrap();
     await reconcileBootstrapPolicy(registry);
     await rbac.start();
-    expiry.start();
     app = await buildServer({
       registry,
       auth,
@@ -123,10 +119,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       tls: { key: pki.keyPem, cert: pki.certPem },
       isReady: () => ready,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
+      kubeletProxy: new KubeletProxy(registry, opts.stateDir, log),
     });
     await app.listen({ port: opts.port, host: opts.bindAddress });
   } catch (e) {
-    await expiry.stop();
     rbac.stop();
     await registry.stop();
     await app?.close().catch(() => undefined);
@@ -160,7 +156,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       (closing ??= (async () => {
         ready = false;
         await app!.close();
-        await expiry.stop();
         rbac.stop();
         await registry.stop();
         await backend.close();

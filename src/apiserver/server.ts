@@ -3,6 +3,8 @@
  * authentication, authorization, rate limits, discovery, OpenAPI, and the REST routes of every ResourceDef.
  * Every error leaves as a Kubernetes Status.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { decodeK8sProtobuf, ProtobufError } from './protobuf/decode.js';
@@ -32,6 +34,7 @@ import type { ResourceDef } from './resources/types.js';
 import type { PatchType, Registry, WriteOptions } from './rest.js';
 import { parseIncludeObject, toTable, wantsTable } from './tables.js';
 import { serveWatch } from './watch.js';
+import { KubeletProxy, rejectUpgrade, STREAM_SUBRESOURCES, type StreamSubresource } from './proxy/kubelet-proxy.js';
 import { checkResourceVersion, parseRequestOptions, type RawQuery, type RequestOptions } from './query.js';
 
 export interface ServerOptions {
@@ -47,6 +50,8 @@ export interface ServerOptions {
   tls?: { key: string; cert: string };
   isReady: () => boolean;
   bookmarkIntervalMs?: number;
+  /** pods/log, exec, attach, portforward through the kubelets (proxy/kubelet-proxy.ts) */
+  kubeletProxy?: KubeletProxy;
 }
 
 declare module 'fastify' {
@@ -323,13 +328,15 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         (sub === 'status' && def.statusSubresource) ||
         (sub === 'scale' && def.scale) ||
         (sub === 'binding' && def.kind === 'Pod') ||
+        (def.kind === 'Pod' && (sub === 'log' || STREAM_SUBRESOURCES.includes(sub))) ||
         (sub === 'token' && def.kind === 'ServiceAccount')
       )
     ) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     const user = req.user!;
-    const attrVerb = sub === 'binding' ? 'create' : verb;
+    // the streaming subresources are "create" whatever the method (a WebSocket upgrade is a GET)
+    const attrVerb = sub === 'binding' || (sub && STREAM_SUBRESOURCES.includes(sub)) ? 'create' : verb;
     const guard: Guard | undefined = authorize(user, {
       verb: attrVerb,
       group: def.group,
@@ -338,6 +345,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       namespace: t.namespace,
       name: t.name,
     });
+    if (sub === 'log' || (sub && STREAM_SUBRESOURCES.includes(sub))) {
+      if (!o.kubeletProxy || !t.namespace || !t.name)
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      if (sub === 'log' && verb === 'get') return o.kubeletProxy.logs(req, reply, t.namespace, t.name);
+      if (sub === 'log') throw methodNotAllowed();
+      throw badRequest('Upgrade request required');
+    }
     const dryRun = q.dryRun;
     const warnings: string[] = [];
     const wopts = (): WriteOptions => ({
@@ -495,6 +509,47 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     }
     throw methodNotAllowed();
   }
+
+  /**
+   * Upgrade requests (WebSocket, SPDY) bypass fastify's routing and hooks: authenticated and authorized here,
+   * then tunnelled to the pod's kubelet.
+   */
+  async function serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const user =
+      o.auth.authenticate(req.headers.authorization) ??
+      (await authenticateServiceAccountToken(o.registry, o.saTokens, req.headers.authorization));
+    if (!user) throw unauthorized();
+    const segs = (req.url ?? '/').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
+    const r = route(segs);
+    const t = r ? resolveTarget(r.group, r.version, r.rest) : undefined;
+    const sub = t?.subresource;
+    if (
+      !t ||
+      t.def.kind !== 'Pod' ||
+      !t.namespace ||
+      !t.name ||
+      !sub ||
+      !STREAM_SUBRESOURCES.includes(sub) ||
+      !o.kubeletProxy
+    )
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    authorize(user, {
+      verb: 'create',
+      group: '',
+      resource: 'pods',
+      subresource: sub,
+      namespace: t.namespace,
+      name: t.name,
+    });
+    await o.kubeletProxy.upgrade(req, socket, head, t.namespace, t.name, sub as StreamSubresource);
+  }
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    serveUpgrade(req, socket, head).catch((err: unknown) => {
+      if (!(err instanceof ApiError)) o.log.error({ err, url: req.url }, 'upgrade failed');
+      rejectUpgrade(socket, err instanceof ApiError ? err : new ApiError(500, 'InternalError', String(err)));
+    });
+  });
 
   return app;
 }

@@ -82,7 +82,14 @@ export async function main(argv: string[]): Promise<void> {
       [],
     )
     .option('--cluster-domain <domain>', 'cluster DNS domain (pod search paths)', 'cluster.local')
-    .option('--resolv-conf <file>', 'resolver configuration pods with dnsPolicy Default inherit', '/etc/resolv.conf');
+    .option('--resolv-conf <file>', 'resolver configuration pods with dnsPolicy Default inherit', '/etc/resolv.conf')
+    .option(
+      '--tls-cert-file <file>',
+      "the kubelet server's certificate (with the key and client CA: serve the kubelet API)",
+    )
+    .option('--tls-private-key-file <file>', "the kubelet server's private key")
+    .option('--client-ca-file <file>', 'CA that signs the client certificates the kubelet server accepts')
+    .option('--port <n>', 'kubelet server port (on the first --node-ip)', posInt, 10250);
   if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     kubeconfig: string;
@@ -107,7 +114,15 @@ export async function main(argv: string[]): Promise<void> {
     clusterDns: string[];
     clusterDomain: string;
     resolvConf: string;
+    tlsCertFile?: string;
+    tlsPrivateKeyFile?: string;
+    clientCaFile?: string;
+    port: number;
   }>();
+  const tls = [o.tlsCertFile, o.tlsPrivateKeyFile, o.clientCaFile];
+  if (tls.some(Boolean) && !tls.every(Boolean))
+    throw new UserError('--tls-cert-file, --tls-private-key-file and --client-ca-file go together', 2);
+  for (const f of tls) if (f && !existsSync(f)) throw new UserError(`${f}: no such file`, 2);
   if (!['bridge', 'vxlan', 'none'].includes(o.cniConfMode))
     throw new UserError(`--cni-conf-mode: expected bridge, vxlan or none, got "${o.cniConfMode}"`, 2);
   if (!['0.4.0', '1.0.0', '1.1.0'].includes(o.cniVersion))
@@ -148,6 +163,9 @@ export async function main(argv: string[]): Promise<void> {
     backoff: { baseMs: o.backoffBaseMs, maxMs: o.backoffMaxMs },
     imageEntry: [process.execPath, script, 'image'],
     dns: { clusterDNS: o.clusterDns, clusterDomain: o.clusterDomain, resolvConf: o.resolvConf },
+    ...(o.tlsCertFile && o.tlsPrivateKeyFile && o.clientCaFile
+      ? { server: { cert: o.tlsCertFile, key: o.tlsPrivateKeyFile, clientCA: o.clientCaFile, port: o.port } }
+      : {}),
   };
   const log = createLogger('kubelet', { node: o.nodeName });
   const kubelet = new Kubelet(opts, log);

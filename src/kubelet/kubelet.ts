@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { KubeletServer } from './server/server.js';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
-import { delNetns, listNetns } from '../os/netns.js';
+import { delNetns, listNetns, netnsPath } from '../os/netns.js';
 import { ApiClient, ApiError, isStatus } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
 import { detectCgroups } from '../os/cgroups.js';
@@ -46,6 +47,8 @@ export interface KubeletOptions {
   imageEntry: string[];
   /** --cluster-dns, --cluster-domain, --resolv-conf */
   dns: DnsSettings;
+  /** the kubelet server (--tls-cert-file, --tls-private-key-file, --client-ca-file, --port); none when unset */
+  server?: { cert: string; key: string; clientCA: string; port: number };
 }
 
 /**
@@ -64,6 +67,7 @@ export class Kubelet {
   private ready = false;
   private readySince = new Date().toISOString();
   private podCIDR: string | undefined;
+  private server: KubeletServer | undefined;
 
   constructor(
     private readonly opts: KubeletOptions,
@@ -100,6 +104,7 @@ export class Kubelet {
     for (const s of this.store.loadAll()) {
       this.workers.set(s.uid, new PodWorker(this.ctx, s, (uid) => this.workers.delete(uid)));
     }
+    await this.startServer();
     await this.retry('register node', () => registerNode(this.api, this.facts()));
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), this.opts.leaseSeconds * 1000));
@@ -111,14 +116,56 @@ export class Kubelet {
     await this.podLoop();
   }
 
+  /** The kubelet API on the node IP (server/server.ts). */
+  private async startServer(): Promise<void> {
+    const s = this.opts.server;
+    if (!s) return;
+    this.server = new KubeletServer({
+      address: this.opts.nodeIP,
+      port: s.port,
+      cert: readFileSync(s.cert, 'utf8'),
+      key: readFileSync(s.key, 'utf8'),
+      clientCA: readFileSync(s.clientCA, 'utf8'),
+      pods: {
+        pods: () => [...this.workers.values()].flatMap((w) => (w.current ? [w.current] : [])),
+        container: (namespace, pod, name) => {
+          const w = this.workerFor(namespace, pod);
+          if (!w) return { code: 404, message: `pod ${namespace}/${pod} not found on this node` };
+          return w.served(name) ?? { code: 400, message: `container ${name} is not valid for pod ${pod}` };
+        },
+        sandbox: (namespace, pod) => {
+          const w = this.workerFor(namespace, pod);
+          if (!w || !w.state.sandboxReady)
+            return { code: 404, message: `pod ${namespace}/${pod} has no sandbox on this node` };
+          return { netnsPath: netnsPath(w.state.netns) };
+        },
+      },
+      log: this.log.child({ part: 'server' }),
+    });
+    await this.server.start();
+  }
+
+  private workerFor(namespace: string, pod: string): PodWorker | undefined {
+    return [...this.workers.values()].find(
+      (x) => x.current?.metadata.namespace === namespace && x.current.metadata.name === pod,
+    );
+  }
+
   stop(): void {
+    void this.server?.stop();
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.workers.values()) w.stopTimer();
   }
 
   private facts() {
-    return { name: this.opts.nodeName, ip: this.opts.nodeIP, ips: this.opts.nodeIPs, maxPods: this.opts.maxPods };
+    return {
+      name: this.opts.nodeName,
+      ip: this.opts.nodeIP,
+      ips: this.opts.nodeIPs,
+      maxPods: this.opts.maxPods,
+      kubeletPort: this.opts.server?.port ?? 0,
+    };
   }
 
   private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -14,6 +14,8 @@ export interface NodeFacts {
   /** every InternalIP (dual stack); `ip` alone when unset */
   ips?: string[];
   maxPods: number;
+  /** the kubelet server's port (0: none) */
+  kubeletPort?: number;
 }
 
 export interface NodeReadiness {
@@ -57,7 +59,7 @@ export function nodeStatus(f: NodeFacts, r: NodeReadiness, since: string, now: s
       systemUUID: '',
       bootID: '',
     },
-    daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: f.kubeletPort ?? 0 } },
   };
 }
 

@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { containerFiles, rotateLog } from './logs.js';
+import type { ServedContainer } from './server/server.js';
 import type { Logger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
 import { BoundedFrequencyRunner } from '../util/runner.js';
@@ -125,6 +127,32 @@ export class PodWorker {
     return this.state.uid;
   }
 
+  /** The pod as last seen from the API (undefined once deleted there). */
+  get current(): Pod | undefined {
+    return this.pod;
+  }
+
+  /**
+   * What the kubelet server needs of one container: its log files and, while an instance runs, how to join it
+   * (undefined when the pod has no such container).
+   */
+  served(name: string): ServedContainer | undefined {
+    const c = this.pod?.spec.containers.find((x) => x.name === name);
+    if (!c) return undefined;
+    const f = containerFiles(this.ctx.store.podDir(this.state.uid), name);
+    const h = this.state.containers[name]?.handle;
+    const running = (): boolean => {
+      const now = this.state.containers[name]?.handle;
+      return !!now && now === h && isAlive(now);
+    };
+    return {
+      log: f.log,
+      previousLog: f.previousLog,
+      running,
+      ...(h && isAlive(h) ? { exec: { initPid: initPid(h), capabilities: containerCapabilities(c) } } : {}),
+    };
+  }
+
   /** Idempotent. */
   start(): void {
     this.kick();
@@ -206,8 +234,8 @@ export class PodWorker {
   }
 
   private files(name: string): { log: string; exit: string; scratch: string } {
-    const dir = join(this.ctx.store.podDir(this.state.uid), 'containers', name);
-    return { log: join(dir, 'output.log'), exit: join(dir, 'exit-code'), scratch: join(dir, 'rootview') };
+    const f = containerFiles(this.ctx.store.podDir(this.state.uid), name);
+    return { log: f.log, exit: f.exit, scratch: f.scratch };
   }
 
   /**
@@ -261,8 +289,8 @@ export class PodWorker {
       cs.terminated = undefined;
       cs.nextStartAt = undefined;
       try {
-        const { rmSync } = await import('node:fs');
         rmSync(f.exit, { force: true });
+        rotateLog(containerFiles(this.ctx.store.podDir(this.state.uid), c.name));
         const podFiles = writePodFiles(
           this.ctx.store.podDir(this.state.uid),
           pod,

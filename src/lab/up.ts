@@ -41,6 +41,7 @@ import { type LabState, readLab, writeLab } from './state.js';
 import { alive, startProcess } from './supervisor.js';
 import { teardown } from './teardown.js';
 import { privateDir } from '../util/private.js';
+import { issueKubeletServingCert } from '../apiserver/auth/pki.js';
 
 export interface UpOptions {
   stateDir: string;
@@ -453,12 +454,16 @@ export class LabBuilder {
     mkdirSync(dir, { recursive: true });
     const kubeconfig = join(dir, 'kubelet.kubeconfig');
     await this.issueKubeconfig(`system:node:${name}`, 'system:nodes', kubeconfig);
+    // the kubelet API's serving certificate, from the cluster CA the API server created
+    const pkiDir = join(dir, 'pki');
+    issueKubeletServingCert(this.paths.cp, name, nodeIPs(i, this.ipFamily).split(','), pkiDir);
     const env: Record<string, string> = {
       STATE_DIR: dir,
       NODE_NAME: name,
       NODE_IP: ip,
       NODE_IPS: nodeIPs(i, this.ipFamily),
       KUBECONFIG_FILE: kubeconfig,
+      KUBELET_PKI_DIR: pkiDir,
       CNI: this.o.cni,
       CNI_BIN_DIR: this.cniSetup.binDir,
       CNI_VERSION: this.cniSetup.version,

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { startLogStamper } from './crilog.js';
 import { capabilityPrefix, type RootView, rootViewScript, shq } from './rootview.js';
 
 /**
@@ -101,9 +102,18 @@ export function spawnContainer(s: ContainerSpawn): number {
     'skiff-init',
     ...s.argv,
   ];
-  const log = openSync(s.logFile, 'a');
-  const child = spawn('nsenter', argv, { detached: true, stdio: ['ignore', log, log], env: s.env });
-  closeSync(log);
+  // stdout and stderr through the CRI-format filters (crilog.ts); our ends of their pipes close at once
+  const out = startLogStamper('stdout', s.logFile);
+  const err = startLogStamper('stderr', s.logFile);
+  let child: ChildProcess;
+  try {
+    child = spawn('nsenter', argv, { detached: true, stdio: ['ignore', out.stdin!, err.stdin!], env: s.env });
+  } finally {
+    out.stdin?.destroy();
+    err.stdin?.destroy();
+    out.unref();
+    err.unref();
+  }
   child.on('error', () => undefined);
   child.unref();
   if (!child.pid) throw new Error('failed to start container process');
@@ -148,16 +158,21 @@ export function spawnInContainer(
   opts: SpawnOptions = {},
   capabilities?: readonly string[],
 ): ChildProcess {
-  if (!inOwnView(initPid)) throw new Error(`process ${initPid} is not in a container root view`);
   // the container's environment (its init's), as kubectl exec gives, unless the caller sets one
   const env = opts.env ?? containerEnvironment(initPid);
-  opts = { ...opts, env };
-  const argv = ['-t', String(initPid), '--net', '--uts', '--ipc', '--pid', '--mount', '--root', '--wd', '--'];
-  return spawn('nsenter', [...argv, ...capabilityPrefix(capabilities), ...command], opts);
+  const [cmd, ...args] = containerExecArgv(initPid, command, capabilities);
+  return spawn(cmd!, args, { ...opts, env });
+}
+
+/** The argv that runs `command` inside the container of `initPid` (refused while it is not in its view). */
+export function containerExecArgv(initPid: number, command: string[], capabilities?: readonly string[]): string[] {
+  if (!inOwnView(initPid)) throw new Error(`process ${initPid} is not in a container root view`);
+  const ns = ['-t', String(initPid), '--net', '--uts', '--ipc', '--pid', '--mount', '--root', '--wd', '--'];
+  return ['nsenter', ...ns, ...capabilityPrefix(capabilities), ...command];
 }
 
 /** The environment a container's processes run with (its init's, from /proc). */
-function containerEnvironment(initPid: number): Record<string, string> {
+export function containerEnvironment(initPid: number): Record<string, string> {
   const env: Record<string, string> = {};
   for (const kv of readFileSync(`/proc/${initPid}/environ`, 'utf8').split('\0')) {
     const i = kv.indexOf('=');

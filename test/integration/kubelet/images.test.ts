@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCriLine } from '../../../src/kubelet/server/cri-log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podNetnsName } from '../../../src/kubelet/pod.js';
 import { httpGetIn } from '../../../src/lab/http.js';
@@ -52,7 +53,9 @@ const curlIn = async (netns: string, url: string): Promise<unknown> =>
 const output = (p: PodJson, match: RegExp): Promise<string> =>
   waitUntil(`${p.metadata.name} output`, 30_000, () => {
     const f = join(node.root, 'pods', p.metadata.uid, 'containers', 'c', 'output.log');
-    const t = existsSync(f) ? readFileSync(f, 'utf8') : '';
+    // what `kubectl logs` shows of the CRI-format file
+    const lines = existsSync(f) ? readFileSync(f, 'utf8').split('\n') : [];
+    const t = lines.map((l) => parseCriLine(l)?.content ?? '').join('');
     if (!match.test(t)) throw new Error(`output so far: ${JSON.stringify(t.slice(-500))}`);
     return t;
   });
