@@ -23,6 +23,7 @@ import { reconcileBootstrapPolicy } from './auth/reconcile.js';
 import { buildServer } from './server.js';
 import { KubeletProxy } from './proxy/kubelet-proxy.js';
 import { ObjectStore } from './storage.js';
+import { ExpirySweeper } from './expiry.js';
 
 export interface ApiServerOptions {
   stateDir: string;
@@ -35,6 +36,8 @@ export interface ApiServerOptions {
   serviceClusterIPRange: string;
   serviceNodePortRange: { min: number; max: number };
   limits?: Partial<LimitOptions>;
+  /** how long an Event lives after its last write (kube-apiserver --event-ttl; default 1 h) */
+  eventTtlMs?: number;
   /** watch bookmark period (tests shorten it) */
   bookmarkIntervalMs?: number;
   logger?: Logger;
@@ -100,7 +103,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     etcdEndpoints: opts.etcdEndpoints,
     prefix: opts.etcdPrefix,
   });
-  const registry = new Registry(new ObjectStore(backend), alloc, log);
+  const registry = new Registry(new ObjectStore(backend, { ttlMs: opts.eventTtlMs }), alloc, log);
+  const expiry = new ExpirySweeper(registry.store, log);
   let ready = false;
   let app: FastifyInstance | undefined;
   const rbac = new RbacAuthorizer(registry.store, log);
@@ -108,6 +112,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     await registry.bootstrap();
     await reconcileBootstrapPolicy(registry);
     await rbac.start();
+    expiry.start();
     app = await buildServer({
       registry,
       auth,
@@ -123,6 +128,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     });
     await app.listen({ port: opts.port, host: opts.bindAddress });
   } catch (e) {
+    await expiry.stop();
     rbac.stop();
     await registry.stop();
     await app?.close().catch(() => undefined);
@@ -156,6 +162,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       (closing ??= (async () => {
         ready = false;
         await app!.close();
+        await expiry.stop();
         rbac.stop();
         await registry.stop();
         await backend.close();

@@ -1,15 +1,20 @@
 /**
  * Objects over a StoreBackend: key layout, JSON encoding, and resourceVersion = the backend revision at
  * which the object was last written (so every write bumps it and a watch can resume from it).
- * Keys: /registry/<group|core>/<plural>/[<namespace>/]<name>.
+ * Keys: /registry/<group|core>/<plural>/[<namespace>/]<name>. A kind served in two versions is stored once,
+ * in its storage version's form and keys (ResourceDef.storage). Kinds that expire carry their expiry time
+ * in the stored form (EXPIRES, never shown to clients); src/apiserver/expiry.ts removes them when due.
  */
 import type { KObject } from '../api/meta.js';
 import type { KV, ListResult, StoreBackend } from '../store/types.js';
 import type { ResourceDef } from './resources/types.js';
 import { apiVersionOf } from './resources/types.js';
 
+const EXPIRES = '__expiresAtMs';
+
 export function resourcePrefix(def: ResourceDef, namespace?: string): string {
-  const base = `/registry/${def.group || 'core'}/${def.plural}/`;
+  const at = def.storage ?? def;
+  const base = `/registry/${at.group || 'core'}/${at.plural}/`;
   return def.namespaced && namespace ? `${base}${namespace}/` : base;
 }
 
@@ -18,21 +23,45 @@ function objectKey(def: ResourceDef, namespace: string | undefined, name: string
 }
 
 export function decode(def: ResourceDef, kv: KV): KObject {
-  const obj = JSON.parse(kv.value) as KObject;
+  const stored = JSON.parse(kv.value) as KObject;
+  delete stored[EXPIRES];
+  const obj = def.storage ? def.storage.fromStored(stored) : stored;
   obj.apiVersion = apiVersionOf(def);
   obj.kind = def.kind;
   obj.metadata.resourceVersion = String(kv.modRevision);
   return obj;
 }
 
-/** The stored form: no resourceVersion (it is the key's revision), stable field order. */
-function encode(def: ResourceDef, obj: KObject): string {
-  const { resourceVersion: _rv, ...meta } = obj.metadata;
-  return JSON.stringify({ ...obj, apiVersion: apiVersionOf(def), kind: def.kind, metadata: meta });
+/** When a stored value of an expiring kind is due (ms since the epoch), if it carries an expiry. */
+export function expiresAt(kv: KV): number | undefined {
+  const v = (JSON.parse(kv.value) as Record<string, unknown>)[EXPIRES];
+  return typeof v === 'number' ? v : undefined;
+}
+
+export interface ObjectStoreOptions {
+  /** lifetime of objects of expiring kinds after each write (kube-apiserver --event-ttl, default 1 h) */
+  ttlMs?: number;
 }
 
 export class ObjectStore {
-  constructor(readonly backend: StoreBackend) {}
+  readonly ttlMs: number;
+
+  constructor(
+    readonly backend: StoreBackend,
+    opts: ObjectStoreOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 3_600_000;
+  }
+
+  /** The stored form: no resourceVersion (it is the key's revision), stable field order. */
+  private encode(def: ResourceDef, obj: KObject): string {
+    const { resourceVersion: _rv, ...meta } = obj.metadata;
+    const at = def.storage ?? def;
+    const body = def.storage ? def.storage.toStored({ ...obj, metadata: meta }) : { ...obj, metadata: meta };
+    const stored: Record<string, unknown> = { ...body, apiVersion: apiVersionOf(at), kind: at.kind, metadata: meta };
+    if (def.expires) stored[EXPIRES] = Date.now() + this.ttlMs;
+    return JSON.stringify(stored);
+  }
 
   async get(
     def: ResourceDef,
@@ -52,14 +81,17 @@ export class ObjectStore {
   }
 
   async create(def: ResourceDef, obj: KObject): Promise<KObject> {
-    const kv = await this.backend.create(objectKey(def, obj.metadata.namespace, obj.metadata.name!), encode(def, obj));
+    const kv = await this.backend.create(
+      objectKey(def, obj.metadata.namespace, obj.metadata.name!),
+      this.encode(def, obj),
+    );
     return decode(def, kv);
   }
 
   async update(def: ResourceDef, obj: KObject, expectedRevision: number): Promise<KObject> {
     const kv = await this.backend.update(
       objectKey(def, obj.metadata.namespace, obj.metadata.name!),
-      encode(def, obj),
+      this.encode(def, obj),
       expectedRevision,
     );
     return decode(def, kv);

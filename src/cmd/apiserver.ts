@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { UserError, errorMessage } from '../util/errors.js';
 import { parseArgs } from './parse.js';
+import { durationOption } from '../client/duration.js';
 
 function intArg(v: string): number {
   const n = Number(v);
@@ -33,7 +34,13 @@ export async function main(argv: string[]): Promise<void> {
       '300',
     )
     .option('--max-watches <n>', 'maximum concurrent watches', '1000')
-    .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024));
+    .option('--max-body-bytes <n>', 'request body size cap', String(3 * 1024 * 1024))
+    .option(
+      '--event-ttl <duration>',
+      'how long an Event is kept after its last write (e.g. 1h, 90s)',
+      durationOption,
+      3_600_000,
+    );
   if (!parseArgs(cmd, argv)) return;
   const o = cmd.opts<{
     stateDir: string;
@@ -47,6 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     maxRequestsPerSecond: string;
     maxWatches: string;
     maxBodyBytes: string;
+    eventTtl: number;
   }>();
   if (!['sqlite', 'etcd', 'memory'].includes(o.store))
     throw new UserError(`--store must be sqlite, etcd or memory (got "${o.store}")`);
@@ -77,6 +85,7 @@ export async function main(argv: string[]): Promise<void> {
         .filter(Boolean),
       serviceClusterIPRange: o.serviceClusterIpRange,
       serviceNodePortRange: range,
+      eventTtlMs: o.eventTtl,
       limits: {
         rate,
         burst: rate * 2,

@@ -2,8 +2,8 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { Command, InvalidArgumentError } from 'commander';
 import { Informer } from '../client/informer.js';
 import { loadKubeConfig } from '../client/kubeconfig.js';
-import { isIPv4 } from '../net/ip.js';
-import { normalizeCIDR } from '../proxy/model/desired.js';
+import { ipFamilyOf, isIp } from '../net/ip.js';
+import { parseFamilyCidrs } from '../proxy/model/families.js';
 import { backendNames } from '../proxy/backend.js';
 import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/nodeports.js';
 import { ProxyServer } from '../proxy/server.js';
@@ -11,15 +11,21 @@ import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 import { parseArgs } from './parse.js';
 
-function ipv4(v: string): string {
-  if (!isIPv4(v)) throw new InvalidArgumentError(`"${v}" is not an IPv4 address`);
-  return v;
+/** "IP" or "IPv4,IPv6" (one per family, primary first), as kube-proxy's dual-stack node IPs. */
+function nodeIPs(v: string): string[] {
+  const ips = v.split(',').map((s) => s.trim());
+  if (ips.length > 2 || !ips.every(isIp) || new Set(ips.map(ipFamilyOf)).size !== ips.length)
+    throw new InvalidArgumentError(`"${v}" is not an IP address or an IPv4,IPv6 pair`);
+  return ips;
 }
 
-function cidr(v: string): string {
-  const c = normalizeCIDR(v);
-  if (!c || !v.includes('/')) throw new InvalidArgumentError(`"${v}" is not an IPv4 CIDR`);
-  return c;
+/** One CIDR or one per family, comma-separated (kube-proxy's --cluster-cidr). */
+function cidrs(v: string): string {
+  try {
+    return parseFamilyCidrs(v).join(',');
+  } catch (err) {
+    throw new InvalidArgumentError(`"${v}": ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function port(v: string): number {
@@ -58,8 +64,9 @@ function nodeReady(n: V1Node): boolean {
   return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-function internalIP(n: V1Node | undefined): string | undefined {
-  return n?.status?.addresses?.find((a) => a.type === 'InternalIP' && isIPv4(a.address))?.address;
+/** The Node's InternalIPs, primary first (one per family). */
+function internalIPs(n: V1Node | undefined): string[] {
+  return (n?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' && isIp(a.address)).map((a) => a.address);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -70,8 +77,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('--mode <mode>', `proxy mode: ${backendNames().join(' | ')}`, mode, 'nftables')
     .option('--metrics-port <port>', '/metrics and /healthz port (0 disables)', port, 10249)
     .option('--healthz-port <port>', "kube-proxy's /healthz and /livez port (0 disables)", port, 10256)
-    .option('--cluster-cidr <cidr>', 'pod network; other sources to cluster IPs are masqueraded', cidr, '10.244.0.0/16')
-    .option('--node-ip <ip>', "underlay address that announces LoadBalancer IPs (default: the Node's InternalIP)", ipv4)
+    .option(
+      '--cluster-cidr <cidrs>',
+      'pod network, one CIDR per family; other sources to cluster IPs are masqueraded',
+      cidrs,
+      '10.244.0.0/16',
+    )
+    .option(
+      '--node-ip <ips>',
+      'underlay address(es), one per family, primary first: where LoadBalancer IPs are announced and primary ' +
+        "NodePorts answer (default: the Node's InternalIPs)",
+      nodeIPs,
+    )
     .option('--masquerade-bit <n>', 'packet-mark bit (0-31) that asks for masquerading, as kube-proxy', bit, 14)
     .option('--masquerade-all', 'masquerade all traffic to cluster IPs, not only from outside the cluster', false)
     .option(
@@ -80,7 +97,12 @@ export async function main(argv: string[]): Promise<void> {
       nodePortAddresses,
       'primary',
     )
-    .option('--service-cidr <cidr>', 'the service CIDR: unallocated addresses in it are dropped', cidr, '10.96.0.0/12')
+    .option(
+      '--service-cidr <cidrs>',
+      'service CIDRs, one per family: the families served; unallocated addresses in them are dropped',
+      cidrs,
+      '10.96.0.0/12',
+    )
     .option('--min-sync-period <s>', 'minimum seconds between syncs (changes coalesce)', seconds, 1)
     .option('--sync-period <s>', 'seconds between full resyncs that repair drift', seconds, 30)
     .option('--cleanup', 'remove everything this mode installed, then exit', false);
@@ -92,7 +114,7 @@ export async function main(argv: string[]): Promise<void> {
     metricsPort: number;
     healthzPort: number;
     clusterCidr: string;
-    nodeIp?: string;
+    nodeIp?: string[];
     minSyncPeriod: number;
     syncPeriod: number;
     masqueradeBit: number;
@@ -113,7 +135,8 @@ export async function main(argv: string[]): Promise<void> {
       serviceCIDR: o.serviceCidr,
     },
     nodePortAddresses: o.nodeportAddresses,
-    nodeIP: o.nodeIp,
+    nodeIP: o.nodeIp?.[0],
+    nodeIPs: o.nodeIp,
     metricsPort: o.cleanup ? 0 : o.metricsPort,
     healthzPort: o.cleanup ? 0 : o.healthzPort,
     minSyncIntervalMs: o.minSyncPeriod * 1000,
@@ -148,8 +171,8 @@ export async function main(argv: string[]): Promise<void> {
         .map((n) => n.metadata?.name ?? '')
         .filter(Boolean),
     );
-    const ip = internalIP(nodes.get(o.nodeName));
-    if (!o.nodeIp && ip) server.setNodeIP(ip);
+    const ips = internalIPs(nodes.get(o.nodeName));
+    if (!o.nodeIp && ips[0]) server.setNodeIP(ips[0], ips);
   };
   nodes.on(onNodes);
   services.start();

@@ -6,6 +6,7 @@ import { InformerFactory } from '../client/informers.js';
 import { loadKubeConfig } from '../client/kubeconfig.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createLogger } from '../util/log.js';
+import { componentEvents } from '../events/index.js';
 import { parseArgs } from './parse.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -20,11 +21,14 @@ export async function main(argv: string[]): Promise<void> {
   const kc = loadKubeConfig(o.kubeconfig);
   const log = createLogger('scheduler');
   const informers = new InformerFactory(kc, log);
-  const scheduler = new Scheduler(makeClients(kc), informers, log, {
-    schedulerName: o.schedulerName,
-    backoffInitialMs: o.backoffInitial,
-    backoffMaxMs: o.backoffMax,
-  });
+  const events = componentEvents(kc, log, o.schedulerName);
+  const scheduler = new Scheduler(
+    makeClients(kc),
+    informers,
+    log,
+    { schedulerName: o.schedulerName, backoffInitialMs: o.backoffInitial, backoffMaxMs: o.backoffMax },
+    events.recorder,
+  );
   await runUntilSignal(
     log,
     async () => {
@@ -33,9 +37,10 @@ export async function main(argv: string[]): Promise<void> {
       scheduler.start();
       log.info({ schedulerName: o.schedulerName }, 'caches synced, scheduling');
     },
-    () => {
+    async () => {
       scheduler.stop();
       informers.stop();
+      await events.shutdown();
     },
   );
 }

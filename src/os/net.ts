@@ -145,7 +145,7 @@ export interface IpLink {
     info_slave_data?: Record<string, unknown>;
     info_data?: Record<string, unknown>;
   };
-  addr_info?: { family: string; local: string; prefixlen: number; label?: string }[];
+  addr_info?: { family: string; local: string; prefixlen: number; label?: string; nodad?: boolean }[];
 }
 
 /** One link (with -details), or undefined when it does not exist. */

@@ -1,7 +1,8 @@
 import { nftDeleteTable } from '../os/nft.js';
 import { nsOf } from '../os/ns.js';
+import { perFamily } from './families-backend.js';
 import type { Logger } from '../util/log.js';
-import type { DesiredState, NodeFacts } from './model/types.js';
+import type { DesiredState, IPFamily, NodeFacts } from './model/types.js';
 import type { NftDriver } from './nftables/backend.js';
 
 /** What one sync did, for logs and metrics. */
@@ -33,6 +34,8 @@ export interface ProxyBackend {
 
 export interface BackendOptions {
   node: NodeFacts;
+  /** The IP family this backend programs (one backend per family, as kube-proxy's proxiers; default 4). */
+  family?: IPFamily;
   /** Run kernel tools inside this named netns (tests, benchmarks); unset when already inside the node. */
   netns?: string;
   log?: Logger;
@@ -45,8 +48,14 @@ export type BackendFactory = (opts: BackendOptions) => Promise<ProxyBackend>;
 
 /** The proxy modes: a new mode is a new folder plus one line here (loaded lazily). */
 export const backends: Record<string, BackendFactory> = {
-  nftables: async (o) => new (await import('./nftables/backend.js')).NftablesBackend(o, o.nftDriver),
-  userspace: async (o) => new (await import('./userspace/backend.js')).UserspaceBackend(o),
+  nftables: async (o) => {
+    const { NftablesBackend } = await import('./nftables/backend.js');
+    return perFamily('nftables', o, (fo) => new NftablesBackend(fo, fo.nftDriver));
+  },
+  userspace: async (o) => {
+    const { UserspaceBackend } = await import('./userspace/backend.js');
+    return perFamily('userspace', o, (fo) => new UserspaceBackend(fo));
+  },
 };
 
 /**
@@ -55,8 +64,14 @@ export const backends: Record<string, BackendFactory> = {
  * answering through a table nobody maintains.
  */
 const leftovers: Record<string, (netns?: string) => Promise<void>> = {
-  nftables: async (netns) => nftDeleteTable((await import('./nftables/layout.js')).TABLE, nsOf(netns)),
-  userspace: async (netns) => nftDeleteTable((await import('./userspace/backend.js')).USERSPACE_TABLE, nsOf(netns)),
+  nftables: async (netns) => {
+    const { tableOf } = await import('./nftables/layout.js');
+    for (const f of [4, 6] as const) await nftDeleteTable(tableOf(f), nsOf(netns));
+  },
+  userspace: async (netns) => {
+    const { userspaceTableOf } = await import('./userspace/backend.js');
+    for (const f of [4, 6] as const) await nftDeleteTable(userspaceTableOf(f), nsOf(netns));
+  },
 };
 
 /** Remove every other mode's leftovers. */

@@ -3,7 +3,7 @@ import { nsOf } from '../os/ns.js';
 import { isIPv6, normalizeIp } from '../net/ip.js';
 import type { Logger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
-import type { DesiredState } from './model/types.js';
+import type { DesiredState, IPFamily } from './model/types.js';
 
 /**
  * UDP conntrack reconciliation, as kube-proxy's pkg/proxy/conntrack/cleanup.go (CleanStaleEntries): after
@@ -58,19 +58,20 @@ export function allowIp(f: UdpFrontends, ip: string, port: number, reply: string
 }
 
 /**
- * nftables mode's frontends: each UDP service port's serving endpoints, whatever the traffic policies or
+ * nftables mode's frontends (of one family, or all): each UDP service port's serving endpoints, whatever the traffic policies or
  * terminating state (changing a Service must not break existing flows, as for TCP). A port with no serving
  * endpoint is left out: its flows are not cleaned (kube-proxy: "a Service without endpoints does not
  * require to clean the conntrack entries"). Pure.
  */
-export function servingFrontends(desired: DesiredState): UdpFrontends {
+export function servingFrontends(desired: DesiredState, family?: IPFamily): UdpFrontends {
   const f = emptyFrontends();
   for (const st of desired.values()) {
     for (const sp of st.ports) {
-      if (sp.protocol !== 'UDP' || !sp.servingIPs.length) continue;
+      if (sp.protocol !== 'UDP' || !sp.servingIPs.length || (family && sp.family !== family)) continue;
       const eps = new Set(sp.servingIPs.map(norm));
       for (const ip of [...sp.clusterIPs, ...sp.externalIPs, ...sp.loadBalancerIPs]) f.ips.set(ipKey(ip, sp.port), eps);
-      if (sp.nodePort) f.nodePorts.set(sp.nodePort, eps);
+      // A dual-stack Service has a port state per family with the same NodePort: both families' endpoints.
+      if (sp.nodePort) f.nodePorts.set(sp.nodePort, new Set([...(f.nodePorts.get(sp.nodePort) ?? []), ...eps]));
     }
   }
   return f;

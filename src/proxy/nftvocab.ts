@@ -1,5 +1,5 @@
 import type { NftOp, TableRef } from '../os/nft.js';
-import type { Disposition, Protocol, ServicePortState } from './model/types.js';
+import type { Disposition, IPFamily, Protocol, ServicePortState } from './model/types.js';
 
 /**
  * The nft vocabulary both proxy modes speak: the names and types of the maps and sets, the reject and
@@ -29,8 +29,38 @@ export const CHAINS = {
   clusterIpsCheck: 'cluster-ips-check',
 } as const;
 
+/**
+ * The words that differ between the families. As kube-proxy's nftables mode, each family has a table of its
+ * own (`ip skiff`, `ip6 skiff`), built from the same rules with these words swapped.
+ */
+export interface FamilyWords {
+  family: IPFamily;
+  /** The nft table family. */
+  table: 'ip' | 'ip6';
+  /** The header expression (`ip daddr`, `ip6 saddr`) and the NAT statement's family (`dnat ip6 to`). */
+  l3: 'ip' | 'ip6';
+  addrType: 'ipv4_addr' | 'ipv6_addr';
+  loopback: string;
+}
+
+const WORDS: Record<IPFamily, FamilyWords> = {
+  4: { family: 4, table: 'ip', l3: 'ip', addrType: 'ipv4_addr', loopback: '127.0.0.0/8' },
+  6: { family: 6, table: 'ip6', l3: 'ip6', addrType: 'ipv6_addr', loopback: '::1' },
+};
+
+export function familyWords(f: IPFamily = 4): FamilyWords {
+  return WORDS[f];
+}
+
+/** `ip:port` as nft writes a NAT target (IPv6 addresses in brackets). */
+export function natTarget(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /** The node-level choices that shape the shared rules. */
 export interface VocabOptions {
+  /** The IP family of the table (default 4). */
+  family?: IPFamily;
   /** --service-cidr: traffic to an address in it that is no live ClusterIP is dropped. */
   serviceCIDR?: string;
   /** --nodeport-addresses resolved: NodePorts answer on these addresses only (undefined: every local one). */
@@ -39,7 +69,9 @@ export interface VocabOptions {
 
 /** The destination match of NodePort traffic. */
 export function nodePortDst(o: VocabOptions = {}): string {
-  return o.nodePortIPs ? `ip daddr @${MAPS.nodePortIps}` : LOCAL_DST;
+  const w = familyWords(o.family);
+  // Destined to this node (NodePorts answer on local addresses only), loopback excluded.
+  return o.nodePortIPs ? `${w.l3} daddr @${MAPS.nodePortIps}` : `fib daddr type local ${w.l3} daddr != ${w.loopback}`;
 }
 
 /** kube-proxy's --masquerade-bit default: packet mark 0x4000 means "masquerade in postrouting". */
@@ -52,13 +84,14 @@ export function masqueradeMark(bit = DEFAULT_MASQUERADE_BIT): string {
 }
 
 /** The key of a service address entry: the typed part of an nft map declaration and its match. */
-export const SVC_KEY_TYPE = 'ipv4_addr . inet_proto . inet_service';
+export function svcKeyType(f?: IPFamily): string {
+  return `${familyWords(f).addrType} . inet_proto . inet_service`;
+}
 export const NODEPORT_KEY_TYPE = 'inet_proto . inet_service';
-export const SVC_KEY_MATCH = 'ip daddr . meta l4proto . th dport';
+export function svcKeyMatch(f?: IPFamily): string {
+  return `${familyWords(f).l3} daddr . meta l4proto . th dport`;
+}
 export const NODEPORT_KEY_MATCH = 'meta l4proto . th dport';
-
-/** Destined to this node (NodePorts answer on local addresses only), loopback excluded. */
-const LOCAL_DST = 'fib daddr type local ip daddr != 127.0.0.0/8';
 
 const PROTO: Record<Protocol, string> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
@@ -81,14 +114,16 @@ export function noEndpointVerdict(d: Exclude<Disposition, 'balance'>): string {
 }
 
 /** The maps and sets the no-endpoint and firewall rules read: [kind, name, spec]. */
-export function sharedSets(): ['map' | 'set', string, string][] {
+export function sharedSets(o: VocabOptions = {}): ['map' | 'set', string, string][] {
+  const addr = familyWords(o.family).addrType;
+  const key = svcKeyType(o.family);
   return [
-    ['set', MAPS.clusterIps, 'type ipv4_addr;'],
-    ['set', MAPS.nodePortIps, 'type ipv4_addr;'],
-    ['map', MAPS.noepIps, `type ${SVC_KEY_TYPE} : verdict;`],
+    ['set', MAPS.clusterIps, `type ${addr};`],
+    ['set', MAPS.nodePortIps, `type ${addr};`],
+    ['map', MAPS.noepIps, `type ${key} : verdict;`],
     ['map', MAPS.noepNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
-    ['set', MAPS.fwIps, `type ${SVC_KEY_TYPE};`],
-    ['set', MAPS.fwAllow, `type ${SVC_KEY_TYPE} . ipv4_addr; flags interval;`],
+    ['set', MAPS.fwIps, `type ${key};`],
+    ['set', MAPS.fwAllow, `type ${key} . ${addr}; flags interval;`],
   ];
 }
 
@@ -108,25 +143,27 @@ const POST_DNAT_PRIORITY = -90;
 
 /** Reject chain, no-endpoints chain and the filter hooks that enforce them and the firewall. */
 export function sharedChains(o: VocabOptions = {}): ChainDef[] {
+  const w = familyWords(o.family);
+  const match = svcKeyMatch(o.family);
   const noep = `ct state new jump ${CHAINS.noEndpoints}`;
   const guard = `ct state new jump ${CHAINS.clusterIpsCheck}`;
   // kube-proxy's cluster-ips-check, after DNAT: what is still addressed to a ClusterIP was not a served
   // port (rejected at once); an unallocated address of the service CIDR is dropped, never sent on un-NATed.
-  const guardRules = [`ip daddr @${MAPS.clusterIps} goto ${CHAINS.reject}`];
-  if (o.serviceCIDR) guardRules.push(`ip daddr ${o.serviceCIDR} drop`);
+  const guardRules = [`${w.l3} daddr @${MAPS.clusterIps} goto ${CHAINS.reject}`];
+  if (o.serviceCIDR) guardRules.push(`${w.l3} daddr ${o.serviceCIDR} drop`);
+  // loadBalancerSourceRanges, checked before DNAT for traffic arriving and (kube-proxy's filter-output)
+  // for the node's own traffic too.
+  const firewall = `ct state new ${match} @${MAPS.fwIps} ${match} . ${w.l3} saddr != @${MAPS.fwAllow} drop`;
   return [
     [
       CHAINS.noEndpoints,
       undefined,
-      [`${SVC_KEY_MATCH} vmap @${MAPS.noepIps}`, `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.noepNodePorts}`],
+      [`${match} vmap @${MAPS.noepIps}`, `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.noepNodePorts}`],
     ],
     [CHAINS.reject, undefined, ['meta l4proto tcp reject with tcp reset', 'reject']],
     [CHAINS.clusterIpsCheck, undefined, guardRules],
-    [
-      'filter-prerouting',
-      hookSpec('filter', 'prerouting', FILTER_PRIORITY),
-      [`ct state new ${SVC_KEY_MATCH} @${MAPS.fwIps} ${SVC_KEY_MATCH} . ip saddr != @${MAPS.fwAllow} drop`],
-    ],
+    ['filter-prerouting', hookSpec('filter', 'prerouting', FILTER_PRIORITY), [firewall]],
+    ['filter-output', hookSpec('filter', 'output', FILTER_PRIORITY), [firewall]],
     ['filter-input', hookSpec('filter', 'input', FILTER_PRIORITY), [noep]],
     ['filter-forward', hookSpec('filter', 'forward', FILTER_PRIORITY), [noep, guard]],
     ['filter-output-post-dnat', hookSpec('filter', 'output', POST_DNAT_PRIORITY), [noep, guard]],

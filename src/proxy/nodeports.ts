@@ -1,5 +1,5 @@
 import { normalizeCidr, parseCidr } from '../net/cidr.js';
-import { isIPv4 } from '../net/ip.js';
+import { isIp } from '../net/ip.js';
 import { getAddrs } from '../os/net.js';
 import { nsOf } from '../os/ns.js';
 
@@ -16,18 +16,23 @@ export function parseNodePortAddresses(text: string): NodePortAddresses {
   return text.split(',').map((s) => normalizeCidr(s.trim()));
 }
 
-/** This node's addresses for NodePorts; undefined while the primary IP is not known yet. */
+/** This node's addresses for NodePorts (both families: `primary` is the node's IP of each family); undefined
+ * while the primary IP is not known yet. */
 export async function resolveNodePortIPs(
   spec: NodePortAddresses,
-  nodeIP: string | undefined,
+  nodeIPs: readonly string[],
   netns?: string,
 ): Promise<string[] | undefined> {
-  if (spec === 'primary') return nodeIP && isIPv4(nodeIP) ? [nodeIP] : undefined;
+  if (spec === 'primary') {
+    const ips = nodeIPs.filter(isIp);
+    return ips.length ? [...new Set(ips)] : undefined;
+  }
   const cidrs = spec.map((c) => parseCidr(c));
   const out = new Set<string>();
   for (const link of await getAddrs(nsOf(netns))) {
     for (const a of link.addr_info ?? []) {
-      if (a.family === 'inet' && !a.local.startsWith('127.') && cidrs.some((c) => c.contains(a.local)))
+      const usable = a.family === 'inet' ? !a.local.startsWith('127.') : a.family === 'inet6' && a.local !== '::1';
+      if (usable && cidrs.some((c) => c.family === (a.family === 'inet' ? 4 : 6) && c.contains(a.local)))
         out.add(a.local);
     }
   }

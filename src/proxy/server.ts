@@ -18,6 +18,8 @@ export interface ProxyConfig {
   node: NodeFacts;
   /** Underlay address of this node: LoadBalancer IPs it owns are added to that interface. */
   nodeIP?: string;
+  /** The node's IPs of every family (the primary among them): `primary` NodePort addresses. */
+  nodeIPs?: string[];
   /** 0 disables the /metrics + /healthz server. */
   metricsPort: number;
   /** kube-proxy's --healthz-bind-address port (10256): /healthz and /livez; 0 or unset disables. */
@@ -104,7 +106,7 @@ export class ProxyServer {
     await cleanupOtherModes(cfg.mode, cfg.netns);
     await backend.init();
     const s = new ProxyServer(backend, cfg);
-    await s.resolveNodePorts(cfg.nodeIP);
+    await s.resolveNodePorts(cfg.nodeIPs ?? (cfg.nodeIP ? [cfg.nodeIP] : []));
     if (cfg.metricsPort) {
       s.metricsServer = await serveMetrics(s.metrics, () => s.runner.healthy(), cfg.metricsPort);
     }
@@ -122,20 +124,21 @@ export class ProxyServer {
     this.sideEffects.run();
   }
 
-  setNodeIP(ip: string): void {
+  /** The node's primary IP and its IPs of every family (the Node's InternalIPs), once known. */
+  setNodeIP(ip: string, all: readonly string[] = [ip]): void {
     if (this.side.announcer || !ip) return;
     this.side.announcer = new L2Announcer(ip, this.cfg.netns, this.cfg.log);
     this.sideEffects.run();
-    // The node IP is the primary NodePort address: the datapath changes too.
-    void this.resolveNodePorts(ip).finally(() => this.runner.requestFull());
+    // The node IPs are the primary NodePort addresses: the datapath changes too.
+    void this.resolveNodePorts(all).finally(() => this.runner.requestFull());
   }
 
   /** Resolve --nodeport-addresses into the node facts the backends read (a full sync applies it). */
-  private async resolveNodePorts(nodeIP: string | undefined): Promise<void> {
+  private async resolveNodePorts(nodeIPs: readonly string[]): Promise<void> {
     try {
       this.cfg.node.nodePortIPs = await resolveNodePortIPs(
         this.cfg.nodePortAddresses ?? 'primary',
-        nodeIP,
+        nodeIPs,
         this.cfg.netns,
       );
     } catch (err) {

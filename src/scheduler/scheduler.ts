@@ -1,6 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { mergePatch, type Clients } from '../client/apis.js';
-import { describeError, isConflict, isNotFound, statusCode } from '../client/errors.js';
+import { describeError, isConflict, isNotFound } from '../client/errors.js';
+import { refTo, type EventRecorder } from '../events/index.js';
 import { keyOf } from '../client/informer.js';
 import type { InformerFactory } from '../client/informers.js';
 import { WorkQueue } from '../client/workqueue.js';
@@ -23,14 +24,13 @@ const MAX_BINDINGS_IN_FLIGHT = 16;
  * The scheduling loop: unbound pods of this scheduler are queued, each run filters and scores every
  * node against the cache (plus pods this scheduler bound but has not seen bound yet, so a burst of pods
  * spreads and respects capacity), and binds through POST pods/NAME/binding in the background. An unschedulable pod gets
- * PodScheduled=False/Unschedulable with the per-node reasons (and a FailedScheduling Event where the
- * API serves Events) and is retried with exponential backoff, and at once when nodes change.
+ * PodScheduled=False/Unschedulable with the per-node reasons and a FailedScheduling Event, and is retried
+ * with exponential backoff, and at once when nodes change; a bound pod gets a Scheduled Event.
  */
 export class Scheduler {
   private readonly queue: WorkQueue;
   /** pod key → node, bound by us but not yet observed with spec.nodeName. */
   private readonly assumed = new Map<string, { pod: V1Pod; node: string }>();
-  private eventsSupported = true;
   /** Bindings in flight, and the scheduling attempts waiting for a free slot. */
   private binding = 0;
   private readonly bindSlots: (() => void)[] = [];
@@ -40,6 +40,8 @@ export class Scheduler {
     private readonly informers: InformerFactory,
     private readonly log: Logger,
     private readonly opts: SchedulerOptions,
+    /** where Scheduled / FailedScheduling go (kube-scheduler's event recorder) */
+    private readonly events?: EventRecorder,
   ) {
     this.queue = new WorkQueue(
       (key) => this.scheduleOne(key),
@@ -111,8 +113,6 @@ export class Scheduler {
       .filter((p) => !this.assumed.has(keyOf(p)));
     for (const { pod: ap, node } of this.assumed.values()) pods.push({ ...ap, spec: { ...ap.spec!, nodeName: node } });
     const result = schedulePod(pod, buildNodeInfos(nodes, pods).values());
-    const ns = pod.metadata!.namespace!;
-    const name = pod.metadata!.name!;
     if (result.node === undefined) {
       this.log.info({ pod: key, reason: result.message }, 'pod unschedulable');
       await this.recordFailure(pod, result.message);
@@ -124,13 +124,15 @@ export class Scheduler {
     this.assumed.set(key, { pod, node: result.node });
     while (this.binding >= MAX_BINDINGS_IN_FLIGHT) await new Promise<void>((r) => this.bindSlots.push(r));
     this.binding++;
-    void this.bind(key, ns, name, result.node).finally(() => {
+    void this.bind(key, pod, result.node).finally(() => {
       this.binding--;
       this.bindSlots.shift()?.();
     });
   }
 
-  private async bind(key: string, ns: string, name: string, node: string): Promise<void> {
+  private async bind(key: string, pod: V1Pod, node: string): Promise<void> {
+    const ns = pod.metadata!.namespace!;
+    const name = pod.metadata!.name!;
     try {
       await this.clients.core.createNamespacedPodBinding({
         name,
@@ -143,6 +145,12 @@ export class Scheduler {
         },
       });
       this.log.info({ pod: key, node }, 'bound');
+      this.events?.event(
+        refTo('Pod', 'v1', pod),
+        'Normal',
+        'Scheduled',
+        `Successfully assigned ${ns}/${name} to ${node}`,
+      );
       // Forget the assumption if the informer never reports it (pod deleted in between, say).
       setTimeout(() => {
         const a = this.assumed.get(key);
@@ -181,28 +189,6 @@ export class Scheduler {
           this.log.warn({ pod: `${ns}/${name}`, err: describeError(err) }, 'could not record PodScheduled condition');
       }
     }
-    if (!this.eventsSupported) return;
-    try {
-      const now = new Date();
-      await this.clients.core.createNamespacedEvent({
-        namespace: ns,
-        body: {
-          metadata: { name: `${name}.${now.getTime().toString(16)}`, namespace: ns },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace: ns, uid: pod.metadata?.uid },
-          reason: 'FailedScheduling',
-          message,
-          type: 'Warning',
-          source: { component: this.opts.schedulerName },
-          reportingComponent: this.opts.schedulerName,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    } catch (err) {
-      // The API may not serve Events: the condition above carries the message then.
-      const code = statusCode(err);
-      if (code === 404 || code === 405) this.eventsSupported = false;
-    }
+    this.events?.event(refTo('Pod', 'v1', pod), 'Warning', 'FailedScheduling', message);
   }
 }

@@ -7,9 +7,11 @@ import '../../api/networking-v1.js';
 import '../../api/gateway-v1.js';
 import '../../api/rbac-v1.js';
 import '../../api/serviceaccount-v1.js';
+import '../../api/events-v1.js';
 import { deployments, replicasets } from './apps.js';
 import { configmaps, endpoints, namespaces, nodes } from './core.js';
 import { endpointslices, leases } from './other.js';
+import { events, eventsV1 } from './events.js';
 import { gatewayclasses, gateways, httproutes } from './gateway.js';
 import { ingressclasses, ingresses } from './networking.js';
 import { pods } from './pods.js';
@@ -41,6 +43,8 @@ export const resources: ResourceDef[] = [
   clusterroles,
   rolebindings,
   clusterrolebindings,
+  events,
+  eventsV1,
 ];
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

@@ -38,6 +38,19 @@ interface AdmissionContext {
   list(def: ResourceDef, ns?: string): Promise<KObject[]>;
 }
 
+/**
+ * Where a second served version of a kind lives: the object is stored once, in the other version's form and
+ * key space (events.k8s.io/v1 Event is stored as core/v1 Event, as kube-apiserver stores one internal form).
+ */
+interface StorageView {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  toStored(obj: KObject): KObject;
+  fromStored(obj: KObject): KObject;
+}
+
 export interface ResourceDef {
   group: string;
   version: string;
@@ -58,6 +71,10 @@ export interface ResourceDef {
   /** spec-like top-level fields for generation tracking (default: spec) */
   specFields?: string[];
   scale?: ScaleSpec;
+  /** stored in another served version's form and key space */
+  storage?: StorageView;
+  /** removed by the API server a TTL after its last write (Events: --event-ttl, like etcd leases upstream) */
+  expires?: boolean;
   /** PUT of a missing object creates it (Endpoints, Lease, like Kubernetes) */
   allowCreateOnUpdate?: boolean;
   /** extra field-selector fields besides metadata.name / metadata.namespace */

@@ -2,6 +2,8 @@ import { deleteAddr, getAddrs, replaceAddr } from '../../os/net.js';
 import { nsOf, type NsRef } from '../../os/ns.js';
 import type { Logger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
+import { isIPv6 } from '../../net/ip.js';
+import { announceIPv6, announcedCidr, announcedIPv6 } from './ndp.js';
 
 /**
  * Puts the LoadBalancer IPs this node owns on its underlay interface as /32 addresses, so the kernel
@@ -36,6 +38,7 @@ export class L2Announcer {
     for (const a of link.addr_info ?? []) {
       if (label && a.label === label && a.prefixlen === 32 && a.local) this.mine.add(a.local);
     }
+    for (const ip of announcedIPv6(link)) this.mine.add(ip);
   }
 
   async sync(owned: ReadonlySet<string>): Promise<void> {
@@ -49,13 +52,14 @@ export class L2Announcer {
     const label = this.label();
     for (const ip of owned) {
       if (this.mine.has(ip)) continue;
-      await replaceAddr(this.ns, dev, `${ip}/32`, label);
+      if (isIPv6(ip)) await announceIPv6(this.ns, dev, ip);
+      else await replaceAddr(this.ns, dev, `${ip}/32`, label);
       this.mine.add(ip);
       this.log?.info({ ip, dev }, 'announcing LoadBalancer IP');
     }
     for (const ip of [...this.mine]) {
       if (owned.has(ip)) continue;
-      await deleteAddr(this.ns, dev, `${ip}/32`);
+      await deleteAddr(this.ns, dev, announcedCidr(ip));
       this.mine.delete(ip);
       this.log?.info({ ip, dev }, 'stopped announcing LoadBalancer IP');
     }

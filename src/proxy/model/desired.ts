@@ -1,12 +1,13 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { tryParseCidr } from '../../net/cidr.js';
-import { compareIpText, isIPv4 } from '../../net/ip.js';
+import { compareIpText, familyName, ipFamilyOf } from '../../net/ip.js';
 import type { ProxyTracker } from './tracker.js';
 import { serviceKey } from './tracker.js';
 import type {
   DesiredState,
   Disposition,
   Endpoint,
+  IPFamily,
   NodeFacts,
   Protocol,
   ServicePortState,
@@ -16,10 +17,15 @@ import type {
 /** Kubernetes' default ClientIP affinity timeout (3 hours). */
 const DEFAULT_AFFINITY_SECONDS = 10_800;
 
-/** "a.b.c.d/n" or a bare address (→ /32); undefined for anything else (IPv6 ranges are not programmed). */
+/** "a.b.c.d/n", "fd00::/64" or a bare address (→ /32, /128); undefined for anything else. */
 export function normalizeCIDR(s: string): string | undefined {
-  const c = tryParseCidr(s.trim(), { allowBareAddress: true });
-  return c?.family === 4 ? c.toAddressString() : undefined;
+  return tryParseCidr(s.trim(), { allowBareAddress: true })?.toAddressString();
+}
+
+const FAMILIES: readonly IPFamily[] = [4, 6];
+
+function ofFamily(f: IPFamily): (ip: string | undefined) => ip is string {
+  return (ip): ip is string => ipFamilyOf(ip) === f;
 }
 
 function protocolOf(p: string | undefined): Protocol | undefined {
@@ -33,15 +39,18 @@ function endpointsForPort(
   portName: string,
   protocol: Protocol,
   nodeName: string,
+  family: IPFamily,
 ): Endpoint[] {
   const byAddr = new Map<string, Endpoint>();
+  const inFamily = ofFamily(family);
   for (const slice of slices) {
-    if (slice.addressType && slice.addressType !== 'IPv4') continue;
+    // A slice without addressType predates dual stack: IPv4 (FQDN slices are never proxied).
+    if ((slice.addressType ?? 'IPv4') !== familyName(family)) continue;
     const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === portName && protocolOf(p.protocol) === protocol);
     if (!sp || typeof sp.port !== 'number' || sp.port < 1 || sp.port > 65535) continue;
     for (const ep of slice.endpoints ?? []) {
       const ip = ep.addresses?.[0]; // consumers use the first address, as kube-proxy does
-      if (!isIPv4(ip)) continue;
+      if (!inFamily(ip)) continue;
       const ready = ep.conditions?.ready ?? true; // nil means ready (discovery/v1)
       const e: Endpoint = {
         ip,
@@ -88,57 +97,69 @@ export function buildServiceState(
   const key = serviceKey(svc);
   const rawIPs = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
   if (rawIPs.includes('None')) return undefined; // headless: DNS only, no VIP
-  const clusterIPs = rawIPs.filter(isIPv4);
   const type = spec.type ?? 'ClusterIP';
   const hasNodePorts = type === 'NodePort' || type === 'LoadBalancer';
-  const externalIPs = (spec.externalIPs ?? []).filter(isIPv4);
-  const loadBalancerIPs =
-    type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter(isIPv4) : [];
-  const sourceRanges = (spec.loadBalancerSourceRanges ?? [])
+  const allLoadBalancerIPs =
+    type === 'LoadBalancer'
+      ? (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ipFamilyOf(ip))
+      : [];
+  const allSourceRanges = (spec.loadBalancerSourceRanges ?? [])
     .map(normalizeCIDR)
     .filter((c): c is string => c !== undefined);
+  // The families this Service is served in: those of its ClusterIPs (spec.ipFamilies follows them).
+  const byIPs = FAMILIES.filter((f) => rawIPs.some(ofFamily(f)));
+  const byNames = FAMILIES.filter((f) => spec.ipFamilies?.includes(familyName(f)));
+  const families: readonly IPFamily[] = byIPs.length ? byIPs : byNames.length ? byNames : [4];
   const affinitySeconds =
     spec.sessionAffinity === 'ClientIP'
       ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS)
       : 0;
-  const externallyAccessible = hasNodePorts || externalIPs.length > 0;
+  const externallyAccessible = hasNodePorts || (spec.externalIPs ?? []).length > 0;
   const externalLocal = externallyAccessible && spec.externalTrafficPolicy === 'Local';
   const internalLocal = spec.internalTrafficPolicy === 'Local';
 
   const ports: ServicePortState[] = [];
   const localReady = new Set<string>();
   const endpointNodes = new Set<string>();
-  for (const p of spec.ports ?? []) {
-    const protocol = protocolOf(p.protocol);
-    if (!protocol || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) continue;
-    const portName = p.name ?? '';
-    const all = endpointsForPort(slices, portName, protocol, node.nodeName);
-    for (const e of all) if (e.local && e.ready) localReady.add(e.ip);
-    for (const e of selectEndpoints(all, false)) if (e.nodeName) endpointNodes.add(e.nodeName);
-    const clusterEndpoints = selectEndpoints(all, internalLocal);
-    const externalEndpoints = selectEndpoints(all, externalLocal);
-    ports.push({
-      service: key,
-      id: `${key}:${portName}`,
-      portName,
-      protocol,
-      port: p.port,
-      clusterIPs,
-      nodePort: hasNodePorts && p.nodePort ? p.nodePort : undefined,
-      externalIPs,
-      loadBalancerIPs,
-      sourceRanges: loadBalancerIPs.length ? sourceRanges : [],
-      affinitySeconds,
-      externalLocal,
-      internalLocal,
-      clusterEndpoints,
-      clusterWideEndpoints: selectEndpoints(all, false),
-      clusterDisposition: disposition(clusterEndpoints, all),
-      externalEndpoints,
-      externalDisposition: disposition(externalEndpoints, all),
-      servingIPs: [...new Set(all.filter((e) => e.serving).map((e) => e.ip))],
-      externalMasquerade: !externalLocal,
-    });
+  for (const family of families) {
+    const inFamily = ofFamily(family);
+    const clusterIPs = rawIPs.filter(inFamily);
+    const externalIPs = (spec.externalIPs ?? []).filter(inFamily);
+    const loadBalancerIPs = allLoadBalancerIPs.filter(inFamily);
+    const sourceRanges = allSourceRanges.filter((c) => inFamily(c.split('/')[0]));
+    for (const p of spec.ports ?? []) {
+      const protocol = protocolOf(p.protocol);
+      if (!protocol || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) continue;
+      const portName = p.name ?? '';
+      const all = endpointsForPort(slices, portName, protocol, node.nodeName, family);
+      for (const e of all) if (e.local && e.ready) localReady.add(e.ip);
+      for (const e of selectEndpoints(all, false)) if (e.nodeName) endpointNodes.add(e.nodeName);
+      const clusterEndpoints = selectEndpoints(all, internalLocal);
+      const externalEndpoints = selectEndpoints(all, externalLocal);
+      ports.push({
+        family,
+        service: key,
+        id: `${key}:${portName}`,
+        portName,
+        protocol,
+        port: p.port,
+        clusterIPs,
+        nodePort: hasNodePorts && p.nodePort ? p.nodePort : undefined,
+        externalIPs,
+        loadBalancerIPs,
+        sourceRanges: loadBalancerIPs.length ? sourceRanges : [],
+        affinitySeconds,
+        externalLocal,
+        internalLocal,
+        clusterEndpoints,
+        clusterWideEndpoints: selectEndpoints(all, false),
+        clusterDisposition: disposition(clusterEndpoints, all),
+        externalEndpoints,
+        externalDisposition: disposition(externalEndpoints, all),
+        servingIPs: [...new Set(all.filter((e) => e.serving).map((e) => e.ip))],
+        externalMasquerade: !externalLocal,
+      });
+    }
   }
   if (!ports.length) return undefined;
   return {
@@ -147,7 +168,7 @@ export function buildServiceState(
     healthCheckNodePort: externalLocal && type === 'LoadBalancer' ? spec.healthCheckNodePort : undefined,
     localEndpoints: localReady.size,
     endpointNodes: [...endpointNodes].sort(),
-    loadBalancerIPs,
+    loadBalancerIPs: allLoadBalancerIPs.filter((ip) => families.includes(ipFamilyOf(ip)!)),
     externalLocal,
   };
 }

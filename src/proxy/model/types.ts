@@ -3,6 +3,7 @@
  * by a pure function from Kubernetes objects (see desired.ts), so it can be unit-tested without a kernel.
  */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export type IPFamily = 4 | 6;
 
 export interface Endpoint {
   ip: string;
@@ -21,8 +22,13 @@ export interface Endpoint {
  */
 export type Disposition = 'balance' | 'reject' | 'drop';
 
-/** One port of one Service, with endpoint selection already applied. */
+/**
+ * One port of one Service in one IP family, with endpoint selection already applied. A dual-stack Service
+ * has a state per family and port, as kube-proxy runs one proxier per family: each sees only its family's
+ * ClusterIP, EndpointSlices, external and LoadBalancer IPs and source ranges.
+ */
 export interface ServicePortState {
+  family: IPFamily;
   /** "namespace/name" of the Service. */
   service: string;
   /** "namespace/name:portName" (portName may be empty): a stable id for this service port. */
@@ -30,12 +36,12 @@ export interface ServicePortState {
   portName: string;
   protocol: Protocol;
   port: number;
-  /** IPv4 cluster IPs; empty for headless services (which get no VIP at all). */
+  /** This family's cluster IP(s); empty for headless services (which get no VIP at all). */
   clusterIPs: string[];
   nodePort?: number;
   externalIPs: string[];
   loadBalancerIPs: string[];
-  /** loadBalancerSourceRanges as CIDRs (IPv4); empty means no firewall. */
+  /** loadBalancerSourceRanges of this family as CIDRs; empty means no firewall. */
   sourceRanges: string[];
   /** ClientIP affinity timeout in seconds; 0 means no affinity. */
   affinitySeconds: number;
@@ -66,7 +72,8 @@ export interface ServiceState {
   localEndpoints: number;
   /** Nodes hosting a usable endpoint (candidates to announce a Local LoadBalancer IP). */
   endpointNodes: string[];
-  /** LoadBalancer ingress IPs and whether external traffic policy is Local (for L2 announcement). */
+  /** LoadBalancer ingress IPs of every family and whether external traffic policy is Local (for L2
+   * announcement: ARP for IPv4, NDP for IPv6). */
   loadBalancerIPs: string[];
   externalLocal: boolean;
 }
@@ -74,15 +81,18 @@ export interface ServiceState {
 /** Facts about the node the proxy runs on, and the proxy flags that shape its datapath. */
 export interface NodeFacts {
   nodeName: string;
-  /** Pod network (cluster CIDR): traffic from outside it to a cluster IP is masqueraded. */
+  /** Pod network (--cluster-cidr, comma-separated, one per family): traffic from outside it to a cluster IP
+   * is masqueraded. */
   clusterCIDR?: string;
   /** The packet-mark bit (0-31) that asks for masquerading (kube-proxy's --masquerade-bit, default 14). */
   masqueradeBit?: number;
   /** Masquerade all traffic to cluster IPs, not only traffic from outside the cluster (--masquerade-all). */
   masqueradeAll?: boolean;
-  /** The service CIDR (--service-cidr): unallocated addresses in it are dropped. */
+  /** The service CIDRs (--service-cidr, comma-separated, one per family): unallocated addresses in them are
+   * dropped. Their families are the families the proxy serves (default IPv4 only). */
   serviceCIDR?: string;
-  /** --nodeport-addresses, resolved to this node's addresses; undefined: NodePorts on every local address. */
+  /** --nodeport-addresses, resolved to this node's addresses (both families); undefined: NodePorts on every
+   * local address. */
   nodePortIPs?: string[];
 }
 

@@ -3,7 +3,9 @@ import { nsOf } from '../../os/ns.js';
 import { errorMessage } from '../../util/errors.js';
 import type { BackendOptions, ProxyBackend, SyncStats } from '../backend.js';
 import { kernelConntrack, reconcileUdpConntrack, servingFrontends, type ConntrackOps } from '../conntrack.js';
-import type { DesiredState, ServiceState } from '../model/types.js';
+import { familyFacts } from '../model/families.js';
+import type { DesiredState, IPFamily, ServiceState } from '../model/types.js';
+import type { TableRef } from '../../os/nft.js';
 import {
   bucketChain,
   bucketChainDef,
@@ -16,9 +18,9 @@ import {
   epsMapDef,
   REGULAR_CHAINS,
   renderService,
-  STATIC_MAPS,
+  staticMaps,
   staticChains,
-  TABLE,
+  tableOf,
   type ClassSpec,
   type LayoutOptions,
   type OwnChain,
@@ -37,7 +39,7 @@ const PRECREATE_KINDS: [ClassSpec['kind'], ClassSpec['masq']][] = [
 ];
 
 /**
- * nftables mode: one table `ip skiff`, never touching any other. Every sync is one `nft -f -`
+ * nftables mode, one family: one table (`ip skiff` or `ip6 skiff`), never touching any other. Every sync is one `nft -f -`
  * transaction; a partial sync sends only element deletes/adds (and any class chain not yet present) for
  * the services that changed, computed against an in-memory mirror. A full sync flushes and refills the
  * table in place in one transaction (no window where VIPs stop answering), which also adopts a table left
@@ -50,11 +52,11 @@ export interface NftDriver {
   conntrack: ConntrackOps;
 }
 
-export function kernelDriver(netns?: string): NftDriver {
+export function kernelDriver(netns?: string, table: TableRef = tableOf(4)): NftDriver {
   const ns = nsOf(netns);
   return {
     apply: (text) => nftApply(text, ns),
-    listObjects: () => nftListTableObjects(TABLE, ns),
+    listObjects: () => nftListTableObjects(table, ns),
     conntrack: kernelConntrack(netns),
   };
 }
@@ -92,19 +94,24 @@ export class NftablesBackend implements ProxyBackend {
   private adopted = false;
 
   private readonly nft: NftDriver;
+  private readonly family: IPFamily;
+  private readonly table: TableRef;
 
   constructor(
     private readonly opts: BackendOptions,
     driver?: NftDriver,
   ) {
-    this.nft = driver ?? kernelDriver(opts.netns);
+    this.family = opts.family ?? 4;
+    this.table = tableOf(this.family);
+    this.nft = driver ?? kernelDriver(opts.netns, this.table);
   }
 
   /** Read at every use: the server updates node facts (the NodePort addresses) and then asks for a full
    * sync. What per-service renders depend on (CIDR, masquerade flags) is fixed for the process. */
   private get layout(): LayoutOptions {
-    const n = this.opts.node;
+    const n = familyFacts(this.opts.node, this.family);
     return {
+      family: this.family,
       clusterCIDR: n.clusterCIDR,
       masqueradeBit: n.masqueradeBit,
       masqueradeAll: n.masqueradeAll,
@@ -135,7 +142,7 @@ export class NftablesBackend implements ProxyBackend {
     const stats = changed === 'full' ? await this.fullSync(desired) : await this.partialSync(desired, changed);
     // Only after the kernel accepted the change: UDP flows whose DNAT target is not a serving endpoint any
     // more are removed, after every sync (the first one after a restart included), as kube-proxy.
-    await reconcileUdpConntrack(this.nft.conntrack, servingFrontends(desired), 'source-ip', this.opts.log);
+    await reconcileUdpConntrack(this.nft.conntrack, servingFrontends(desired, this.family), 'source-ip', this.opts.log);
     return stats;
   }
 
@@ -151,6 +158,7 @@ export class NftablesBackend implements ProxyBackend {
   private static bucketGrowth(
     classes: Iterable<ClassSpec>,
     have: NftablesBackend['buckets'],
+    f: IPFamily,
   ): { ops: NftOp[]; want: NftablesBackend['buckets'] } {
     const ops: NftOp[] = [];
     const want = { ip: [...have.ip], np: [...have.np] };
@@ -160,7 +168,7 @@ export class NftablesBackend implements ProxyBackend {
       want[c.kind][1] = Math.max(want[c.kind][1]!, b.sc);
     }
     for (const k of ['ip', 'np'] as const) {
-      ops.push(...bucketOps(k, have[k][0]!, want[k][0]!, false), ...bucketOps(k, have[k][1]!, want[k][1]!, true));
+      ops.push(...bucketOps(k, have[k][0]!, want[k][0]!, false, f), ...bucketOps(k, have[k][1]!, want[k][1]!, true, f));
     }
     return { ops, want };
   }
@@ -175,7 +183,7 @@ export class NftablesBackend implements ProxyBackend {
 
   private async partialSync(desired: DesiredState, changed: ReadonlySet<string>): Promise<SyncStats> {
     const tx = new Transaction();
-    const t = TABLE;
+    const t = this.table;
     const touched = new Set<string>();
     const newClasses = new Map<string, ClassSpec>();
     const ownedNext = new Map<string, Owned | undefined>();
@@ -206,7 +214,7 @@ export class NftablesBackend implements ProxyBackend {
       kernelUpdates.push([id, want]);
     }
     for (const [map, elements] of dels) tx.add({ verb: 'delete', kind: 'element', table: t, name: map, elements });
-    const growth = NftablesBackend.bucketGrowth(newClasses.values(), this.buckets);
+    const growth = NftablesBackend.bucketGrowth(newClasses.values(), this.buckets, this.family);
     for (const op of growth.ops) tx.add(op);
     for (const c of newClasses.values()) for (const op of classOps(c, this.layout, false)) tx.add(op);
     // Chains and sets of affinity services: new sets, then chains (re)written whole where they changed.
@@ -276,7 +284,8 @@ export class NftablesBackend implements ProxyBackend {
     recreate: boolean,
   ): { tx: Transaction; buckets: NftablesBackend['buckets'] } {
     const tx = new Transaction();
-    const t = TABLE;
+    const t = this.table;
+    const STATIC_MAPS = staticMaps(this.family);
     // Class chains for small endpoint counts exist from the start, so a partial sync that scales a
     // service (2 → 3 endpoints) stays an elements-only transaction (adding a chain makes nft load more).
     for (let n = 1; n <= PRECREATE_MAX_ENDPOINTS; n++) {
@@ -311,7 +320,7 @@ export class NftablesBackend implements ProxyBackend {
     for (const k of ['ip', 'np'] as const) {
       for (const sc of [false, true]) {
         for (let i = 0; i < buckets[k][sc ? 1 : 0]!; i++) {
-          const [, name, spec] = epsMapDef(k, i, sc);
+          const [, name, spec] = epsMapDef(k, i, sc, this.family);
           tx.add({ verb: 'add', kind: 'map', table: t, name, spec });
           if (exMaps.has(name)) tx.add({ verb: 'flush', kind: 'map', table: t, name });
         }
@@ -341,7 +350,7 @@ export class NftablesBackend implements ProxyBackend {
     for (const k of ['ip', 'np'] as const) {
       for (const sc of [false, true]) {
         for (let i = 0; i < buckets[k][sc ? 1 : 0]!; i++) {
-          const [name, , rules] = bucketChainDef(k, i, sc);
+          const [name, , rules] = bucketChainDef(k, i, sc, this.family);
           tx.add({ verb: 'add', kind: 'chain', table: t, name });
           for (const rule of rules) tx.add({ verb: 'add', kind: 'rule', table: t, chain: name, rule });
         }
@@ -389,6 +398,7 @@ export class NftablesBackend implements ProxyBackend {
   private known(): Listing {
     const bn = NftablesBackend.bucketNames(this.buckets);
     const chains = [...staticChains(this.layout).map(([n]) => n), ...this.classes.keys(), ...bn.chains];
+    const STATIC_MAPS = staticMaps(this.family);
     const sets = STATIC_MAPS.filter(([k]) => k === 'set').map(([, n]) => n);
     for (const o of this.owned.values()) {
       chains.push(...o.chains.keys());
@@ -438,8 +448,8 @@ export class NftablesBackend implements ProxyBackend {
 
   async cleanup(): Promise<void> {
     const ops: NftOp[] = [
-      { verb: 'add', kind: 'table', table: TABLE },
-      { verb: 'delete', kind: 'table', table: TABLE },
+      { verb: 'add', kind: 'table', table: this.table },
+      { verb: 'delete', kind: 'table', table: this.table },
     ];
     const tx = new Transaction();
     for (const op of ops) tx.add(op);

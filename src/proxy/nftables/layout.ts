@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NftOp, TableRef } from '../../os/nft.js';
-import type { Endpoint, ServicePortState, ServiceState } from '../model/types.js';
+import type { Endpoint, IPFamily, ServicePortState, ServiceState } from '../model/types.js';
 import {
   CHAINS,
   firewallElems,
@@ -14,9 +14,11 @@ import {
   nftProto,
   sharedChains,
   sharedSets,
-  SVC_KEY_MATCH,
-  SVC_KEY_TYPE,
+  svcKeyMatch,
+  svcKeyType,
   svcKey,
+  familyWords,
+  natTarget,
   type ChainDef,
   type Elem,
   type VocabOptions,
@@ -37,13 +39,19 @@ import {
  * bucket position) while other endpoints come and go, across the cluster IP, external IPs, LoadBalancer IPs
  * and NodePort of that port.
  */
-export const TABLE: TableRef = { family: 'ip', name: 'skiff' };
+const TABLE: TableRef = { family: 'ip', name: 'skiff' };
+const TABLE6: TableRef = { family: 'ip6', name: 'skiff' };
+
+/** The table of one family: `ip skiff` and `ip6 skiff`, as kube-proxy's `ip kube-proxy` / `ip6 kube-proxy`. */
+export function tableOf(f: IPFamily = 4): TableRef {
+  return f === 6 ? TABLE6 : TABLE;
+}
 
 export type KeyKind = 'ip' | 'np';
 /** m: always masquerade; o: only sources that are not local (cluster CIDR); n: never; l: an external
  * entry of a Local service (short-circuit pods and the node to the cluster-wide endpoints); s: the
  * short-circuit chain itself (balances over the cluster-wide endpoints of such entries). */
-export type MasqMode = 'm' | 'o' | 'n' | 'l' | 's';
+type MasqMode = 'm' | 'o' | 'n' | 'l' | 's';
 
 export interface ClassSpec {
   kind: KeyKind;
@@ -70,32 +78,36 @@ export function bucketChain(kind: KeyKind, k: number, shortCircuit = false): str
   return `${kind}-${shortCircuit ? 'scb' : 'b'}${k}`;
 }
 
-function keyMatch(kind: KeyKind): string {
-  return kind === 'ip' ? SVC_KEY_MATCH : NODEPORT_KEY_MATCH;
+function keyMatch(kind: KeyKind, f?: IPFamily): string {
+  return kind === 'ip' ? svcKeyMatch(f) : NODEPORT_KEY_MATCH;
 }
 
 /** The endpoint map of one bucket: [kind, name, spec]. Explicit types, not `typeof`: nft 1.0.6 cannot
  * re-read a `typeof ... : ip daddr . th dport` map from the kernel ("conflicting protocols"). */
-export function epsMapDef(kind: KeyKind, k: number, sc: boolean): ['map', string, string] {
-  const key = kind === 'ip' ? SVC_KEY_TYPE : NODEPORT_KEY_TYPE;
-  return ['map', epsMap(kind, k, sc), `type ${key} : ipv4_addr . inet_service;`];
+export function epsMapDef(kind: KeyKind, k: number, sc: boolean, f?: IPFamily): ['map', string, string] {
+  const key = kind === 'ip' ? svcKeyType(f) : NODEPORT_KEY_TYPE;
+  return ['map', epsMap(kind, k, sc), `type ${key} : ${familyWords(f).addrType} . inet_service;`];
 }
 
 /** The bucket chain: DNAT through its endpoint map. */
-export function bucketChainDef(kind: KeyKind, k: number, sc: boolean): ChainDef {
-  return [bucketChain(kind, k, sc), undefined, [`dnat ip to ${keyMatch(kind)} map @${epsMap(kind, k, sc)}`]];
+export function bucketChainDef(kind: KeyKind, k: number, sc: boolean, f?: IPFamily): ChainDef {
+  const l3 = familyWords(f).l3;
+  return [bucketChain(kind, k, sc), undefined, [`dnat ${l3} to ${keyMatch(kind, f)} map @${epsMap(kind, k, sc)}`]];
 }
 
-export const MARK_MASQ_CHAIN = 'mark-for-masquerade';
-export const MASQUERADING_CHAIN = 'masquerading';
+const MARK_MASQ_CHAIN = 'mark-for-masquerade';
+const MASQUERADING_CHAIN = 'masquerading';
 
 /** Static maps and sets: [kind, name, spec]. Their elements are owned by the mirror. */
-export const STATIC_MAPS: readonly ['map' | 'set', string, string][] = [
-  ['map', MAPS.svcIps, `type ${SVC_KEY_TYPE} : verdict;`],
-  ['map', MAPS.svcNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
-  ...sharedSets(),
-  ['set', MAPS.hairpin, 'type ipv4_addr . ipv4_addr;'],
-];
+export function staticMaps(f?: IPFamily): ['map' | 'set', string, string][] {
+  const addr = familyWords(f).addrType;
+  return [
+    ['map', MAPS.svcIps, `type ${svcKeyType(f)} : verdict;`],
+    ['map', MAPS.svcNodePorts, `type ${NODEPORT_KEY_TYPE} : verdict;`],
+    ...sharedSets({ family: f }),
+    ['set', MAPS.hairpin, `type ${addr} . ${addr};`],
+  ];
+}
 
 /** Regular chains that verdict maps jump to, before the base chains that refer to them. */
 export const REGULAR_CHAINS = new Set([
@@ -110,11 +122,15 @@ export const REGULAR_CHAINS = new Set([
 /** Base and fixed regular chains: [name, spec or undefined, rules]. */
 export function staticChains(o: LayoutOptions = {}): ChainDef[] {
   const mark = masqueradeMark(o.masqueradeBit);
+  const l3 = familyWords(o.family).l3;
   return [
     [
       'services',
       undefined,
-      [`${SVC_KEY_MATCH} vmap @${MAPS.svcIps}`, `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`],
+      [
+        `${svcKeyMatch(o.family)} vmap @${MAPS.svcIps}`,
+        `${nodePortDst(o)} ${NODEPORT_KEY_MATCH} vmap @${MAPS.svcNodePorts}`,
+      ],
     ],
     ...sharedChains(o),
     [MARK_MASQ_CHAIN, undefined, [`meta mark set meta mark | ${mark}`]],
@@ -129,7 +145,10 @@ export function staticChains(o: LayoutOptions = {}): ChainDef[] {
     [
       'nat-postrouting',
       hookSpec('nat', 'postrouting', 100),
-      [`jump ${MASQUERADING_CHAIN}`, `ct status dnat ip saddr . ip daddr @${MAPS.hairpin} masquerade fully-random`],
+      [
+        `jump ${MASQUERADING_CHAIN}`,
+        `ct status dnat ${l3} saddr . ${l3} daddr @${MAPS.hairpin} masquerade fully-random`,
+      ],
     ],
   ];
 }
@@ -145,30 +164,28 @@ function pickRule(kind: KeyKind, n: number, sc: boolean): string {
 }
 
 /** The short-circuit chain of a kind and cluster-wide endpoint count. */
-export function shortCircuitChain(kind: KeyKind, n: number): string {
+function shortCircuitChain(kind: KeyKind, n: number): string {
   return `${kind}-sc-n${n}`;
 }
 
 /** Rules of a class chain. */
 export function classRules(c: ClassSpec, o: LayoutOptions = {}): string[] {
   if (c.masq === 's') return [pickRule(c.kind, c.n, true)];
+  const l3 = familyWords(o.family).l3;
   const rules: string[] = [];
   const masq = `jump ${MARK_MASQ_CHAIN}`;
   if (c.masq === 'm') rules.push(masq);
-  if (c.masq === 'o' && o.clusterCIDR) rules.push(`ip saddr != ${o.clusterCIDR} ${masq}`);
+  if (c.masq === 'o' && o.clusterCIDR) rules.push(`${l3} saddr != ${o.clusterCIDR} ${masq}`);
   if (c.masq === 'l') {
     const sc = shortCircuitChain(c.kind, c.sc ?? 0);
     // kube-proxy's external chain for a Local service: pods and the node itself are not external clients;
     // they go to the cluster-wide endpoints (the node's traffic masqueraded, its source is a local address).
-    if (o.clusterCIDR) rules.push(`ip saddr ${o.clusterCIDR} goto ${sc}`);
+    if (o.clusterCIDR) rules.push(`${l3} saddr ${o.clusterCIDR} goto ${sc}`);
     rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${sc}`);
   }
   if (c.n > 0) rules.push(pickRule(c.kind, c.n, false));
   return rules;
 }
-
-/** One map element: map name, key text, value text (empty for sets). */
-export type { Elem } from '../nftvocab.js';
 
 /** A chain and a set a single service owns (affinity services only). */
 export interface OwnChain {
@@ -208,6 +225,7 @@ function portBase(sp: ServicePortState): string {
  */
 function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: ServiceRender): void {
   const base = portBase(sp);
+  const w = familyWords(o.family);
   const epChain = (e: Endpoint) => hashName('endpoint-', `${base}__${e.ip}/${e.port}`);
   const affSet = (e: Endpoint) => hashName('affinity-', `${base}__${e.ip}/${e.port}/${sp.affinitySeconds}`);
   const seen = new Set<string>();
@@ -218,15 +236,15 @@ function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: Service
       seen.add(name);
       out.sets.push({
         name: affSet(e),
-        spec: `type ipv4_addr; flags dynamic,timeout; timeout ${sp.affinitySeconds}s;`,
+        spec: `type ${w.addrType}; flags dynamic,timeout; timeout ${sp.affinitySeconds}s;`,
       });
-      const dnat = `meta l4proto ${nftProto(sp.protocol)} dnat ip to ${e.ip}:${e.port}`;
-      out.chains.push({ name, rules: [`update @${affSet(e)} { ip saddr }`, dnat] });
+      const dnat = `meta l4proto ${nftProto(sp.protocol)} dnat ${w.l3} to ${natTarget(e.ip, e.port)}`;
+      out.chains.push({ name, rules: [`update @${affSet(e)} { ${w.l3} saddr }`, dnat] });
     }
   };
   const policyChain = (prefix: string, eps: readonly Endpoint[]): string => {
     const name = hashName(prefix, base);
-    const rules = eps.map((e) => `ip saddr @${affSet(e)} goto ${epChain(e)}`);
+    const rules = eps.map((e) => `${w.l3} saddr @${affSet(e)} goto ${epChain(e)}`);
     const arms = eps.map((e, i) => `${i} : goto ${epChain(e)}`);
     if (eps.length) rules.push(`numgen random mod ${eps.length} vmap { ${arms.join(', ')} }`);
     out.chains.push({ name, rules });
@@ -244,7 +262,7 @@ function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: Service
     const name = hashName('internal-', base);
     const rules: string[] = [];
     if (o.masqueradeAll) rules.push(masq);
-    else if (o.clusterCIDR) rules.push(`ip saddr != ${o.clusterCIDR} ${masq}`);
+    else if (o.clusterCIDR) rules.push(`${w.l3} saddr != ${o.clusterCIDR} ${masq}`);
     rules.push(`goto ${target}`);
     out.chains.push({ name, rules });
     for (const ip of sp.clusterIPs) {
@@ -259,7 +277,7 @@ function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: Service
   const rules: string[] = [];
   if (!sp.externalLocal) rules.push(masq, `goto ${cluster}`);
   else {
-    if (o.clusterCIDR) rules.push(`ip saddr ${o.clusterCIDR} goto ${cluster}`);
+    if (o.clusterCIDR) rules.push(`${w.l3} saddr ${o.clusterCIDR} goto ${cluster}`);
     rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${cluster}`);
     if (sp.externalEndpoints.length) rules.push(`goto ${local}`);
   }
@@ -283,8 +301,10 @@ function localOnly(sp: ServicePortState): Endpoint[] {
   return sp.externalLocal ? sp.externalEndpoints : sp.clusterEndpoints;
 }
 
-/** The elements, class chains and (affinity only) own chains and sets one service needs. Pure. */
+/** The elements, class chains and (affinity only) own chains and sets one service needs in the table of
+ * `o.family` (its ports of that family only). Pure. */
 export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceRender {
+  const family = o.family ?? 4;
   const out: ServiceRender = { elems: [], classes: [], chains: [], sets: [] };
   const { elems, classes } = out;
   const epsElems = (kind: KeyKind, keyText: string, eps: readonly Endpoint[], sc: boolean): void => {
@@ -322,6 +342,7 @@ export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceR
   };
   const hairpins = new Set<string>();
   for (const sp of st.ports) {
+    if (sp.family !== family) continue;
     for (const e of [...sp.clusterWideEndpoints, ...sp.clusterEndpoints, ...sp.externalEndpoints]) hairpins.add(e.ip);
     elems.push(...firewallElems(sp), ...clusterIpElems(sp));
     if (sp.affinitySeconds) {
@@ -345,21 +366,23 @@ export function bucketsOf(c: ClassSpec): { eps: number; sc: number } {
 /** Ops that create (or re-create in place) one class chain. */
 export function classOps(c: ClassSpec, o: LayoutOptions, flush: boolean): NftOp[] {
   const name = className(c);
-  const ops: NftOp[] = [{ verb: 'add', kind: 'chain', table: TABLE, name }];
-  if (flush) ops.push({ verb: 'flush', kind: 'chain', table: TABLE, name });
-  for (const rule of classRules(c, o)) ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain: name, rule });
+  const table = tableOf(o.family);
+  const ops: NftOp[] = [{ verb: 'add', kind: 'chain', table, name }];
+  if (flush) ops.push({ verb: 'flush', kind: 'chain', table, name });
+  for (const rule of classRules(c, o)) ops.push({ verb: 'add', kind: 'rule', table, chain: name, rule });
   return ops;
 }
 
 /** Ops that create bucket maps and chains [from, to) of one kind (normal or short-circuit). */
-export function bucketOps(kind: KeyKind, from: number, to: number, sc: boolean): NftOp[] {
+export function bucketOps(kind: KeyKind, from: number, to: number, sc: boolean, f?: IPFamily): NftOp[] {
   const ops: NftOp[] = [];
+  const table = tableOf(f);
   for (let k = from; k < to; k++) {
-    const [, name, spec] = epsMapDef(kind, k, sc);
-    ops.push({ verb: 'add', kind: 'map', table: TABLE, name, spec });
-    const [chain, , rules] = bucketChainDef(kind, k, sc);
-    ops.push({ verb: 'add', kind: 'chain', table: TABLE, name: chain });
-    for (const rule of rules) ops.push({ verb: 'add', kind: 'rule', table: TABLE, chain, rule });
+    const [, name, spec] = epsMapDef(kind, k, sc, f);
+    ops.push({ verb: 'add', kind: 'map', table, name, spec });
+    const [chain, , rules] = bucketChainDef(kind, k, sc, f);
+    ops.push({ verb: 'add', kind: 'chain', table, name: chain });
+    for (const rule of rules) ops.push({ verb: 'add', kind: 'rule', table, chain, rule });
   }
   return ops;
 }

@@ -10,7 +10,8 @@ import {
   reconcileUdpConntrack,
   type ConntrackOps,
 } from '../conntrack.js';
-import type { DesiredState } from '../model/types.js';
+import { familyFacts } from '../model/families.js';
+import type { DesiredState, IPFamily } from '../model/types.js';
 import {
   declareOps,
   elementOps,
@@ -26,16 +27,27 @@ import {
   nodePortKey,
   sharedChains,
   sharedSets,
-  SVC_KEY_MATCH,
-  SVC_KEY_TYPE,
+  svcKeyMatch,
+  svcKeyType,
   svcKey,
+  familyWords,
   type ChainDef,
   type Elem,
 } from '../nftvocab.js';
 import { AffinityTable, epKey } from './balancer.js';
 import { TcpProxy, UdpProxy, type PortProxy } from './proxies.js';
 
-export const USERSPACE_TABLE: TableRef = { family: 'ip', name: 'skiff-userspace' };
+const USERSPACE_TABLE: TableRef = { family: 'ip', name: 'skiff-userspace' };
+const USERSPACE_TABLE6: TableRef = { family: 'ip6', name: 'skiff-userspace' };
+
+export function userspaceTableOf(f: IPFamily = 4): TableRef {
+  return f === 6 ? USERSPACE_TABLE6 : USERSPACE_TABLE;
+}
+
+/** Where a listener of a family binds when no address is given: every address of that family only. */
+function anyAddress(f: IPFamily): string {
+  return f === 6 ? '::' : '0.0.0.0';
+}
 const PORTALS = 'portals';
 /** Short-circuit portals: external destinations of Local services, for pods and the node itself. */
 const PORTALS_SC = 'portals_sc';
@@ -61,12 +73,14 @@ export function renderUserspaceTable(
   o: VocabOptions & { clusterCIDR?: string } = {},
   shortCircuit: { ips: readonly string[]; nodePorts: readonly string[] } = { ips: [], nodePorts: [] },
 ): string {
-  const t = USERSPACE_TABLE;
+  const t = userspaceTableOf(o.family);
+  const w = familyWords(o.family);
+  const match = svcKeyMatch(o.family);
   const l4 = 'meta l4proto { tcp, udp }';
-  const redirect = `${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS}`;
-  const inCluster = [...(o.clusterCIDR ? [`ip saddr ${o.clusterCIDR}`] : []), 'fib saddr type local'];
+  const redirect = `${l4} redirect to : ${match} map @${PORTALS}`;
+  const inCluster = [...(o.clusterCIDR ? [`${w.l3} saddr ${o.clusterCIDR}`] : []), 'fib saddr type local'];
   const scRules = inCluster.flatMap((src) => [
-    `${src} ${l4} redirect to : ${SVC_KEY_MATCH} map @${PORTALS_SC}`,
+    `${src} ${l4} redirect to : ${match} map @${PORTALS_SC}`,
     `${src} ${nodePortDst(o)} ${l4} redirect to : ${NODEPORT_KEY_MATCH} map @${PORTALS_SC_NP}`,
   ]);
   const tx = new Transaction()
@@ -74,10 +88,10 @@ export function renderUserspaceTable(
     .add({ verb: 'delete', kind: 'table', table: t })
     .add({ verb: 'add', kind: 'table', table: t });
   const sets: ['map' | 'set', string, string][] = [
-    ['map', PORTALS, `type ${SVC_KEY_TYPE} : inet_service;`],
-    ['map', PORTALS_SC, `type ${SVC_KEY_TYPE} : inet_service;`],
+    ['map', PORTALS, `type ${svcKeyType(o.family)} : inet_service;`],
+    ['map', PORTALS_SC, `type ${svcKeyType(o.family)} : inet_service;`],
     ['map', PORTALS_SC_NP, `type ${NODEPORT_KEY_TYPE} : inet_service;`],
-    ...sharedSets(),
+    ...sharedSets(o),
   ];
   const chains: ChainDef[] = [
     ...sharedChains(o),
@@ -105,12 +119,14 @@ export class UserspaceBackend implements ProxyBackend {
   private readonly affinity = new Map<string, AffinityTable>();
   private lastTable = '';
   private readonly conntrack: ConntrackOps;
+  private readonly family: IPFamily;
 
   constructor(
     private readonly opts: BackendOptions,
     private readonly us: UserspaceOptions = {},
   ) {
     this.conntrack = us.conntrack ?? kernelConntrack(opts.netns);
+    this.family = opts.family ?? 4;
   }
 
   async init(): Promise<void> {}
@@ -120,7 +136,7 @@ export class UserspaceBackend implements ProxyBackend {
     protocol: 'TCP' | 'UDP',
     port: number,
     affinity: AffinityTable,
-    host = '0.0.0.0',
+    host = anyAddress(this.family),
   ): Promise<PortProxy | undefined> {
     const have = this.proxies.get(key);
     if (have) return have;
@@ -128,7 +144,7 @@ export class UserspaceBackend implements ProxyBackend {
       const p =
         protocol === 'TCP'
           ? await new TcpProxy(this.opts.log, affinity).listen(port, host)
-          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log, affinity).listen(port, host);
+          : await new UdpProxy(this.us.udpIdleMs ?? 30_000, this.opts.log, affinity).listen(port, host, this.family);
       this.proxies.set(key, p);
       return p;
     } catch (err) {
@@ -145,9 +161,10 @@ export class UserspaceBackend implements ProxyBackend {
     const wantedAffinity = new Set<string>();
     // UDP frontends → the listener ports they are redirected to now (conntrack reconciliation).
     const udp = emptyFrontends();
+    const facts = familyFacts(this.opts.node, this.family);
     for (const st of desired.values()) {
       for (const sp of st.ports) {
-        if (sp.protocol === 'SCTP') continue;
+        if (sp.protocol === 'SCTP' || sp.family !== this.family) continue;
         const aff = this.affinity.get(sp.id) ?? new AffinityTable();
         this.affinity.set(sp.id, aff);
         wantedAffinity.add(sp.id);
@@ -204,7 +221,7 @@ export class UserspaceBackend implements ProxyBackend {
               for (const ip of extIPs) portals.push(portal(ip, p.port));
             }
           }
-          for (const host of sp.nodePort ? (this.opts.node.nodePortIPs ?? ['0.0.0.0']) : []) {
+          for (const host of sp.nodePort ? (facts.nodePortIPs ?? [anyAddress(this.family)]) : []) {
             const key = `${sp.id}/${sp.protocol}/nodeport/${sp.nodePort}/${host}`;
             const p = await this.ensureProxy(key, sp.protocol, sp.nodePort!, aff, host);
             if (p) {
@@ -219,11 +236,15 @@ export class UserspaceBackend implements ProxyBackend {
       }
     }
     for (const id of this.affinity.keys()) if (!wantedAffinity.has(id)) this.affinity.delete(id);
-    const n = this.opts.node;
     const text = renderUserspaceTable(
       portals,
       elems,
-      { clusterCIDR: n.clusterCIDR, serviceCIDR: n.serviceCIDR, nodePortIPs: n.nodePortIPs },
+      {
+        family: this.family,
+        clusterCIDR: facts.clusterCIDR,
+        serviceCIDR: facts.serviceCIDR,
+        nodePortIPs: facts.nodePortIPs,
+      },
       sc,
     );
     // Redirects first (so no VIP points at a closed port), then close proxies nobody needs.
@@ -253,7 +274,7 @@ export class UserspaceBackend implements ProxyBackend {
   async cleanup(): Promise<void> {
     for (const p of this.proxies.values()) await p.close();
     this.proxies.clear();
-    await nftDeleteTable(USERSPACE_TABLE, nsOf(this.opts.netns));
+    await nftDeleteTable(userspaceTableOf(this.family), nsOf(this.opts.netns));
     this.lastTable = '';
   }
 }

@@ -35,13 +35,15 @@ export class TcpProxy implements PortProxy {
   }
 
   async listen(port: number, host = '0.0.0.0'): Promise<this> {
+    // An IPv6 listener takes IPv6 only: IPv4 has a listener (and a redirect table) of its own.
+    const ipv6Only = host.includes(':');
     // Half-open allowed both ways: a client that finishes sending (FIN) must still get the reply.
     this.server = createServer({ pauseOnConnect: true, allowHalfOpen: true, highWaterMark: STREAM_BUFFER }, (client) =>
       this.accept(client),
     );
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => resolve());
+      this.server.listen({ port, host, ipv6Only }, () => resolve());
     });
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : port;
@@ -135,6 +137,7 @@ export class UdpProxy implements PortProxy {
   private readonly rr: RoundRobin;
   private readonly flows = new Map<string, Flow>();
   private sock!: UdpSocket;
+  private family: 4 | 6 = 4;
   port = 0;
 
   constructor(
@@ -145,8 +148,9 @@ export class UdpProxy implements PortProxy {
     this.rr = new RoundRobin(affinity);
   }
 
-  async listen(port: number, host = '0.0.0.0'): Promise<this> {
-    this.sock = createSocket('udp4');
+  async listen(port: number, host = '0.0.0.0', family: 4 | 6 = 4): Promise<this> {
+    this.sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    this.family = family;
     this.sock.on('message', (msg, rinfo) => this.fromClient(msg, rinfo.address, rinfo.port));
     this.sock.on('error', (err) => this.log?.warn({ err: err.message }, 'udp proxy socket error'));
     await new Promise<void>((resolve, reject) => {
@@ -184,7 +188,7 @@ export class UdpProxy implements PortProxy {
     if (!f) {
       const ep = this.rr.pick(address, Date.now());
       if (!ep) return;
-      const sock = createSocket('udp4');
+      const sock = createSocket(this.family === 6 ? 'udp6' : 'udp4');
       sock.on('error', () => undefined);
       sock.on('message', (reply) => {
         const flow = this.flows.get(client);

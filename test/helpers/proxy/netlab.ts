@@ -183,11 +183,26 @@ export function names(rs: readonly ClientResult[]): string[] {
 
 export interface Topology {
   ul: string;
-  nodes: { name: string; ns: string; ip: string; podCIDR: string; gw: string }[];
-  pods: { name: string; ns: string; ip: string; node: string }[];
+  /** ip6, podCIDR6, gw6 only with `{ ipv6: true }` (as the pods' ip6 and clientIP6). */
+  nodes: {
+    name: string;
+    ns: string;
+    ip: string;
+    podCIDR: string;
+    gw: string;
+    ip6: string;
+    podCIDR6: string;
+    gw6: string;
+  }[];
+  pods: { name: string; ns: string; ip: string; node: string; ip6: string }[];
   client: string;
   clientIP: string;
+  clientIP6: string;
 }
+
+/** The IPv6 plan of the proxy lab (ULA, as `skiff up --ip-family`): underlay fd00:198:18::/64 with the IPv4
+ * host numbers, pods fd00:10:244:N::/64 per node, services fd00:10:96::/112. */
+export const SERVICE_CIDR6 = 'fd00:10:96::/112';
 
 async function ipn(ns: string, ...args: string[]): Promise<void> {
   await run(['ip', '-n', ns, ...args]);
@@ -197,20 +212,38 @@ async function ipn(ns: string, ...args: string[]): Promise<void> {
 export async function buildTopology(
   lab: Lab,
   podsPerNode: Record<string, string[]> = { n1: ['p1', 'p2'], n2: ['p3'] },
+  opts: { ipv6?: boolean } = {},
 ): Promise<Topology> {
+  const v6 = opts.ipv6 ?? false;
+  // Addresses without duplicate address detection: usable at once, not after a second of DAD.
+  const addr6 = async (ns: string, cidr: string, dev: string) => {
+    if (v6) await ipn(ns, 'addr', 'add', cidr, 'dev', dev, 'nodad');
+  };
   const ul = await lab.netns('ul');
   await ipn(ul, 'link', 'add', 'br0', 'type', 'bridge');
   await ipn(ul, 'link', 'set', 'br0', 'up');
-  const topo: Topology = { ul, nodes: [], pods: [], client: '', clientIP: '198.18.0.100' };
+  const topo: Topology = {
+    ul,
+    nodes: [],
+    pods: [],
+    client: '',
+    clientIP: '198.18.0.100',
+    clientIP6: v6 ? 'fd00:198:18::100' : '',
+  };
   const nodeNames = Object.keys(podsPerNode);
   for (const [i, name] of nodeNames.entries()) {
     const ns = await lab.netns(name);
     const ip = `198.18.0.${11 + i}`;
     const podCIDR = `10.244.${i + 1}.0/24`;
     const gw = `10.244.${i + 1}.1`;
+    const ip6 = v6 ? `fd00:198:18::${11 + i}` : '';
+    const podCIDR6 = v6 ? `fd00:10:244:${i + 1}::/64` : '';
+    const gw6 = v6 ? `fd00:10:244:${i + 1}::1` : '';
     await lab.veth(ns, 'eth0', ul, `u-${name}`);
     await ipn(ul, 'link', 'set', `u-${name}`, 'master', 'br0');
     await ipn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await addr6(ns, `${ip6}/64`, 'eth0');
+    if (v6) await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
     // No ICMP redirects: a pod's packet to a VIP leaves by the interface it came in on (the service CIDR
     // route is on cni0), and a redirect would use up the per-host ICMP rate limit that the port-unreachable
     // answering a UDP service without endpoints needs.
@@ -223,12 +256,18 @@ export async function buildTopology(
     await ipn(ns, 'link', 'add', 'cni0', 'type', 'bridge');
     await ipn(ns, 'link', 'set', 'cni0', 'up');
     await ipn(ns, 'addr', 'add', `${gw}/24`, 'dev', 'cni0');
+    await addr6(ns, `${gw6}/64`, 'cni0');
     // Locally originated traffic to a VIP needs a route before nat/output can rewrite it.
     await ipn(ns, 'route', 'add', '10.96.0.0/12', 'dev', 'cni0');
-    topo.nodes.push({ name, ns, ip, podCIDR, gw });
+    if (v6) await ipn(ns, '-6', 'route', 'add', SERVICE_CIDR6, 'dev', 'cni0');
+    topo.nodes.push({ name, ns, ip, podCIDR, gw, ip6, podCIDR6, gw6 });
   }
   for (const n of topo.nodes) {
-    for (const peer of topo.nodes) if (peer !== n) await ipn(n.ns, 'route', 'add', peer.podCIDR, 'via', peer.ip);
+    for (const peer of topo.nodes) {
+      if (peer === n) continue;
+      await ipn(n.ns, 'route', 'add', peer.podCIDR, 'via', peer.ip);
+      if (v6) await ipn(n.ns, '-6', 'route', 'add', peer.podCIDR6, 'via', peer.ip6);
+    }
     for (const [j, pod] of (podsPerNode[n.name] ?? []).entries()) {
       const ns = await lab.netns(pod);
       const ip = n.gw.replace(/\.1$/, `.${j + 2}`);
@@ -239,13 +278,17 @@ export async function buildTopology(
       await run(['ip', 'netns', 'exec', n.ns, 'bridge', 'link', 'set', 'dev', `v-${pod}`, 'hairpin', 'on']);
       await ipn(ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
       await ipn(ns, 'route', 'add', 'default', 'via', n.gw);
-      topo.pods.push({ name: pod, ns, ip, node: n.name });
+      const ip6 = v6 ? n.gw6.replace(/::1$/, `::${j + 2}`) : '';
+      await addr6(ns, `${ip6}/64`, 'eth0');
+      if (v6) await ipn(ns, '-6', 'route', 'add', 'default', 'via', n.gw6);
+      topo.pods.push({ name: pod, ns, ip, node: n.name, ip6 });
     }
   }
   topo.client = await lab.netns('cl');
   await lab.veth(topo.client, 'eth0', ul, 'u-cl');
   await ipn(ul, 'link', 'set', 'u-cl', 'master', 'br0');
   await ipn(topo.client, 'addr', 'add', `${topo.clientIP}/24`, 'dev', 'eth0');
+  await addr6(topo.client, `${topo.clientIP6}/64`, 'eth0');
   return topo;
 }
 

@@ -1,0 +1,22 @@
+/**
+ * Events for a component: one broadcaster writing to the API server the component's kubeconfig reaches,
+ * and a recorder stamped with the component's source (kube's component name and host).
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../util/log.js';
+import { EventBroadcaster, type EventRecorder } from './recorder.js';
+import { apiEventSink } from './sink.js';
+
+export type { EventRecorder } from './recorder.js';
+export { refTo } from './recorder.js';
+
+export interface ComponentEvents {
+  recorder: EventRecorder;
+  /** write what is queued (bounded), then stop */
+  shutdown(): Promise<void>;
+}
+
+export function componentEvents(kc: KubeConfig, log: Logger, component: string, host?: string): ComponentEvents {
+  const b = new EventBroadcaster(apiEventSink(kc), log);
+  return { recorder: b.newRecorder(host ? { component, host } : { component }), shutdown: () => b.shutdown() };
+}
