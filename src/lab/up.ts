@@ -475,6 +475,8 @@ export class LabBuilder {
       ...(this.cniSetup.daemon ? { CNI_SOCKET: this.paths.cniSocket(name) } : {}),
       PROXY_KUBECONFIG: join(this.paths.cp, 'proxy.kubeconfig'),
       PROXY_MODE: this.o.proxyMode,
+      PROXY_CLUSTER_CIDR: clusterCidrs(this.ipFamily),
+      PROXY_SERVICE_CIDR: serviceCidrs(this.ipFamily),
       ...(this.o.backoffBaseMs ? { BACKOFF_BASE_MS: String(this.o.backoffBaseMs) } : {}),
       ...(this.o.leaseSeconds ? { LEASE_SECONDS: String(this.o.leaseSeconds) } : {}),
     };

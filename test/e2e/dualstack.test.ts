@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { podNetnsName } from '../../src/kubelet/pod.js';
 import { httpGetIn } from '../../src/lab/http.js';
 import { ipFamilyOf } from '../../src/net/ip.js';
+import { clusterDnsIP } from '../../src/lab/dns.js';
+import { nodeIP, SERVICE_CIDR, underlayIPv6 } from '../../src/lab/addressing.js';
+import { runRaw } from '../../src/os/exec.js';
+import { namedNs } from '../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
 import { type Cluster, type PodJson, listPods, until, upCluster } from './helpers.js';
 
@@ -15,7 +19,7 @@ describe('skiff up --ip-family dual: bridge CNI', () => {
   let c: Cluster;
 
   beforeAll(async () => {
-    requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft']);
+    requireRootAndTools(['ip', 'nsenter', 'unshare', 'socat', 'nft', 'dig', 'na6']);
     c = await upCluster(lab, { cni: 'bridge', proxyMode: 'nftables', ipFamily: 'dual', nodes: 2 });
   }, 180_000);
   afterAll(async () => {
@@ -103,5 +107,74 @@ describe('skiff up --ip-family dual: bridge CNI', () => {
       expect(s.endpoints!.every((e) => ipFamilyOf(e.addresses[0]) === want)).toBe(true);
     }
     expect(slices.map((s) => s.addressType).sort()).toEqual(['IPv4', 'IPv6']);
+  });
+
+  it('the proxy serves the IPv6 ClusterIP from pods and nodes, and a dual-stack NodePort over IPv6 to the client', async () => {
+    const svc = await c.api.request<{ spec: { clusterIPs: string[] } }>(
+      'GET',
+      '/api/v1/namespaces/default/services/web6',
+    );
+    const [vip4, vip6] = svc.spec.clusterIPs as [string, string];
+    const pods = await listPods(c.api, 'app=web6');
+    const names = pods.map((p) => p.metadata.name).sort();
+    const from = podNetnsName(c.ns(pods[0]!.spec.nodeName as string), pods[0]!.metadata.uid);
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const body = await until(`[${vip6}]:80 from a pod`, 20_000, () => httpGetIn(from, `[${vip6}]`, 80, '/hostname'));
+      seen.add(body);
+    }
+    expect([...seen].every((n) => names.includes(n))).toBe(true);
+    expect(seen.size).toBe(2); // both endpoints, one on each node
+    for (const node of ['node1', 'node2']) {
+      const body = await until(`[${vip6}]:80 from ${node}`, 20_000, () =>
+        httpGetIn(c.ns(node), `[${vip6}]`, 80, '/hostname'),
+      );
+      expect(names).toContain(body);
+    }
+    expect(names).toContain(await httpGetIn(from, vip4, 80, '/hostname'));
+
+    const np = await c.api.request<{ spec: { ports: { nodePort: number }[] } }>(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web6-np' },
+        spec: {
+          type: 'NodePort',
+          selector: { app: 'web6' },
+          ports: [{ port: 80, targetPort: 8080 }],
+          ipFamilyPolicy: 'RequireDualStack',
+        },
+      },
+    );
+    const nodePort = np.spec.ports[0]!.nodePort;
+    const node1v6 = underlayIPv6(nodeIP(1));
+    const body = await until(`[${node1v6}]:${nodePort} from the client`, 30_000, () =>
+      httpGetIn(c.ns('client'), `[${node1v6}]`, nodePort, '/hostname'),
+    );
+    expect(names).toContain(body);
+    expect(names).toContain(await httpGetIn(c.ns('client'), nodeIP(1), nodePort, '/hostname'));
+  });
+
+  it('cluster DNS answers AAAA with the IPv6 ClusterIP', async () => {
+    const svc = await c.api.request<{ spec: { clusterIPs: string[] } }>(
+      'GET',
+      '/api/v1/namespaces/default/services/web6',
+    );
+    const pod = (await listPods(c.api, 'app=web6'))[0]!;
+    const ns = podNetnsName(c.ns(pod.spec.nodeName as string), pod.metadata.uid);
+    const dns = clusterDnsIP(SERVICE_CIDR);
+    const aaaa = await until('AAAA web6.default.svc.cluster.local', 30_000, async () => {
+      const r = await runRaw(
+        ['dig', '+short', '+time=2', '+tries=1', `@${dns}`, 'AAAA', 'web6.default.svc.cluster.local'],
+        {
+          ns: namedNs(ns),
+          timeoutMs: 10_000,
+        },
+      );
+      return r.stdout.trim() || undefined;
+    });
+    expect(aaaa).toBe(svc.spec.clusterIPs[1]);
   });
 });
