@@ -31,8 +31,8 @@ import { type Lab } from '../lab.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const VM_INIT = join(import.meta.dirname, 'vm-init.sh');
-export const CP_IP = '198.18.0.10';
-export const HOST_IP = '198.18.0.1';
+const CP_IP = '198.18.0.10';
+const HOST_IP = '198.18.0.1';
 /** systemd's PATH on Debian, as Vagrant's sudo'ed provisioner gets it */
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** a VM lives at most this long whatever happens to the test (its PID 1 sleeps this long, then exits) */
