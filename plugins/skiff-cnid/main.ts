@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DEFAULT_SOCKET, startDaemon } from '../../src/cni/daemon.js';
 import type { CniPlugin } from '../../src/cni/skel.js';
 import type { NetConf } from '../../src/cni/spec/types.js';
+import { bandwidthPlugin } from '../bandwidth/bandwidth.js';
 import { bridgePlugin } from '../bridge/bridge.js';
 import { hostLocalPlugin } from '../host-local/plugin.js';
 import { loopbackPlugin } from '../loopback/loopback.js';
@@ -16,6 +17,7 @@ import { vxlanPlugin } from '../vxlan/plugin.js';
 declare const __SKIFF_CNI_BUILD__: string;
 
 const plugins: Record<string, CniPlugin<NetConf>> = {
+  bandwidth: bandwidthPlugin as unknown as CniPlugin<NetConf>,
   bridge: bridgePlugin as unknown as CniPlugin<NetConf>,
   'host-local': hostLocalPlugin as unknown as CniPlugin<NetConf>,
   loopback: loopbackPlugin,

@@ -3,7 +3,9 @@
  * --cni-conf-dir (atomically) before it reports Ready, as a network plugin's daemon would.
  *  - bridge: bridge `cni0` + host-local over the node's podCIDR (IPAM files under the kubelet's root dir,
  *    so nodes sharing one machine never share IPAM state). No masquerade: pods on different nodes see
- *    each other's real IPs; cross-node reachability comes from per-node routes (see routes.ts).
+ *    each other's real IPs; cross-node reachability comes from per-node routes (see routes.ts). Then
+ *    bandwidth, which shapes the pods that carry the kubernetes.io/{ingress,egress}-bandwidth annotations
+ *    (the kubelet passes them as its `bandwidth` capability, cnibandwidth.ts) and passes the others through.
  *  - vxlan: the overlay plugin, which reads the node's subnet and peers itself.
  */
 import { parseCidr } from '../net/cidr.js';
@@ -39,6 +41,7 @@ export function renderConflist(i: ConfInput): Record<string, unknown> {
       name: 'skiff',
       plugins: [
         { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, mtu: i.mtu ?? 1500, ipam },
+        { type: 'bandwidth', capabilities: { bandwidth: true } },
       ],
     };
   }

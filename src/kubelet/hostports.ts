@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bandwidthCapability } from './cnibandwidth.js';
 import type { Pod } from './types.js';
 
 /**
@@ -39,8 +40,11 @@ export function portMappings(pod: Pod): PortMapping[] {
   return out;
 }
 
-/** The capability args of a pod's CNI ADD: only what it uses (plugins see nothing for an absent one). */
+/**
+ * The capability args of a pod's CNI ADD: only what it uses (plugins see nothing for an absent one):
+ * hostPorts as `portMappings`, the bandwidth annotations as `bandwidth` (cnibandwidth.ts).
+ */
 export function capabilityArgs(pod: Pod): Record<string, unknown> {
   const pm = portMappings(pod);
-  return pm.length ? { portMappings: pm } : {};
+  return { ...(pm.length ? { portMappings: pm } : {}), ...bandwidthCapability(pod) };
 }

@@ -19,8 +19,19 @@ export type NetOp =
       /** Where the peer goes: a named netns or a pid whose netns it should join. */
       peerNs?: string | number;
     }
-  | { op: 'link-set'; name: string; up?: boolean; master?: string; promisc?: boolean; mtu?: number }
+  | {
+      op: 'link-set';
+      name: string;
+      up?: boolean;
+      master?: string;
+      promisc?: boolean;
+      mtu?: number;
+      /** the link's alias (ifalias), one batch token */
+      alias?: string;
+    }
   | { op: 'link-del'; name: string }
+  /** an ifb device (ingress shaping), up, with no transmit queue of its own */
+  | { op: 'ifb-add'; name: string; mtu?: number }
   | { op: 'hairpin'; name: string; on: boolean }
   | { op: 'addr-add'; dev: string; cidr: string; replace?: boolean }
   | {
@@ -66,10 +77,13 @@ export function renderNetOp(o: NetOp): string {
         ...(o.master ? ['master', o.master] : []),
         ...(o.mtu ? ['mtu', String(o.mtu)] : []),
         ...(o.promisc !== undefined ? ['promisc', o.promisc ? 'on' : 'off'] : []),
+        ...(o.alias ? ['alias', o.alias] : []),
         ...(o.up !== undefined ? [o.up ? 'up' : 'down'] : []),
       ].join(' ');
     case 'link-del':
       return `link del dev ${o.name}`;
+    case 'ifb-add':
+      return ['link add name', o.name, ...(o.mtu ? ['mtu', String(o.mtu)] : []), 'txqueuelen 0 up type ifb'].join(' ');
     case 'hairpin':
       return `link set dev ${o.name} type bridge_slave hairpin ${o.on ? 'on' : 'off'}`;
     case 'addr-add': {
@@ -139,6 +153,9 @@ export interface IpLink {
   flags?: string[];
   master?: string;
   link_netnsid?: number;
+  /** a veth's peer ifindex (in the peer's namespace) */
+  link_index?: number;
+  ifalias?: string;
   linkinfo?: {
     info_kind?: string;
     info_slave_kind?: string;
@@ -235,6 +252,14 @@ export async function deleteRoute(ns: NsRef, r: Pick<RouteSpec, 'dst' | 'proto'>
 /** Add or refresh an address on dev (`ip addr replace`: idempotent), optionally with a label. */
 export async function replaceAddr(ns: NsRef, dev: string, cidr: string, label?: string): Promise<void> {
   await run(ipArgv(ns, ['addr', 'replace', cidr, 'dev', dev, ...(label ? ['label', label] : [])]));
+}
+
+/** Every link (with -details), or those of one kind (`type ifb`, `type veth`, ...). */
+export async function listLinks(ns: NsRef, kind?: string): Promise<IpLink[]> {
+  if (kind) checkToken(kind);
+  return JSON.parse(
+    (await run(ipArgv(ns, ['-d', '-j', 'link', 'show', ...(kind ? ['type', kind] : [])]))) || '[]',
+  ) as IpLink[];
 }
 
 /** Remove an address from dev; false when it was not there. */

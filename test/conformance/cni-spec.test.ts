@@ -35,8 +35,8 @@ async function conformance(
 describe('skiff cni conformance', () => {
   const lab = new Lab('conf');
   beforeAll(() => {
-    requireRootAndTools(['ip', 'nft', 'flock', 'iptables-save']);
-    requirePlugins(['bridge', 'host-local', 'loopback', 'portmap']);
+    requireRootAndTools(['ip', 'nft', 'tc', 'flock', 'iptables-save']);
+    requirePlugins(['bridge', 'host-local', 'loopback', 'portmap', 'bandwidth']);
   });
   afterAll(() => lab.cleanup());
 
@@ -57,7 +57,7 @@ describe('skiff cni conformance', () => {
     for (const r of report.rows)
       expect([r.id, r.outcomes[0]?.status, r.outcomes[0]?.detail]).toEqual([r.id, 'pass', r.outcomes[0]?.detail]);
     expect(row('versions')?.outcomes[0]?.detail).toBe('0.3.0 ok, 0.3.1 ok, 0.4.0 ok, 1.0.0 ok, 1.1.0 ok');
-    expect(row('prevresult')?.outcomes[0]?.detail).toBe('bridge → portmap → loopback');
+    expect(row('prevresult')?.outcomes[0]?.detail).toBe('bridge → bandwidth → portmap → loopback');
     // the same error codes from both
     for (const r of report.rows.filter((x) => x.id.startsWith('error-'))) {
       expect(r.outcomes.map((o) => [o.status, o.code])).toEqual([
@@ -70,6 +70,7 @@ describe('skiff cni conformance', () => {
       detail: expect.stringMatching(/does not support 1\.1\.0/),
     });
     expect(row('status')?.outcomes[1]?.status).toBe('n/a');
+    expect(row('bandwidth')?.outcomes[0]?.detail).toBe('1000 Mbit/s each way');
     for (const id of ['del-never-added', 'del-twice', 'prevresult', 'concurrent', 'check-detects'])
       expect([id, row(id)?.outcomes[1]?.status]).toEqual([id, 'pass']);
     // every reference failure is a known departure, named as such

@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--cni-bin <dir>', 'plugins under test, repeatable (CNI_PATH order)', collect)
     .option(
       '--conf <file>',
-      'conflist under test, a template as for skiff up --cni-conf (default: bridge → portmap → loopback)',
+      'conflist under test, a template as for skiff up --cni-conf (default: bridge → bandwidth → portmap → loopback)',
     )
     .option('--reference <dir>', 'run the same cases against this directory too and show both side by side')
     .option(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { runRaw } from '../../os/exec.js';
 import { deleteAddr, getAddrs, getLink } from '../../os/net.js';
 import { namedNs, nsFromPath } from '../../os/ns.js';
+import { listQdiscs, type TcQdisc } from '../../os/tc.js';
 import { addNetns, delNetns, listNetns, netnsPath } from '../../os/netns.js';
 import { findInPath, type PluginExec } from '../invoke.js';
 import { CniRuntime } from '../runtime/runtime.js';
@@ -148,5 +149,9 @@ export class ConformanceHarness implements Harness {
 
   async podDelAddr(path: string, dev: string, cidr: string): Promise<void> {
     await deleteAddr(nsFromPath(path), dev, cidr);
+  }
+
+  nodeQdiscs(dev: string): Promise<TcQdisc[] | undefined> {
+    return listQdiscs(namedNs(this.node), dev);
   }
 }

@@ -13,7 +13,7 @@ interface KnownDeparture {
 
 const KNOWN: KnownDeparture[] = [
   {
-    cases: ['add-check-del', 'versions'],
+    cases: ['add-check-del', 'versions', 'bandwidth'],
     match: /could not check ipv6 dnat: chain CNI-DN-\w+ not found/,
     note: 'reference portmap CHECK looks for an IPv6 DNAT chain it never made for an IPv4-only pod',
   },

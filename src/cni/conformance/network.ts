@@ -6,7 +6,7 @@ import { CniCode, CniError } from '../errors.js';
 
 /**
  * The network a conformance run uses: the user's conflist (a template like `skiff up --cni-conf`'s,
- * rendered with a throwaway pod CIDR), or, without one, bridge → portmap → loopback of the directory under
+ * rendered with a throwaway pod CIDR), or, without one, bridge → bandwidth → portmap → loopback of the directory under
  * test. Every host-local IPAM without a `dataDir` gets one inside the run's temporary directory, so a run
  * never touches /var/lib/cni.
  */
@@ -29,6 +29,7 @@ export function builtinNetwork(path: string[]): (ipamDir: string) => LoadedList 
             ipMasq: true,
             ipam: { type: 'host-local', ranges: [[{ subnet: CONFORMANCE_CIDR }]], dataDir: ipamDir },
           },
+          ...(has('bandwidth') ? [{ type: 'bandwidth', capabilities: { bandwidth: true } }] : []),
           ...(has('portmap') ? [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }] : []),
           ...(has('loopback') ? [{ type: 'loopback' }] : []),
         ],

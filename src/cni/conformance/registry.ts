@@ -1,3 +1,4 @@
+import { bandwidthCase } from './cases/bandwidth.js';
 import { concurrentCase } from './cases/concurrent.js';
 import { delNetnsGoneCase, delNeverAddedCase, delTwiceCase } from './cases/del.js';
 import { badContainerIdCase, badJsonCase, badVersionCase, missingEnvCase, unknownCommandCase } from './cases/errors.js';
@@ -25,5 +26,6 @@ export const CASES: readonly ConformanceCase[] = [
   versionsCase,
   gcCase,
   statusCase,
+  bandwidthCase,
   concurrentCase,
 ];

@@ -1,5 +1,6 @@
 import type { CniRuntime } from '../runtime/runtime.js';
 import type { LoadedList } from '../runtime/config.js';
+import type { TcQdisc } from '../../os/tc.js';
 
 /**
  * `skiff cni conformance`: a case is one file in cases/ exporting a ConformanceCase, listed once in
@@ -59,6 +60,8 @@ export interface Harness {
   /** the addresses (CIDR) on a pod's interface, undefined when the interface does not exist */
   podAddrs(path: string, dev: string): Promise<string[] | undefined>;
   podDelAddr(path: string, dev: string, cidr: string): Promise<void>;
+  /** the qdiscs of a node link (`tc -j qdisc show`), undefined when the link does not exist */
+  nodeQdiscs(dev: string): Promise<TcQdisc[] | undefined>;
 }
 
 /** One plugin call a runtime made (for cases that look at what each plugin of a chain got and gave). */

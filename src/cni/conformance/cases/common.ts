@@ -7,10 +7,17 @@ import { snapshotDiff } from '../snapshot.js';
 /** Helpers the cases share: attachments, error expectations, result schema checks and leftover checks. */
 let nextHostPort = 18100;
 
+/**
+ * The `bandwidth` capability arg every attachment carries (plugins that do not declare the capability never
+ * see it): 1 Gbit/s each way with a 1 MB burst, values whose tbf both tc and the reference's netlink
+ * arithmetic express exactly.
+ */
+export const SHAPING = { ingressRate: 1e9, ingressBurst: 8e6, egressRate: 1e9, egressBurst: 8e6 };
+
 /** An attachment with a hostPort of its own (portmap may refuse a hostPort another attachment holds). */
 export function attachment(netns: string, id: string) {
   const portMappings = [{ hostPort: nextHostPort++, containerPort: 80, protocol: 'tcp' }];
-  return { containerId: id, netns, ifname: 'eth0', capabilityArgs: { portMappings } };
+  return { containerId: id, netns, ifname: 'eth0', capabilityArgs: { portMappings, bandwidth: SHAPING } };
 }
 
 export function fullEnv(netns: string, id = 'conformance'): Record<string, string> {
