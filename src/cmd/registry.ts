@@ -43,4 +43,8 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./cni.js'),
   },
   status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
+  trace: {
+    summary: 'send one probe to a Service and print its path hop by hop (nft trace)',
+    load: () => import('./trace.js'),
+  },
 };

@@ -89,3 +89,62 @@ export async function conntrackListUdp(family: 'ipv4' | 'ipv6', ns: NsRef = CURR
   if (res.code !== 0) throw new Error(`${argv.join(' ')}: exit ${res.code}: ${res.stderr.trim()}`);
   return parseConntrackUdp(res.stdout);
 }
+
+/** One direction of a conntrack entry. */
+interface CtTuple {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+}
+
+export interface CtEntry {
+  proto: string;
+  state?: string;
+  orig: CtTuple;
+  reply: CtTuple;
+  flags: string[];
+}
+
+/** `conntrack -L` lines → entries: the first src/dst/sport/dport group is the original direction. */
+export function parseConntrack(out: string): CtEntry[] {
+  const entries: CtEntry[] = [];
+  for (const line of out.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words.length < 4 || !/^[a-z0-9]+$/.test(words[0] ?? '')) continue;
+    const tuples: CtTuple[] = [];
+    const flags: string[] = [];
+    let state: string | undefined;
+    for (const w of words.slice(3)) {
+      const kv = /^(src|dst|sport|dport)=(.+)$/.exec(w);
+      if (!kv) {
+        if (/^\[.+\]$/.test(w)) flags.push(w.slice(1, -1));
+        else if (/^[A-Z_]+$/.test(w)) state = w;
+        continue;
+      }
+      const [, k, v] = kv as unknown as [string, 'src' | 'dst' | 'sport' | 'dport', string];
+      if (k === 'src') tuples.push({ src: v, dst: '' });
+      const cur = tuples[tuples.length - 1];
+      if (!cur) continue;
+      if (k === 'dst') cur.dst = v;
+      else if (k === 'sport' || k === 'dport') cur[k] = Number(v);
+    }
+    const [orig, reply] = tuples;
+    if (orig && reply) entries.push({ proto: words[0] as string, state, orig, reply, flags });
+  }
+  return entries;
+}
+
+/** Entries whose original direction came from `src:sport` (the flow of one probe). */
+export async function conntrackFlowsFrom(
+  proto: 'tcp' | 'udp',
+  src: string,
+  sport: number,
+  ns: NsRef = CURRENT_NS,
+): Promise<CtEntry[]> {
+  const argv = ['conntrack', '-L', '-p', proto, '--orig-src', src, '--orig-port-src', String(sport)];
+  const res = await runRaw(argv, { ns, timeoutMs: 10_000 });
+  if (res.code !== 0 && !/flow entries have been shown/.test(res.stderr))
+    throw new Error(`${argv.join(' ')}: exit ${res.code}: ${res.stderr.trim()}`);
+  return parseConntrack(res.stdout);
+}
