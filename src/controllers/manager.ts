@@ -13,6 +13,7 @@ import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { ReplicaSetController } from './replicaset/controller.js';
 import { ServiceAccountController } from './serviceaccount/controller.js';
 import { RootCaPublisher } from './rootca/controller.js';
+import { componentEvents, type ComponentEvents } from '../events/index.js';
 import type { Controller, ControllerContext } from './types.js';
 
 export const ALL_CONTROLLERS = [
@@ -69,6 +70,7 @@ export const DEFAULT_OPTIONS: ControllerManagerOptions = {
 export class ControllerManager {
   private readonly informers: InformerFactory;
   private readonly controllers: Controller[] = [];
+  private readonly events: ComponentEvents;
   private stopped = false;
 
   constructor(
@@ -80,7 +82,13 @@ export class ControllerManager {
     // Validate the pure configuration before any network activity: bad flags fail fast.
     const pool = new AddressPool(o.lbPool);
     this.informers = new InformerFactory(kc, log);
-    const ctx: ControllerContext = { clients: makeClients(kc), informers: this.informers, log };
+    this.events = componentEvents(kc, log, 'kube-controller-manager');
+    const ctx: ControllerContext = {
+      clients: makeClients(kc),
+      informers: this.informers,
+      log,
+      recorder: (component) => this.events.recorderFor(component),
+    };
     const enabled = new Set(o.controllers);
     if (enabled.has('deployment')) this.controllers.push(new DeploymentController(ctx));
     if (enabled.has('replicaset')) this.controllers.push(new ReplicaSetController(ctx));
@@ -116,5 +124,6 @@ export class ControllerManager {
     this.stopped = true;
     for (const c of this.controllers) c.stop();
     this.informers.stop();
+    void this.events.shutdown(150);
   }
 }

@@ -2,11 +2,14 @@ import type { Clients } from '../client/apis.js';
 import type { InformerFactory } from '../client/informers.js';
 import { describeError, isConflict } from '../client/errors.js';
 import type { Logger } from '../util/log.js';
+import type { EventRecorder } from '../events/index.js';
 
 export interface ControllerContext {
   clients: Clients;
   informers: InformerFactory;
   log: Logger;
+  /** an event recorder whose source is `component` (upstream names: replicaset-controller, node-controller...) */
+  recorder(component: string): EventRecorder;
 }
 
 /** A controller registers its informer handlers in its constructor, then runs from start() until stop(). */

@@ -12,11 +12,17 @@ export { refTo } from './recorder.js';
 
 export interface ComponentEvents {
   recorder: EventRecorder;
-  /** write what is queued (bounded), then stop */
-  shutdown(): Promise<void>;
+  /** another source on the same broadcaster (kube-controller-manager: one per controller) */
+  recorderFor(component: string): EventRecorder;
+  /** write what is queued (bounded by timeoutMs), then stop */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 export function componentEvents(kc: KubeConfig, log: Logger, component: string, host?: string): ComponentEvents {
   const b = new EventBroadcaster(apiEventSink(kc), log);
-  return { recorder: b.newRecorder(host ? { component, host } : { component }), shutdown: () => b.shutdown() };
+  return {
+    recorder: b.newRecorder(host ? { component, host } : { component }),
+    recorderFor: (c) => b.newRecorder({ component: c }),
+    shutdown: (t) => b.shutdown(t),
+  };
 }

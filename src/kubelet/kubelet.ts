@@ -12,6 +12,8 @@ import { renderTemplateFile } from './cnitemplate.js';
 import { RuntimeCniNetwork } from './cni.js';
 import { type NodeObject, nodeStatus, patchNodeStatus, registerNode, renewLease } from './node.js';
 import { PodWorker, type KubeletContext } from './pod.js';
+import { componentEvents, type ComponentEvents } from '../events/index.js';
+import { loadKubeConfig } from '../client/kubeconfig.js';
 import { detectIsolation } from '../os/container.js';
 import { desiredPeerRoutes, syncPeerRoutes } from './routes.js';
 import { StateStore } from './state.js';
@@ -61,6 +63,7 @@ export class Kubelet {
   private readonly api: ApiClient;
   private readonly store: StateStore;
   private readonly ctx: KubeletContext;
+  private readonly events: ComponentEvents;
   private readonly workers = new Map<string, PodWorker>();
   private readonly abort = new AbortController();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -75,6 +78,7 @@ export class Kubelet {
   ) {
     this.api = new ApiClient(opts.kubeconfig);
     this.store = new StateStore(opts.rootDir);
+    this.events = componentEvents(loadKubeConfig(opts.kubeconfig), log, 'kubelet', opts.nodeName);
     this.ctx = {
       api: this.api,
       network: new RuntimeCniNetwork(opts.cniConfDir, opts.cniBinDirs, opts.cniCacheDir, { socket: opts.cniSocket }),
@@ -89,6 +93,7 @@ export class Kubelet {
       backoff: opts.backoff,
       cgroups: detectCgroups(),
       log,
+      events: this.events.recorder,
     };
   }
 
@@ -156,6 +161,7 @@ export class Kubelet {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.workers.values()) w.stopTimer();
+    void this.events.shutdown(150);
   }
 
   private facts() {

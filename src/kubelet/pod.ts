@@ -25,6 +25,7 @@ import { DownwardError } from './fieldpath.js';
 import { podServiceEnv } from './servicelinks.js';
 import { ConfigError, ConfigSources } from './sources.js';
 import { containerVolumeBinds, VolumeError } from './volumes/index.js';
+import { refTo, type EventRecorder } from '../events/index.js';
 
 export interface KubeletContext {
   api: ApiClient;
@@ -42,9 +43,14 @@ export interface KubeletContext {
   backoff: BackoffPolicy;
   cgroups: CgroupMode;
   log: Logger;
+  /** the kubelet's event recorder (source kubelet/<node>) */
+  events: EventRecorder;
   /** Periodic pod sync (probes, restarts); default 1 s. */
   syncIntervalMs?: number;
 }
+
+/** How often a repeating warning (BackOff, Failed) is recorded while it lasts: the real kubelet's pod sync period. */
+const REPEAT_EVENT_MS = 10_000;
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const IFNAME = 'eth0';
@@ -83,6 +89,8 @@ export class PodWorker {
   private sandboxRetryAt = 0;
   private sandboxError: string | undefined;
   private readonly unsupported = new Map<string, { reason: string; message: string }>();
+  /** container/reason → when that repeating warning was last recorded */
+  private readonly lastWarned = new Map<string, number>();
   /** One sync at a time: on every update at once, and every second for probes and restarts. */
   private readonly loop: BoundedFrequencyRunner;
   /** containers found running at adoption: their readiness starts from the last reported value, so a
@@ -175,6 +183,20 @@ export class PodWorker {
     this.loop.run();
   }
 
+  /** An event about one container: the pod, with the container's field path (kubelet's container ref). */
+  private containerEvent(pod: Pod, c: Container, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.ctx.events.event(refTo('Pod', 'v1', pod, `spec.containers{${c.name}}`), type, reason, message);
+  }
+
+  /** A warning that repeats every sync while it lasts, recorded once per REPEAT_EVENT_MS (deduplicated: count++). */
+  private repeatingWarning(pod: Pod, c: Container, reason: string, message: string): void {
+    const key = `${c.name}/${reason}`;
+    const now = Date.now();
+    if (now - (this.lastWarned.get(key) ?? 0) < REPEAT_EVENT_MS) return;
+    this.lastWarned.set(key, now);
+    this.containerEvent(pod, c, 'Warning', reason, message);
+  }
+
   private key(): string {
     return `${this.state.namespace}/${this.state.name}`;
   }
@@ -196,6 +218,12 @@ export class PodWorker {
         this.sandboxError = errorMessage(err);
         this.sandboxRetryAt = now + 2000;
         this.ctx.log.warn({ pod: this.key(), err: this.sandboxError }, 'sandbox creation failed');
+        this.ctx.events.event(
+          refTo('Pod', 'v1', pod),
+          'Warning',
+          'FailedCreatePodSandBox',
+          `Failed to create pod sandbox: ${this.sandboxError}`,
+        );
         return this.report(pod);
       }
     }
@@ -206,22 +234,38 @@ export class PodWorker {
 
   private async createSandbox(pod: Pod): Promise<void> {
     await addNetns(this.state.netns);
-    const { ips } = await this.ctx.network.add(
-      { containerId: this.state.uid, ifName: IFNAME },
-      netnsPath(this.state.netns),
-      {
-        IgnoreUnknown: '1',
-        K8S_POD_NAMESPACE: pod.metadata.namespace,
-        K8S_POD_NAME: pod.metadata.name,
-        K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
-        K8S_POD_UID: this.state.uid,
-      },
-      capabilityArgs(pod),
-    );
+    const { ips } = await this.addNetwork(pod);
     this.state.podIPs = ips;
     this.state.sandboxReady = true;
     this.ctx.store.save(this.state);
     this.ctx.log.info({ pod: this.key(), ips, netns: this.state.netns }, 'sandbox ready');
+  }
+
+  /**
+   * CNI ADD; a failed ADD is undone (DEL, then a fresh namespace on the next attempt) as a container runtime
+   * undoes a sandbox it could not set up, so the retry meets the plugin's real error again, not leftovers.
+   */
+  private async addNetwork(pod: Pod): Promise<{ ips: string[] }> {
+    try {
+      return await this.ctx.network.add(
+        { containerId: this.state.uid, ifName: IFNAME },
+        netnsPath(this.state.netns),
+        {
+          IgnoreUnknown: '1',
+          K8S_POD_NAMESPACE: pod.metadata.namespace,
+          K8S_POD_NAME: pod.metadata.name,
+          K8S_POD_INFRA_CONTAINER_ID: this.state.uid,
+          K8S_POD_UID: this.state.uid,
+        },
+        capabilityArgs(pod),
+      );
+    } catch (err) {
+      await this.ctx.network
+        .del({ containerId: this.state.uid, ifName: IFNAME }, netnsPath(this.state.netns))
+        .catch(() => undefined);
+      await delNetns(this.state.netns).catch(() => undefined);
+      throw err;
+    }
   }
 
   private cstate(name: string): ContainerState {
@@ -268,16 +312,27 @@ export class PodWorker {
     if (cs.handle && !isAlive(cs.handle)) this.recordExit(pod, c, cs, cs.handle, undefined);
     if (!cs.handle) {
       if (cs.terminated && !shouldRestart(pod.spec.restartPolicy, cs.terminated.exitCode)) return;
-      if (cs.nextStartAt && now < cs.nextStartAt) return;
+      if (cs.nextStartAt && now < cs.nextStartAt) {
+        const p = pod.metadata;
+        this.repeatingWarning(
+          pod,
+          c,
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${p.name}_${p.namespace}(${p.uid})`,
+        );
+        return;
+      }
       const config = await this.configFor(pod, c);
       if (!('env' in config)) {
         this.unsupported.set(c.name, config);
+        this.repeatingWarning(pod, c, 'Failed', `Error: ${config.message}`);
         return;
       }
       const { env, binds } = config;
       const launch = this.ctx.images.launch(c, env.PATH ?? DEFAULT_PATH, binds);
       if (!('argv' in launch)) {
         this.unsupported.set(c.name, launch);
+        this.repeatingWarning(pod, c, 'Failed', `Error: ${launch.message}`);
         return;
       }
       const argv = launch.argv;
@@ -311,6 +366,10 @@ export class PodWorker {
           capabilities: containerCapabilities(c),
         });
         cs.everStarted = true;
+        // No image pull in skiff: every image is built in or on the node, "already present" as kubelet says.
+        this.containerEvent(pod, c, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
+        this.containerEvent(pod, c, 'Normal', 'Created', `Created container: ${c.name}`);
+        this.containerEvent(pod, c, 'Normal', 'Started', `Started container ${c.name}`);
         cs.containerID = `skiff://${this.state.uid.slice(0, 8)}-${c.name}-${cs.restartCount}`;
         this.probes.delete(c.name);
         this.ctx.log.info(
@@ -319,6 +378,7 @@ export class PodWorker {
         );
       } catch (err) {
         this.unsupported.set(c.name, { reason: 'RunContainerError', message: errorMessage(err) });
+        this.repeatingWarning(pod, c, 'Failed', `Error: ${errorMessage(err)}`);
         return;
       }
     }
@@ -378,30 +438,45 @@ export class PodWorker {
     const now = Date.now();
     if (p.startup && !p.startup.result) {
       if (!p.startup.due(now)) return;
-      p.startup.record(await runProbe(p.startup.probe, c, ip, initPid(h)), Date.now());
+      p.startup.record(await this.probe('Startup', pod, c, p.startup, ip, h), Date.now());
       if (!p.startup.result && p.startup.failureCount >= p.startup.probe.failureThreshold) {
-        await this.killForRestart(pod, c, cs, 'startup probe failed');
+        await this.killForRestart(pod, c, cs, 'startup');
       }
       return;
     }
     if (p.liveness && p.liveness.due(now)) {
-      p.liveness.record(await runProbe(p.liveness.probe, c, ip, initPid(h)), Date.now());
+      p.liveness.record(await this.probe('Liveness', pod, c, p.liveness, ip, h), Date.now());
       if (!p.liveness.result) {
-        await this.killForRestart(pod, c, cs, 'liveness probe failed');
+        await this.killForRestart(pod, c, cs, 'liveness');
         return;
       }
     }
     if (p.readiness && p.readiness.due(now)) {
-      if (p.readiness.record(await runProbe(p.readiness.probe, c, ip, initPid(h)), Date.now())) {
+      if (p.readiness.record(await this.probe('Readiness', pod, c, p.readiness, ip, h), Date.now())) {
         this.ctx.log.info({ pod: this.key(), container: c.name, ready: p.readiness.result }, 'readiness changed');
       }
     }
   }
 
-  private async killForRestart(pod: Pod, c: Container, cs: ContainerState, why: string): Promise<void> {
+  /** One probe attempt; a failure is an Unhealthy event with the probe's output, as the kubelet's prober records. */
+  private async probe(
+    kind: 'Startup' | 'Liveness' | 'Readiness',
+    pod: Pod,
+    c: Container,
+    t: ProbeTracker,
+    ip: string,
+    h: ProcHandle,
+  ): Promise<boolean> {
+    const r = await runProbe(t.probe, c, ip, initPid(h));
+    if (!r.ok) this.containerEvent(pod, c, 'Warning', 'Unhealthy', `${kind} probe failed: ${r.output}`);
+    return r.ok;
+  }
+
+  private async killForRestart(pod: Pod, c: Container, cs: ContainerState, probe: string): Promise<void> {
     const h = cs.handle;
     if (!h) return;
-    this.ctx.log.info({ pod: this.key(), container: c.name }, `${why}: restarting container`);
+    this.ctx.log.info({ pod: this.key(), container: c.name }, `${probe} probe failed: restarting container`);
+    this.containerEvent(pod, c, 'Normal', 'Killing', `Container ${c.name} failed ${probe} probe, will be restarted`);
     await this.stopProcesses([h], pod.spec.terminationGracePeriodSeconds ?? 30);
     this.recordExit(pod, c, cs, h, undefined);
   }
@@ -500,6 +575,9 @@ export class PodWorker {
       const grace = pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
       const handles = Object.values(this.state.containers).flatMap((c) => (c.handle ? [c.handle] : []));
       this.ctx.log.info({ pod: this.key(), grace }, 'stopping pod');
+      for (const c of pod?.spec.containers ?? [])
+        if (this.state.containers[c.name]?.handle)
+          this.containerEvent(pod!, c, 'Normal', 'Killing', `Stopping container ${c.name}`);
       await this.stopProcesses(handles, pod ? grace : 0);
       await this.teardownSandbox();
       this.stopped = true;

@@ -1,6 +1,7 @@
 import type { V1Deployment, V1DeploymentCondition, V1ReplicaSet } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
 import { isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { refTo, type EventRecorder } from '../../events/index.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { controllerRef, toMillis } from '../objects.js';
@@ -36,7 +37,10 @@ export class DeploymentController implements Controller {
   readonly name = 'deployment';
   private readonly queue: WorkQueue;
 
+  private readonly events: EventRecorder;
+
   constructor(private readonly ctx: ControllerContext) {
+    this.events = ctx.recorder('deployment-controller');
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
@@ -126,13 +130,13 @@ export class DeploymentController implements Controller {
           : planRollingStep(desired, f, rsState(newRS), olds.map(rsState));
       if (step.kind === 'scaleNew') {
         log.info({ replicaset: newRS.metadata?.name, replicas: step.replicas }, 'scaling new ReplicaSet');
-        await this.scaleRS(newRS, step.replicas, desired, desired + f.maxSurge);
+        await this.scaleRS(d, newRS, step.replicas, desired, desired + f.maxSurge);
       } else if (step.kind === 'scaleOld') {
         for (const rs of olds) {
           const n = step.replicas[rs.metadata!.name!];
           if (n === undefined) continue;
           log.info({ replicaset: rs.metadata?.name, replicas: n }, 'scaling old ReplicaSet');
-          await this.scaleRS(rs, n, desired, desired + f.maxSurge);
+          await this.scaleRS(d, rs, n, desired, desired + f.maxSurge);
         }
       }
     }
@@ -189,7 +193,12 @@ export class DeploymentController implements Controller {
       spec: { replicas, minReadySeconds: d.spec?.minReadySeconds, selector, template },
     };
     try {
-      return await this.ctx.clients.apps.createNamespacedReplicaSet({ namespace: d.metadata!.namespace!, body });
+      const created = await this.ctx.clients.apps.createNamespacedReplicaSet({
+        namespace: d.metadata!.namespace!,
+        body,
+      });
+      if (replicas > 0) this.scaled(d, body.metadata!.name!, 0, replicas);
+      return created;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       // Same name: either ours from a sync whose event we have not seen yet (fine: retry later), or a
@@ -223,11 +232,30 @@ export class DeploymentController implements Controller {
     );
   }
 
-  private async scaleRS(rs: V1ReplicaSet, replicas: number, desired: number, maxReplicas: number): Promise<void> {
+  private async scaleRS(
+    d: V1Deployment,
+    rs: V1ReplicaSet,
+    replicas: number,
+    desired: number,
+    maxReplicas: number,
+  ): Promise<void> {
+    const from = rs.spec?.replicas ?? 0;
     await this.patchRS(rs, {
       metadata: { annotations: { [DESIRED]: String(desired), [MAX_REPLICAS]: String(maxReplicas) } },
       spec: { replicas },
     });
+    if (from !== replicas) this.scaled(d, rs.metadata!.name!, from, replicas);
+  }
+
+  /** The ScalingReplicaSet event, worded as the deployment controller words it. */
+  private scaled(d: V1Deployment, rs: string, from: number, to: number): void {
+    const dir = to > from ? 'up' : 'down';
+    this.events.event(
+      refTo('Deployment', 'apps/v1', d),
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${dir} replica set ${rs} from ${from} to ${to}`,
+    );
   }
 
   /** Keep at most revisionHistoryLimit (default 10) old ReplicaSets that are scaled to zero and empty. */

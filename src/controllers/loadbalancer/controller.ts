@@ -3,6 +3,7 @@ import { mergePatch } from '../../client/apis.js';
 import { isNotFound } from '../../client/errors.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
+import { refTo, type EventRecorder } from '../../events/index.js';
 import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { AddressPool } from './pool.js';
 
@@ -12,19 +13,25 @@ const ingressIps = (svc: V1Service | undefined): string[] =>
 /**
  * Services of type LoadBalancer get status.loadBalancer.ingress[0].ip from the pool (spec.loadBalancerIP
  * when it is in the pool and free). The used set is the pool addresses found in Services' status, so a
- * deleted Service or one that changed type frees its address and restarts never duplicate one.
+ * deleted Service or one that changed type frees its address and restarts never duplicate one. Events as
+ * MetalLB's controller records them (IPAllocated, AllocationFailed) and, for a Service that stopped being a
+ * LoadBalancer, as the service controller does (DeletingLoadBalancer, DeletedLoadBalancer).
  */
 export class LoadBalancerController implements Controller {
   readonly name = 'loadbalancer';
   private readonly queue: WorkQueue;
   /** service key → address written but not yet observed. */
   private readonly inFlight = new Map<string, string>();
+  private readonly metallb: EventRecorder;
+  private readonly serviceController: EventRecorder;
 
   constructor(
     private readonly ctx: ControllerContext,
     readonly pool: AddressPool,
   ) {
     const log = ctx.log.child({ controller: this.name });
+    this.metallb = ctx.recorder('metallb-controller');
+    this.serviceController = ctx.recorder('service-controller');
     this.queue = new WorkQueue(
       (key) => this.sync(key),
       (key, err) => logSyncError(log, key, err),
@@ -63,7 +70,10 @@ export class LoadBalancerController implements Controller {
     if (svc.spec?.type !== 'LoadBalancer') {
       if (mine.length) {
         log.info({ released: mine }, 'type is no longer LoadBalancer: releasing address');
+        const ref = refTo('Service', 'v1', svc);
+        this.serviceController.event(ref, 'Normal', 'DeletingLoadBalancer', 'Deleting load balancer');
         await this.writeIngress(svc, []);
+        this.serviceController.event(ref, 'Normal', 'DeletedLoadBalancer', 'Deleted load balancer');
       }
       return;
     }
@@ -80,13 +90,20 @@ export class LoadBalancerController implements Controller {
         { pool: this.pool.spec, loadBalancerIP: wanted },
         wanted ? 'requested loadBalancerIP is not free in the pool' : 'address pool exhausted',
       );
-      if (mine.length === 0) return; // waits for an address to be freed (requeuePending)
-      return;
+      const why = wanted ? `requested IP ${wanted} is not available in the pool` : 'no available IPs';
+      this.metallb.event(
+        refTo('Service', 'v1', svc),
+        'Warning',
+        'AllocationFailed',
+        `Failed to allocate IP for "${key}": ${why}`,
+      );
+      return; // waits for an address to be freed (requeuePending)
     }
     this.inFlight.set(key, ip);
     try {
       await this.writeIngress(svc, [ip]);
       log.info({ ip }, 'assigned LoadBalancer address');
+      this.metallb.event(refTo('Service', 'v1', svc), 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify([ip])}`);
     } catch (err) {
       this.inFlight.delete(key);
       throw err;

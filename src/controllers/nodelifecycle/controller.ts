@@ -2,6 +2,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
 import { describeError, isNotFound } from '../../client/errors.js';
 import type { Controller, ControllerContext } from '../types.js';
+import { refTo, type EventRecorder } from '../../events/index.js';
 import {
   evictionDelayMs,
   heartbeatSignature,
@@ -27,6 +28,7 @@ export interface NodeLifecycleOptions {
  * the eviction timeout, and clears all that when heartbeats resume.
  */
 export class NodeLifecycleController implements Controller {
+  private readonly events: EventRecorder;
   readonly name = 'nodelifecycle';
   private readonly tracker = new HeartbeatTracker();
   /** node → local time it was found unreachable. */
@@ -38,6 +40,7 @@ export class NodeLifecycleController implements Controller {
     private readonly ctx: ControllerContext,
     private readonly opts: NodeLifecycleOptions,
   ) {
+    this.events = ctx.recorder('node-controller');
     ctx.informers.get('nodes').on((type, node) => {
       if (type === 'delete') {
         this.tracker.forget(node.metadata?.name ?? '');
@@ -98,6 +101,14 @@ export class NodeLifecycleController implements Controller {
         unreachable ? 'node stopped heartbeating' : 'node heartbeats resumed',
       );
       await core.patchNodeStatus({ name, body: { status: { conditions } } }, mergePatch);
+      // nodeutil.RecordNodeStatusChange: node events carry the node's name as uid, in namespace default.
+      if (unreachable)
+        this.events.event(
+          { kind: 'Node', name, uid: name, namespace: '' },
+          'Normal',
+          'NodeNotReady',
+          `Node ${name} status is now: NodeNotReady`,
+        );
     }
     const taints = withUnreachableTaints(node, unreachable, iso);
     if (taints) await core.patchNode({ name, body: { spec: { taints } } }, mergePatch);
@@ -122,11 +133,13 @@ export class NodeLifecycleController implements Controller {
           continue;
         }
         const conds = podNotReadyConditions(pod, iso);
-        if (conds)
+        if (conds) {
           await core.patchNamespacedPodStatus(
             { name: podName, namespace: ns, body: { status: { conditions: conds } } },
             mergePatch,
           );
+          this.events.event(refTo('Pod', 'v1', pod), 'Warning', 'NodeNotReady', 'Node is not ready');
+        }
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }

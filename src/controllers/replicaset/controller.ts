@@ -1,6 +1,7 @@
 import type { V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { mergePatch } from '../../client/apis.js';
-import { isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { describeError, isAlreadyExists, isNotFound } from '../../client/errors.js';
+import { refTo, type EventRecorder } from '../../events/index.js';
 import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { Expectations } from '../expectations.js';
@@ -29,7 +30,10 @@ export class ReplicaSetController implements Controller {
   private readonly queue: WorkQueue;
   private readonly expectations = new Expectations();
 
+  private readonly events: EventRecorder;
+
   constructor(private readonly ctx: ControllerContext) {
+    this.events = ctx.recorder('replicaset-controller');
     const log = ctx.log.child({ controller: this.name });
     this.queue = new WorkQueue(
       (key) => this.sync(key),
@@ -95,10 +99,24 @@ export class ReplicaSetController implements Controller {
           this.expectations.expectCreate(key, body.metadata!.name!);
           try {
             await core.createNamespacedPod({ namespace: ns, body });
+            this.events.event(
+              refTo('ReplicaSet', 'apps/v1', rs),
+              'Normal',
+              'SuccessfulCreate',
+              `Created pod: ${body.metadata!.name!}`,
+            );
             return;
           } catch (err) {
             this.expectations.observedCreate(key, body.metadata!.name!);
-            if (!isAlreadyExists(err)) throw err;
+            if (!isAlreadyExists(err)) {
+              this.events.event(
+                refTo('ReplicaSet', 'apps/v1', rs),
+                'Warning',
+                'FailedCreate',
+                `Error creating: ${describeError(err).replace(/^\d+: /, '')}`,
+              );
+              throw err;
+            }
           }
         }
       });
@@ -109,6 +127,12 @@ export class ReplicaSetController implements Controller {
         this.expectations.expectDelete(key, p.metadata!.name!);
         try {
           await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: ns });
+          this.events.event(
+            refTo('ReplicaSet', 'apps/v1', rs),
+            'Normal',
+            'SuccessfulDelete',
+            `Deleted pod: ${p.metadata!.name!}`,
+          );
         } catch (err) {
           this.expectations.observedDelete(key, p.metadata!.name!);
           if (!isNotFound(err)) throw err;
