@@ -70,7 +70,10 @@ function frames(b: Buffer): { kind: number | 'data'; id: number; flags: number; 
   return out;
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 20));
+/** Wait (bounded) until `cond` holds: header blocks go through zlib's thread pool. */
+async function settle(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+}
 
 describe('SPDY/3.1 server session', () => {
   it('header blocks round-trip (names lowercased, first of NUL-separated values)', () => {
@@ -102,7 +105,7 @@ describe('SPDY/3.1 server session', () => {
     ]);
     session.feed(wire.subarray(0, 30));
     session.feed(wire.subarray(30));
-    await tick();
+    await settle(() => received.length === 2 && sent.length >= 3);
     expect(streams.map((s) => [s.id, s.headers.streamtype, s.headers.requestid])).toEqual([
       [1, 'error', '0'],
       [3, 'data', '0'],
@@ -110,7 +113,7 @@ describe('SPDY/3.1 server session', () => {
     expect(received).toEqual(['3:GET / HTTP/1.0\r\n\r\n', '3:FIN']);
     streams[1]!.write(Buffer.from('HTTP/1.0 200 OK\r\n\r\nhi'));
     streams[1]!.end();
-    await tick();
+    await settle(() => frames(Buffer.concat(sent)).length === 5);
     const out = frames(Buffer.concat(sent));
     expect(out.map((f) => [f.kind, f.id])).toEqual([
       [2, 1],
@@ -137,7 +140,7 @@ describe('SPDY/3.1 server session', () => {
     const bad = control(4, 0, Buffer.alloc(4));
     bad.writeUInt16BE(0x8002, 0);
     session.feed(bad);
-    await tick();
+    await settle(() => errors.length > 0);
     expect(errors).toEqual(['unsupported SPDY version 2']);
   });
 });
