@@ -11,6 +11,8 @@ export interface ContainerFiles {
   previousLog: string;
   exit: string;
   scratch: string;
+  /** the FIFO behind the container's stdin (spec.stdin) */
+  stdin: string;
 }
 
 export function containerFiles(podDir: string, container: string): ContainerFiles {
@@ -20,6 +22,7 @@ export function containerFiles(podDir: string, container: string): ContainerFile
     previousLog: join(dir, 'previous.log'),
     exit: join(dir, 'exit-code'),
     scratch: join(dir, 'rootview'),
+    stdin: join(dir, 'stdin'),
   };
 }
 

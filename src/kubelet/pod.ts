@@ -156,6 +156,8 @@ export class PodWorker {
     return {
       log: f.log,
       previousLog: f.previousLog,
+      ...(c.stdin ? { stdin: f.stdin } : {}),
+      tty: c.tty === true,
       running,
       ...(h && isAlive(h) ? { exec: { initPid: initPid(h), capabilities: containerCapabilities(c) } } : {}),
     };
@@ -364,6 +366,8 @@ export class PodWorker {
           cgroupProcs: setupContainerCgroups(this.ctx.cgroups, this.state.netns, c),
           view: containerView(f.scratch, podFiles, this.ctx.installPaths, [...launch.binds, ...binds]),
           capabilities: containerCapabilities(c),
+          ...(c.stdin ? { stdinFifo: containerFiles(this.ctx.store.podDir(this.state.uid), c.name).stdin } : {}),
+          ...(c.tty ? { tty: true } : {}),
         });
         cs.everStarted = true;
         // No image pull in skiff: every image is built in or on the node, "already present" as kubelet says.

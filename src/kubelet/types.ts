@@ -37,6 +37,9 @@ export const containerSchema = z
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
     workingDir: z.string().optional(),
+    /** a stdin that `kubectl attach` writes to; tty: the process runs on a terminal of its own */
+    stdin: z.boolean().optional(),
+    tty: z.boolean().optional(),
     env: z.array(z.object({ name: z.string(), value: z.string().optional() }).passthrough()).optional(),
     ports: z
       .array(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startLogStamper } from './crilog.js';
 import { capabilityPrefix, type RootView, rootViewScript, shq } from './rootview.js';
@@ -62,6 +62,10 @@ export interface ContainerSpawn {
   view: RootView;
   /** capability bounding set; undefined = privileged (all) */
   capabilities?: readonly string[];
+  /** a FIFO that becomes the container's stdin (created if missing; held open read-write, so it never ends) */
+  stdinFifo?: string;
+  /** run the command on a terminal of its own (util-linux `script` in the view relays it) */
+  tty?: boolean;
 }
 
 /** The init's sh text for one container (values quoted in; the command arrives as "$@"). */
@@ -78,7 +82,8 @@ function initScript(s: ContainerSpawn): string {
     rootViewScript(s.view),
     ...(wd ? [`cd ${shq(wd)} || die ${shq(`workingDir ${wd}: not found`)}`] : []),
     'PATH="$CONTAINER_PATH"',
-    `${caps} "$@" 9>&-`,
+    // with a TTY, `script` (util-linux, under /usr in every view) runs the command on a pty and relays it
+    s.tty ? `${caps} /usr/bin/script -qfec ${shq(s.argv.map(shq).join(' '))} /dev/null 9>&-` : `${caps} "$@" 9>&-`,
     'c=$?',
     'echo "$c" >&9',
     'exit "$c"',
@@ -106,9 +111,11 @@ export function spawnContainer(s: ContainerSpawn): number {
   const out = startLogStamper('stdout', s.logFile);
   const err = startLogStamper('stderr', s.logFile);
   let child: ChildProcess;
+  const stdin = s.stdinFifo ? openFifo(s.stdinFifo) : undefined;
   try {
-    child = spawn('nsenter', argv, { detached: true, stdio: ['ignore', out.stdin!, err.stdin!], env: s.env });
+    child = spawn('nsenter', argv, { detached: true, stdio: [stdin ?? 'ignore', out.stdin!, err.stdin!], env: s.env });
   } finally {
+    if (stdin !== undefined) closeSync(stdin);
     out.stdin?.destroy();
     err.stdin?.destroy();
     out.unref();
@@ -118,6 +125,16 @@ export function spawnContainer(s: ContainerSpawn): number {
   child.unref();
   if (!child.pid) throw new Error('failed to start container process');
   return child.pid;
+}
+
+/** Open (creating it if needed) a FIFO read-write: the open does not wait for a peer, and a writer that comes
+ *  and goes (each attach) never ends the reader's stream. */
+function openFifo(path: string): number {
+  if (!existsSync(path)) {
+    const r = spawnSync('mkfifo', ['-m', '600', path], { stdio: 'ignore', timeout: 5000 });
+    if (r.status !== 0) throw new Error(`cannot create the stdin FIFO ${path}`);
+  }
+  return openSync(path, 'r+');
 }
 
 /**

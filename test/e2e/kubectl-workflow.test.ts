@@ -258,6 +258,34 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     expect(sh.stdout).toContain('rc=4');
   }, 60_000);
 
+  it('kubectl run --rm -it gives a prompt (attach to a TTY container), and attach -i feeds a container stdin', async () => {
+    const run = await kubectlTty(
+      ['run', 'tmp', '--rm', '-it', '--restart=Never', '--image=busybox', '--', 'sh'],
+      { cols: 80, rows: 24 },
+      ['', '', '', 'echo attached-$((6*7))\r', 'exit\r'],
+    );
+    expect(run.stdout).toContain("If you don't see a command prompt");
+    expect(run.stdout).toMatch(/\/ # /);
+    expect(run.stdout).toContain('attached-42');
+    expect(run.stdout).toContain('pod "tmp" deleted');
+    expect(run.stdout).toContain('rc=0');
+    await c.api.request('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'reader' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          { name: 'r', image: 'busybox', stdin: true, command: ['sh', '-c', 'while read l; do echo "got-$l"; done'] },
+        ],
+      },
+    });
+    await running('reader');
+    // attach keeps streaming after stdin ends (the container's stdin stays open): kubectl is stopped after 5 s
+    const att = await kubectl(['attach', '-i', 'reader'], { input: 'one\ntwo\n', timeoutMs: 5000 });
+    expect(att.stdout).toContain('got-one\ngot-two\n');
+  }, 90_000);
+
   it('cp copies a file into the container and back out', async () => {
     const dir = lab.tmpdir();
     writeFileSync(join(dir, 'in.txt'), 'payload from the client\n');

@@ -76,6 +76,12 @@ export class LogFileReader {
   private rest = Buffer.alloc(0);
   constructor(readonly file: string) {}
 
+  /** Start reading at byte `offset` (attach: only what comes next). */
+  skipTo(offset: number): void {
+    this.offset = offset;
+    this.rest = Buffer.alloc(0);
+  }
+
   /** New complete lines since the last call. */
   read(): string[] {
     if (!existsSync(this.file)) return [];

@@ -10,6 +10,7 @@ import { authorizeKubeletRequest } from './auth.js';
 import { REMOTE_COMMAND_PROTOCOLS } from './channels.js';
 import { type LogOptions, LogFileReader, LogFormatter, parseCriLine, tail } from './cri-log.js';
 import { type ExecTarget, serveExec, type StreamOptions } from './exec.js';
+import { serveAttach } from './attach.js';
 import { PORT_FORWARD_PROTOCOL, PORT_FORWARD_TUNNEL_PROTOCOL, servePortForward } from './portforward.js';
 import { SpdySession } from './spdy.js';
 
@@ -19,6 +20,10 @@ export interface ServedContainer {
   exec?: ExecTarget;
   log: string;
   previousLog: string;
+  /** the FIFO of the container's stdin, when its spec asks for one */
+  stdin?: string;
+  /** the container runs on a terminal (spec.tty) */
+  tty: boolean;
   /** the instance is still running (follow stops when it ends) */
   running(): boolean;
 }
@@ -217,7 +222,7 @@ export class KubeletServer {
     if (!auth.allowed) return rejectUpgrade(socket, auth.code, auth.message);
     const segs = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const kind = segs[0];
-    if (kind === 'exec' && segs.length === 4) {
+    if ((kind === 'exec' || kind === 'attach') && segs.length === 4) {
       const [, ns, pod, name] = segs as [string, string, string, string];
       const c = this.o.pods.container(ns, pod, name);
       if ('code' in c) return rejectUpgrade(socket, c.code, c.message);
@@ -238,7 +243,11 @@ export class KubeletServer {
       this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
         const log = this.o.log.child({ pod: `${ns}/${pod}`, container: name });
         log.info({ command, tty: streams.tty, protocol: ws.protocol }, kind);
-        void serveExec(ws, ws.protocol, target, command, streams, log).catch((err: unknown) => {
+        const served =
+          kind === 'attach'
+            ? serveAttach(ws, ws.protocol, c, streams, FOLLOW_POLL_MS)
+            : serveExec(ws, ws.protocol, target, command, streams, log);
+        void served.catch((err: unknown) => {
           log.warn({ err: errorMessage(err) }, `${kind} failed`);
           ws.terminate();
         });
