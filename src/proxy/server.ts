@@ -4,6 +4,7 @@ import { UserError } from '../util/errors.js';
 import { backendNames, backends, cleanupOtherModes, type BackendOptions, type ProxyBackend } from './backend.js';
 import { HealthCheckServers } from './healthcheck.js';
 import { L2Announcer } from './l2announce/announcer.js';
+import type { Membership } from './l2announce/membership.js';
 import { ownedLoadBalancerIPs } from './l2announce/owner.js';
 import { ProxyMetrics, serveMetrics } from './metrics.js';
 import { ProxyTracker } from './model/tracker.js';
@@ -35,6 +36,8 @@ export interface ProxyConfig {
   clock?: Clock;
   /** Benchmarks: nftables mode's kernel seam (see BackendOptions.nftDriver). */
   nftDriver?: BackendOptions['nftDriver'];
+  /** L2 announcer membership (live nodes' leases). Without it, the Ready nodes are the candidates. */
+  membership?: Membership;
 }
 
 /** The side effects of a sync that are not the datapath: health-check node ports and L2 announcement. */
@@ -96,7 +99,8 @@ export class ProxyServer {
     if (this.runner.syncCount === 0) return; // nothing programmed yet: announcing would attract traffic too early
     const desired = this.runner.current();
     await this.side.health.sync(desired);
-    await this.side.announcer?.sync(ownedLoadBalancerIPs(desired, this.cfg.node.nodeName, this.readyNodes));
+    const members = this.cfg.membership ? this.cfg.membership.live() : this.readyNodes;
+    await this.side.announcer?.sync(ownedLoadBalancerIPs(desired, this.cfg.node.nodeName, members));
   }
 
   static async create(cfg: ProxyConfig): Promise<ProxyServer> {
@@ -106,6 +110,7 @@ export class ProxyServer {
     await cleanupOtherModes(cfg.mode, cfg.netns);
     await backend.init();
     const s = new ProxyServer(backend, cfg);
+    cfg.membership?.onChange(() => s.sideEffects.run());
     await s.resolveNodePorts(cfg.nodeIPs ?? (cfg.nodeIP ? [cfg.nodeIP] : []));
     if (cfg.metricsPort) {
       s.metricsServer = await serveMetrics(s.metrics, () => s.runner.healthy(), cfg.metricsPort);
@@ -116,7 +121,7 @@ export class ProxyServer {
     return s;
   }
 
-  /** Set the nodes that are Ready (LoadBalancer IP ownership); re-syncs if it changed. */
+  /** Set the nodes that are Ready (LoadBalancer IP candidates without membership); re-syncs if it changed. */
   setReadyNodes(names: readonly string[]): void {
     const sorted = [...names].sort();
     if (sorted.join(',') === this.readyNodes.join(',')) return;
@@ -158,6 +163,7 @@ export class ProxyServer {
   start(): void {
     this.runner.start();
     this.sideEffects.start();
+    this.cfg.membership?.start();
   }
 
   /** Resolves once the datapath and its side effects have caught up. */
@@ -173,9 +179,11 @@ export class ProxyServer {
     this.side.health.close();
     this.metricsServer?.close();
     this.healthzServer?.close();
-    if (cleanup) {
-      await this.side.announcer?.cleanup();
-      await this.backend.cleanup();
-    } else await this.backend.shutdown?.();
+    // Leaving the announcer membership hands this node's LoadBalancer IPs over at once (MetalLB's speaker
+    // leaving memberlist) instead of after the lease runs out; the addresses go with it.
+    const left = this.cfg.membership ? (await this.cfg.membership.stop(), true) : false;
+    if (cleanup || left) await this.side.announcer?.cleanup();
+    if (cleanup) await this.backend.cleanup();
+    else await this.backend.shutdown?.();
   }
 }

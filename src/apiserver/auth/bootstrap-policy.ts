@@ -189,6 +189,12 @@ export const clusterRoles: BootstrapRole[] = [
     ],
   },
   {
+    // skiff's own: the proxy's L2 announcer membership is a Lease per node (src/proxy/l2announce/membership.ts),
+    // where MetalLB's speakers use memberlist. Not part of Kubernetes' system:node-proxier, so a role of its own.
+    name: 'skiff:l2-announcer',
+    rules: [r(['create', 'delete', 'get', 'list', 'watch', 'update'], ['coordination.k8s.io'], ['leases'])],
+  },
+  {
     // Granted to every node by the Node authorizer (./authorizer.ts), not through a binding, as in Kubernetes.
     name: 'system:node',
     rules: [
@@ -354,6 +360,7 @@ export const clusterRoleBindings: BootstrapBinding[] = [
     subjects: [group('system:authenticated'), group('system:unauthenticated')],
   },
   { name: 'system:node-proxier', roleRef: clusterRole('system:node-proxier'), subjects: [user('system:kube-proxy')] },
+  { name: 'skiff:l2-announcer', roleRef: clusterRole('skiff:l2-announcer'), subjects: [user('system:kube-proxy')] },
   {
     name: 'system:kube-scheduler',
     roleRef: clusterRole('system:kube-scheduler'),

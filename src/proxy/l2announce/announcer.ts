@@ -1,3 +1,4 @@
+import { gratuitousArp } from '../../os/arp.js';
 import { deleteAddr, getAddrs, replaceAddr } from '../../os/net.js';
 import { nsOf, type NsRef } from '../../os/ns.js';
 import type { Logger } from '../../util/log.js';
@@ -8,8 +9,8 @@ import { announceIPv6, announcedCidr, announcedIPv6 } from './ndp.js';
 /**
  * Puts the LoadBalancer IPs this node owns on its underlay interface as /32 addresses, so the kernel
  * answers ARP for them on the underlay (and the nftables/userspace datapath takes the traffic from there),
- * and removes them when ownership moves. Addresses carry the label "<if>:lb" so a restarted proxy finds
- * the ones it added before.
+ * and removes them when ownership moves; a takeover is followed by a gratuitous ARP. Addresses carry the
+ * label "<if>:lb" so a restarted proxy finds the ones it added before.
  */
 export class L2Announcer {
   private iface: string | undefined;
@@ -53,7 +54,14 @@ export class L2Announcer {
     for (const ip of owned) {
       if (this.mine.has(ip)) continue;
       if (isIPv6(ip)) await announceIPv6(this.ns, dev, ip);
-      else await replaceAddr(this.ns, dev, `${ip}/32`, label);
+      else {
+        await replaceAddr(this.ns, dev, `${ip}/32`, label);
+        // A takeover: neighbours still cache the previous owner's MAC for this IP. Tell them now (MetalLB's
+        // gratuitous ARP) rather than let their entries go stale; not awaited, it waits out arping's deadline.
+        gratuitousArp(this.ns, dev, ip).catch((err: unknown) =>
+          this.log?.warn({ ip, dev, err: errorMessage(err) }, 'gratuitous ARP failed'),
+        );
+      }
       this.mine.add(ip);
       this.log?.info({ ip, dev }, 'announcing LoadBalancer IP');
     }

@@ -15,6 +15,8 @@ import { nftApply } from '../../../src/os/nft.js';
 import { kernelDriver, type NftDriver } from '../../../src/proxy/nftables/backend.js';
 import { parseNodePortAddresses } from '../../../src/proxy/nodeports.js';
 import { ProxyServer } from '../../../src/proxy/server.js';
+import { loadKubeConfig } from '../../../src/client/kubeconfig.js';
+import { LeaseMembership } from '../../../src/proxy/l2announce/membership.js';
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,7 +38,13 @@ const recording: NftDriver = {
   },
 };
 
+// --kubeconfig: L2 announcer membership through Leases on that API server (the only thing the driver asks
+// of an API server; Services and slices still come on stdin).
+const kubeconfig = arg('kubeconfig', '');
+const membership = kubeconfig ? new LeaseMembership(loadKubeConfig(kubeconfig), arg('node-name')) : undefined;
+
 const server = await ProxyServer.create({
+  membership,
   nftDriver: arg('record-nft', 'false') === 'true' ? recording : undefined,
   mode: arg('mode'),
   node: {
