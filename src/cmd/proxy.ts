@@ -8,6 +8,7 @@ import { backendNames } from '../proxy/backend.js';
 import { parseNodePortAddresses, type NodePortAddresses } from '../proxy/nodeports.js';
 import { LeaseMembership } from '../proxy/l2announce/membership.js';
 import { ProxyServer } from '../proxy/server.js';
+import type { DetectLocalMode } from '../proxy/model/types.js';
 import { createLogger } from '../util/log.js';
 import { UserError } from '../util/errors.js';
 import { parseArgs } from './parse.js';
@@ -55,6 +56,24 @@ function nodePortAddresses(v: string): NodePortAddresses {
   }
 }
 
+const DETECT_LOCAL_MODES: readonly DetectLocalMode[] = [
+  'ClusterCIDR',
+  'NodeCIDR',
+  'BridgeInterface',
+  'InterfacePrefix',
+];
+
+function detectLocalMode(v: string): DetectLocalMode {
+  const m = DETECT_LOCAL_MODES.find((x) => x === v);
+  if (!m) throw new InvalidArgumentError(`"${v}" is not one of ${DETECT_LOCAL_MODES.join(', ')}`);
+  return m;
+}
+
+function ifaceName(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not an interface name`);
+  return v;
+}
+
 function mode(v: string): string {
   if (!backendNames().includes(v))
     throw new InvalidArgumentError(`"${v}" is not a mode (${backendNames().join(', ')})`);
@@ -90,6 +109,14 @@ export async function main(argv: string[]): Promise<void> {
         "NodePorts answer (default: the Node's InternalIPs)",
       nodeIPs,
     )
+    .option(
+      '--detect-local-mode <mode>',
+      'how pod traffic is told apart: ClusterCIDR | NodeCIDR | BridgeInterface | InterfacePrefix',
+      detectLocalMode,
+      'ClusterCIDR',
+    )
+    .option('--pod-bridge-interface <name>', 'the pod bridge (BridgeInterface mode)', ifaceName)
+    .option('--pod-interface-name-prefix <prefix>', "pods' interface name prefix (InterfacePrefix mode)", ifaceName)
     .option('--masquerade-bit <n>', 'packet-mark bit (0-31) that asks for masquerading, as kube-proxy', bit, 14)
     .option('--masquerade-all', 'masquerade all traffic to cluster IPs, not only from outside the cluster', false)
     .option(
@@ -120,6 +147,9 @@ export async function main(argv: string[]): Promise<void> {
     syncPeriod: number;
     masqueradeBit: number;
     masqueradeAll: boolean;
+    detectLocalMode: DetectLocalMode;
+    podBridgeInterface?: string;
+    podInterfaceNamePrefix?: string;
     nodeportAddresses: NodePortAddresses;
     serviceCidr: string;
     cleanup: boolean;
@@ -127,6 +157,11 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger('proxy', { node: o.nodeName, mode: o.mode });
   if (o.syncPeriod <= 0) throw new UserError('--sync-period must be greater than 0');
   const kc = o.cleanup ? undefined : loadKubeConfig(o.kubeconfig);
+  // As kube-proxy's validation: the interface modes need their interface.
+  if (o.detectLocalMode === 'BridgeInterface' && !o.podBridgeInterface)
+    throw new UserError('--detect-local-mode BridgeInterface needs --pod-bridge-interface');
+  if (o.detectLocalMode === 'InterfacePrefix' && !o.podInterfaceNamePrefix)
+    throw new UserError('--detect-local-mode InterfacePrefix needs --pod-interface-name-prefix');
   const server = await ProxyServer.create({
     mode: o.mode,
     node: {
@@ -134,6 +169,9 @@ export async function main(argv: string[]): Promise<void> {
       clusterCIDR: o.clusterCidr,
       masqueradeBit: o.masqueradeBit,
       masqueradeAll: o.masqueradeAll,
+      detectLocalMode: o.detectLocalMode,
+      podBridgeInterface: o.podBridgeInterface,
+      podInterfaceNamePrefix: o.podInterfaceNamePrefix,
       serviceCIDR: o.serviceCidr,
     },
     nodePortAddresses: o.nodeportAddresses,
@@ -174,7 +212,11 @@ export async function main(argv: string[]): Promise<void> {
         .map((n) => n.metadata?.name ?? '')
         .filter(Boolean),
     );
-    const ips = internalIPs(nodes.get(o.nodeName));
+    const self = nodes.get(o.nodeName);
+    // NodeCIDR mode: this node's pod CIDRs, known before the first sync (onNodes runs before start()).
+    const podCIDRs = self?.spec?.podCIDRs ?? (self?.spec?.podCIDR ? [self.spec.podCIDR] : []);
+    if (podCIDRs.length) server.setNodePodCIDRs(podCIDRs);
+    const ips = internalIPs(self);
     if (!o.nodeIp && ips[0]) server.setNodeIP(ips[0], ips);
   };
   nodes.on(onNodes);

@@ -1,5 +1,5 @@
 import type { NftOp, TableRef } from '../os/nft.js';
-import type { Disposition, IPFamily, Protocol, ServicePortState } from './model/types.js';
+import type { DetectLocalMode, Disposition, IPFamily, Protocol, ServicePortState } from './model/types.js';
 
 /**
  * The nft vocabulary both proxy modes speak: the names and types of the maps and sets, the reject and
@@ -55,6 +55,45 @@ export function familyWords(f: IPFamily = 4): FamilyWords {
 /** `ip:port` as nft writes a NAT target (IPv6 addresses in brackets). */
 export function natTarget(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** What tells this node's pod traffic apart (kube-proxy's LocalTrafficDetector), as nft matches. */
+export interface LocalTraffic {
+  is: string;
+  isNot: string;
+}
+
+/** The flags that choose the local traffic detector (NodeFacts, cut to one family). */
+export interface LocalOptions {
+  family?: IPFamily;
+  clusterCIDR?: string;
+  detectLocalMode?: DetectLocalMode;
+  nodePodCIDR?: string;
+  podBridgeInterface?: string;
+  podInterfaceNamePrefix?: string;
+}
+
+/**
+ * kube-proxy's local traffic detector (pkg/proxy/util/localdetector.go) as nft matches; undefined when the
+ * mode's input is missing (no cluster CIDR of this family, node pod CIDR not known yet), like kube-proxy's
+ * no-op detector: then nothing is masqueraded for being off-cluster and no source is short-circuited.
+ */
+export function localTraffic(o: LocalOptions): LocalTraffic | undefined {
+  const l3 = familyWords(o.family).l3;
+  const bySource = (cidr: string | undefined) =>
+    cidr ? { is: `${l3} saddr ${cidr}`, isNot: `${l3} saddr != ${cidr}` } : undefined;
+  const byIface = (name: string | undefined) =>
+    name ? { is: `iifname "${name}"`, isNot: `iifname != "${name}"` } : undefined;
+  switch (o.detectLocalMode ?? 'ClusterCIDR') {
+    case 'ClusterCIDR':
+      return bySource(o.clusterCIDR);
+    case 'NodeCIDR':
+      return bySource(o.nodePodCIDR);
+    case 'BridgeInterface':
+      return byIface(o.podBridgeInterface);
+    case 'InterfacePrefix':
+      return byIface(o.podInterfaceNamePrefix ? `${o.podInterfaceNamePrefix}*` : undefined);
+  }
 }
 
 /** The node-level choices that shape the shared rules. */

@@ -129,6 +129,13 @@ export class ProxyServer {
     this.sideEffects.run();
   }
 
+  /** This node's pod CIDRs (NodeCIDR local traffic detection). Renders are cached per service, so this is
+   * taken once, before the first sync, and not changed afterwards (a Node's podCIDRs are immutable). */
+  setNodePodCIDRs(cidrs: readonly string[]): void {
+    if (this.cfg.node.nodePodCIDR || this.runner.syncCount > 0) return;
+    this.cfg.node.nodePodCIDR = cidrs.join(',');
+  }
+
   /** The node's primary IP and its IPs of every family (the Node's InternalIPs), once known. */
   setNodeIP(ip: string, all: readonly string[] = [ip]): void {
     if (this.side.announcer || !ip) return;

@@ -45,6 +45,7 @@ export function familyFacts(node: NodeFacts, f: IPFamily): NodeFacts {
   return {
     ...node,
     clusterCIDR: cidrOfFamily(node.clusterCIDR, f),
+    nodePodCIDR: cidrOfFamily(node.nodePodCIDR, f),
     serviceCIDR: cidrOfFamily(node.serviceCIDR, f),
     nodePortIPs: node.nodePortIPs?.filter((ip) => ipFamilyOf(ip) === f),
   };

@@ -4,6 +4,7 @@
  */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export type IPFamily = 4 | 6;
+export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfacePrefix';
 
 export interface Endpoint {
   ip: string;
@@ -84,6 +85,17 @@ export interface NodeFacts {
   /** Pod network (--cluster-cidr, comma-separated, one per family): traffic from outside it to a cluster IP
    * is masqueraded. */
   clusterCIDR?: string;
+  /** kube-proxy's --detect-local-mode: how traffic from this node's pods is told apart from the rest (which
+   * is masqueraded to cluster IPs, and is "external" to a Local Service): by the source in --cluster-cidr
+   * (ClusterCIDR, the default), in this node's pod CIDRs (NodeCIDR), by the input interface being the pod
+   * bridge (BridgeInterface) or starting with a prefix (InterfacePrefix). */
+  detectLocalMode?: DetectLocalMode;
+  /** This node's pod CIDRs (Node.spec.podCIDRs, comma-separated): NodeCIDR mode. */
+  nodePodCIDR?: string;
+  /** --pod-bridge-interface (BridgeInterface mode). */
+  podBridgeInterface?: string;
+  /** --pod-interface-name-prefix (InterfacePrefix mode). */
+  podInterfaceNamePrefix?: string;
   /** The packet-mark bit (0-31) that asks for masquerading (kube-proxy's --masquerade-bit, default 14). */
   masqueradeBit?: number;
   /** Masquerade all traffic to cluster IPs, not only traffic from outside the cluster (--masquerade-all). */

@@ -26,7 +26,7 @@ import {
   type OwnChain,
   type OwnSet,
 } from './layout.js';
-import { elementOps, elemText, nodePortIpElems, type Elem } from '../nftvocab.js';
+import { elementOps, elemText, localTraffic, nodePortIpElems, type Elem } from '../nftvocab.js';
 import { ElementMirror, splitId } from './mirror.js';
 
 const PRECREATE_MAX_ENDPOINTS = 8;
@@ -113,6 +113,10 @@ export class NftablesBackend implements ProxyBackend {
     return {
       family: this.family,
       clusterCIDR: n.clusterCIDR,
+      detectLocalMode: n.detectLocalMode,
+      nodePodCIDR: n.nodePodCIDR,
+      podBridgeInterface: n.podBridgeInterface,
+      podInterfaceNamePrefix: n.podInterfaceNamePrefix,
       masqueradeBit: n.masqueradeBit,
       masqueradeAll: n.masqueradeAll,
       serviceCIDR: n.serviceCIDR,
@@ -290,7 +294,7 @@ export class NftablesBackend implements ProxyBackend {
     // service (2 → 3 endpoints) stays an elements-only transaction (adding a chain makes nft load more).
     for (let n = 1; n <= PRECREATE_MAX_ENDPOINTS; n++) {
       for (const [kind, masq] of PRECREATE_KINDS) {
-        const c: ClassSpec = { kind, n, masq: masq === 'o' && !this.layout.clusterCIDR ? 'n' : masq };
+        const c: ClassSpec = { kind, n, masq: masq === 'o' && !localTraffic(this.layout) ? 'n' : masq };
         if (!classes.has(className(c))) classes.set(className(c), c);
       }
     }

@@ -22,6 +22,8 @@ import {
   type ChainDef,
   type Elem,
   type VocabOptions,
+  localTraffic,
+  type LocalOptions,
   clusterIpElems,
   nodePortDst,
 } from '../nftvocab.js';
@@ -63,8 +65,7 @@ export interface ClassSpec {
 }
 
 /** What shapes the rendering besides the service itself. */
-export interface LayoutOptions extends VocabOptions {
-  clusterCIDR?: string;
+export interface LayoutOptions extends VocabOptions, LocalOptions {
   masqueradeBit?: number;
   masqueradeAll?: boolean;
 }
@@ -171,16 +172,16 @@ function shortCircuitChain(kind: KeyKind, n: number): string {
 /** Rules of a class chain. */
 export function classRules(c: ClassSpec, o: LayoutOptions = {}): string[] {
   if (c.masq === 's') return [pickRule(c.kind, c.n, true)];
-  const l3 = familyWords(o.family).l3;
   const rules: string[] = [];
   const masq = `jump ${MARK_MASQ_CHAIN}`;
   if (c.masq === 'm') rules.push(masq);
-  if (c.masq === 'o' && o.clusterCIDR) rules.push(`${l3} saddr != ${o.clusterCIDR} ${masq}`);
+  const local = localTraffic(o);
+  if (c.masq === 'o' && local) rules.push(`${local.isNot} ${masq}`);
   if (c.masq === 'l') {
     const sc = shortCircuitChain(c.kind, c.sc ?? 0);
     // kube-proxy's external chain for a Local service: pods and the node itself are not external clients;
     // they go to the cluster-wide endpoints (the node's traffic masqueraded, its source is a local address).
-    if (o.clusterCIDR) rules.push(`${l3} saddr ${o.clusterCIDR} goto ${sc}`);
+    if (local) rules.push(`${local.is} goto ${sc}`);
     rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${sc}`);
   }
   if (c.n > 0) rules.push(pickRule(c.kind, c.n, false));
@@ -226,6 +227,7 @@ function portBase(sp: ServicePortState): string {
 function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: ServiceRender): void {
   const base = portBase(sp);
   const w = familyWords(o.family);
+  const fromPods = localTraffic(o);
   const epChain = (e: Endpoint) => hashName('endpoint-', `${base}__${e.ip}/${e.port}`);
   const affSet = (e: Endpoint) => hashName('affinity-', `${base}__${e.ip}/${e.port}/${sp.affinitySeconds}`);
   const seen = new Set<string>();
@@ -262,7 +264,7 @@ function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: Service
     const name = hashName('internal-', base);
     const rules: string[] = [];
     if (o.masqueradeAll) rules.push(masq);
-    else if (o.clusterCIDR) rules.push(`${w.l3} saddr != ${o.clusterCIDR} ${masq}`);
+    else if (fromPods) rules.push(`${fromPods.isNot} ${masq}`);
     rules.push(`goto ${target}`);
     out.chains.push({ name, rules });
     for (const ip of sp.clusterIPs) {
@@ -277,7 +279,7 @@ function renderAffinityPort(sp: ServicePortState, o: LayoutOptions, out: Service
   const rules: string[] = [];
   if (!sp.externalLocal) rules.push(masq, `goto ${cluster}`);
   else {
-    if (o.clusterCIDR) rules.push(`${w.l3} saddr ${o.clusterCIDR} goto ${cluster}`);
+    if (fromPods) rules.push(`${fromPods.is} goto ${cluster}`);
     rules.push(`fib saddr type local ${masq}`, `fib saddr type local goto ${cluster}`);
     if (sp.externalEndpoints.length) rules.push(`goto ${local}`);
   }
@@ -305,6 +307,7 @@ function localOnly(sp: ServicePortState): Endpoint[] {
  * `o.family` (its ports of that family only). Pure. */
 export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceRender {
   const family = o.family ?? 4;
+  const local = localTraffic(o);
   const out: ServiceRender = { elems: [], classes: [], chains: [], sets: [] };
   const { elems, classes } = out;
   const epsElems = (kind: KeyKind, keyText: string, eps: readonly Endpoint[], sc: boolean): void => {
@@ -334,7 +337,7 @@ export function renderService(st: ServiceState, o: LayoutOptions = {}): ServiceR
       elems.push({ map: vmap, key: keyText, value: noEndpointVerdict(disp) });
       return;
     }
-    const masq: MasqMode = external || o.masqueradeAll ? 'm' : o.clusterCIDR ? 'o' : 'n';
+    const masq: MasqMode = external || o.masqueradeAll ? 'm' : local ? 'o' : 'n';
     const c: ClassSpec = { kind, n: eps.length, masq };
     classes.push(c);
     elems.push({ map: vmap, key: keyText, value: `goto ${className(c)}` });

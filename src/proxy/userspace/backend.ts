@@ -30,7 +30,8 @@ import {
   svcKeyMatch,
   svcKeyType,
   svcKey,
-  familyWords,
+  localTraffic,
+  type LocalOptions,
   type ChainDef,
   type Elem,
 } from '../nftvocab.js';
@@ -70,15 +71,15 @@ export interface UserspaceOptions {
 export function renderUserspaceTable(
   portals: readonly string[],
   elems: readonly Elem[],
-  o: VocabOptions & { clusterCIDR?: string } = {},
+  o: VocabOptions & LocalOptions = {},
   shortCircuit: { ips: readonly string[]; nodePorts: readonly string[] } = { ips: [], nodePorts: [] },
 ): string {
   const t = userspaceTableOf(o.family);
-  const w = familyWords(o.family);
   const match = svcKeyMatch(o.family);
   const l4 = 'meta l4proto { tcp, udp }';
   const redirect = `${l4} redirect to : ${match} map @${PORTALS}`;
-  const inCluster = [...(o.clusterCIDR ? [`${w.l3} saddr ${o.clusterCIDR}`] : []), 'fib saddr type local'];
+  const fromPods = localTraffic(o);
+  const inCluster = [...(fromPods ? [fromPods.is] : []), 'fib saddr type local'];
   const scRules = inCluster.flatMap((src) => [
     `${src} ${l4} redirect to : ${match} map @${PORTALS_SC}`,
     `${src} ${nodePortDst(o)} ${l4} redirect to : ${NODEPORT_KEY_MATCH} map @${PORTALS_SC_NP}`,
@@ -242,6 +243,10 @@ export class UserspaceBackend implements ProxyBackend {
       {
         family: this.family,
         clusterCIDR: facts.clusterCIDR,
+        detectLocalMode: facts.detectLocalMode,
+        nodePodCIDR: facts.nodePodCIDR,
+        podBridgeInterface: facts.podBridgeInterface,
+        podInterfaceNamePrefix: facts.podInterfaceNamePrefix,
         serviceCIDR: facts.serviceCIDR,
         nodePortIPs: facts.nodePortIPs,
       },

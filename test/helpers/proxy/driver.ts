@@ -17,6 +17,7 @@ import { parseNodePortAddresses } from '../../../src/proxy/nodeports.js';
 import { ProxyServer } from '../../../src/proxy/server.js';
 import { loadKubeConfig } from '../../../src/client/kubeconfig.js';
 import { LeaseMembership } from '../../../src/proxy/l2announce/membership.js';
+import type { DetectLocalMode } from '../../../src/proxy/model/types.js';
 
 function arg(name: string, def?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,6 +54,10 @@ const server = await ProxyServer.create({
     masqueradeBit: Number(arg('masquerade-bit', '14')),
     masqueradeAll: arg('masquerade-all', 'false') === 'true',
     serviceCIDR: arg('service-cidr', '10.96.0.0/12'),
+    detectLocalMode: (arg('detect-local-mode', '') || undefined) as DetectLocalMode | undefined,
+    nodePodCIDR: arg('node-pod-cidr', '') || undefined,
+    podBridgeInterface: arg('pod-bridge-interface', '') || undefined,
+    podInterfaceNamePrefix: arg('pod-interface-name-prefix', '') || undefined,
   },
   nodePortAddresses: parseNodePortAddresses(arg('nodeport-addresses', 'primary')),
   nodeIP: arg('node-ip', '').split(',')[0] || undefined,
