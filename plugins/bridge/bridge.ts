@@ -70,12 +70,18 @@ function requestedMac(
   return undefined;
 }
 
+/**
+ * ipMasq, keyed per attachment as the reference's ipmasq is (a chain per network + container + interface,
+ * its rules commented with them): the postrouting chain maps a pod address to its attachment's chain. A
+ * reused address is taken over by the newest ADD (a stale attachment cannot block or, at its DEL, undo it).
+ */
 const MASQ_LAYOUT: Layout = {
   table: { family: 'inet', name: 'skiff_cni_masq' },
   maps: [
     { name: 'masq4', spec: 'type ipv4_addr : verdict;' },
     { name: 'masq6', spec: 'type ipv6_addr : verdict;' },
   ],
+  takeover: ['masq4', 'masq6'],
   baseChains: [
     {
       name: 'postrouting',
@@ -337,27 +343,23 @@ async function nodeBatch(conf: BridgeConf, ops: NetOp[]): Promise<IpLink> {
   return link;
 }
 
-/** DEL: succeeds when the netns, the veth or the allocation are already gone. */
+/**
+ * DEL: succeeds when the netns, the veth or the allocation are already gone. The attachment's nft state goes
+ * first (alongside the veth), and only then the address: released while its masquerade rule still existed,
+ * the address could go to a new pod whose traffic that stale rule would still claim.
+ */
 async function bridgeDel(args: CniArgs, conf: BridgeConf): Promise<void> {
   const hostVeth = hostVethName(conf.name, args.containerId, args.ifname);
-  const nft = (addresses: string[]): Promise<void>[] => [
-    ...(conf.ipMasq ? [detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements(addresses))] : []),
+  // prevResult names the map keys (one nft process); without it detach reads the table.
+  const prevIps = (conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string);
+  await allValues([
+    deleteLink(CURRENT_NS, hostVeth),
+    ...(conf.ipMasq ? [detach(MASQ_LAYOUT, masqChain(conf.name, args), masqElements(prevIps))] : []),
     ...(conf.macspoofchk
       ? [detach(MACSPOOF_LAYOUT, spoofChain(conf.name, args), [{ map: 'ports', key: `"${hostVeth}"` }])]
       : []),
-  ];
-  const prevIps = (conf.prevResult?.ips ?? []).map((i) => i.address.split('/')[0] as string);
-  // Releasing the addresses, deleting the veth and (when prevResult names the addresses) removing the nft
-  // state are independent: side by side. The host end has a name derived from the attachment: deleting it
-  // removes the pod end too, whether or not the pod's netns still exists.
-  const early = prevIps.length ? nft(prevIps) : [];
-  const [released] = await allValues([
-    conf.ipam ? ipamDel(args, conf.name, conf.cniVersion, conf.ipam) : Promise.resolve(undefined),
-    deleteLink(CURRENT_NS, hostVeth),
-    allDone(early),
-  ] as const);
-  // Without prevResult, IPAM's answer names the map keys (detach reads the table if even that is short).
-  if (!prevIps.length) await allDone(nft(released ?? []));
+  ]);
+  if (conf.ipam) await ipamDel(args, conf.name, conf.cniVersion, conf.ipam);
 }
 
 /** CHECK: the pod interface, its addresses and routes (from prevResult) are still in place. */
@@ -405,9 +407,10 @@ async function bridgeCheck(args: CniArgs, conf: BridgeConf): Promise<void> {
 async function bridgeGc(args: CniArgs, conf: BridgeConf, valid: Attachment[]): Promise<void> {
   const keep = new Set(valid.map((v) => `${v.containerID}\n${v.ifname}`));
   const keepFn = (c: string, i: string) => keep.has(`${c}\n${i}`);
-  if (conf.ipam) await ipamGc(args, conf.name, conf.ipam, valid);
+  // rules before addresses, as in DEL
   if (conf.ipMasq) await gcAttachments(MASQ_LAYOUT.table, MASQ_PREFIX, conf.name, keepFn);
   if (conf.macspoofchk) await gcAttachments(MACSPOOF_LAYOUT.table, SPOOF_PREFIX, conf.name, keepFn);
+  if (conf.ipam) await ipamGc(args, conf.name, conf.ipam, valid);
 }
 
 export const bridgePlugin: CniPlugin<z.infer<typeof bridgeConfSchema>> = {

@@ -42,6 +42,8 @@ const PORTMAP_LAYOUT: Layout = {
     { name: 'snat4', spec: 'type ipv4_addr : verdict;' },
     { name: 'snat6', spec: 'type ipv6_addr : verdict;' },
   ],
+  // a pod address is the newest attachment's (a stale one's DEL must not drop its hairpin masquerade)
+  takeover: ['snat4', 'snat6'],
   baseChains: [
     {
       name: 'prerouting',
@@ -181,7 +183,12 @@ async function flushUdpFlows(maps: PortMapping[]): Promise<void> {
 async function portmapDel(args: CniArgs, conf: PortmapConf): Promise<void> {
   const known =
     conf.prevResult && mappings(conf).length ? elementsFor(conf, podIps(conf.prevResult)) : { dnat: [], snat: [] };
-  await detach(PORTMAP_LAYOUT, chains(conf.name, args), [...known.dnat, ...known.snat]);
+  const [dnatChain, snatChain] = chains(conf.name, args);
+  await detach(
+    PORTMAP_LAYOUT,
+    [dnatChain, snatChain],
+    [...known.dnat.map((e) => ({ ...e, chain: dnatChain })), ...known.snat.map((e) => ({ ...e, chain: snatChain }))],
+  );
 }
 
 async function portmapCheck(args: CniArgs, conf: PortmapConf): Promise<void> {

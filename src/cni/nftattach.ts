@@ -19,6 +19,12 @@ export interface Layout {
   table: TableRef;
   maps: { name: string; spec: string }[];
   baseChains: BaseChain[];
+  /**
+   * Maps keyed by what IPAM hands out (a pod address): the key belongs to the newest attachment holding it,
+   * so an ADD takes it over from a stale attachment (one whose DEL never ran) instead of failing, and that
+   * stale attachment's DEL or GC then removes only its own chain. Other maps (a hostPort) stay exclusive.
+   */
+  takeover?: string[];
 }
 
 export interface AttachmentRules {
@@ -57,7 +63,25 @@ export function attachTx(l: Layout, ...parts: AttachmentRules[]): Transaction {
 }
 
 export async function attach(l: Layout, ...parts: AttachmentRules[]): Promise<void> {
-  await nftApply(attachTx(l, ...parts));
+  try {
+    await nftApply(attachTx(l, ...parts));
+  } catch (err) {
+    // "File exists": a key is held by another chain. Where the layout allows it, take the key over, in one
+    // transaction with the attachment itself; anything else (or nothing to take over) is the caller's error.
+    if (!l.takeover?.length || !/File exists/.test((err as Error).message)) throw err;
+    const st = await readTable(l.table);
+    const tx = new Transaction();
+    for (const a of parts) {
+      for (const e of a.elements) {
+        if (!l.takeover.includes(e.map)) continue;
+        const held = st?.elements.find((x) => x.map === e.map && x.key === e.key && x.target !== a.chain);
+        if (held) tx.add({ verb: 'delete', kind: 'element', table: l.table, name: e.map, elements: [e.key] });
+      }
+    }
+    if (tx.empty) throw err;
+    for (const op of attachTx(l, ...parts).ops) tx.add(op);
+    await nftApply(tx);
+  }
 }
 
 interface TableState {
@@ -113,19 +137,26 @@ function detachOps(tx: Transaction, table: TableRef, st: TableState, chain: stri
 }
 
 /**
- * Remove one attachment. Fast path: one transaction deleting the known elements and the chain; when that fails
- * (already gone, or keys unknown), read the table and delete exactly what still points at the chain.
+ * Remove one attachment. Fast path: one transaction deleting the known elements and the chain, each element
+ * first re-added with this chain's verdict, so the transaction fails (and deletes nothing) when another
+ * attachment has taken the key over; when it fails (that, already gone, or keys unknown), read the table and
+ * delete exactly what still points at the chain.
  */
 export async function detach(
   l: Layout,
   chain: string | string[],
-  knownElements: { map: string; key: string }[],
+  /** elements to delete, each with the chain it jumps to when `chain` names several */
+  knownElements: { map: string; key: string; chain?: string }[],
 ): Promise<void> {
   const chains = Array.isArray(chain) ? chain : [chain];
   if (knownElements.length) {
     const tx = new Transaction();
-    for (const e of knownElements)
+    for (const e of knownElements) {
+      const target = e.chain ?? (chains.length === 1 ? chains[0] : undefined);
+      if (target)
+        tx.add({ verb: 'add', kind: 'element', table: l.table, name: e.map, elements: [`${e.key} : jump ${target}`] });
       tx.add({ verb: 'delete', kind: 'element', table: l.table, name: e.map, elements: [e.key] });
+    }
     for (const c of chains) tx.add({ verb: 'delete', kind: 'chain', table: l.table, name: c });
     try {
       await nftApply(tx);
