@@ -18,6 +18,7 @@ import {
   strList,
   strMap,
   time,
+  type Schema,
 } from './schema.js';
 import { T_LIST_META, T_OBJECT_META } from './meta.js';
 
@@ -47,6 +48,7 @@ const conditions = (desc: string) =>
 defineType({
   name: T.ObjectReference,
   desc: 'ObjectReference contains enough information to let you inspect or modify the referred object.',
+  mapType: 'atomic',
   props: {
     kind: str('Kind of the referent.'),
     namespace: str('Namespace of the referent.'),
@@ -173,7 +175,10 @@ defineType({
     containerPort: int(
       "Number of port to expose on the pod's IP address. This must be a valid port number, 0 < x < 65536.",
     ),
-    protocol: str('Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "TCP".', { enum: ['SCTP', 'TCP', 'UDP'] }),
+    protocol: str('Protocol for port. Must be UDP, TCP, or SCTP. Defaults to "TCP".', {
+      enum: ['SCTP', 'TCP', 'UDP'],
+      default: 'TCP',
+    }),
     hostIP: str('What host IP to bind the external port to.'),
   },
   required: ['containerPort'],
@@ -470,6 +475,7 @@ defineType({
     ),
     protocol: str('The IP protocol for this port. Supports "TCP", "UDP", and "SCTP". Default is TCP.', {
       enum: ['SCTP', 'TCP', 'UDP'],
+      default: 'TCP',
     }),
     appProtocol: str('The application protocol for this port.'),
     port: int('The port that will be exposed by this service.'),
@@ -490,7 +496,10 @@ defineType({
     ports: keyedList(ref(`${V1}.ServicePort`), 'port', 'The list of ports that are exposed by this service.', [
       'protocol',
     ]),
-    selector: strMap('Route service traffic to pods with label keys and values matching this selector.'),
+    selector: {
+      ...strMap('Route service traffic to pods with label keys and values matching this selector.'),
+      mapType: 'atomic',
+    } as Schema,
     clusterIP: str(
       'clusterIP is the IP address of the service and is usually assigned randomly. "None" makes ' +
         'a headless service. Cannot be changed once set.',

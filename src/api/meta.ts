@@ -60,7 +60,9 @@ defineType({
       strategy: 'merge',
       listType: 'set',
     }),
-    managedFields: list(anyObj(), 'Field ownership information (not maintained by skiff).', { listType: 'atomic' }),
+    managedFields: list(anyObj(), 'Field ownership: which manager owns which fields (server-side apply).', {
+      listType: 'atomic',
+    }),
   },
 });
 
@@ -89,6 +91,7 @@ defineType({
 defineType({
   name: T_LABEL_SELECTOR,
   desc: 'A label selector is a label query over a set of resources. An empty label selector matches all objects.',
+  mapType: 'atomic',
   props: {
     matchLabels: strMap('matchLabels is a map of {key,value} pairs.'),
     matchExpressions: list(

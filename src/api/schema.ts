@@ -8,7 +8,8 @@
  */
 
 export type Schema =
-  | { t: 'string'; desc?: string; enum?: string[]; format?: string }
+  /** default: the value the server defaults it to, when it is a key of an associative list (protocol: TCP) */
+  | { t: 'string'; desc?: string; enum?: string[]; format?: string; default?: string }
   | { t: 'integer'; desc?: string; format?: 'int32' | 'int64' }
   | { t: 'number'; desc?: string }
   | { t: 'boolean'; desc?: string }
@@ -27,7 +28,8 @@ export type Schema =
       listType?: 'atomic' | 'map' | 'set';
       listMapKeys?: string[];
     }
-  | { t: 'map'; values: Schema; desc?: string }
+  /** mapType atomic: the whole map is one value to merges and field ownership (x-kubernetes-map-type) */
+  | { t: 'map'; values: Schema; desc?: string; mapType?: 'atomic' }
   | { t: 'ref'; ref: string; desc?: string };
 
 interface Gvk {
@@ -45,6 +47,8 @@ export interface ObjectType {
   gvk?: Gvk[];
   /** unknown fields inside are kept and not reported (x-kubernetes-preserve-unknown-fields) */
   open?: boolean;
+  /** the whole struct is one value to merges and field ownership (x-kubernetes-map-type: atomic) */
+  mapType?: 'atomic';
 }
 
 const types = new Map<string, ObjectType>();
@@ -61,7 +65,7 @@ export function getType(name: string): ObjectType {
 }
 
 // Builders, so the tables in the group files read like Kubernetes' own type docs.
-export const str = (desc?: string, extra: { enum?: string[]; format?: string } = {}): Schema => ({
+export const str = (desc?: string, extra: { enum?: string[]; format?: string; default?: string } = {}): Schema => ({
   t: 'string',
   desc,
   ...extra,

@@ -21,7 +21,13 @@ function schemaOf(s: Schema, used: Set<string>): Doc {
   const d = s.desc ? { description: s.desc } : {};
   switch (s.t) {
     case 'string':
-      return { ...d, type: 'string', ...(s.format ? { format: s.format } : {}), ...(s.enum ? { enum: s.enum } : {}) };
+      return {
+        ...d,
+        ...(s.default !== undefined ? { default: s.default } : {}),
+        type: 'string',
+        ...(s.format ? { format: s.format } : {}),
+        ...(s.enum ? { enum: s.enum } : {}),
+      };
     case 'integer':
       return { ...d, type: 'integer', format: s.format ?? 'int32' };
     case 'number':
@@ -37,7 +43,12 @@ function schemaOf(s: Schema, used: Set<string>): Doc {
     case 'any':
       return { ...d, type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     case 'map':
-      return { ...d, type: 'object', additionalProperties: schemaOf(s.values, used) };
+      return {
+        ...d,
+        type: 'object',
+        additionalProperties: schemaOf(s.values, used),
+        ...(s.mapType ? { 'x-kubernetes-map-type': s.mapType } : {}),
+      };
     case 'ref':
       collect(s.ref, used);
       return { ...d, default: {}, allOf: [{ $ref: REF + s.ref }] };
@@ -66,6 +77,7 @@ function objectSchema(t: ObjectType, used: Set<string>): Doc {
   if (t.required?.length) out.required = t.required;
   if (t.gvk) out['x-kubernetes-group-version-kind'] = t.gvk;
   if (t.open) out['x-kubernetes-preserve-unknown-fields'] = true;
+  if (t.mapType) out['x-kubernetes-map-type'] = t.mapType;
   return out;
 }
 
@@ -110,6 +122,7 @@ const listParams = [
 ];
 
 const PATCH_TYPES = [
+  'application/apply-patch+yaml',
   'application/json-patch+json',
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',

@@ -41,8 +41,10 @@ import {
 } from './selectors.js';
 import { decode, ObjectStore } from './storage.js';
 import { checkResourceVersion } from './query.js';
+import { decodeManagedFields, encodeManagedFields, recordApply } from './managedfields/managers.js';
+import { scopeFor, stampUpdate, writerFor } from './managedfields/record.js';
 
-export type PatchType = 'merge' | 'json' | 'strategic';
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 export interface WriteOptions {
   fieldValidation: FieldValidation;
@@ -50,6 +52,14 @@ export interface WriteOptions {
   warnings: string[];
   /** called with the stored object before a write (node authorization needs to see it) */
   guard?: (existing: KObject | undefined) => void;
+  /** the manager recorded in managedFields: the fieldManager parameter, else the client's user agent name */
+  fieldManager?: string;
+  /** the subresource written through (status, scale), recorded with the manager */
+  subresource?: string;
+  /** server-side apply: take over the fields other managers own instead of failing with a conflict */
+  force?: boolean;
+  /** managedFields already computed (by an apply), stored as they are */
+  managedFields?: unknown[];
 }
 
 export interface ListQuery {
@@ -182,6 +192,8 @@ export class Registry {
     def.normalizeCreate?.(obj);
     def.defaults?.(obj);
     runValidation(def, obj);
+    if (opts.managedFields) obj.metadata.managedFields = opts.managedFields;
+    else stampUpdate(def, undefined, obj, obj.metadata.managedFields, opts.fieldManager, opts.subresource);
     await this.checkNamespace(def, obj.metadata.namespace, obj.metadata.name ?? '');
     opts.guard?.(obj);
     const ctx = this.strategyContext();
@@ -223,6 +235,11 @@ export class Registry {
     if (!status) def.normalizeUpdate?.(obj, old);
     def.defaults?.(obj);
     runValidation(def, obj, old);
+    if (opts.managedFields) obj.metadata.managedFields = opts.managedFields;
+    else {
+      const sent = status ? undefined : next.metadata.managedFields;
+      stampUpdate(def, old, obj, sent, opts.fieldManager, status ? 'status' : opts.subresource);
+    }
     const ctx = this.strategyContext();
     if (!status) def.prepareUpdate?.(obj, old, ctx);
     if (opts.dryRun) {
@@ -285,6 +302,8 @@ export class Registry {
           return jsonPatch(current, patch);
         case 'strategic':
           return strategicMergePatch(current, patch, patchMetaFor(typeName));
+        case 'apply':
+          throw new ApiError(415, 'UnsupportedMediaType', 'apply patches are not supported on this subresource');
       }
     } catch (e) {
       if (e instanceof JsonPatchError || e instanceof StrategicPatchError)
@@ -302,6 +321,7 @@ export class Registry {
     opts: WriteOptions,
     status = false,
   ): Promise<KObject> {
+    if (type === 'apply') return (await this.serverSideApply(def, ns, name, patch, opts, status)).obj;
     for (let attempt = 0; ; attempt++) {
       const cur = await this.store.get(def, ns, name);
       opts.guard?.(cur?.obj);
@@ -318,6 +338,72 @@ export class Registry {
       } catch (e) {
         const precondition = next.metadata.resourceVersion !== String(cur.kv.modRevision);
         if (e instanceof ApiError && e.reason === 'Conflict' && !precondition && attempt < MAX_RETRIES) continue;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Server-side apply (application/apply-patch+yaml): the configuration merged over the live object with field
+   * ownership (managedfields/managers.ts); creates the object when it does not exist.
+   */
+  async serverSideApply(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+    status = false,
+  ): Promise<{ obj: KObject; created: boolean }> {
+    const config = decodeObject(def, body, opts.fieldValidation, opts.warnings);
+    const b = body as Record<string, unknown>;
+    if (b.apiVersion === undefined || b.kind === undefined)
+      throw badRequest(`Object 'Kind' is missing in apply configuration (apiVersion and kind are required)`);
+    if (config.metadata.name !== undefined && config.metadata.name !== name)
+      throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
+    if (def.namespaced && config.metadata.namespace && config.metadata.namespace !== ns)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (config.metadata.managedFields !== undefined) throw badRequest('metadata.managedFields must be nil');
+    const sub = status ? 'status' : opts.subresource;
+    const scope = scopeFor(def, sub);
+    const who = writerFor(def, opts.fieldManager, sub);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.store.get(def, ns, name);
+      opts.guard?.(cur?.obj);
+      const stored = decodeManagedFields(cur?.obj.metadata.managedFields);
+      const r = recordApply(
+        scope,
+        cur?.obj,
+        config as unknown as Record<string, unknown>,
+        stored === 'reset' ? undefined : stored,
+        who,
+        opts.force ?? false,
+        nowIso(),
+      );
+      const managedFields = encodeManagedFields(r.managers);
+      const next = r.object as unknown as KObject;
+      next.metadata ??= {};
+      next.metadata.name = name;
+      delete next.metadata.managedFields;
+      if (!cur) {
+        if (status) throw notFound(def.plural, def.group, name);
+        return { obj: await this.create(def, ns, next, { ...opts, managedFields }), created: true };
+      }
+      try {
+        return {
+          obj: await this.write(def, next, cur.obj, cur.kv.modRevision, { ...opts, managedFields }, status),
+          created: false,
+        };
+      } catch (e) {
+        const precondition = next.metadata.resourceVersion !== String(cur.kv.modRevision);
+        if (
+          e instanceof ApiError &&
+          e.reason === 'Conflict' &&
+          !e.details?.causes &&
+          !precondition &&
+          attempt < MAX_RETRIES
+        )
+          continue;
         throw e;
       }
     }

@@ -96,12 +96,11 @@ function parseBody(req: FastifyRequest, allowPatch: boolean): { body: unknown; p
   };
   if (allowPatch) {
     if (type === 'application/apply-patch+yaml') {
-      throw new ApiError(
-        415,
-        'UnsupportedMediaType',
-        'server-side apply (application/apply-patch+yaml) is not supported by skiff;' +
-          ' use client-side apply (kubectl apply --server-side=false)',
-      );
+      try {
+        return { body: parseYaml(text) as unknown, patchType: 'apply' };
+      } catch (e) {
+        throw badRequest(`error decoding YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
     }
     const pt = PATCH_TYPES[type];
     if (!pt) throw unsupportedMediaType(type);
@@ -359,6 +358,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       dryRun,
       warnings,
       guard,
+      fieldManager: q.fieldManager ?? managerFromUserAgent(req.headers['user-agent']),
+      subresource: sub,
+      force: q.force,
     });
     // A write of a role or binding takes effect before its response leaves (read-your-writes for RBAC).
     const settled = async <T>(v: T): Promise<T> => {
@@ -475,6 +477,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       case 'patch': {
         const { body, patchType } = parseBody(req, true);
         if (body === undefined || !patchType) throw badRequest('the body of the request is empty');
+        checkPatchOptions(patchType, q.fieldManager, (req.query as RawQuery).force !== undefined);
+        if (patchType === 'apply' && sub !== 'scale') {
+          const r = await reg.serverSideApply(def, t.namespace, t.name!, body, wopts(), sub === 'status');
+          await settled(undefined);
+          return finish(r.created ? 201 : 200, r.obj);
+        }
         if (sub === 'scale')
           return reply.send(await reg.patchScale(def, t.namespace, t.name!, patchType, body, wopts()));
         return finish(
@@ -552,6 +560,29 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** kube's client-side name for a manager that names none: the user agent up to its first '/', at most 128 bytes. */
+function managerFromUserAgent(ua: string | undefined): string {
+  return Buffer.from((ua ?? '').split('/')[0]!)
+    .subarray(0, 128)
+    .toString();
+}
+
+/** apimachinery's ValidatePatchOptions: apply needs a fieldManager, force is for apply only. */
+function checkPatchOptions(type: PatchType, fieldManager: string | undefined, forceGiven: boolean): void {
+  const invalid = (field: string, reason: string, detail: string) =>
+    new ApiError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${detail}`, {
+      group: 'meta.k8s.io',
+      kind: 'PatchOptions',
+      causes: [{ reason, message: detail, field }],
+    });
+  if (type === 'apply' && !fieldManager)
+    throw invalid('fieldManager', 'FieldValueRequired', 'Required value: is required for apply patch');
+  if (type !== 'apply' && forceGiven)
+    throw invalid('force', 'FieldValueForbidden', 'Forbidden: may not be specified for non-apply patch');
+  if (fieldManager && Buffer.byteLength(fieldManager) > 128)
+    throw invalid('fieldManager', 'FieldValueTooLong', 'Too long: may not be more than 128 bytes');
 }
 
 function deleteOptions(req: FastifyRequest, q: RequestOptions) {
