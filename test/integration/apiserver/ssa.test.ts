@@ -129,7 +129,7 @@ spec:
     expect(d.spec.template.spec.containers[0].env).toEqual([{ name: 'B', value: '1' }]);
     expect(d.metadata.labels).toEqual({ team: 'blue' });
     expect(managers(d).sort()).toEqual(['kubectl-label/Update', 'kubectl/Apply', 'other/Apply']);
-    const kubectlSet = d.metadata.managedFields[0].fieldsV1;
+    const kubectlSet = (d.metadata.managedFields as Doc[]).find((m) => m.manager === 'kubectl')!.fieldsV1;
     expect(kubectlSet['f:spec']['f:template']['f:spec']['f:containers']['k:{"name":"web"}']['f:env']).toBeUndefined();
   });
 
