@@ -293,23 +293,33 @@ export async function buildTopology(
 }
 
 /** Start each pod's server (TCP 8080 and 8081, UDP 5353) and wait until it listens. */
+/**
+ * Start a long-lived process in a namespace, killed with the lab, and wait (bounded) until its stdout
+ * shows `ready` (any output when unset); an exit before that fails the wait.
+ */
+async function spawnReady(lab: Lab, netns: string, argv: string[], what: string, ready?: string): Promise<void> {
+  const proc = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  lab.onCleanup(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), 15_000);
+    proc.stdout!.on('data', (b: Buffer) => {
+      if (ready && !b.toString().includes(ready)) return;
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code})`));
+    });
+  });
+}
+
 export async function startServers(lab: Lab, topo: Topology): Promise<void> {
   await Promise.all(
-    topo.pods.map(
-      (p) =>
-        new Promise<void>((resolvePromise, reject) => {
-          const proc = spawn('ip', ['netns', 'exec', p.ns, process.execPath, SERVER, p.name, '8080,8081', '5353'], {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          lab.onCleanup(() => {
-            if (proc.exitCode === null) proc.kill('SIGKILL');
-          });
-          const timer = setTimeout(() => reject(new Error(`server ${p.name} did not start`)), 15_000);
-          proc.stdout!.once('data', () => {
-            clearTimeout(timer);
-            resolvePromise();
-          });
-        }),
+    topo.pods.map((p) =>
+      spawnReady(lab, p.ns, [process.execPath, SERVER, p.name, '8080,8081', '5353'], `server ${p.name}`),
     ),
   );
 }
@@ -323,22 +333,8 @@ export const IPERF_PORT = 5201;
  * used: the server keeps serving the bench's repeated runs; it is killed with the lab.
  */
 export async function startIperfServer(lab: Lab, podNs: string): Promise<void> {
-  const proc = spawn('ip', ['netns', 'exec', podNs, 'iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  lab.onCleanup(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  await new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error('iperf3 server did not start')), 10_000);
-    proc.stdout!.on('data', (b: Buffer) => {
-      if (b.toString().includes('Server listening')) {
-        clearTimeout(timer);
-        resolvePromise();
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`iperf3 server exited (${code})`)));
-  });
+  const argv = ['iperf3', '-s', '--forceflush', '-p', String(IPERF_PORT)];
+  await spawnReady(lab, podNs, argv, 'iperf3 server', 'Server listening');
 }
 
 /** One bounded iperf3 transfer of `mib` MiB from a namespace: the receiver's MiB/s. */
@@ -361,18 +357,6 @@ export async function startRelay(
   host: string,
   port: number,
 ): Promise<void> {
-  const relay = join(here, 'relay.mjs');
-  const proc = spawn('ip', ['netns', 'exec', netns, process.execPath, relay, String(listenPort), host, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  lab.onCleanup(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  await new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error('relay did not start')), 10_000);
-    proc.stdout!.once('data', () => {
-      clearTimeout(timer);
-      resolvePromise();
-    });
-  });
+  const argv = [process.execPath, join(here, 'relay.mjs'), String(listenPort), host, String(port)];
+  await spawnReady(lab, netns, argv, 'relay', 'ready');
 }
