@@ -165,7 +165,9 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     );
     const all = await kubectl(['logs', 'talker', '-c', 'main']);
     expect(all.code).toBe(0);
-    expect(all.stdout).toMatch(/^out 0\nerr 0\n/);
+    // stdout and stderr are two pipes read independently (as by containerd): within one instant their order is
+    // not defined, so the first two lines are "out 0" and "err 0" in either order
+    expect(all.stdout.split('\n').slice(0, 2).sort()).toEqual(['err 0', 'out 0']);
     const side = await kubectl(['logs', 'talker', '-c', 'side']);
     expect(side.stdout).toBe('side-says-hi\n');
     const tail = await kubectl(['logs', 'talker', '-c', 'main', '--tail=3']);
@@ -183,16 +185,18 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     expect(numbers.length).toBeGreaterThan(0);
     expect(numbers.length).toBeLessThan(15);
     expect(numbers[0]).toBeGreaterThan(5);
-    expect((await kubectl(['logs', 'talker', '-c', 'main', '--limit-bytes=7'])).stdout).toBe('out 0\ne');
+    expect(['out 0\ne', 'err 0\no']).toContain(
+      (await kubectl(['logs', 'talker', '-c', 'main', '--limit-bytes=7'])).stdout,
+    );
     const bad = await kubectl(['logs', 'talker', '-c', 'nope']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('container nope is not valid for pod talker');
   }, 60_000);
 
   it('logs -f streams what the container writes next, until kubectl is stopped', async () => {
-    const before = Number(
-      /out (\d+)\n$/.exec((await kubectl(['logs', 'talker', '-c', 'main', '--tail=2'])).stdout)?.[1],
-    );
+    const lastLines = (await kubectl(['logs', 'talker', '-c', 'main', '--tail=4'])).stdout;
+    const before = Math.max(...[...lastLines.matchAll(/out (\d+)/g)].map((m) => Number(m[1])));
+    expect(Number.isFinite(before)).toBe(true);
     // bounded: kubectl is killed after 4 s; what it printed by then must go beyond the starting point
     const f = await kubectl(['logs', '-f', 'talker', '-c', 'main', '--tail=1'], { timeoutMs: 4000 });
     const seen = [...f.stdout.matchAll(/out (\d+)/g)].map((m) => Number(m[1]));
