@@ -8,18 +8,10 @@ import { Expectations } from '../expectations.js';
 import { controllerRef, isPodActive, isPodReady, msUntilAvailable, randomSuffix } from '../objects.js';
 import { logSyncError, type Controller, type ControllerContext } from '../types.js';
 import { rankPodsForDeletion } from './ranking.js';
+import { slowStartBatch } from '../slowstart.js';
 
-/** At most this many creations or deletions per sync; the rest happen on the next run. */
-const BURST = 100;
-const PARALLEL = 8;
-
-async function inParallel<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  });
-  await Promise.all(workers);
-}
+/** At most this many creations or deletions per sync (upstream's burstReplicas); the rest happen on the next run. */
+const BURST = 500;
 
 /**
  * ReplicaSet → Pods: keeps `spec.replicas` active pods (owned through a controller ownerReference),
@@ -93,7 +85,7 @@ export class ReplicaSetController implements Controller {
     if (diff < 0) {
       const n = Math.min(-diff, BURST);
       log.info({ create: n, desired, active: active.length }, 'creating pods');
-      await inParallel(Array.from({ length: n }), PARALLEL, async () => {
+      await slowStartBatch(n, async () => {
         for (let attempt = 0; attempt < 3; attempt++) {
           const body = this.podFor(rs);
           this.expectations.expectCreate(key, body.metadata!.name!);
@@ -123,21 +115,24 @@ export class ReplicaSetController implements Controller {
     } else if (diff > 0) {
       const victims = rankPodsForDeletion(active).slice(0, Math.min(diff, BURST));
       log.info({ delete: victims.length, desired, active: active.length }, 'deleting pods');
-      await inParallel(victims, PARALLEL, async (p) => {
-        this.expectations.expectDelete(key, p.metadata!.name!);
-        try {
-          await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: ns });
-          this.events.event(
-            refTo('ReplicaSet', 'apps/v1', rs),
-            'Normal',
-            'SuccessfulDelete',
-            `Deleted pod: ${p.metadata!.name!}`,
-          );
-        } catch (err) {
-          this.expectations.observedDelete(key, p.metadata!.name!);
-          if (!isNotFound(err)) throw err;
-        }
-      });
+      // Deletions all at once, as upstream does (no slow start: they cannot fail for quota).
+      await Promise.all(
+        victims.map(async (p) => {
+          this.expectations.expectDelete(key, p.metadata!.name!);
+          try {
+            await core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: ns });
+            this.events.event(
+              refTo('ReplicaSet', 'apps/v1', rs),
+              'Normal',
+              'SuccessfulDelete',
+              `Deleted pod: ${p.metadata!.name!}`,
+            );
+          } catch (err) {
+            this.expectations.observedDelete(key, p.metadata!.name!);
+            if (!isNotFound(err)) throw err;
+          }
+        }),
+      );
     }
     await this.updateStatus(rs, active);
     // More to do than one burst allowed: come back.
