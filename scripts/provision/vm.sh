@@ -163,6 +163,11 @@ if [ "$role" = control-plane ]; then
   cp /etc/skiff/controller-manager.env /etc/skiff/scheduler.env
   unit controller-manager controller-manager
   unit scheduler scheduler
+  # a routed member of the pod network, as the lab's control plane (bridge: a route per node's pod CIDR)
+  if [ "${CNI:-bridge}" = bridge ]; then
+    cp /etc/skiff/controller-manager.env /etc/skiff/pod-routes.env
+    unit pod-routes pod-routes
+  fi
   # the hand-over: what the workers need (their node credential, the proxy's), never the admin credential
   handover_shared || log "warning: $NOT_SHARED"
   mkdir -p "$shared"

@@ -27,6 +27,10 @@ export const commands: Record<string, CommandEntry> = {
     summary: 'keep VXLAN overlay FDB/neighbour/route entries converged',
     load: () => import('./vxlan-agent.js'),
   },
+  'pod-routes': {
+    summary: 'route a control plane that is no node to every node’s pod CIDR (bridge CNI)',
+    load: () => import('./pod-routes.js'),
+  },
   'ingress-controller': {
     summary: 'route HTTP(S) to Services from Ingress and Gateway API HTTPRoute objects',
     load: () => import('./ingress-controller.js'),

@@ -160,6 +160,21 @@ describe.each(combos)('Vagrant VMs without VMs: $cni CNI, $proxyMode proxy', ({ 
     }
   }, 150_000);
 
+  it.runIf(cni === 'bridge')(
+    'routes the control plane to the pods on every worker',
+    async () => {
+      const cp = c.vm('cp');
+      expect(pods.map((p) => p.spec.nodeName).sort()).toEqual(['node1', 'node2']);
+      for (const pod of pods) {
+        const body = await until(`cp → ${pod.metadata.name}`, 30_000, () =>
+          httpGetIn(cp.netns, pod.status?.podIP as string, 8080, '/hostname'),
+        );
+        expect(body).toBe(pod.metadata.name);
+      }
+    },
+    40_000,
+  );
+
   it('spreads a ClusterIP over both pods', async () => {
     const svc = JSON.parse(
       await c.kubectl(
