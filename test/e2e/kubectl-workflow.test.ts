@@ -11,6 +11,17 @@ import { type Cluster, deployment, listPods, readyEndpoints, service, until, upC
 const execFileP = promisify(execFile);
 const SKIFF = join(resolve(import.meta.dirname, '../..'), 'dist', 'skiff.mjs');
 
+/** Which kubectl runs, and how: the SPDY/3.1 fallback is kubectl 1.27's only transport for exec/attach. */
+interface Peer {
+  bin: string;
+  env?: Record<string, string>;
+}
+
+const SPDY_PEERS: Record<string, Peer> = {
+  'kubectl 1.27': { bin: '/opt/kubectl-1.27/kubectl' },
+  'kubectl 1.32, WebSockets off': { bin: 'kubectl', env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' } },
+};
+
 interface Result {
   code: number;
   stdout: string;
@@ -34,15 +45,13 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
   /** kubectl in the client namespace; bounded in time (a hung stream fails the test, never blocks it). */
   function kubectl(
     args: string[],
-    o: { kubeconfig?: string; input?: string; timeoutMs?: number } = {},
+    o: { kubeconfig?: string; input?: string; timeoutMs?: number; peer?: Peer } = {},
   ): Promise<Result> {
     return new Promise((res) => {
       const child = spawn(
         'ip',
-        ['netns', 'exec', clientNs, 'kubectl', '--kubeconfig', o.kubeconfig ?? admin, ...args],
-        {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        },
+        ['netns', 'exec', clientNs, o.peer?.bin ?? 'kubectl', '--kubeconfig', o.kubeconfig ?? admin, ...args],
+        { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...o.peer?.env } },
       );
       let stdout = '';
       let stderr = '';
@@ -67,12 +76,15 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     size: { cols: number; rows: number },
     input: string[],
     resize?: { cols: number; rows: number },
+    peer?: Peer,
   ): Promise<Result> {
     const later = resize ? `(sleep 4; stty cols ${resize.cols} rows ${resize.rows} </dev/tty) & ` : '';
-    const cmd = `stty cols ${size.cols} rows ${size.rows}; ${later}kubectl --kubeconfig ${admin} ${args.join(' ')}; echo "rc=$?"`;
+    const bin = peer?.bin ?? 'kubectl';
+    const cmd = `stty cols ${size.cols} rows ${size.rows}; ${later}${bin} --kubeconfig ${admin} ${args.join(' ')}; echo "rc=$?"`;
     return new Promise((res) => {
       const child = spawn('ip', ['netns', 'exec', clientNs, 'script', '-qec', cmd, '/dev/null'], {
         stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...peer?.env },
       });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -87,6 +99,25 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
         res({ code: code ?? 1, stdout, stderr: '' });
       });
     });
+  }
+
+  /** Each kubelet's log by file name. */
+  function kubeletLogFiles(): Map<string, string> {
+    const dir = join(c.stateDir, 'logs');
+    return new Map(
+      readdirSync(dir)
+        .filter((f) => f.startsWith('kubelet-'))
+        .map((f) => [f, readFileSync(join(dir, f), 'utf8')]),
+    );
+  }
+
+  function kubeletLogs(): string {
+    return [...kubeletLogFiles().values()].join('');
+  }
+
+  /** What the kubelets logged since `mark` (each log only grows). */
+  function kubeletLogsSince(mark: Map<string, string>): string {
+    return [...kubeletLogFiles()].map(([f, text]) => text.slice(mark.get(f)?.length ?? 0)).join('');
   }
 
   async function createPod(name: string, containers: Record<string, unknown>[], restartPolicy = 'Never') {
@@ -290,6 +321,52 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     expect(att.stdout).toContain('got-one\ngot-two\n');
   }, 90_000);
 
+  it.each(Object.entries(SPDY_PEERS))(
+    'exec and attach over SPDY/3.1 (%s): exit codes, stdin to its end, -it with size and resize',
+    async (_, peer) => {
+      const mark = kubeletLogFiles();
+      const three = await kubectl(['exec', 'shell', '--', 'sh', '-c', 'echo to-out; echo to-err >&2; exit 3'], {
+        peer,
+      });
+      expect(three.code).toBe(3);
+      expect(three.stdout).toBe('to-out\n');
+      expect(three.stderr).toContain('to-err\n');
+      expect((await kubectl(['exec', 'shell', '--', 'true'], { peer })).code).toBe(0);
+      // tr only ends when its stdin does: the stdin stream's FIN is the end of input
+      const echoed = await kubectl(['exec', '-i', 'shell', '--', 'sh', '-c', 'tr a-z A-Z; echo end'], {
+        input: 'hello\n',
+        peer,
+      });
+      expect(echoed).toMatchObject({ code: 0, stdout: 'HELLO\nend\n' });
+      const sh = await kubectlTty(
+        ['exec', '-it', 'shell', '--', 'sh'],
+        { cols: 90, rows: 20 },
+        ['echo sum-$((40+2))\r', 'stty size\r', '', '', 'stty size\r', 'exit 4\r'],
+        { cols: 120, rows: 40 },
+        peer,
+      );
+      expect(sh.stdout).toMatch(/\/ # /);
+      expect(sh.stdout).toContain('sum-42');
+      expect([...sh.stdout.matchAll(/^(\d+ \d+)\r?$/gm)].map((m) => m[1])).toEqual(['20 90', '40 120']);
+      expect(sh.stdout).toContain('rc=4');
+      const reader = `spdy-reader-${peer.bin.length}`;
+      await createPod(reader, [
+        { name: 'r', image: 'busybox', stdin: true, command: ['sh', '-c', 'while read l; do echo "got-$l"; done'] },
+      ]);
+      await running(reader);
+      const att = await kubectl(['attach', '-i', reader], { input: 'one\ntwo\n', timeoutMs: 5000, peer });
+      expect(att.stdout).toContain('got-one\ngot-two\n');
+      await c.api.request('DELETE', `/api/v1/namespaces/default/pods/${reader}`);
+      // every one of these went over SPDY, none over a WebSocket
+      const served = kubeletLogsSince(mark)
+        .split('\n')
+        .filter((l) => /"msg":"(exec|attach)"/.test(l));
+      expect(served.length).toBeGreaterThanOrEqual(5);
+      for (const l of served) expect(l).toContain('"protocol":"SPDY/3.1 v4.channel.k8s.io"');
+    },
+    120_000,
+  );
+
   it('cp copies a file into the container and back out', async () => {
     const dir = lab.tmpdir();
     writeFileSync(join(dir, 'in.txt'), 'payload from the client\n');
@@ -332,12 +409,8 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
         child.kill('SIGKILL');
       }
     }
-    const kubeletLogs = readdirSync(join(c.stateDir, 'logs'))
-      .filter((f) => f.startsWith('kubelet-'))
-      .map((f) => readFileSync(join(c.stateDir, 'logs', f), 'utf8'))
-      .join('');
-    expect(kubeletLogs).toContain('port-forward (WebSocket tunnel)');
-    expect(kubeletLogs).toContain('port-forward (SPDY/3.1)');
+    expect(kubeletLogs()).toContain('port-forward (WebSocket tunnel)');
+    expect(kubeletLogs()).toContain('port-forward (SPDY/3.1)');
   }, 90_000);
 
   it('RBAC on the subresources: a view user reads logs but cannot exec', async () => {

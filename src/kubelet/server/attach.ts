@@ -1,6 +1,5 @@
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
-import type { WebSocket } from 'ws';
-import { CH, send } from './channels.js';
+import type { CommandStreams } from './command-streams.js';
 import { LogFileReader, parseCriLine } from './cri-log.js';
 import type { StreamOptions } from './exec.js';
 import type { ServedContainer } from './server.js';
@@ -13,30 +12,29 @@ import type { ServedContainer } from './server.js';
  * Resize messages are not applied (the container's terminal is util-linux `script`'s, which has no resize input).
  */
 export async function serveAttach(
-  ws: WebSocket,
-  protocol: string,
+  io: CommandStreams,
   c: ServedContainer,
   o: StreamOptions,
   pollMs: number,
 ): Promise<void> {
   let fifo: number | undefined;
   if (o.stdin && c.stdin) fifo = openSync(c.stdin, 'r+');
-  const v5 = protocol.startsWith('v5.');
-  ws.on('message', (raw: Buffer, isBinary) => {
-    if (!isBinary || raw.length === 0 || fifo === undefined) return;
-    if (raw[0] === CH.stdin) {
-      try {
-        writeSync(fifo, raw.subarray(1));
-      } catch {
-        /* the container is gone */
-      }
-    } else if (raw[0] === CH.close && v5) {
-      closeSync(fifo);
-      fifo = undefined;
+  io.onStdin((payload) => {
+    if (fifo === undefined) return;
+    try {
+      writeSync(fifo, payload);
+    } catch {
+      /* the container is gone */
     }
   });
+  // the client's stdin ended: this attach stops writing; the container's stdin stays open for the next one
+  io.onStdinEnd(() => {
+    if (fifo !== undefined) closeSync(fifo);
+    fifo = undefined;
+  });
+  io.onResize(() => undefined);
   let gone = false;
-  ws.once('close', () => (gone = true));
+  void io.closed.then(() => (gone = true));
   const reader = new LogFileReader(c.log);
   reader.skipTo(size(c.log));
   try {
@@ -46,8 +44,8 @@ export async function serveAttach(
         const l = parseCriLine(line);
         if (!l) continue;
         if (l.stream === 'stderr' && !o.tty) {
-          if (o.stderr) send(ws, CH.stderr, l.content);
-        } else if (o.stdout) send(ws, CH.stdout, l.content);
+          if (o.stderr) io.stderr(l.content);
+        } else if (o.stdout) io.stdout(l.content);
       }
       if (!running) break;
       await new Promise((r) => setTimeout(r, pollMs));
@@ -55,10 +53,7 @@ export async function serveAttach(
   } finally {
     if (fifo !== undefined) closeSync(fifo);
   }
-  if (!gone) {
-    send(ws, CH.error, JSON.stringify({ metadata: {}, status: 'Success' }));
-    ws.close(1000);
-  }
+  if (!gone) io.finish({ metadata: {}, status: 'Success' });
 }
 
 function size(file: string): number {

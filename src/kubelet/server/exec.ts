@@ -1,12 +1,12 @@
 import { constants } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
-import type { WebSocket } from 'ws';
 import { containerEnvironment, containerExecArgv, spawnInContainer } from '../../os/container.js';
 import { spawnOnPty } from '../../os/pty.js';
 import { signalGroup } from '../../os/process.js';
 import type { Logger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
-import { CH, errorStatus, exitStatus, parseResize, send, type TerminalSize } from './channels.js';
+import { errorStatus, exitStatus, type TerminalSize } from './channels.js';
+import type { CommandStreams } from './command-streams.js';
 
 export interface StreamOptions {
   stdin: boolean;
@@ -32,8 +32,7 @@ const FIRST_SIZE_WAIT_MS = 2000;
  * the command's process group is killed, so nothing is left running.
  */
 export async function serveExec(
-  ws: WebSocket,
-  protocol: string,
+  io: CommandStreams,
   target: ExecTarget,
   command: string[],
   o: StreamOptions,
@@ -43,38 +42,30 @@ export async function serveExec(
   let child: ChildProcess | undefined;
   let resizeTo: ((s: TerminalSize) => void) | undefined;
   let firstSize: ((s: TerminalSize) => void) | undefined;
-  const v5 = protocol.startsWith('v5.');
-  ws.on('message', (raw: Buffer, isBinary) => {
-    if (!isBinary || raw.length === 0) return;
-    const ch = raw[0]!;
-    const payload = raw.subarray(1);
-    if (ch === CH.resize && o.tty) {
-      const size = parseResize(payload);
-      if (size) (firstSize ?? resizeTo)?.(size);
-    } else if (ch === CH.stdin && o.stdin) {
-      if (child?.stdin) child.stdin.write(payload);
-      else queued.push(Buffer.from(payload));
-    } else if (ch === CH.close && v5 && payload[0] === CH.stdin) {
-      if (child?.stdin) child.stdin.end();
-      else queued.push(Buffer.alloc(0));
-    }
+  io.onResize((size) => o.tty && (firstSize ?? resizeTo)?.(size));
+  io.onStdin((payload) => {
+    if (!o.stdin) return;
+    if (child?.stdin) child.stdin.write(payload);
+    else queued.push(Buffer.from(payload));
   });
-  const closed = new Promise<void>((r) => ws.once('close', () => r()));
+  io.onStdinEnd(() => {
+    if (child?.stdin) child.stdin.end();
+    else queued.push(Buffer.alloc(0));
+  });
   let size: TerminalSize | undefined;
   if (o.tty) {
     size = await Promise.race([
       new Promise<TerminalSize>((r) => (firstSize = r)),
       new Promise<undefined>((r) => setTimeout(() => r(undefined), FIRST_SIZE_WAIT_MS)),
-      closed.then(() => undefined),
+      io.closed.then(() => undefined),
     ]);
     firstSize = undefined;
   }
-  if (ws.readyState !== ws.OPEN) return;
+  if (!io.open()) return;
   try {
     child = start(target, command, o, size);
   } catch (err) {
-    send(ws, CH.error, JSON.stringify(errorStatus(errorMessage(err))));
-    ws.close(1000);
+    io.finish(errorStatus(errorMessage(err)));
     return;
   }
   const c = child;
@@ -85,25 +76,25 @@ export async function serveExec(
   }
   if (!o.stdin) c.stdin?.end();
   c.stdin?.on('error', () => undefined);
-  c.stdout?.on('data', (d: Buffer) => o.stdout && send(ws, CH.stdout, d));
+  c.stdout?.on('data', (d: Buffer) => o.stdout && io.stdout(d));
   c.stderr?.on('data', (d: Buffer) =>
-    o.tty ? log.debug({ err: d.toString() }, 'pty helper') : o.stderr && send(ws, CH.stderr, d),
+    o.tty ? log.debug({ err: d.toString() }, 'pty helper') : o.stderr && io.stderr(d),
   );
+  let failure: string | undefined;
   const exit = new Promise<number>((res) => {
     c.on('error', (err) => {
-      send(ws, CH.error, JSON.stringify(errorStatus(errorMessage(err))));
+      failure = errorMessage(err);
       res(-1);
     });
     c.on('close', (code, sig) => res(code ?? (sig ? 128 + (signalNumber(sig) ?? 9) : 1)));
   });
-  const outcome = await Promise.race([exit, closed.then(() => undefined)]);
+  const outcome = await Promise.race([exit, io.closed.then(() => undefined)]);
   if (outcome === undefined) {
     // the client left: end what it started
     if (c.pid) signalGroup(c.pid, 'SIGKILL');
     return;
   }
-  if (outcome >= 0) send(ws, CH.error, JSON.stringify(exitStatus(outcome, command)));
-  ws.close(1000);
+  io.finish(outcome >= 0 ? exitStatus(outcome, command) : errorStatus(failure ?? 'the command failed'));
 }
 
 function start(target: ExecTarget, command: string[], o: StreamOptions, size: TerminalSize | undefined): ChildProcess {

@@ -13,6 +13,8 @@ import { type ExecTarget, serveExec, type StreamOptions } from './exec.js';
 import { serveAttach } from './attach.js';
 import { PORT_FORWARD_PROTOCOL, PORT_FORWARD_TUNNEL_PROTOCOL, servePortForward } from './portforward.js';
 import { SpdySession } from './spdy.js';
+import { type CommandStreams, wsCommandStreams } from './command-streams.js';
+import { SPDY_REMOTE_COMMAND_PROTOCOL, spdyCommandStreams } from './spdy-command.js';
 
 /** What the server needs from the kubelet about one container. */
 export interface ServedContainer {
@@ -240,22 +242,61 @@ export class KubeletServer {
       if (!streams.stdin && !streams.stdout && !streams.stderr)
         return rejectUpgrade(socket, 400, 'you must specify at least 1 of stdin, stdout, stderr');
       const target = c.exec;
-      this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        const log = this.o.log.child({ pod: `${ns}/${pod}`, container: name });
-        log.info({ command, tty: streams.tty, protocol: ws.protocol }, kind);
+      const log = this.o.log.child({ pod: `${ns}/${pod}`, container: name });
+      const serve = (io: CommandStreams): void => {
+        log.info({ command, tty: streams.tty, protocol: io.transport }, kind);
         const served =
           kind === 'attach'
-            ? serveAttach(ws, ws.protocol, c, streams, FOLLOW_POLL_MS)
-            : serveExec(ws, ws.protocol, target, command, streams, log);
+            ? serveAttach(io, c, streams, FOLLOW_POLL_MS)
+            : serveExec(io, target, command, streams, log);
         void served.catch((err: unknown) => {
           log.warn({ err: errorMessage(err) }, `${kind} failed`);
-          ws.terminate();
+          io.terminate();
         });
-      });
-      return;
+      };
+      if (String(req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
+        this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => serve(wsCommandStreams(ws, ws.protocol)));
+        return;
+      }
+      return this.spdyCommand(req, socket, head, streams, serve, log);
     }
     if (kind === 'portForward' && segs.length === 3) return this.portForward(req, socket, head, segs[1]!, segs[2]!);
     rejectUpgrade(socket, 404, `the server could not find the requested resource (${url.pathname})`);
+  }
+
+  /**
+   * exec/attach over SPDY/3.1 (kubectl with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false, and kubectl before 1.30):
+   * the protocol is agreed in X-Stream-Protocol-Version (the client lists what it speaks), the 101 names it,
+   * and the client then opens one stream per channel.
+   */
+  private spdyCommand(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    streams: StreamOptions,
+    serve: (io: CommandStreams) => void,
+    log: Logger,
+  ): void {
+    const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+    const offered = String(req.headers['x-stream-protocol-version'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    if (!upgrade.startsWith('spdy/3.1'))
+      return rejectUpgrade(socket, 400, 'unable to upgrade: expected a WebSocket or SPDY/3.1 upgrade');
+    if (!offered.includes(SPDY_REMOTE_COMMAND_PROTOCOL))
+      return rejectUpgrade(
+        socket,
+        403,
+        `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], ` +
+          `server supports [${SPDY_REMOTE_COMMAND_PROTOCOL}]`,
+      );
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n' +
+        `X-Stream-Protocol-Version: ${SPDY_REMOTE_COMMAND_PROTOCOL}\r\n\r\n`,
+    );
+    spdyCommandStreams(socket, head, streams).then(serve, (err: unknown) =>
+      log.info({ err: errorMessage(err) }, 'SPDY command session not started'),
+    );
   }
 
   /** Port-forward over a WebSocket tunnel (subprotocol SPDY/3.1+portforward.k8s.io) or a SPDY/3.1 upgrade. */

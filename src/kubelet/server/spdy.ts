@@ -150,6 +150,8 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
   private readonly inflate = new HeaderCodec(zlib.createInflate({ dictionary: SPDY3_DICTIONARY }));
   private readonly deflate = new HeaderCodec(zlib.createDeflate({ dictionary: SPDY3_DICTIONARY }));
   private closed = false;
+  /** the highest stream id the client opened (GOAWAY's last-good-stream-id) */
+  private lastId = 0;
   private pumping = false;
   /** outgoing frames, in order (a SYN_REPLY waits for its header block's compression) */
   private outQueue: Promise<void> = Promise.resolve();
@@ -194,6 +196,17 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
         this.emit('error', err as Error);
         this.close();
       });
+  }
+
+  /**
+   * End the session from this side, as spdystream's Close does: GOAWAY (last stream seen, status OK) after
+   * every frame already queued; resolves once all of them went to the transport, so the caller may end it.
+   */
+  goAway(): Promise<void> {
+    const p = Buffer.alloc(8);
+    p.writeUInt32BE(this.lastId, 0);
+    this.control(TYPE.GOAWAY, 0, p);
+    return this.outQueue;
   }
 
   /** The transport ended: every stream is reset for its users. */
@@ -261,6 +274,7 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
         const headers = decodeHeaderBlock(await this.inflate.process(body.subarray(10)));
         const s = new SpdyStream(this, id, headers);
         this.streams.set(id, s);
+        this.lastId = Math.max(this.lastId, id);
         this.emit('stream', s);
         if (flags & FLAG_FIN) this.remoteEnd(s);
         return;
