@@ -242,12 +242,20 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
           status?: { containerStatuses?: { restartCount: number; state?: { running?: unknown } }[] };
         }>('GET', '/api/v1/namespaces/default/pods/crasher')
       ).status?.containerStatuses?.[0];
-    await until('crasher running after a restart', 60_000, async () => {
-      const s = await status();
-      return (s?.restartCount ?? 0) >= 1 && !!s?.state?.running;
+    // "running" means the process started, not that it has written its line yet, and the container exits again
+    // 2 s later: read both logs within one run (same restartCount before and after, running throughout) and
+    // only once the current run has written, so the pair always belongs to two consecutive runs.
+    let cur: Result = { stdout: '', stderr: '', code: -1 };
+    let prev: Result = { stdout: '', stderr: '', code: -1 };
+    await until('both logs read within one run after a restart', 60_000, async () => {
+      const before = await status();
+      if ((before?.restartCount ?? 0) < 1 || !before?.state?.running) return false;
+      cur = await kubectl(['logs', 'crasher']);
+      prev = await kubectl(['logs', 'crasher', '--previous']);
+      const after = await status();
+      const sameRun = after?.restartCount === before.restartCount && !!after?.state?.running;
+      return sameRun && /^run /.test(cur.stdout);
     });
-    const cur = await kubectl(['logs', 'crasher']);
-    const prev = await kubectl(['logs', 'crasher', '--previous']);
     expect(prev.code).toBe(0);
     expect(cur.stdout).toMatch(/^run [0-9a-f-]{36}\n$/);
     expect(prev.stdout).toMatch(/^run [0-9a-f-]{36}\n$/);
