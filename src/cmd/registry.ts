@@ -47,6 +47,10 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./cni.js'),
   },
   status: { summary: 'show components, nodes, namespaces and log locations', load: () => import('./status.js') },
+  conformance: {
+    summary: 'check a running lab against kube-proxy: `conformance services` (the Service matrix)',
+    load: () => import('./conformance.js'),
+  },
   trace: {
     summary: 'send one probe to a Service and print its path hop by hop (nft trace)',
     load: () => import('./trace.js'),

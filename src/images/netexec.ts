@@ -10,7 +10,8 @@ import { parseImageFlags } from './flags.js';
  * /fail-readiness and /fail-liveness (flip the health endpoints to 503, for probe tests), and agnhost's
  * /dial?request=R&protocol=http|udp&host=H&port=P&tries=N (asks H:P for R, N times; answers
  * `{"responses": [...]}` or `{"errors": [...]}` as agnhost does, which sig-network tests parse).
- * UDP: "hostname" → hostname, "echo X" → X, "clientip" → peer address.
+ * UDP (IPv4 and IPv6): "hostname" → hostname, "echo X" → X, "clientip" → peer address.
+ * Peer addresses are "ip:port", or "[ip6]:port" as agnhost (Go's RemoteAddr) writes them.
  */
 export interface NetexecOptions {
   httpPort: number;
@@ -26,6 +27,11 @@ export function parseNetexecArgs(argv: string[]): NetexecOptions {
     udpPort: f.int('udp-port', 8081),
     delayShutdown: f.int('delay-shutdown', 0),
   };
+}
+
+/** "ip:port", "[ip6]:port" */
+function hostPort(address: string, port: number): string {
+  return isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export interface Running {
@@ -104,7 +110,8 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
       case '/hostname':
         return send(200, hostname());
       case '/clientip':
-        return send(200, `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`);
+        // as Go's RemoteAddr (agnhost): IPv6 in brackets
+        return send(200, hostPort(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0));
       case '/echo':
         return send(200, url.searchParams.get('msg') ?? '');
       case '/healthz':
@@ -133,16 +140,18 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
         return send(404, 'not found');
     }
   });
+  const answer = (udp: Socket) =>
+    udp.on('message', (msg, rinfo) => {
+      const text = msg.toString('utf8').trim();
+      let reply: string;
+      if (text === 'hostname') reply = hostname();
+      else if (text === 'clientip') reply = hostPort(rinfo.address, rinfo.port);
+      else if (text.startsWith('echo ')) reply = text.slice(5);
+      else reply = 'unknown command';
+      udp.send(reply, rinfo.port, rinfo.address);
+    });
   const udp: Socket = createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    const text = msg.toString('utf8').trim();
-    let reply: string;
-    if (text === 'hostname') reply = hostname();
-    else if (text === 'clientip') reply = `${rinfo.address}:${rinfo.port}`;
-    else if (text.startsWith('echo ')) reply = text.slice(5);
-    else reply = 'unknown command';
-    udp.send(reply, rinfo.port, rinfo.address);
-  });
+  answer(udp);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(opts.httpPort, '0.0.0.0', () => resolve());
@@ -158,9 +167,17 @@ export async function startNetexec(opts: NetexecOptions): Promise<Running> {
     http6.once('error', () => resolve(false));
     http6.listen({ port: opts.httpPort, host: '::', ipv6Only: true }, () => resolve(true));
   });
+  // UDP on IPv6 too, as agnhost's netexec (which listens on both families)
+  const udp6: Socket = createSocket({ type: 'udp6', ipv6Only: true });
+  answer(udp6);
+  const u6 = await new Promise<boolean>((resolve) => {
+    udp6.once('error', () => resolve(false));
+    udp6.bind(opts.udpPort, '::', () => resolve(true));
+  });
   return {
     close: async () => {
       http.closeAllConnections();
+      if (u6) await new Promise<void>((r) => udp6.close(() => r()));
       if (v6) {
         http6.closeAllConnections();
         await new Promise<void>((r) => http6.close(() => r()));

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import type { MatrixReport } from '../../src/conformance/services/run.js';
+import { isStatus } from '../../src/kubelet/api.js';
 import { runRaw } from '../../src/os/exec.js';
 import { namedNs } from '../../src/os/ns.js';
 import { nodeIP } from '../../src/lab/addressing.js';
@@ -236,6 +238,37 @@ r=>{r.resume();r.on('end',()=>console.log(ns+' '+r.statusCode));}).on('error',e=
     const body = await until('LoadBalancer answers', 60_000, () => httpGetIn(c.ns('client'), lbIP, 80, '/hostname'));
     expect(body).toMatch(/^echo-[123]$/);
   });
+
+  it('skiff conformance services: every cell of the Service matrix behaves as under kube-proxy', async () => {
+    const r = await runRaw(
+      [
+        process.execPath,
+        process.env.SKIFF_JS as string,
+        'conformance',
+        'services',
+        '--state-dir',
+        c.stateDir,
+        '-o',
+        'json',
+      ],
+      { timeoutMs: 240_000 },
+    );
+    if (!r.stdout.trim()) throw new Error(`skiff conformance services: exit ${r.code}: ${r.stderr}`);
+    const report = JSON.parse(r.stdout) as MatrixReport;
+    const failures = report.results
+      .filter((x) => !x.verdict.pass)
+      .map((x) => `${x.name}: ${x.verdict.observed} (${x.verdict.detail})`);
+    expect(failures).toEqual([]);
+    expect(r.code).toBe(0);
+    // 3 nodes, IPv4: every type × source × policy × protocol cell (model.test counts them)
+    expect([report.mode, report.results.length]).toEqual([proxyMode, 360]);
+    // the drops are real drops: each mode has cells that must not answer, and they did not
+    expect(report.results.filter((x) => !x.expected.answers).length).toBeGreaterThan(0);
+    // the fixture is removed (the namespace finishes terminating in the background)
+    await until('namespace skiff-conformance gone', 30_000, async () =>
+      isStatus(await c.api.request('GET', '/api/v1/namespaces/skiff-conformance').catch((e: unknown) => e), 404),
+    );
+  }, 300_000);
 
   it.runIf(!ownPlugins)('serves a hostPort from the client through the portMappings capability', async () => {
     await c.api.request('POST', '/api/v1/namespaces/default/pods', {

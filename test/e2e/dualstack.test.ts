@@ -71,7 +71,7 @@ describe('skiff up --ip-family dual: bridge CNI', () => {
       );
       expect(body).toBe(to.metadata.name);
       const seen = await httpGetIn(fromNs, `[${v6(to)}]`, 8080, '/clientip');
-      expect(seen?.slice(0, seen.lastIndexOf(':'))).toBe(v6(from)); // routed, not NATed
+      expect(seen).toMatch(new RegExp(`^\\[${v6(from)}\\]:\\d+$`)); // routed, not NATed (agnhost's [ip6]:port)
       // IPv4 keeps working next to it, and is still reported as IPv4.
       const seen4 = await httpGetIn(fromNs, to.status!.podIP!, 8080, '/clientip');
       expect(seen4?.split(':')[0]).toBe(from.status!.podIP);

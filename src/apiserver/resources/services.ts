@@ -25,6 +25,11 @@ type Json = any;
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const wantsNodePorts = (spec: Json) =>
   spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+/** Kubernetes' apiservice.ExternallyAccessible: the types with external destinations, or external IPs. */
+const externallyAccessible = (spec: Json) =>
+  spec.type === 'NodePort' ||
+  spec.type === 'LoadBalancer' ||
+  ((spec.type ?? 'ClusterIP') === 'ClusterIP' && Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0);
 const needsHealthCheckPort = (spec: Json) => spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
 const portKey = (p: Json) => `${p?.port}/${p?.protocol ?? 'TCP'}`;
 
@@ -176,6 +181,9 @@ export const services: ResourceDef = {
     const prev = old.spec ?? {};
     normalizeClusterIPsOnUpdate(spec, prev);
     const type = spec.type ?? 'ClusterIP';
+    // also without a type change: a ClusterIP Service whose external IPs are removed
+    if (!externallyAccessible({ ...spec, type }) && spec.externalTrafficPolicy === prev.externalTrafficPolicy)
+      delete spec.externalTrafficPolicy;
     if (type === prev.type) return;
     if (!wantsNodePorts({ ...spec, type })) {
       for (const p of spec.ports ?? []) {
@@ -185,8 +193,6 @@ export const services: ResourceDef = {
     }
     if (!needsHealthCheckPort({ ...spec, type }) && spec.healthCheckNodePort === prev.healthCheckNodePort)
       delete spec.healthCheckNodePort;
-    if (type !== 'NodePort' && type !== 'LoadBalancer' && spec.externalTrafficPolicy === prev.externalTrafficPolicy)
-      delete spec.externalTrafficPolicy;
     if (type === 'ExternalName' && spec.clusterIP === prev.clusterIP) {
       delete spec.clusterIP;
       delete spec.clusterIPs;
@@ -198,7 +204,7 @@ export const services: ResourceDef = {
     spec.sessionAffinity ??= 'None';
     // ipFamilyPolicy and ipFamilies are defaulted with the cluster's families when ClusterIPs are assigned.
     if (spec.type !== 'ExternalName') spec.internalTrafficPolicy ??= 'Cluster';
-    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+    if (externallyAccessible(spec)) spec.externalTrafficPolicy ??= 'Cluster';
     if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
     if (spec.sessionAffinity === 'ClientIP') spec.sessionAffinityConfig ??= { clientIP: { timeoutSeconds: 10800 } };
     for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
@@ -217,12 +223,16 @@ export const services: ResourceDef = {
       if (spec[f] !== undefined && !['Cluster', 'Local'].includes(spec[f]))
         errs.notSupported(`spec.${f}`, spec[f], ['Cluster', 'Local']);
     }
-    if (spec.externalTrafficPolicy !== undefined && spec.type !== 'NodePort' && spec.type !== 'LoadBalancer') {
-      errs.invalid(
-        'spec.externalTrafficPolicy',
-        spec.externalTrafficPolicy,
-        "may only be set when `type` is 'NodePort' or 'LoadBalancer'",
-      );
+    // validateServiceExternalTrafficPolicy
+    if (!externallyAccessible(spec)) {
+      if (spec.externalTrafficPolicy !== undefined)
+        errs.invalid(
+          'spec.externalTrafficPolicy',
+          spec.externalTrafficPolicy,
+          'may only be set for externally-accessible services',
+        );
+    } else if (spec.externalTrafficPolicy === undefined) {
+      errs.required('spec.externalTrafficPolicy');
     }
     const ports: Json[] = Array.isArray(spec.ports) ? spec.ports : [];
     if (spec.type === 'ExternalName') {

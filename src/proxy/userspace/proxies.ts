@@ -130,13 +130,24 @@ interface Flow {
   sock: UdpSocket;
   ep: string;
   timer: NodeJS.Timeout;
+  /** the listener socket the client's datagrams arrive on, and its replies leave from */
+  via: UdpSocket;
 }
 
-/** UDP: one upstream socket per client address, so replies find their way back; idle flows expire. */
+/**
+ * UDP: one upstream socket per client address, so replies find their way back; idle flows expire.
+ *
+ * A wildcard listener has a loopback twin on the same port. The node's own traffic is redirected (nft
+ * `redirect` in the output hook) to 127.0.0.1 / ::1, so conntrack expects the reply from that address; a
+ * reply from the wildcard socket would leave from the address routing picks for the client (the node's
+ * own), match no NAT entry and never reach the client. The twin, the more specific binding, receives the
+ * redirected datagrams and replies from the loopback address. (Redirects in prerouting, from pods and
+ * clients, go to the incoming interface's primary address, which is also what routing picks for the reply.)
+ */
 export class UdpProxy implements PortProxy {
   private readonly rr: RoundRobin;
   private readonly flows = new Map<string, Flow>();
-  private sock!: UdpSocket;
+  private readonly socks: UdpSocket[] = [];
   private family: 4 | 6 = 4;
   port = 0;
 
@@ -148,16 +159,23 @@ export class UdpProxy implements PortProxy {
     this.rr = new RoundRobin(affinity);
   }
 
-  async listen(port: number, host = '0.0.0.0', family: 4 | 6 = 4): Promise<this> {
-    this.sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
-    this.family = family;
-    this.sock.on('message', (msg, rinfo) => this.fromClient(msg, rinfo.address, rinfo.port));
-    this.sock.on('error', (err) => this.log?.warn({ err: err.message }, 'udp proxy socket error'));
+  private async bind(port: number, host: string, family: 4 | 6): Promise<UdpSocket> {
+    const sock = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, reuseAddr: true });
+    sock.on('message', (msg, rinfo) => this.fromClient(msg, rinfo.address, rinfo.port, sock));
+    sock.on('error', (err) => this.log?.warn({ err: err.message }, 'udp proxy socket error'));
     await new Promise<void>((resolve, reject) => {
-      this.sock.once('error', reject);
-      this.sock.bind(port, host, () => resolve());
+      sock.once('error', reject);
+      sock.bind(port, host, () => resolve());
     });
-    this.port = this.sock.address().port;
+    this.socks.push(sock);
+    return sock;
+  }
+
+  async listen(port: number, host = '0.0.0.0', family: 4 | 6 = 4): Promise<this> {
+    this.family = family;
+    const main = await this.bind(port, host, family);
+    this.port = main.address().port;
+    if (host === '0.0.0.0' || host === '::') await this.bind(this.port, family === 6 ? '::1' : '127.0.0.1', family);
     return this;
   }
 
@@ -182,7 +200,7 @@ export class UdpProxy implements PortProxy {
     f.timer.unref();
   }
 
-  private fromClient(msg: Buffer, address: string, port: number): void {
+  private fromClient(msg: Buffer, address: string, port: number, via: UdpSocket): void {
     const client = `${address}:${port}`;
     let f = this.flows.get(client);
     if (!f) {
@@ -193,10 +211,10 @@ export class UdpProxy implements PortProxy {
       sock.on('message', (reply) => {
         const flow = this.flows.get(client);
         if (flow) this.touch(client, flow);
-        this.sock.send(reply, port, address);
+        via.send(reply, port, address);
       });
       sock.connect(ep.port, ep.ip);
-      f = { sock, ep: epKey(ep), timer: setTimeout(() => undefined, 0) };
+      f = { sock, ep: epKey(ep), timer: setTimeout(() => undefined, 0), via };
       this.flows.set(client, f);
       const flow = f;
       sock.once('connect', () => sock.send(msg, (err) => err && this.endFlow(client, flow)));
@@ -215,6 +233,6 @@ export class UdpProxy implements PortProxy {
 
   async close(): Promise<void> {
     for (const [c, f] of this.flows) this.endFlow(c, f);
-    await new Promise<void>((resolve) => this.sock.close(() => resolve()));
+    await Promise.all(this.socks.map((sock) => new Promise<void>((resolve) => sock.close(() => resolve()))));
   }
 }

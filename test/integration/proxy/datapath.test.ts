@@ -144,6 +144,12 @@ describe.each(['nftables', 'userspace'])('service proxy datapath (%s mode)', (mo
     expect(got.every((x) => ['p1', 'p2'].includes(x))).toBe(true);
   });
 
+  // userspace mode: the node's own datagrams are redirected to loopback, and the reply must leave from there
+  it('UDP through a ClusterIP from the node itself', async () => {
+    const got = names(await client(topo.nodes[1]!.ns, 'udp', '10.96.0.53', 53, 4));
+    expect(got.every((x) => ['p1', 'p2'].includes(x))).toBe(true);
+  });
+
   it('ClientIP affinity sticks to one endpoint', async () => {
     const got = names(await client(pod('p2').ns, 'tcp', '10.96.0.20', 80, 12));
     expect(got[0]).toMatch(/^p[123]$/);

@@ -202,6 +202,28 @@ describe('registry', () => {
     expect(reuse.spec.clusterIP).toBe(a.spec.clusterIP);
   });
 
+  it('externalTrafficPolicy belongs to externally-accessible Services, external IPs included (as Kubernetes)', async () => {
+    const svc = (name: string, spec: Record<string, unknown>) => ({
+      metadata: { name },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80 }], ...spec },
+    });
+    const ext = await reg.create(services, 'default', svc('x1', { externalIPs: ['198.18.0.11'] }), w());
+    expect(ext.spec.externalTrafficPolicy).toBe('Cluster');
+    const local = await reg.create(
+      services,
+      'default',
+      svc('x2', { externalIPs: ['198.18.0.11'], externalTrafficPolicy: 'Local' }),
+      w(),
+    );
+    expect(local.spec.externalTrafficPolicy).toBe('Local');
+    const plain = await apiError(reg.create(services, 'default', svc('x3', { externalTrafficPolicy: 'Local' }), w()));
+    expect([plain.code, plain.details?.causes?.[0]?.field]).toEqual([422, 'spec.externalTrafficPolicy']);
+    expect(plain.message).toContain('may only be set for externally-accessible services');
+    // without its external IPs the Service is internal only: the policy it did not change is dropped
+    const internal = await reg.patch(services, 'default', 'x2', 'merge', { spec: { externalIPs: null } }, w());
+    expect(internal.spec.externalTrafficPolicy).toBeUndefined();
+  });
+
   it('deletes bound pods gracefully, unbound ones at once, and honours finalizers', async () => {
     await reg.create(pods, 'default', podBody('unbound'), w());
     await reg.delete(pods, 'default', 'unbound', {}, { dryRun: false });

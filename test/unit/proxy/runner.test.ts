@@ -4,6 +4,7 @@ import { ProxyMetrics, serveMetrics } from '../../../src/proxy/metrics.js';
 import type { DesiredState } from '../../../src/proxy/model/types.js';
 import { ProxyTracker } from '../../../src/proxy/model/tracker.js';
 import { ProxyRunner } from '../../../src/proxy/runner.js';
+import { FakeClock, settle } from '../../helpers/clock.js';
 import { slice, svc } from '../../helpers/proxy/objects.js';
 
 class RecordingBackend implements ProxyBackend {
@@ -40,8 +41,16 @@ describe('proxy runner', () => {
     const t = new ProxyTracker();
     const b = new RecordingBackend();
     const metrics = new ProxyMetrics();
-    // burst 1: the rate limit applies from the second sync on, so the two changes below must coalesce
-    const r = new ProxyRunner(t, b, node, { minSyncIntervalMs: 50, fullSyncIntervalMs: 3_600_000, burst: 1, metrics });
+    // burst 1: the rate limit applies from the second sync on, so the two changes below must coalesce; the
+    // fake clock keeps a loaded machine from stretching the gap between them past the interval
+    const clock = new FakeClock();
+    const r = new ProxyRunner(t, b, node, {
+      minSyncIntervalMs: 50,
+      fullSyncIntervalMs: 3_600_000,
+      burst: 1,
+      metrics,
+      clock,
+    });
     t.updateService(svc('a', { clusterIP: '10.96.0.1' }));
     r.notify(); // before start: nothing
     expect(b.calls).toHaveLength(0);
@@ -50,8 +59,11 @@ describe('proxy runner', () => {
     expect(b.calls).toEqual([{ changed: 'full', services: ['default/a'] }]);
     t.updateService(svc('b', { clusterIP: '10.96.0.2' }));
     r.notify();
+    await settle();
+    expect(b.calls).toHaveLength(1); // held back by the minimum interval
     t.updateSlice(slice('a', [{ ip: '10.244.1.2' }]));
     r.notify();
+    await clock.advance(50);
     await r.idle();
     expect(b.calls.slice(1)).toEqual([{ changed: ['default/a', 'default/b'], services: ['default/a', 'default/b'] }]);
     // kube-proxy's names: every sync in the combined histogram, this one also in the partial one
