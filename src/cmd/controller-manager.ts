@@ -4,7 +4,7 @@ import { durationOption as duration } from '../client/duration.js';
 import { runUntilSignal } from '../client/lifecycle.js';
 import { ALL_CONTROLLERS, ControllerManager, DEFAULT_OPTIONS, type ControllerName } from '../controllers/manager.js';
 import { nodeCidrAllocators } from '../controllers/nodeipam/cidr.js';
-import { AddressPool } from '../controllers/loadbalancer/pool.js';
+import { AddressPools } from '../controllers/loadbalancer/pool.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { parseArgs } from './parse.js';
@@ -39,7 +39,11 @@ export async function main(argv: string[]): Promise<void> {
       'prefix length of each IPv6 node pod CIDR',
       String(DEFAULT_OPTIONS.nodeCidrMaskSizeIPv6),
     )
-    .option('--lb-pool <range>', 'LoadBalancer addresses: A-B, a CIDR, or one address', DEFAULT_OPTIONS.lbPool)
+    .option(
+      '--lb-pool <range>',
+      'LoadBalancer addresses: A-B, a CIDR or one address; an IPv4 and an IPv6 one, comma-separated, for dual stack',
+      DEFAULT_OPTIONS.lbPool,
+    )
     .option(
       '--node-monitor-period <d>',
       'how often node heartbeats are checked',
@@ -92,7 +96,7 @@ export async function main(argv: string[]): Promise<void> {
       throw new UserError(`skiff controller-manager: ${flag} must be an integer, not "${text}"`, 2);
   try {
     nodeCidrAllocators(o.clusterCidr, mask, mask6);
-    new AddressPool(o.lbPool);
+    new AddressPools(o.lbPool);
   } catch (err) {
     throw new UserError(`skiff controller-manager: ${errorMessage(err)}`, 2);
   }

@@ -7,7 +7,7 @@ import { DeploymentController } from './deployment/controller.js';
 import { EndpointSliceController } from './endpointslice/controller.js';
 import { GarbageCollector } from './gc/controller.js';
 import { LoadBalancerController } from './loadbalancer/controller.js';
-import { AddressPool } from './loadbalancer/pool.js';
+import { AddressPools } from './loadbalancer/pool.js';
 import { NodeIpamController } from './nodeipam/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { ReplicaSetController } from './replicaset/controller.js';
@@ -80,7 +80,7 @@ export class ControllerManager {
   ) {
     const o = { ...DEFAULT_OPTIONS, ...opts };
     // Validate the pure configuration before any network activity: bad flags fail fast.
-    const pool = new AddressPool(o.lbPool);
+    const pool = new AddressPools(o.lbPool);
     this.informers = new InformerFactory(kc, log);
     this.events = componentEvents(kc, log, 'kube-controller-manager');
     const ctx: ControllerContext = {

@@ -10,7 +10,7 @@ export const CP_IP = '198.18.0.1';
 export const CLIENT_IP = '198.18.0.100';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 export const SERVICE_CIDR = '10.96.0.0/12';
-export const LB_POOL = '198.18.0.200-198.18.0.250';
+const LB_POOL = '198.18.0.200-198.18.0.250';
 export const API_PORT = 6443;
 export const MAX_NODES = 50;
 
@@ -62,6 +62,8 @@ export type IpFamilyMode = 'ipv4' | 'ipv6' | 'dual';
 export const UNDERLAY6_PREFIX_LEN = 64;
 const CLUSTER_CIDR6 = 'fd00:10:244::/56';
 export const SERVICE_CIDR6 = 'fd00:10:96::/112';
+/** LoadBalancer addresses on the IPv6 underlay (answered by Neighbor Advertisements from a node). */
+const LB_POOL6 = 'fd00:198:18::200-fd00:198:18::250';
 
 /** The underlay IPv6 address matching an underlay IPv4 one (198.18.0.11 → fd00:198:18::11). */
 export function underlayIPv6(ipv4: string): string {
@@ -72,6 +74,11 @@ export function underlayIPv6(ipv4: string): string {
 /** Comma-separated, primary family first: what --cluster-cidr / --service-cluster-ip-range take. */
 export function clusterCidrs(mode: IpFamilyMode): string {
   return { ipv4: CLUSTER_CIDR, ipv6: CLUSTER_CIDR6, dual: `${CLUSTER_CIDR},${CLUSTER_CIDR6}` }[mode];
+}
+
+/** --lb-pool: a range per family of the lab, primary first. */
+export function lbPools(mode: IpFamilyMode): string {
+  return { ipv4: LB_POOL, ipv6: LB_POOL6, dual: `${LB_POOL},${LB_POOL6}` }[mode];
 }
 
 export function serviceCidrs(mode: IpFamilyMode): string {

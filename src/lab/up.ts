@@ -8,7 +8,7 @@ import {
   API_PORT,
   CLUSTER_CIDR,
   CP_IP,
-  LB_POOL,
+  lbPools,
   SERVICE_CIDR,
   type IpFamilyMode,
   clusterCidrs,
@@ -291,7 +291,7 @@ export class LabBuilder {
       this.start('controller-manager', 'controller-manager', cpNs, {
         STATE_DIR: this.paths.cp,
         CLUSTER_CIDR: clusterCidrs(this.ipFamily),
-        LB_POOL,
+        LB_POOL: lbPools(this.ipFamily),
         ...(o.nodeGraceMs ? { NODE_MONITOR_GRACE_MS: String(o.nodeGraceMs) } : {}),
         ...(o.evictionMs ? { POD_EVICTION_TIMEOUT_MS: String(o.evictionMs) } : {}),
       });

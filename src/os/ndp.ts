@@ -10,9 +10,13 @@ import { ipArgv, type NsRef } from './ns.js';
  * (Node has no raw sockets).
  */
 
-/** Add `ip/128` to dev without DAD (idempotent: replace). */
+/**
+ * Add `ip/128` to dev without DAD (idempotent: replace), deprecated from the start (`preferred_lft 0`): it
+ * answers Neighbor Solicitations and takes traffic, but source address selection never picks it for the
+ * node's own connections (RFC 6724 rule 3), which would otherwise leave from the VIP and break when it moves.
+ */
 export async function addNoDadAddress(ns: NsRef, dev: string, ip: string): Promise<void> {
-  await run(ipArgv(ns, ['-6', 'addr', 'replace', `${ip}/128`, 'dev', dev, 'nodad']));
+  await run(ipArgv(ns, ['-6', 'addr', 'replace', `${ip}/128`, 'dev', dev, 'nodad', 'preferred_lft', '0']));
 }
 
 /** One unsolicited NA for `ip` to all nodes: override flag set, dev's MAC as target link-layer address. */

@@ -5,29 +5,39 @@ import { keyOf } from '../../client/informer.js';
 import { WorkQueue } from '../../client/workqueue.js';
 import { refTo, type EventRecorder } from '../../events/index.js';
 import { logSyncError, type Controller, type ControllerContext } from '../types.js';
-import { AddressPool } from './pool.js';
+import { ipFamilyOf } from '../../net/ip.js';
+import type { AddressPools } from './pool.js';
 
 const ingressIps = (svc: V1Service | undefined): string[] =>
   (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => !!x);
 
+/** The families a Service's addresses are wanted in: its spec.ipFamilies that the pool has addresses for. */
+function wantedFamilies(svc: V1Service, pools: AddressPools): (4 | 6)[] {
+  const named = (svc.spec?.ipFamilies ?? []).map((f) => (f === 'IPv6' ? 6 : 4) as 4 | 6);
+  const out = named.filter((f) => pools.forFamily(f));
+  return out.length || named.length ? out : pools.families.slice(0, 1);
+}
+
 /**
- * Services of type LoadBalancer get status.loadBalancer.ingress[0].ip from the pool (spec.loadBalancerIP
- * when it is in the pool and free). The used set is the pool addresses found in Services' status, so a
- * deleted Service or one that changed type frees its address and restarts never duplicate one. Events as
- * MetalLB's controller records them (IPAllocated, AllocationFailed) and, for a Service that stopped being a
- * LoadBalancer, as the service controller does (DeletingLoadBalancer, DeletedLoadBalancer).
+ * Services of type LoadBalancer get status.loadBalancer.ingress from the pool: one address per family of the
+ * Service that the pool has (a dual-stack Service in a dual-stack pool gets one of each, primary family
+ * first), spec.loadBalancerIP for its family when it is in the pool and free. The used set is the pool
+ * addresses found in Services' status, so a deleted Service or one that changed type frees its address and
+ * restarts never duplicate one. Events as MetalLB's controller records them (IPAllocated,
+ * AllocationFailed) and, for a Service that stopped being a LoadBalancer, as the service controller does
+ * (DeletingLoadBalancer, DeletedLoadBalancer).
  */
 export class LoadBalancerController implements Controller {
   readonly name = 'loadbalancer';
   private readonly queue: WorkQueue;
-  /** service key → address written but not yet observed. */
-  private readonly inFlight = new Map<string, string>();
+  /** service key → addresses written but not yet observed. */
+  private readonly inFlight = new Map<string, string[]>();
   private readonly metallb: EventRecorder;
   private readonly serviceController: EventRecorder;
 
   constructor(
     private readonly ctx: ControllerContext,
-    readonly pool: AddressPool,
+    readonly pool: AddressPools,
   ) {
     const log = ctx.log.child({ controller: this.name });
     this.metallb = ctx.recorder('metallb-controller');
@@ -78,32 +88,47 @@ export class LoadBalancerController implements Controller {
       return;
     }
     const wanted = svc.spec?.loadBalancerIP || undefined;
-    if (mine.length && (!wanted || mine.includes(wanted)) && !this.duplicated(key, mine[0]!)) return;
-    const used = new Set<string>(this.inFlight.values());
+    const families = wantedFamilies(svc, this.pool);
+    // per family: the address it keeps (in the pool, the wanted one if one is asked for, not an older
+    // Service's), or none yet
+    const keep = new Map<4 | 6, string>();
+    for (const f of families) {
+      const wantedHere = wanted && ipFamilyOf(wanted) === f ? wanted : undefined;
+      const ip = mine.find((x) => ipFamilyOf(x) === f && (!wantedHere || x === wantedHere) && !this.duplicated(key, x));
+      if (ip) keep.set(f, ip);
+    }
+    if (families.length && keep.size === families.length && mine.length === families.length) return;
+    const used = new Set<string>([...this.inFlight.values()].flat());
     for (const s of services.list()) {
       if (keyOf(s) === key || s.spec?.type !== 'LoadBalancer') continue;
       for (const ip of ingressIps(s)) used.add(ip);
     }
-    const ip = this.pool.allocate(used, wanted);
-    if (!ip) {
-      log.warn(
-        { pool: this.pool.spec, loadBalancerIP: wanted },
-        wanted ? 'requested loadBalancerIP is not free in the pool' : 'address pool exhausted',
-      );
-      const why = wanted ? `requested IP ${wanted} is not available in the pool` : 'no available IPs';
-      this.metallb.event(
-        refTo('Service', 'v1', svc),
-        'Warning',
-        'AllocationFailed',
-        `Failed to allocate IP for "${key}": ${why}`,
-      );
-      return; // waits for an address to be freed (requeuePending)
+    const ips: string[] = [];
+    for (const f of families) {
+      const wantedHere = wanted && ipFamilyOf(wanted) === f ? wanted : undefined;
+      const ip = keep.get(f) ?? this.pool.forFamily(f)?.allocate(used, wantedHere);
+      if (!ip) {
+        log.warn(
+          { pool: this.pool.spec, family: f, loadBalancerIP: wanted },
+          wantedHere ? 'requested loadBalancerIP is not free in the pool' : 'address pool exhausted',
+        );
+        const why = wantedHere ? `requested IP ${wantedHere} is not available in the pool` : 'no available IPs';
+        this.metallb.event(
+          refTo('Service', 'v1', svc),
+          'Warning',
+          'AllocationFailed',
+          `Failed to allocate IP for "${key}": ${why}`,
+        );
+        return; // waits for an address to be freed (requeuePending)
+      }
+      ips.push(ip);
     }
-    this.inFlight.set(key, ip);
+    if (ips.length === 0) return; // no family of this Service has a pool
+    this.inFlight.set(key, ips);
     try {
-      await this.writeIngress(svc, [ip]);
-      log.info({ ip }, 'assigned LoadBalancer address');
-      this.metallb.event(refTo('Service', 'v1', svc), 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify([ip])}`);
+      await this.writeIngress(svc, ips);
+      log.info({ ips }, 'assigned LoadBalancer address');
+      this.metallb.event(refTo('Service', 'v1', svc), 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify(ips)}`);
     } catch (err) {
       this.inFlight.delete(key);
       throw err;

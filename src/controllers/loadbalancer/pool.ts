@@ -39,3 +39,36 @@ export class AddressPool {
     return undefined;
   }
 }
+
+/**
+ * `--lb-pool`: one range, or two of different families separated by a comma (a dual-stack pool, as a
+ * MetalLB IPAddressPool with an IPv4 and an IPv6 range). A dual-stack Service gets one address of each.
+ */
+export class AddressPools {
+  private readonly pools: AddressPool[];
+
+  constructor(readonly spec: string) {
+    const parts = spec
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (parts.length === 0 || parts.length > 2)
+      throw new Error(`invalid address pool "${spec}": one range, or one IPv4 and one IPv6 range`);
+    this.pools = parts.map((p) => new AddressPool(p));
+    if (this.pools.length === 2 && this.pools[0]!.family === this.pools[1]!.family)
+      throw new Error(`invalid address pool "${spec}": two ranges must be of different families`);
+  }
+
+  /** The families there are addresses for, the first range's first. */
+  get families(): (4 | 6)[] {
+    return this.pools.map((p) => p.family);
+  }
+
+  forFamily(family: 4 | 6): AddressPool | undefined {
+    return this.pools.find((p) => p.family === family);
+  }
+
+  contains(ip: string): boolean {
+    return this.pools.some((p) => p.contains(ip));
+  }
+}

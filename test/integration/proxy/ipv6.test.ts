@@ -183,6 +183,9 @@ describe.each(['nftables', 'userspace'])('IPv6 and dual-stack Services (%s mode)
     const mac = JSON.parse(await run(['ip', '-n', owner.ns, '-j', 'link', 'show', 'dev', 'eth0']))[0].address;
     const neigh = await run(['ip', '-n', topo.client, '-6', 'neigh', 'show', LB6]);
     expect(neigh).toContain(mac);
+    // the VIP is deprecated on the owner: its own connections on the underlay keep leaving from its address
+    const route = await run(['ip', '-n', owner.ns, '-6', 'route', 'get', topo.clientIP6]);
+    expect(route).toContain(`src ${owner.ip6} `);
   });
 
   it('loadBalancerSourceRanges per family: the listed client passes, the node itself is dropped (filter-output)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AddressPool } from '../../../src/controllers/loadbalancer/pool.js';
+import { AddressPool, AddressPools } from '../../../src/controllers/loadbalancer/pool.js';
 import { NodeCidrAllocator, nodeCidrAllocators } from '../../../src/controllers/nodeipam/cidr.js';
 import { parseCidr } from '../../../src/net/cidr.js';
 
@@ -51,6 +51,22 @@ describe('AddressPool', () => {
     expect(p.allocate(['198.18.0.202'], '198.18.0.202')).toBeUndefined();
     expect(p.allocate([], '10.0.0.1')).toBeUndefined();
     expect(p.allocate(['198.18.0.200', '198.18.0.201', '198.18.0.202'])).toBeUndefined();
+  });
+});
+
+describe('AddressPools (--lb-pool, dual stack)', () => {
+  it('takes one range, or an IPv4 and an IPv6 one, and finds the pool of a family', () => {
+    const dual = new AddressPools('198.18.0.200-198.18.0.250, fd00:198:18::200-fd00:198:18::250');
+    expect(dual.families).toEqual([4, 6]);
+    expect(dual.forFamily(6)?.allocate([])).toBe('fd00:198:18::200');
+    expect([dual.contains('198.18.0.201'), dual.contains('fd00:198:18::201'), dual.contains('10.0.0.1')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(new AddressPools('198.18.0.200-198.18.0.250').forFamily(6)).toBeUndefined();
+    expect(() => new AddressPools('198.18.0.1-198.18.0.2,198.18.1.1-198.18.1.2')).toThrow(/different families/);
+    expect(() => new AddressPools('')).toThrow(/one range, or one IPv4 and one IPv6 range/);
   });
 });
 
