@@ -120,7 +120,6 @@ export function buildServiceState(
 
   const ports: ServicePortState[] = [];
   const localReady = new Set<string>();
-  const endpointNodes = new Set<string>();
   for (const family of families) {
     const inFamily = ofFamily(family);
     const clusterIPs = rawIPs.filter(inFamily);
@@ -133,7 +132,6 @@ export function buildServiceState(
       const portName = p.name ?? '';
       const all = endpointsForPort(slices, portName, protocol, node.nodeName, family);
       for (const e of all) if (e.local && e.ready) localReady.add(e.ip);
-      for (const e of selectEndpoints(all, false)) if (e.nodeName) endpointNodes.add(e.nodeName);
       const clusterEndpoints = selectEndpoints(all, internalLocal);
       const externalEndpoints = selectEndpoints(all, externalLocal);
       ports.push({
@@ -167,7 +165,6 @@ export function buildServiceState(
     ports,
     healthCheckNodePort: externalLocal && type === 'LoadBalancer' ? spec.healthCheckNodePort : undefined,
     localEndpoints: localReady.size,
-    endpointNodes: [...endpointNodes].sort(),
     loadBalancerIPs: allLoadBalancerIPs.filter((ip) => families.includes(ipFamilyOf(ip)!)),
     externalLocal,
   };

@@ -71,8 +71,6 @@ export interface ServiceState {
   healthCheckNodePort?: number;
   /** Endpoints on this node that are ready (what /healthz on the health-check node port reports). */
   localEndpoints: number;
-  /** Nodes hosting a usable endpoint (candidates to announce a Local LoadBalancer IP). */
-  endpointNodes: string[];
   /** LoadBalancer ingress IPs of every family and whether external traffic policy is Local (for L2
    * announcement: ARP for IPv4, NDP for IPv6). */
   loadBalancerIPs: string[];
