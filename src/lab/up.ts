@@ -1,4 +1,5 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
+import { waitFor as pollUntil, WaitTimeout } from '../util/wait.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
@@ -75,27 +76,19 @@ interface CniSetup {
   daemon: boolean;
 }
 
+/** The shared wait, its timeout reported as a failed `skiff up` (LabUpError). */
 async function waitFor<T>(
   what: string,
   timeoutMs: number,
   fn: () => Promise<T | undefined>,
   check?: () => void,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    check?.();
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 300));
+  try {
+    return await pollUntil(what, timeoutMs, fn, { check });
+  } catch (err) {
+    if (err instanceof WaitTimeout) throw new LabUpError(err.message);
+    throw err;
   }
-  throw new LabUpError(
-    `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last ? ` (last error: ${last})` : ''}`,
-  );
 }
 
 function servingCertCoversLoopback(pkiDir: string): boolean {

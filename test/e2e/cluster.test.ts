@@ -2,7 +2,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { MatrixReport } from '../../src/conformance/services/run.js';
 import { isStatus } from '../../src/kubelet/api.js';
 import { runRaw } from '../../src/os/exec.js';
 import { namedNs } from '../../src/os/ns.js';
@@ -13,7 +12,17 @@ import { labPaths } from '../../src/lab/paths.js';
 import { alive } from '../../src/lab/supervisor.js';
 import { teardown } from '../../src/lab/teardown.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
-import { type Cluster, type PodJson, type SvcJson, listPods, service, spread, until, upCluster } from './helpers.js';
+import {
+  type Cluster,
+  type PodJson,
+  type SvcJson,
+  listPods,
+  runServicesConformance,
+  service,
+  spread,
+  until,
+  upCluster,
+} from './helpers.js';
 
 /**
  * The cheap checks, over the whole matrix (both CNIs x both proxy modes), each against a fresh 3-node
@@ -240,26 +249,9 @@ r=>{r.resume();r.on('end',()=>console.log(ns+' '+r.statusCode));}).on('error',e=
   });
 
   it('skiff conformance services: every cell of the Service matrix behaves as under kube-proxy', async () => {
-    const r = await runRaw(
-      [
-        process.execPath,
-        process.env.SKIFF_JS as string,
-        'conformance',
-        'services',
-        '--state-dir',
-        c.stateDir,
-        '-o',
-        'json',
-      ],
-      { timeoutMs: 240_000 },
-    );
-    if (!r.stdout.trim()) throw new Error(`skiff conformance services: exit ${r.code}: ${r.stderr}`);
-    const report = JSON.parse(r.stdout) as MatrixReport;
-    const failures = report.results
-      .filter((x) => !x.verdict.pass)
-      .map((x) => `${x.name}: ${x.verdict.observed} (${x.verdict.detail})`);
+    const { report, code, failures } = await runServicesConformance(c);
     expect(failures).toEqual([]);
-    expect(r.code).toBe(0);
+    expect(code).toBe(0);
     // 3 nodes, IPv4: every type × source × policy × protocol cell (model.test counts them)
     expect([report.mode, report.results.length]).toEqual([proxyMode, 360]);
     // the drops are real drops: each mode has cells that must not answer, and they did not

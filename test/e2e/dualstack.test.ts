@@ -4,11 +4,10 @@ import { httpGetIn } from '../../src/lab/http.js';
 import { ipFamilyOf } from '../../src/net/ip.js';
 import { clusterDnsIP } from '../../src/lab/dns.js';
 import { nodeIP, SERVICE_CIDR, underlayIPv6 } from '../../src/lab/addressing.js';
-import type { MatrixReport } from '../../src/conformance/services/run.js';
 import { runRaw } from '../../src/os/exec.js';
 import { namedNs } from '../../src/os/ns.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
-import { type Cluster, type PodJson, listPods, until, upCluster } from './helpers.js';
+import { type Cluster, type PodJson, listPods, runServicesConformance, until, upCluster } from './helpers.js';
 
 /**
  * `skiff up --ip-family dual` on the bridge CNI: nodes get a pod CIDR per family and both InternalIPs, pods get
@@ -180,25 +179,9 @@ describe('skiff up --ip-family dual: bridge CNI', () => {
   });
 
   it('skiff conformance services passes every cell in both families, LoadBalancer over IPv6 included', async () => {
-    const r = await runRaw(
-      [
-        process.execPath,
-        process.env.SKIFF_JS as string,
-        'conformance',
-        'services',
-        '--state-dir',
-        c.stateDir,
-        '-o',
-        'json',
-      ],
-      { timeoutMs: 240_000 },
-    );
-    if (!r.stdout.trim()) throw new Error(`skiff conformance services: exit ${r.code}: ${r.stderr}`);
-    const report = JSON.parse(r.stdout) as MatrixReport;
-    const failures = report.results
-      .filter((x) => !x.verdict.pass)
-      .map((x) => `${x.name}: ${x.verdict.observed} (${x.verdict.detail})`);
+    const { report, code, failures } = await runServicesConformance(c);
     expect(failures).toEqual([]);
+    expect(code).toBe(0);
     expect(report.families).toEqual([4, 6]);
     // the dual-stack pool gives the LoadBalancer Services an IPv6 address too
     const v6 = report.results.filter((x) => x.cell.family === 6);

@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import type { MatrixReport } from '../../src/conformance/services/run.js';
 import { ApiClient } from '../../src/kubelet/api.js';
+import { runRaw } from '../../src/os/exec.js';
 import { nsName } from '../../src/lab/addressing.js';
 import { httpGetIn, servedHostname } from '../../src/lab/http.js';
 import { Progress } from '../../src/lab/progress.js';
@@ -190,4 +192,32 @@ export async function spread(
     else failures++;
   }
   return { hosts, failures };
+}
+
+/**
+ * `skiff conformance services -o json` against the lab, as a user runs it; the report, its exit code, and
+ * one line per cell that did not pass (so a failing test names the cells).
+ */
+export async function runServicesConformance(
+  c: Cluster,
+): Promise<{ report: MatrixReport; code: number; failures: string[] }> {
+  const r = await runRaw(
+    [
+      process.execPath,
+      process.env.SKIFF_JS as string,
+      'conformance',
+      'services',
+      '--state-dir',
+      c.stateDir,
+      '-o',
+      'json',
+    ],
+    { timeoutMs: 240_000 },
+  );
+  if (!r.stdout.trim()) throw new Error(`skiff conformance services: exit ${r.code}: ${r.stderr}`);
+  const report = JSON.parse(r.stdout) as MatrixReport;
+  const failures = report.results
+    .filter((x) => !x.verdict.pass)
+    .map((x) => `${x.name}: ${x.verdict.observed} (${x.verdict.detail})`);
+  return { report, code: r.code, failures };
 }

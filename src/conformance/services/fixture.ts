@@ -8,6 +8,7 @@ import { ApiClient, isStatus } from '../../kubelet/api.js';
 import { nodeIP, nodeName, underlayIPv6 } from '../../lab/addressing.js';
 import type { LabState } from '../../lab/state.js';
 import { ipFamilyOf } from '../../net/ip.js';
+import { waitFor } from '../../util/wait.js';
 import { type Family, SERVICE_SHAPES, serviceName, type ServiceShape } from './model.js';
 
 const NAMESPACE = 'skiff-conformance';
@@ -149,18 +150,6 @@ export interface Deployed {
   services: Map<string, SvcJson>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`skiff conformance: timed out waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
 /** Remove everything in the namespace and the namespace itself; waits until the pods are gone. */
 export async function removeFixture(api: ApiClient): Promise<void> {
   const base = `/api/v1/namespaces/${NAMESPACE}`;
@@ -181,7 +170,7 @@ export async function removeFixture(api: ApiClient): Promise<void> {
   }
   await Promise.all(svcs.items.map((s) => ignore404(api.request('DELETE', `${base}/services/${s.metadata.name}`))));
   await Promise.all(pods.items.map((p) => ignore404(api.request('DELETE', `${base}/pods/${p.metadata.name}`))));
-  await until('the conformance pods to be gone', 60_000, async () => {
+  await waitFor('the conformance pods to be gone', 60_000, async () => {
     try {
       const left = await api.request<{ items: unknown[] }>('GET', `${base}/pods`);
       return left.items.length === 0 ? true : undefined;
@@ -196,7 +185,7 @@ export async function removeFixture(api: ApiClient): Promise<void> {
 /** Create the pods and Services and wait until every Service has its endpoints (and LB addresses). */
 export async function deployFixture(api: ApiClient, layout: Layout, families: readonly Family[]): Promise<Deployed> {
   await removeFixture(api);
-  await until('the namespace to be created', 60_000, async () => {
+  await waitFor('the namespace to be created', 60_000, async () => {
     try {
       await api.request('POST', '/api/v1/namespaces', {
         apiVersion: 'v1',
@@ -223,7 +212,7 @@ export async function deployFixture(api: ApiClient, layout: Layout, families: re
   for (const [name, node, labels] of want) await api.request('POST', `${base}/pods`, pod(name, node, labels));
   for (const s of SERVICE_SHAPES) await api.request('POST', `${base}/services`, serviceObject(s, families, layout));
 
-  const pods = await until('the conformance pods to be ready', 120_000, async () => {
+  const pods = await waitFor('the conformance pods to be ready', 120_000, async () => {
     const list = await api.request<{ items: PodJson[] }>('GET', `${base}/pods`);
     const ready = list.items.filter(
       (p) =>
@@ -244,7 +233,7 @@ export async function deployFixture(api: ApiClient, layout: Layout, families: re
       ]),
     );
   });
-  const services = await until('every Service to have its endpoints and addresses', 120_000, async () => {
+  const services = await waitFor('every Service to have its endpoints and addresses', 120_000, async () => {
     const list = await api.request<{ items: SvcJson[] }>('GET', `${base}/services`);
     const slices = await api.request<{
       items: {

@@ -6,6 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApiClient } from '../../kubelet/api.js';
 import { podNetnsName } from '../../kubelet/pod.js';
 import { CLIENT_IP, nsName, underlayIPv6 } from '../../lab/addressing.js';
@@ -209,8 +210,6 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (t: T) => Prom
   return out;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export async function runServicesMatrix(lab: LabState, o: RunOptions = {}): Promise<MatrixReport> {
   const log = o.log ?? (() => undefined);
   const api = new ApiClient(labPaths(lab.stateDir).adminKubeconfig);
@@ -273,7 +272,7 @@ export async function runServicesMatrix(lab: LabState, o: RunOptions = {}): Prom
     for (let round = 1; round <= 3 && todo.length; round++) {
       if (round > 1) {
         log(`skiff conformance: ${todo.length} cells again (round ${round})`);
-        await sleep(2000);
+        await delay(2000);
       }
       const out = await pool(todo, 24, async (x) => ({ ...x, rounds: round, ...(await runCell(x.cell)) }));
       todo = [];
