@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient } from '../src/kubelet/api.js';
 import { procChildren, procRssBytes } from '../src/os/proc.js';
 import { readLab } from '../src/lab/state.js';
+import { labComponents } from '../src/lab/supervisor.js';
 import { Progress } from '../src/lab/progress.js';
 import { LabBuilder } from '../src/lab/up.js';
 import { teardown } from '../src/lab/teardown.js';
@@ -135,13 +136,18 @@ function treeRss(pid: number): number {
 function labMemory(dir: string): { components: Record<string, number>; podsMiB: number; totalMiB: number } {
   const components: Record<string, number> = {};
   let pods = 0;
-  for (const p of readLab(dir)?.processes ?? []) {
+  const procs = [
+    ...(readLab(dir)?.processes ?? []),
+    ...labComponents(dir).flatMap((c) => (c.process ? [{ name: c.name, pid: c.process.pid }] : [])),
+  ];
+  for (const p of procs) {
     const own = procRssBytes(p.pid) ?? 0;
     const tree = treeRss(p.pid);
     components[p.name] = Math.round(own / MiB);
-    // a kubelet's descendants are its pods' processes; any other component's children are its own
+    // a kubelet's descendants are its pods' processes; the supervisor's are the components (counted
+    // apiece); any other component's children are its own
     if (p.name.startsWith('kubelet')) pods += tree - own;
-    else components[p.name] = Math.round(tree / MiB);
+    else if (p.name !== 'supervisor') components[p.name] = Math.round(tree / MiB);
   }
   const componentSum = Object.values(components).reduce((a, b) => a + b, 0);
   return { components, podsMiB: Math.round(pods / MiB), totalMiB: Math.round(componentSum + pods / MiB) };

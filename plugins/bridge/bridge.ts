@@ -16,6 +16,7 @@ import {
 } from '../../src/os/net.js';
 import { CURRENT_NS, nsFromPath } from '../../src/os/ns.js';
 import { CniCode, CniError } from '../../src/cni/errors.js';
+import { errorMessage } from '../../src/util/errors.js';
 import { ipamAdd, ipamCheck, ipamDel, ipamGc, ipamStatus } from '../../src/cni/ipam/index.js';
 import { parseCidr } from '../../src/net/cidr.js';
 import { attach, detach, gcAttachments, type Layout } from '../../src/cni/nftattach.js';
@@ -329,13 +330,17 @@ async function nodeBatch(conf: BridgeConf, ops: NetOp[]): Promise<IpLink> {
     const cur = await getLink(CURRENT_NS, br);
     if (cur && cur.linkinfo?.info_kind !== 'bridge')
       throw new CniError(CniCode.PluginSpecific, `${br} already exists but is not a bridge`);
-    if (cur) throw err;
-    await ensureBridge(CURRENT_NS, {
-      name: br,
-      mtu: conf.mtu,
-      vlanFiltering: conf.vlan !== undefined,
-      mac: macFromSeed(`bridge:${br}`),
-    });
+    // the bridge exists now: a concurrent ADD created it after our batch failed on its absence (run ours
+    // again), or the batch failed for another reason (that is the error)
+    if (cur && !errorMessage(err).includes(`Cannot find device "${br}"`)) throw err;
+    if (!cur) {
+      await ensureBridge(CURRENT_NS, {
+        name: br,
+        mtu: conf.mtu,
+        vlanFiltering: conf.vlan !== undefined,
+        mac: macFromSeed(`bridge:${br}`),
+      });
+    }
     link = await applyNetOpsAndShow(CURRENT_NS, ops, br);
   }
   if (link?.linkinfo?.info_kind !== 'bridge')

@@ -11,6 +11,11 @@ export interface CommandEntry {
   load(): Promise<CommandModule>;
 }
 
+/** restart, stop and start are one module (control.ts) with the request as its first argument. */
+function control(req: 'restart' | 'stop' | 'start'): Promise<CommandModule> {
+  return Promise.resolve({ main: async (argv) => (await import('./control.js')).controlMain(req, argv) });
+}
+
 export const commands: Record<string, CommandEntry> = {
   apiserver: { summary: 'run the Kubernetes-compatible API server', load: () => import('./apiserver.js') },
   'controller-manager': {
@@ -36,6 +41,26 @@ export const commands: Record<string, CommandEntry> = {
     load: () => import('./ingress-controller.js'),
   },
   up: { summary: 'bring up a multi-node lab cluster in network namespaces', load: () => import('./up.js') },
+  supervise: {
+    summary: 'run the lab’s components and restart them with back-off (started by skiff up)',
+    load: () => import('./supervise.js'),
+  },
+  restart: {
+    summary: 'restart lab components by name (kubelet-node1, or kubelet for every node’s)',
+    load: () => control('restart'),
+  },
+  stop: {
+    summary: 'stop lab components by name, or the whole lab keeping its state (skiff up resumes it)',
+    load: () => control('stop'),
+  },
+  start: {
+    summary: 'start lab components a `skiff stop NAME` stopped',
+    load: () => control('start'),
+  },
+  logs: {
+    summary: 'print a component’s log (human-readable) or a pod’s container log, -f to follow',
+    load: () => import('./logs.js'),
+  },
   down: { summary: 'tear down a lab cluster (idempotent)', load: () => import('./down.js') },
   exec: { summary: 'run a command inside a node, pod or client namespace', load: () => import('./exec.js') },
   image: {

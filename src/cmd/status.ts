@@ -5,7 +5,8 @@ import { ApiClient } from '../kubelet/api.js';
 import { labNamespaces } from '../lab/network.js';
 import { labPaths } from '../lab/paths.js';
 import { DEFAULT_STATE_DIR, readLab } from '../lab/state.js';
-import { alive } from '../lab/supervisor.js';
+import { alive, labComponents } from '../lab/supervisor.js';
+import { describeExit } from '../lab/supervision.js';
 import { parseArgs } from './parse.js';
 
 interface NodeRow {
@@ -31,16 +32,47 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const paths = labPaths(dir);
-  const components = lab.processes.map((p) => ({
-    name: p.name,
-    pid: p.pid,
-    running: alive(p),
-    netns: p.netns ?? '(root)',
-    log: p.log,
-  }));
+  const supervisorUp = lab.processes.some((p) => alive(p));
+  const components = [
+    ...lab.processes.map((p) => ({
+      name: p.name,
+      pid: p.pid,
+      running: alive(p),
+      state: alive(p) ? 'running' : 'EXITED',
+      restarts: 0,
+      lastExit: undefined as string | undefined,
+      netns: p.netns ?? '(root)',
+      log: p.log,
+    })),
+    ...labComponents(dir).map((c) => {
+      // a unit whose supervisor is gone is not restarted: say so, whatever its last status said
+      const state = c.process
+        ? 'running'
+        : !supervisorUp
+          ? 'EXITED'
+          : c.status?.state === 'backoff'
+            ? 'backoff'
+            : c.status?.held
+              ? 'stopped'
+              : (c.status?.state ?? 'starting');
+      return {
+        name: c.name,
+        pid: c.process?.pid ?? c.status?.pid ?? 0,
+        running: !!c.process,
+        state,
+        restarts: c.status?.restarts ?? 0,
+        lastExit: c.status?.lastExit ? describeExit(c.status.lastExit) : undefined,
+        ...(c.status?.lastExit ? { lastExitAt: c.status.lastExit.at } : {}),
+        ...(c.status?.nextStartAt ? { nextStartAt: c.status.nextStartAt } : {}),
+        netns: c.netns ?? '(root)',
+        log: c.log,
+      };
+    }),
+  ];
   let nodes: NodeRow[] = [];
   let apiError: string | undefined;
   try {
+    if (lab.phase === 'stopped') throw new Error(`stopped; \`skiff up --state-dir ${dir}\` resumes it`);
     const api = new ApiClient(paths.adminKubeconfig);
     const list = await api.request<{
       items: {
@@ -85,12 +117,28 @@ export async function main(argv: string[]): Promise<void> {
     `lab ${lab.prefix} (${lab.phase}) in ${dir}: ${lab.nodes} nodes, ${lab.cni} CNI, ${lab.proxyMode} proxy, ${lab.store} store`,
   );
   lines.push(`kubeconfig: ${paths.adminKubeconfig}`);
-  lines.push('', 'COMPONENT'.padEnd(26) + 'PID'.padEnd(9) + 'STATE'.padEnd(10) + 'LOG');
-  for (const c of components)
-    lines.push(c.name.padEnd(26) + String(c.pid).padEnd(9) + (c.running ? 'running' : 'EXITED').padEnd(10) + c.log);
+  lines.push(
+    '',
+    'COMPONENT'.padEnd(26) +
+      'PID'.padEnd(9) +
+      'STATE'.padEnd(10) +
+      'RESTARTS'.padEnd(10) +
+      'LAST-EXIT'.padEnd(11) +
+      'LOG',
+  );
+  for (const c of components) {
+    lines.push(
+      c.name.padEnd(26) +
+        String(c.pid || '-').padEnd(9) +
+        c.state.padEnd(10) +
+        String(c.restarts).padEnd(10) +
+        (c.lastExit ?? '-').padEnd(11) +
+        c.log,
+    );
+  }
   lines.push('', 'NODE'.padEnd(10) + 'READY'.padEnd(9) + 'INTERNAL-IP'.padEnd(16) + 'POD-CIDR');
   for (const n of nodes) lines.push(n.name.padEnd(10) + n.ready.padEnd(9) + n.ip.padEnd(16) + n.podCIDR);
-  if (apiError) lines.push(`(API server unreachable: ${apiError})`);
+  if (apiError) lines.push(lab.phase === 'stopped' ? `(${apiError})` : `(API server unreachable: ${apiError})`);
   lines.push('', `namespaces: ${namespaces.join(' ')}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -8,6 +8,7 @@ import { Progress } from '../lab/progress.js';
 import { DEFAULT_STATE_DIR } from '../lab/state.js';
 import { LabBuilder } from '../lab/up.js';
 import { teardown } from '../lab/teardown.js';
+import { stopLabKeepingState } from '../lab/resume.js';
 import { parseArgs } from './parse.js';
 
 function choice<T extends string>(name: string, values: readonly T[]) {
@@ -98,6 +99,13 @@ export async function main(argv: string[]): Promise<void> {
   try {
     lab = await builder.up();
   } catch (err) {
+    if (builder.resumed && !o.keepOnFailure) {
+      // never lose a stopped cluster's state to a failed resume
+      await stopLabKeepingState(stateDir).catch(() => undefined);
+      throw new UserError(
+        `skiff up failed to resume the lab: ${errorMessage(err)}\n(it is stopped again with its state kept; logs are in ${stateDir}/logs)`,
+      );
+    }
     if (builder.lab && !o.keepOnFailure) {
       await teardown(stateDir).catch(() => undefined);
       throw new UserError(
@@ -135,11 +143,15 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const cniLabel = lab.cniConf ? `CNI from ${lab.cniConf}` : `${lab.cni} CNI`;
+  const state = builder.resumed ? 'resumed (its objects kept)' : 'up';
   progress.info(`
-skiff lab ${lab.prefix} is up: ${lab.nodes} nodes, ${cniLabel}, ${lab.proxyMode} proxy, ${lab.store} store.
+skiff lab ${lab.prefix} is ${state}: ${lab.nodes} nodes, ${cniLabel}, ${lab.proxyMode} proxy, ${lab.store} store.
   kubectl --kubeconfig ${builder.paths.adminKubeconfig} get nodes -o wide
   skiff exec${sd} node1 -- ip route            # a shell command inside a node
   skiff exec${sd} client -- ...                # from outside the cluster
-  skiff status${sd}                            # components, nodes, logs (${builder.paths.logs})
+  skiff status${sd}                            # components, restarts, nodes, logs (${builder.paths.logs})
+  skiff logs${sd} kubelet-node1 [-f]           # a component's log, human-readable
+  skiff restart${sd} proxy                     # restart components (the supervisor restarts crashed ones)
+  skiff stop${sd}                              # stop the lab, keep its state (skiff up resumes it)
   skiff down${sd}                              # remove everything`);
 }

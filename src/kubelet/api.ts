@@ -95,6 +95,47 @@ export class ApiClient {
   }
 
   /**
+   * GET `path` and hand its body to `onChunk` as it arrives (pods/log with follow); resolves when the server
+   * ends it or `signal` aborts; a non-2xx answer rejects with the Status message.
+   */
+  async stream(path: string, onChunk: (chunk: Buffer) => void, signal: AbortSignal): Promise<void> {
+    const opts = await this.options('GET', path, { accept: '*/*' });
+    return new Promise<void>((resolve, reject) => {
+      const req = this.send(opts);
+      const abort = (): void => {
+        req.destroy();
+        resolve();
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      req.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+      req.on('response', (res) => {
+        const code = res.statusCode ?? 0;
+        if (code < 200 || code >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let message = text;
+            try {
+              message = (JSON.parse(text) as { message?: string }).message ?? text;
+            } catch {
+              /* not a Status */
+            }
+            reject(new ApiError(code, '', `GET ${path}: ${code} ${message}`));
+          });
+          return;
+        }
+        res.on('data', onChunk);
+        res.on('end', () => {
+          signal.removeEventListener('abort', abort);
+          resolve();
+        });
+        res.on('error', () => resolve());
+      });
+    });
+  }
+
+  /**
    * Watch `path` from `resourceVersion`; calls onEvent per event; resolves when the server ends the
    * stream or `signal` aborts; rejects on HTTP errors (410 → ApiError 410: caller relists).
    */

@@ -213,7 +213,10 @@ export class PodWorker {
     const now = Date.now();
     if (!this.state.sandboxReady || !netnsExists(this.state.netns)) {
       if (now < this.sandboxRetryAt) return this.report(pod);
+      // it had one: the node rebooted (a stopped lab resumed) or someone deleted the namespace
+      const replacing = this.state.sandboxReady;
       try {
+        if (replacing) await this.endContainersOfLostSandbox(pod);
         await this.createSandbox(pod);
         this.sandboxError = undefined;
       } catch (err) {
@@ -232,6 +235,24 @@ export class PodWorker {
     for (const c of pod.spec.containers) await this.syncContainer(pod, c);
     this.ctx.store.save(this.state);
     await this.report(pod);
+  }
+
+  /**
+   * The sandbox is gone: its containers end with it (killed if any still runs, as the kubelet kills the old
+   * sandbox's containers) and restart at once in the new one. The kubelet's crash back-off lives in memory,
+   * so after a node reboot nothing delays them; their exit reads "Unknown", as containerd reports it.
+   */
+  private async endContainersOfLostSandbox(pod: Pod): Promise<void> {
+    this.state.sandboxReady = false;
+    for (const c of pod.spec.containers) {
+      const cs = this.cstate(c.name);
+      const h = cs.handle;
+      if (!h) continue;
+      await this.stopProcesses([h], 0);
+      this.recordExit(pod, c, cs, h, 'Unknown');
+      cs.nextStartAt = undefined;
+    }
+    this.ctx.log.info({ pod: this.key(), netns: this.state.netns }, 'sandbox lost: recreating it');
   }
 
   private async createSandbox(pod: Pod): Promise<void> {

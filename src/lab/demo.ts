@@ -1,4 +1,5 @@
-import { ApiClient, isStatus } from '../kubelet/api.js';
+import { createIfAbsent, type AddonObject } from './apply.js';
+import { ApiClient } from '../kubelet/api.js';
 import { CLIENT_IP, nodeIP, nsName } from './addressing.js';
 import { httpGetIn, servedHostname } from './http.js';
 import type { LabState } from './state.js';
@@ -11,8 +12,8 @@ const DEMO_NS = 'default';
 const labels = { app: 'hostname-demo' };
 const DEMO_REPLICAS = 3;
 
-function demoObjects(): { path: string; body: Record<string, unknown> }[] {
-  const svc = (name: string, type: string): { path: string; body: Record<string, unknown> } => ({
+function demoObjects(): AddonObject[] {
+  const svc = (name: string, type: string): AddonObject => ({
     path: `/api/v1/namespaces/${DEMO_NS}/services`,
     body: {
       apiVersion: 'v1',
@@ -54,13 +55,7 @@ function demoObjects(): { path: string; body: Record<string, unknown> }[] {
 }
 
 export async function applyDemo(api: ApiClient): Promise<void> {
-  for (const o of demoObjects()) {
-    try {
-      await api.request('POST', o.path, o.body);
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err;
-    }
-  }
+  await createIfAbsent(api, demoObjects());
 }
 
 interface Svc {

@@ -1,4 +1,5 @@
-import { ApiClient, isStatus } from '../kubelet/api.js';
+import { createIfAbsent, type AddonObject } from './apply.js';
+import { ApiClient } from '../kubelet/api.js';
 import { parseCidr } from '../net/cidr.js';
 import { addToIp, formatIp } from '../net/ip.js';
 
@@ -25,7 +26,7 @@ const DNS_ACCOUNT = 'coredns';
  * `system:coredns` (CoreDNS's role, cut to exactly what skiff/dns's informers read: list and watch on
  * services, endpointslices, pods and namespaces), as CoreDNS's manifest does.
  */
-function dnsObjects(dnsIP: string): { path: string; body: Record<string, unknown> }[] {
+function dnsObjects(dnsIP: string): AddonObject[] {
   return [
     {
       path: `/api/v1/namespaces/${DNS_NAMESPACE}/serviceaccounts`,
@@ -83,13 +84,7 @@ function dnsObjects(dnsIP: string): { path: string; body: Record<string, unknown
 }
 
 export async function applyDns(api: ApiClient, dnsIP: string): Promise<void> {
-  for (const o of dnsObjects(dnsIP)) {
-    try {
-      await api.request('POST', o.path, o.body);
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err;
-    }
-  }
+  await createIfAbsent(api, dnsObjects(dnsIP));
 }
 
 /** Ready endpoints of kube-dns (the DNS answers once one replica has synced its caches). */

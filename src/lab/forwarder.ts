@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { CP_IP, API_PORT, nsName } from './addressing.js';
-import { startProcess } from './supervisor.js';
+import { startUnit } from './supervisor.js';
 import type { LabProcess } from './state.js';
 import type { LabPaths } from './paths.js';
 
@@ -22,21 +22,16 @@ export function freeLoopbackPort(): Promise<number> {
   });
 }
 
-export function startForwarder(prefix: string, paths: LabPaths, port: number): LabProcess[] {
-  const inner = startProcess(
-    'forwarder-cp',
-    ['socat', `UNIX-LISTEN:${paths.apiSock},fork,unlink-early,mode=600`, `TCP:${CP_IP}:${API_PORT}`],
-    {
-      netns: nsName(prefix, 'cp'),
-      log: `${paths.logs}/forwarder.log`,
-    },
-  );
-  const outer = startProcess(
-    'forwarder-host',
-    ['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${paths.apiSock}`],
-    {
-      log: `${paths.logs}/forwarder.log`,
-    },
-  );
-  return [inner, outer];
+export function startForwarder(prefix: string, paths: LabPaths, port: number, supervisor: LabProcess): void {
+  startUnit(paths.dir, supervisor, {
+    name: 'forwarder-cp',
+    argv: ['socat', `UNIX-LISTEN:${paths.apiSock},fork,unlink-early,mode=600`, `TCP:${CP_IP}:${API_PORT}`],
+    netns: nsName(prefix, 'cp'),
+    log: `${paths.logs}/forwarder.log`,
+  });
+  startUnit(paths.dir, supervisor, {
+    name: 'forwarder-host',
+    argv: ['socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${paths.apiSock}`],
+    log: `${paths.logs}/forwarder.log`,
+  });
 }

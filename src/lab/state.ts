@@ -30,7 +30,10 @@ export const labSchema = z.object({
   namespaces: z.array(z.string()).default([]),
   processes: z.array(processSchema).default([]),
   apiPort: z.number().int().optional(),
-  phase: z.enum(['creating', 'ready', 'failed']).default('creating'),
+  /** stopped: `skiff stop` (nothing runs, the state is kept); `skiff up` resumes it */
+  phase: z.enum(['creating', 'ready', 'failed', 'stopped']).default('creating'),
+  /** when `skiff up` last resumed a stopped lab */
+  resumedAt: z.string().optional(),
 });
 export type LabState = z.infer<typeof labSchema>;
 

@@ -3,14 +3,15 @@ import { join } from 'node:path';
 import { removeCgroupsWithPrefix } from '../os/cgroups.js';
 import { deleteLabNamespaces } from './network.js';
 import { labFile, readLab, type LabState } from './state.js';
-import { stopProcess } from './supervisor.js';
+import { labSupervision, stopLab } from './supervisor.js';
 import { labPaths } from './paths.js';
 
 /**
- * Remove a lab: every recorded process (kubelets first so they do not recreate anything, forwarders
- * last), every process still inside a lab namespace, every namespace with the lab prefix (pods included),
- * the pods' cgroups, the forwarder socket, the skiff-cnid sockets, the lab's plugin copy and the runtime
- * state. Logs stay for post-mortems.
+ * Remove a lab: the supervisor and its components (kubelets first so they do not recreate anything,
+ * forwarders last; any component a crashed supervisor left running), every process still inside a lab
+ * namespace, every namespace with the lab prefix (pods included), the pods' cgroups, the forwarder socket,
+ * the skiff-cnid sockets, the lab's plugin copy, the supervisor's files and the runtime state. Logs stay
+ * for post-mortems.
  * Idempotent; works from lab.json alone after a crash.
  */
 export interface TeardownReport {
@@ -30,10 +31,7 @@ export async function teardown(dir: string): Promise<TeardownReport> {
     );
   }
   if (!lab) return { processes: 0, namespaces: [] };
-  const order = (n: string): number =>
-    n.startsWith('kubelet') ? 0 : n.startsWith('forwarder') ? 3 : n.startsWith('apiserver') || n === 'etcd' ? 2 : 1;
-  const procs = [...lab.processes].sort((a, b) => order(a.name) - order(b.name));
-  for (const p of procs) await stopProcess(p, 2000);
+  const processes = await stopLab(dir, lab.processes);
   const namespaces = await deleteLabNamespaces(lab.prefix);
   removeCgroupsWithPrefix(lab.prefix);
   const paths = labPaths(dir);
@@ -42,6 +40,7 @@ export async function teardown(dir: string): Promise<TeardownReport> {
     paths.apiSock,
     paths.adminKubeconfig,
     paths.cniBin,
+    labSupervision(dir).dir,
     join(dir, 'cp'),
     join(dir, 'nodes'),
     join(dir, 'demo'),
@@ -49,5 +48,5 @@ export async function teardown(dir: string): Promise<TeardownReport> {
     rmSync(f, { recursive: true, force: true });
   }
   rmSync(labFile(dir), { force: true });
-  return { prefix: lab.prefix, processes: procs.length, namespaces };
+  return { prefix: lab.prefix, processes, namespaces };
 }

@@ -1,6 +1,6 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { waitFor as pollUntil, WaitTimeout } from '../util/wait.js';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { run } from '../os/exec.js';
@@ -38,8 +38,9 @@ import { hasDaemon, snapshotPlugins } from './plugins.js';
 import { renderConflistTemplate, SAMPLE_VALUES } from '../cni/template.js';
 import { findInPath } from '../cni/invoke.js';
 import { Progress } from './progress.js';
-import { type LabState, readLab, writeLab } from './state.js';
-import { alive, startProcess } from './supervisor.js';
+import { type LabProcess, type LabState, readLab, writeLab } from './state.js';
+import { alive, labComponents, labSupervision, startSupervisor, startUnit } from './supervisor.js';
+import { readStatus } from './supervision.js';
 import { teardown } from './teardown.js';
 import { privateDir } from '../util/private.js';
 import { issueKubeletServingCert } from '../apiserver/auth/pki.js';
@@ -103,6 +104,31 @@ function servingCertCoversLoopback(pkiDir: string): boolean {
   return false;
 }
 
+/** What a stopped lab was made with: `skiff up` resumes it as it was. */
+function recordedOptions(lab: LabState): Partial<UpOptions> {
+  return {
+    nodes: lab.nodes,
+    cni: lab.cni,
+    proxyMode: lab.proxyMode,
+    ipFamily: lab.ipFamily ?? 'ipv4',
+    store: lab.store,
+    prefix: lab.prefix,
+    cniConf: lab.cniConf,
+    cniBin: lab.cniBin?.split(':'),
+  };
+}
+
+/** One log file per component per lab run: a new lab moves the last run's logs to logs/previous. */
+function keepPreviousLogs(logs: string): void {
+  mkdirSync(logs, { recursive: true });
+  const files = readdirSync(logs).filter((f) => f.endsWith('.log'));
+  if (files.length === 0) return;
+  const previous = join(logs, 'previous');
+  rmSync(previous, { recursive: true, force: true });
+  mkdirSync(previous);
+  for (const f of files) renameSync(join(logs, f), join(previous, f));
+}
+
 function tail(file: string, lines = 15): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -120,9 +146,12 @@ export class LabBuilder {
   readonly paths: LabPaths;
   lab!: LabState;
   private cniSetup!: CniSetup;
+  private supervisor!: LabProcess;
+  /** the stopped lab `skiff up` resumes (its recorded options win over the command line's) */
+  private resuming?: LabState;
 
   constructor(
-    private readonly o: UpOptions,
+    private o: UpOptions,
     private readonly progress = new Progress(),
   ) {
     this.paths = labPaths(o.stateDir);
@@ -142,18 +171,28 @@ export class LabBuilder {
   }
 
   private start(name: string, script: string, netns: string | undefined, env: Record<string, string>): void {
-    const p = startProcess(name, ['bash', provisionScript(script)], {
+    startUnit(this.o.stateDir, this.supervisor, {
+      name,
+      argv: ['bash', provisionScript(script)],
       netns,
       log: join(this.paths.logs, `${name}.log`),
       env: this.env(env),
     });
-    this.lab.processes.push(p);
-    this.save();
   }
 
+  /** During `skiff up` any exit is a failure (the supervisor would restart it, but up reports it at once). */
   private assertAlive(): void {
-    for (const p of this.lab.processes) {
-      if (!alive(p)) throw new LabUpError(`${p.name} exited; last lines of ${p.log}:\n${tail(p.log)}`);
+    if (!alive(this.supervisor)) {
+      throw new LabUpError(
+        `the lab supervisor exited; last lines of ${this.supervisor.log}:\n${tail(this.supervisor.log)}`,
+      );
+    }
+    const paths = labSupervision(this.o.stateDir);
+    for (const c of labComponents(this.o.stateDir)) {
+      const st = readStatus(paths, c.name);
+      if (st && (st.state !== 'running' || st.restarts > 0)) {
+        throw new LabUpError(`${c.name} exited; last lines of ${c.log}:\n${tail(c.log)}`);
+      }
     }
   }
 
@@ -169,12 +208,17 @@ export class LabBuilder {
     }
     const existing = readLab(this.o.stateDir);
     if (existing) {
-      if (existing.processes.some((p) => alive(p))) {
+      if (existing.processes.some((p) => alive(p)) || labComponents(this.o.stateDir).some((c) => c.process)) {
         throw new LabUpError(
           `a lab (${existing.prefix}) is already running in ${this.o.stateDir}; run \`skiff down --state-dir ${this.o.stateDir}\` first`,
         );
       }
-      await teardown(this.o.stateDir); // leftovers of a crashed lab
+      if (existing.phase === 'stopped') {
+        this.resuming = existing;
+        this.o = { ...this.o, ...recordedOptions(existing) };
+      } else {
+        await teardown(this.o.stateDir); // leftovers of a crashed lab
+      }
     }
     if (this.o.cniConf) this.checkCniConf(this.o.cniConf);
     await checkNoOverlap();
@@ -196,13 +240,14 @@ export class LabBuilder {
     }
   }
 
-  async up(): Promise<LabState> {
+  /** True when this `up` resumes a lab `skiff stop` stopped (known after preflight). */
+  get resumed(): boolean {
+    return !!this.resuming;
+  }
+
+  private freshLab(): LabState {
     const o = this.o;
-    const p = this.progress;
-    await p.step('preflight checks', () => this.preflight());
-    privateDir(o.stateDir); // holds the admin kubeconfig, tokens, PKI and the store
-    mkdirSync(this.paths.logs, { recursive: true });
-    this.lab = {
+    return {
       version: 1,
       prefix: o.prefix ?? `sk${randomBytes(3).toString('hex')}`,
       stateDir: o.stateDir,
@@ -218,8 +263,35 @@ export class LabBuilder {
       processes: [],
       phase: 'creating',
     };
+  }
+
+  async up(): Promise<LabState> {
+    const p = this.progress;
+    await p.step('preflight checks', () => this.preflight());
+    const o = this.o; // after preflight: a resumed lab's own options
+    privateDir(o.stateDir); // holds the admin kubeconfig, tokens, PKI and the store
+    if (this.resuming) {
+      // the same cluster: same prefix and objects, its logs continued
+      this.lab = {
+        ...this.resuming,
+        phase: 'creating',
+        processes: [],
+        namespaces: [],
+        resumedAt: new Date().toISOString(),
+      };
+    } else {
+      keepPreviousLogs(this.paths.logs);
+      this.lab = this.freshLab();
+    }
     this.save();
     const prefix = this.lab.prefix;
+    await p.step('supervisor', async () => {
+      this.supervisor = await startSupervisor(o.stateDir, join(this.paths.logs, 'supervisor.log'), {
+        backoffBaseMs: o.backoffBaseMs,
+      });
+      this.lab.processes.push(this.supervisor);
+      this.save();
+    });
     await p.step(`network namespaces (prefix ${prefix}, ${o.nodes} nodes)`, async () => {
       this.lab.namespaces.push(await createUnderlay(prefix));
       for (const m of members(o.nodes)) this.lab.namespaces.push(await attachMember(prefix, m, this.ipFamily));
@@ -259,8 +331,7 @@ export class LabBuilder {
         STORE: o.store,
         SERVICE_CIDR: serviceCidrs(this.ipFamily),
       });
-      for (const f of startForwarder(prefix, this.paths, port)) this.lab.processes.push(f);
-      this.save();
+      startForwarder(prefix, this.paths, port, this.supervisor);
       const cpAdmin = join(this.paths.cp, 'admin.kubeconfig');
       await waitFor(
         'admin.kubeconfig',

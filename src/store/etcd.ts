@@ -35,6 +35,17 @@ function num(v: string | number | undefined | null): number {
   return v === undefined || v === null ? 0 : Number(v);
 }
 
+/**
+ * End a watch stream of ours. The write side first: etcd3 treats an error on a still-writable watch stream as
+ * a failed host, and a cancelled call errors with CANCELLED, which it counts as recoverable. So a bare cancel()
+ * resets every gRPC client of the host (all other watches and requests fail) and three in a row open its
+ * circuit breaker for 5 s: one client closing its watches took the API server's store down.
+ */
+function endStream(s: Stream): void {
+  s.end();
+  s.cancel();
+}
+
 class EtcdWatch extends BufferedWatch {
   private stream: Stream | undefined;
   private progressPending = false;
@@ -59,7 +70,7 @@ class EtcdWatch extends BufferedWatch {
       return;
     }
     if (this.closed) {
-      stream.cancel();
+      endStream(stream);
       return;
     }
     this.stream = stream;
@@ -124,7 +135,7 @@ class EtcdWatch extends BufferedWatch {
     this.stream = undefined;
     if (s) {
       try {
-        s.cancel();
+        endStream(s);
       } catch {
         // already gone
       }

@@ -8,6 +8,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { nodeName, nsName } from '../lab/addressing.js';
 import type { LabState } from '../lab/state.js';
+import { componentProcess } from '../lab/supervisor.js';
 import { conntrackFlowsFrom, type CtEntry } from '../os/conntrack.js';
 import { nftGetElement, startNftTrace, sweepTraceTables, traceTableRef, type NftTrace } from '../os/nfttrace.js';
 import { namedNs } from '../os/ns.js';
@@ -133,7 +134,7 @@ function descendants(pid: number, depth = 4): number[] {
 }
 
 function proxyPids(lab: LabState, node: string): Set<number> {
-  const p = lab.processes.find((x) => x.name === `proxy-${node}`);
+  const p = componentProcess(lab.stateDir, `proxy-${node}`);
   return new Set(p ? descendants(p.pid) : []);
 }
 

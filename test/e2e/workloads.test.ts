@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGetIn } from '../../src/lab/http.js';
 import { readLab } from '../../src/lab/state.js';
-import { stopProcess } from '../../src/lab/supervisor.js';
+import { controlComponents } from '../../src/lab/supervisor.js';
 import { Lab, requireRootAndTools } from '../helpers/lab.js';
 import {
   type Cluster,
@@ -120,9 +120,10 @@ describe('skiff up: workloads (bridge CNI, nftables proxy)', () => {
     const pods = await listPods(c.api, 'app=move');
     const victim = pods[0]?.spec.nodeName as string;
     const state = readLab(c.stateDir);
-    const kubelet = state?.processes.find((p) => p.name === `kubelet-${victim}`);
-    expect(kubelet).toBeDefined();
-    await stopProcess(kubelet!, 2000);
+    const supervisor = state?.processes.find((p) => p.name === 'supervisor');
+    expect(supervisor).toBeDefined();
+    // `skiff stop kubelet-X`: the kubelet stays down (a crash would be restarted by the supervisor)
+    await controlComponents(c.stateDir, supervisor!, [`kubelet-${victim}`], 'stop');
     await until(`pods moved off ${victim}`, 150_000, async () => {
       const ps = (await listPods(c.api, 'app=move')).filter((p) => p.spec.nodeName !== victim && isReady(p));
       return ps.length >= 3 ? ps : undefined;

@@ -4,14 +4,15 @@
  * Deployment of `skiff/ingress` behind a LoadBalancer Service, the default IngressClass `skiff` and the
  * GatewayClass `skiff`. Objects are created once; re-running `skiff up` leaves existing ones alone.
  */
-import { ApiClient, isStatus } from '../../kubelet/api.js';
+import { createIfAbsent, type AddonObject } from '../apply.js';
+import { ApiClient } from '../../kubelet/api.js';
 import { DEFAULT_GATEWAY_CONTROLLER, DEFAULT_INGRESS_CONTROLLER } from '../../ingress/main.js';
 
 export const INGRESS_NS = 'skiff-ingress';
 export const INGRESS_NAME = 'skiff-ingress';
 const labels = { 'app.kubernetes.io/name': INGRESS_NAME, 'app.kubernetes.io/component': 'controller' };
 
-type Obj = { path: string; body: Record<string, unknown> };
+type Obj = AddonObject;
 
 function ingressAddonObjects(replicas = 1): Obj[] {
   const read = ['get', 'list', 'watch'];
@@ -128,13 +129,7 @@ function ingressAddonObjects(replicas = 1): Obj[] {
 
 /** Create what is missing (409 AlreadyExists is fine: a resumed lab keeps its objects). */
 export async function applyIngressAddon(api: ApiClient): Promise<void> {
-  for (const o of ingressAddonObjects()) {
-    try {
-      await api.request('POST', o.path, o.body);
-    } catch (err) {
-      if (!isStatus(err, 409)) throw err;
-    }
-  }
+  await createIfAbsent(api, ingressAddonObjects());
 }
 
 /** Ready endpoints of the controller's Service (a replica is ready once its caches synced). */

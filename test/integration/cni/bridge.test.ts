@@ -142,5 +142,22 @@ for (const impl of IMPLS) {
       );
       expect(files).toEqual([]);
     });
+
+    it('concurrent ADDs on a node that has no bridge yet all succeed (one creates it, the others use it)', async () => {
+      const fresh = await lab.netns('fresh');
+      const freshRt = new CniRuntime({ path: [impl.path], cacheDir: lab.tmpdir(), exec: nodeExec(fresh) });
+      const freshList = bridgeList(lab.tmpdir(), false);
+      const ns = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => lab.netns(`race${i}`)));
+      const settled = await Promise.allSettled(
+        ns.map((n, i) =>
+          freshRt.addNetworkList(freshList, { containerId: `race-${i}`, netns: `/run/netns/${n}`, ifname: 'eth0' }),
+        ),
+      );
+      const errors = settled.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+      expect(errors).toEqual([]);
+      const ips = settled.map((r) => (r.status === 'fulfilled' ? addr(r.value) : ''));
+      expect(new Set(ips).size).toBe(6);
+      expect(await ping(ns[0]!, ips[5]!)).toBe(true);
+    });
   });
 }

@@ -241,6 +241,22 @@ export function storeConformance(target: SuiteTarget): void {
       expect(w.closeReason).toBeUndefined();
     });
 
+    it('closing many watches at once (a client going away) disturbs neither other watches nor requests', async () => {
+      const keep = track(s.watch('/w5/', await s.currentRevision()));
+      keep.requestProgress();
+      expect((await nextEvent(keep))?.type).toBe('progress');
+      const gone = Array.from({ length: 12 }, () => s.watch('/w5/', 0));
+      for (const w of gone) w.requestProgress();
+      await Promise.all(gone.map((w) => nextEvent(w)));
+      for (const w of gone) w.close();
+      // straight after: reads and writes work, and the surviving watch is intact (no reset, no re-create)
+      for (let i = 0; i < 10; i++) await s.get('/w5/nothing');
+      const a = await s.create('/w5/a', '1');
+      expect(await collect(keep, 1)).toEqual([{ type: 'put', kv: a }]);
+      expect(keep.closeReason).toBeUndefined();
+      keep.close();
+    });
+
     it('closes a watcher that stops reading instead of buffering without bound', async () => {
       const small = await target.open({ maxWatchBuffer: 5 });
       try {
