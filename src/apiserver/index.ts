@@ -22,6 +22,7 @@ import { ServiceAccountTokens } from './auth/sa-tokens.js';
 import { reconcileBootstrapPolicy } from './auth/reconcile.js';
 import { buildServer } from './server.js';
 import { KubeletProxy } from './proxy/kubelet-proxy.js';
+import { ResourceProxy } from './proxy/resource-proxy.js';
 import { ObjectStore } from './storage.js';
 import { ExpirySweeper } from './expiry.js';
 
@@ -113,6 +114,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     await reconcileBootstrapPolicy(registry);
     await rbac.start();
     expiry.start();
+    const kubeletProxy = new KubeletProxy(registry, opts.stateDir, log);
     app = await buildServer({
       registry,
       auth,
@@ -124,7 +126,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       tls: { key: pki.keyPem, cert: pki.certPem },
       isReady: () => ready,
       bookmarkIntervalMs: opts.bookmarkIntervalMs,
-      kubeletProxy: new KubeletProxy(registry, opts.stateDir, log),
+      kubeletProxy,
+      resourceProxy: new ResourceProxy(registry, () => kubeletProxy.kubeletClient(), log),
     });
     await app.listen({ port: opts.port, host: opts.bindAddress });
   } catch (e) {

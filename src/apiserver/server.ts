@@ -35,6 +35,7 @@ import type { PatchType, Registry, WriteOptions } from './rest.js';
 import { parseIncludeObject, toTable, wantsTable } from './tables.js';
 import { serveWatch } from './watch.js';
 import { KubeletProxy, rejectUpgrade, STREAM_SUBRESOURCES, type StreamSubresource } from './proxy/kubelet-proxy.js';
+import type { ProxyKind, ResourceProxy } from './proxy/resource-proxy.js';
 import { checkResourceVersion, parseRequestOptions, type RawQuery, type RequestOptions } from './query.js';
 
 export interface ServerOptions {
@@ -52,6 +53,8 @@ export interface ServerOptions {
   bookmarkIntervalMs?: number;
   /** pods/log, exec, attach, portforward through the kubelets (proxy/kubelet-proxy.ts) */
   kubeletProxy?: KubeletProxy;
+  /** pods/proxy, services/proxy, nodes/proxy (proxy/resource-proxy.ts) */
+  resourceProxy?: ResourceProxy;
 }
 
 declare module 'fastify' {
@@ -66,6 +69,8 @@ interface Target {
   name?: string;
   subresource?: string;
   watchPrefix: boolean;
+  /** pods|services|nodes/NAME/proxy/...: how many path segments precede the proxied path */
+  proxyPrefixSegments?: number;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -132,7 +137,7 @@ function route(segs: string[]): { group: string; version: string; rest: string[]
   return undefined;
 }
 
-function resolveTarget(group: string, version: string, rest0: string[]): Target | undefined {
+function resolveTarget(group: string, version: string, rest0: string[], consumed: number): Target | undefined {
   let rest = rest0;
   let watchPrefix = false;
   if (rest[0] === 'watch') {
@@ -151,15 +156,35 @@ function resolveTarget(group: string, version: string, rest0: string[]): Target 
     return { def: findResource('', 'v1', 'pods')!, namespace, subresource: 'binding', watchPrefix };
   }
   const def = findResource(group, version, rest[0] ?? '');
+  if (def && rest[2] === 'proxy' && PROXIED.has(def.kind) && !watchPrefix) {
+    if (def.namespaced === false) namespace = undefined;
+    const prefix = consumed + (rest0.length - rest.length) + 3;
+    return { def, namespace, name: rest[1], subresource: 'proxy', watchPrefix, proxyPrefixSegments: prefix };
+  }
   if (!def || rest.length > 3) return undefined;
   if (def.namespaced === false) namespace = undefined;
   return { def, namespace, name: rest[1], subresource: rest[2], watchPrefix };
+}
+
+/** The kinds whose proxy subresource the API serves (a request to pods/NAME/proxy/a/b keeps a/b for the pod). */
+const PROXIED = new Set(['Pod', 'Service', 'Node']);
+
+/** The raw (still encoded) path after the first `segments` non-empty segments of `url`, "" if nothing follows. */
+function rawPathAfter(url: string, segments: number): string {
+  const parts = url.split('/');
+  let seen = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] === '') continue;
+    if (++seen === segments) return parts.length > i + 1 ? `/${parts.slice(i + 1).join('/')}` : '';
+  }
+  return '';
 }
 
 function verbOf(method: string, t: Target, q: RequestOptions): string {
   const watching = t.watchPrefix || q.watch;
   switch (method) {
     case 'GET':
+    case 'HEAD':
       return t.name ? (watching ? 'watch' : 'get') : watching ? 'watch' : 'list';
     case 'POST':
       return 'create';
@@ -309,7 +334,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       const review = virtual.kind === 'SelfSubjectAccessReview' ? selfSubjectAccessReview : selfSubjectRulesReview;
       return reply.code(201).send(review(o.authorizer, user, body));
     }
-    const t = resolveTarget(r.group, r.version, r.rest);
+    const t = resolveTarget(r.group, r.version, r.rest, segs.length - r.rest.length);
     if (!t) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     return serveResource(req, reply, t);
   };
@@ -328,7 +353,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         (sub === 'scale' && def.scale) ||
         (sub === 'binding' && def.kind === 'Pod') ||
         (def.kind === 'Pod' && (sub === 'log' || STREAM_SUBRESOURCES.includes(sub))) ||
-        (sub === 'token' && def.kind === 'ServiceAccount')
+        (sub === 'token' && def.kind === 'ServiceAccount') ||
+        sub === 'proxy' // resolveTarget only makes it for the proxied kinds
       )
     ) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -344,6 +370,13 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       namespace: t.namespace,
       name: t.name,
     });
+    if (sub === 'proxy') {
+      if (!o.resourceProxy || !t.name || (def.namespaced && !t.namespace))
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      const url = req.url.split('?')[0]!;
+      const rawPath = rawPathAfter(url, t.proxyPrefixSegments ?? 0);
+      return o.resourceProxy.forward(req, reply, def.plural as ProxyKind, t.namespace, t.name, rawPath);
+    }
     if (sub === 'log' || (sub && STREAM_SUBRESOURCES.includes(sub))) {
       if (!o.kubeletProxy || !t.namespace || !t.name)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -529,7 +562,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     if (!user) throw unauthorized();
     const segs = (req.url ?? '/').split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
     const r = route(segs);
-    const t = r ? resolveTarget(r.group, r.version, r.rest) : undefined;
+    const t = r ? resolveTarget(r.group, r.version, r.rest, segs.length - r.rest.length) : undefined;
     const sub = t?.subresource;
     if (
       !t ||

@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import { BoundedFrequencyRunner } from '../util/runner.js';
 import { addNetns, delNetns, netnsExists, netnsPath } from '../os/netns.js';
 import { ApiClient, isStatus } from './api.js';
-import { type BackoffPolicy, resetsBackoff, restartDelay, shouldRestart } from './backoff.js';
+import { afterExit, type BackoffPolicy, shouldRestart } from './backoff.js';
 import { type CgroupMode, removePodCgroups } from '../os/cgroups.js';
 import { setupContainerCgroups } from './cgroups.js';
 import type { PodNetwork } from './cni.js';
@@ -294,7 +294,7 @@ export class PodWorker {
   private cstate(name: string): ContainerState {
     let cs = this.state.containers[name];
     if (!cs) {
-      cs = { restartCount: 0, everStarted: false };
+      cs = { restartCount: 0, crashLoop: 0, everStarted: false };
       this.state.containers[name] = cs;
     }
     return cs;
@@ -427,9 +427,15 @@ export class PodWorker {
     cs.handle = undefined;
     cs.terminated = t;
     const ran = Date.parse(t.finishedAt) - Date.parse(h.startedAt);
-    if (resetsBackoff(ran, this.ctx.backoff)) cs.restartCount = 0;
-    if (shouldRestart(pod.spec.restartPolicy, code))
-      cs.nextStartAt = Date.now() + restartDelay(cs.restartCount + 1, this.ctx.backoff);
+    const next = afterExit(
+      cs.crashLoop,
+      ran,
+      shouldRestart(pod.spec.restartPolicy, code),
+      Date.now(),
+      this.ctx.backoff,
+    );
+    cs.crashLoop = next.crashLoop;
+    cs.nextStartAt = next.nextStartAt;
     this.probes.delete(c.name);
     this.ctx.log.info({ pod: this.key(), container: c.name, exitCode: code }, 'container exited');
   }

@@ -20,6 +20,8 @@ export type Terminated = z.infer<typeof terminated>;
 const containerState = z.object({
   handle: z.object({ pid: z.number().int(), startTicks: z.number(), startedAt: z.string() }).optional(),
   restartCount: z.number().int().default(0),
+  /** crashes in a row, for the back-off (restartCount never goes down; this resets after a long run) */
+  crashLoop: z.number().int().default(0),
   everStarted: z.boolean().default(false),
   lastTerminated: terminated.optional(),
   /** the run that ended and will not (or not yet) be restarted */

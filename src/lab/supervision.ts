@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { z } from 'zod';
 import { isSameProcess, type ProcessIdentity } from '../os/process.js';
+import { exponentialBackoff } from '../util/backoff.js';
 
 /**
  * The lab's supervision, as files under DIR/supervise (the daemon is `skiff supervise`, see supervisor-daemon.ts):
@@ -159,8 +160,7 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 30_000, res
 
 /** `consecutive` is the number of crashes in a row including this one (≥ 1). */
 export function restartDelayMs(policy: BackoffPolicy, consecutive: number): number {
-  const exp = Math.min(Math.max(consecutive, 1) - 1, 30);
-  return Math.min(policy.maxMs, policy.baseMs * 2 ** exp);
+  return exponentialBackoff(Math.max(consecutive, 1), policy);
 }
 
 /** Crashes in a row after a run of `ranMs` that followed `previous` crashes in a row. */

@@ -421,6 +421,76 @@ describe('kubectl logs / exec / cp / port-forward through the kubelet server', (
     expect(kubeletLogs()).toContain('port-forward (SPDY/3.1)');
   }, 90_000);
 
+  it('proxy subresources: services, pods and nodes through kubectl get --raw and kubectl proxy; RBAC on them', async () => {
+    const [pod] = await listPods(c.api, 'app=web');
+    const raw = (path: string, kubeconfig?: string) => kubectl(['get', '--raw', path], { kubeconfig });
+    const svcBase = '/api/v1/namespaces/default/services';
+    // by port number (turned into the Service port's name), by port name, with the scheme; a query goes along
+    for (const id of ['web:80', 'web:http', 'http:web:80'])
+      expect(await raw(`${svcBase}/${id}/proxy/hostname`), id).toMatchObject({
+        code: 0,
+        stdout: expect.stringMatching(/^web-/),
+      });
+    expect((await raw(`${svcBase}/web:80/proxy/echo?msg=through-the-proxy`)).stdout).toBe('through-the-proxy');
+    const podPath = `/api/v1/namespaces/default/pods/${pod!.metadata.name}:8080/proxy/hostname`;
+    expect(await raw(podPath)).toMatchObject({ code: 0, stdout: pod!.metadata.name });
+    // the kubelet's own API on the node, with the API server's kubelet client certificate
+    expect(await raw('/api/v1/nodes/node1/proxy/healthz')).toMatchObject({ code: 0, stdout: 'ok' });
+    const onNode = JSON.parse((await raw('/api/v1/nodes/node1/proxy/pods')).stdout) as {
+      kind: string;
+      items: { spec: { nodeName: string } }[];
+    };
+    expect(onNode.kind).toBe('PodList');
+    expect(onNode.items.length).toBeGreaterThan(0);
+    expect(onNode.items.every((p) => p.spec.nodeName === 'node1')).toBe(true);
+    // the errors kube-apiserver gives
+    const wrongPort = await raw(`${svcBase}/web:81/proxy/`);
+    expect(wrongPort.code).toBe(1);
+    expect(wrongPort.stderr).toContain('no service port 81 found for service');
+    await c.api.request(
+      'POST',
+      '/api/v1/namespaces/default/services',
+      service('nobody', 'ClusterIP', { app: 'nobody' }),
+    );
+    const empty = await raw(`${svcBase}/nobody:80/proxy/`);
+    expect(empty.stderr).toContain('no endpoints available for service');
+    // kubectl proxy: a local port in the client namespace, the API (and its proxies) behind it
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', clientNs, 'kubectl', '--kubeconfig', admin, 'proxy', '--port', '18111'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    try {
+      // curl, not socat: Go's server cancels a request whose client half-closes (socat does after sending)
+      const curl = (path: string) =>
+        execFileP('ip', ['netns', 'exec', clientNs, 'curl', '-sS', '-m', '5', '-i', `http://127.0.0.1:18111${path}`], {
+          timeout: 10_000,
+        }).then((r) => r.stdout);
+      const body = await until('kubectl proxy serving the Service proxy', 15_000, async () => {
+        const out = await curl(`${svcBase}/web:80/proxy/hostname`);
+        return out.startsWith('HTTP/1.1 200') ? out.split('\r\n\r\n')[1] : undefined;
+      });
+      // an empty proxied path is redirected to end in "/", as kube-apiserver does for relative links
+      const redirect = await curl(`${svcBase}/web:80/proxy?x=1`);
+      expect(redirect).toMatch(/^HTTP\/1\.1 301/);
+      expect(redirect).toContain(`Location: ${svcBase}/web:80/proxy/?x=1`);
+      expect(body).toMatch(/^web-/);
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+    }
+    // RBAC: view has no proxy rights (edit has services/proxy and pods/proxy; nodes/proxy is the admins')
+    const denied = await raw(`${svcBase}/web:80/proxy/hostname`, viewer);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('cannot get resource "services/proxy"');
+    expect((await raw('/api/v1/nodes/node1/proxy/healthz', viewer)).stderr).toContain(
+      'cannot get resource "nodes/proxy"',
+    );
+  }, 90_000);
+
   it('RBAC on the subresources: a view user reads logs but cannot exec', async () => {
     const logs = await kubectl(['logs', 'talker', '-c', 'side'], { kubeconfig: viewer });
     expect(logs).toMatchObject({ code: 0, stdout: 'side-says-hi\n' });

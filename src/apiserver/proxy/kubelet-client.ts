@@ -17,6 +17,11 @@ export class KubeletClient {
     this.tls = { cert: readFileSync(f.cert, 'utf8'), key: readFileSync(f.key, 'utf8'), ca: readFileSync(f.ca, 'utf8') };
   }
 
+  /** TLS options for a request of one's own to a kubelet (nodes/proxy). */
+  tlsOptions(): { cert: string; key: string; ca: string; servername: undefined } {
+    return { ...this.tls, servername: undefined };
+  }
+
   static available(stateDir: string): boolean {
     const f = kubeletClientFiles(stateDir);
     return existsSync(f.cert) && existsSync(f.key);

@@ -40,7 +40,8 @@ export class KubeletProxy {
     private readonly log: Logger,
   ) {}
 
-  private kubelets(): KubeletClient {
+  /** The API server's kubelet client (created at first use: the certificate may come after the start). */
+  kubeletClient(): KubeletClient {
     if (!this.client) {
       if (!KubeletClient.available(this.stateDir))
         throw new ApiError(503, 'ServiceUnavailable', 'the API server has no kubelet client certificate');
@@ -66,7 +67,7 @@ export class KubeletProxy {
 
   private async fetch(loc: KubeletLocation): Promise<IncomingMessage> {
     try {
-      return await this.kubelets().request(loc, 'GET', { Accept: '*/*' });
+      return await this.kubeletClient().request(loc, 'GET', { Accept: '*/*' });
     } catch (err) {
       if (err instanceof ApiError) throw err;
       throw new ApiError(502, 'InternalError', `error dialing kubelet ${loc.host}:${loc.port}: ${errorMessage(err)}`);
@@ -86,7 +87,7 @@ export class KubeletProxy {
     const loc = await podSubresourceLocation(this.reg, ns, name, sub, q);
     let upstream;
     try {
-      upstream = await this.kubelets().connect(loc);
+      upstream = await this.kubeletClient().connect(loc);
     } catch (err) {
       throw new ApiError(502, 'InternalError', `error dialing kubelet ${loc.host}:${loc.port}: ${errorMessage(err)}`);
     }

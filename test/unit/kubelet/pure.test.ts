@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restartDelay, resetsBackoff, shouldRestart } from '../../../src/kubelet/backoff.js';
+import { afterExit, restartDelay, resetsBackoff, shouldRestart } from '../../../src/kubelet/backoff.js';
 import { computePhase, computeStatus, type ContainerView } from '../../../src/kubelet/status.js';
 import { cpuMillis, parseQuantity } from '../../../src/kubelet/quantity.js';
 import { renderConflist } from '../../../src/kubelet/cniconf.js';
@@ -38,6 +38,13 @@ describe('restart back-off', () => {
     ]);
     expect(resetsBackoff(600_000, p)).toBe(true);
     expect(resetsBackoff(599_999, p)).toBe(false);
+  });
+  it('a long run resets the back-off series, not the restart count (which afterExit never sees)', () => {
+    const p = { baseMs: 10_000, maxMs: 300_000 };
+    expect(afterExit(0, 5, true, 1000, p)).toEqual({ crashLoop: 1, nextStartAt: 11_000 });
+    expect(afterExit(3, 5, true, 1000, p)).toEqual({ crashLoop: 4, nextStartAt: 1000 + 80_000 });
+    expect(afterExit(6, 600_000, true, 1000, p)).toEqual({ crashLoop: 1, nextStartAt: 11_000 });
+    expect(afterExit(6, 5, false, 1000, p)).toEqual({ crashLoop: 6 });
   });
   it('follows restartPolicy', () => {
     expect(shouldRestart('Always', 0)).toBe(true);
